@@ -8,7 +8,7 @@ unique within their kind (subnets: within their VNet) and references are by name
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -37,9 +37,9 @@ def _list_to_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def Tuple(item: Any) -> Any:  # noqa: N802 - reads like a type in field declarations
-    """A tuple field that accepts a YAML list."""
-    return Annotated[tuple[item, ...], BeforeValidator(_list_to_tuple)]
+T = TypeVar("T")
+Items = Annotated[tuple[T, ...], BeforeValidator(_list_to_tuple)]
+"""A tuple field that accepts a YAML list: ``Items[str]``."""
 
 
 GatewayKind = Literal["vpn", "expressroute"]
@@ -99,14 +99,14 @@ class VNetService(Model):
 
 class VNet(Model):
     name: Name
-    address_space: Tuple(str) = ()
-    subnets: Tuple(Subnet) = ()
+    address_space: Items[str] = ()
+    subnets: Items[Subnet] = ()
     gateway: Annotated[
         tuple[Gateway, ...], BeforeValidator(lambda v: _list_to_tuple(_one_or_many(v)))
     ] = ()
-    peerings: Tuple(str) = ()
-    services: Tuple(VNetService) = ()
-    dns_servers: Tuple(str) = ()
+    peerings: Items[str] = ()
+    services: Items[VNetService] = ()
+    dns_servers: Items[str] = ()
     rbac_assignments: int = Field(default=0, ge=0)
     priority: int | None = None
 
@@ -133,11 +133,11 @@ class VM(Model):
     size: str = "Small"
     cores: int | None = Field(default=None, ge=0, description="Overrides the size table.")
     availability_set: str | None = None
-    subnets: Tuple(str) = ()
+    subnets: Items[str] = ()
     nsg: str | None = Field(default=None, description="NSG attached to the VM's NIC.")
     os_disk: Disk
-    data_disks: Tuple(Disk) = ()
-    extensions: Tuple(str) = ()
+    data_disks: Items[Disk] = ()
+    extensions: Items[str] = ()
     endpoint_acls: bool = False
     alerts: bool = False
     autoscale: bool = False
@@ -154,11 +154,11 @@ class CloudService(Model):
     name: Name
     vnet: str | None = None
     reserved_ip: str | None = None
-    availability_sets: Tuple(str) | None = Field(
+    availability_sets: Items[str] | None = Field(
         default=None, description="When given, every VM's availability_set must be one of these."
     )
-    roles: Tuple(Role) = ()
-    vms: Tuple(VM) = ()
+    roles: Items[Role] = ()
+    vms: Items[VM] = ()
     rbac_assignments: int = Field(default=0, ge=0)
     priority: int | None = None
 
@@ -166,7 +166,7 @@ class CloudService(Model):
 class StorageAccount(Model):
     name: Name
     sku: str = "Standard_LRS"
-    contents: Tuple(StorageContent) = ()
+    contents: Items[StorageContent] = ()
     rbac_assignments: int = Field(default=0, ge=0)
     priority: int | None = None
 
@@ -231,13 +231,13 @@ def size_cores(size: str) -> int | None:
 class Estate(Model):
     subscription: str = "default"
     location: str = "unknown"
-    expressroute_circuits: Tuple(ExpressRouteCircuit) = ()
-    vnets: Tuple(VNet) = ()
-    cloud_services: Tuple(CloudService) = ()
-    storage_accounts: Tuple(StorageAccount) = ()
-    nsgs: Tuple(NSG) = ()
-    route_tables: Tuple(RouteTable) = ()
-    reserved_ips: Tuple(ReservedIP) = ()
+    expressroute_circuits: Items[ExpressRouteCircuit] = ()
+    vnets: Items[VNet] = ()
+    cloud_services: Items[CloudService] = ()
+    storage_accounts: Items[StorageAccount] = ()
+    nsgs: Items[NSG] = ()
+    route_tables: Items[RouteTable] = ()
+    reserved_ips: Items[ReservedIP] = ()
     quotas: Quotas | None = None
 
     @model_validator(mode="after")
@@ -249,10 +249,12 @@ class Estate(Model):
 
     # Lookups used everywhere below; cheap dict builds on a frozen object.
     def vnet(self, name: str) -> VNet:
-        return next(v for v in self.vnets if v.name == name)
+        found: VNet = next(v for v in self.vnets if v.name == name)
+        return found
 
     def storage_account(self, name: str) -> StorageAccount:
-        return next(s for s in self.storage_accounts if s.name == name)
+        found: StorageAccount = next(s for s in self.storage_accounts if s.name == name)
+        return found
 
     def vms(self) -> list[tuple[CloudService, VM]]:
         return [(cs, vm) for cs in self.cloud_services for vm in cs.vms]
@@ -359,7 +361,8 @@ def check_references(estate: Estate) -> list[tuple[Loc, str]]:
                     (
                         (*base, "reserved_ip"),
                         f"reserved IP {cs.reserved_ip!r} is already used by cloud service"
-                        f" {rip_owner[cs.reserved_ip]!r}; expected one cloud service per reserved IP",
+                        f" {rip_owner[cs.reserved_ip]!r}; expected one cloud service"
+                        " per reserved IP",
                     )
                 )
             else:

@@ -46,7 +46,7 @@ NODE_KINDS = (
 
 
 def node_id(kind: str, name: str, parent: str | None = None) -> str:
-    """The graph key of a resource; ``parent`` scopes subnets (their VNet) and roles (their service)."""
+    """The graph key of a resource; ``parent`` scopes subnets (by VNet) and roles (by service)."""
     return f"{kind}:{parent}/{name}" if parent else f"{kind}:{name}"
 
 
@@ -119,8 +119,8 @@ def build_graph(estate: Estate) -> nx.MultiDiGraph:
             if vm.nsg:
                 link(node_id("nsg", vm.nsg), m, "attached-to")
             per_account = Counter(d.storage_account for d in vm.disks)
-            for account, disks in per_account.items():
-                link(m, node_id("storage_account", account), "disk-in", disks=disks)
+            for account_name, disks in per_account.items():
+                link(m, node_id("storage_account", account_name), "disk-in", disks=disks)
             if vm.boot_diagnostics:
                 link(m, node_id("storage_account", vm.boot_diagnostics), "diagnostics-in")
     return g
@@ -236,7 +236,7 @@ def _draw(g: nx.MultiDiGraph, out: Path) -> None:
         )
     handles, labels = ax.get_legend_handles_labels()
     for kind, (colour, style) in _EDGE_STYLES.items():
-        handles.append(Line2D([0], [0], color=colour, linestyle=style))
+        handles.append(Line2D([0], [0], color=colour, linestyle=style))  # type: ignore[arg-type]
         labels.append(kind)
     ax.legend(
         handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False

@@ -1,4 +1,4 @@
-"""The migration plan: crews, windows, ordering, step durations, failures, and the named assumptions.
+"""The migration plan: crews, windows, ordering, step durations, failures, named assumptions.
 
 Times are minutes. Every default below that is not published by Microsoft says "assumption"; the
 user overrides it in the scenario's ``plan:`` block or with ``--set plan.KEY=VALUE``.
@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from sim.estate import Model, Name, Tuple
+from sim.estate import Items, Model, Name
 from sim.timeparse import ClockMinutes, Minutes
-
 
 Distribution = Literal["deterministic", "triangular", "lognormal", "pert"]
 
@@ -44,9 +43,10 @@ class StepDuration(Model):
 
 Step = Annotated[StepDuration, BeforeValidator(_constant_to_step)]
 
-# Default step durations (minutes). Per-step times are NOT published by Microsoft (migration-facts.md);
-# the published anchor is the whole migration: "a few tens of VMs ... less than an hour", "hundreds of
-# VMs ... a few hours". Each default is an assumption chosen to land inside those figures.
+# Default step durations (minutes). Per-step times are NOT published by Microsoft (see
+# migration-facts.md); the published anchor is the whole migration: "a few tens of VMs ... less than
+# an hour", "hundreds of VMs ... a few hours". Each default is an assumption chosen to land inside
+# those figures.
 DEFAULT_STEPS: dict[str, dict[str, Any]] = {
     "validate": {"base": 5, "per_vm": 1 / 6},  # assumption: read-only check, seconds per VM
     "prepare": {"base": 10, "per_vm": 1},  # assumption: metadata build dominates
@@ -168,7 +168,7 @@ class Plan(Model):
     crews: int = Field(default=1, ge=1)
     check: Minutes = 0.0
     remediation: Remediation = "auto"
-    maintenance_windows: Tuple(MaintenanceWindow) = ()
+    maintenance_windows: Items[MaintenanceWindow] = ()
     durations: Durations = Durations()
     failures: Failures = Failures()
     restart_after: RestartAfter = Field(
@@ -181,7 +181,7 @@ class Plan(Model):
     write_limit_per_hour: int | None = Field(
         default=1200, ge=1, description="Resource Manager writes per hour (published: 1,200)."
     )
-    precedence: Tuple(Precedence) = ()
+    precedence: Items[Precedence] = ()
 
     @field_validator("start")
     @classmethod

@@ -136,8 +136,8 @@ def _check_tree(root: yaml.Node, shown: str) -> None:
                 raise InputError(
                     shown,
                     (),
-                    "YAML aliases expand to more than "
-                    f"{sizes[key]:,} nodes from {distinct:,} written ones; refused as an alias bomb",
+                    f"YAML aliases expand to more than {sizes[key]:,} nodes from {distinct:,}"
+                    " written ones; refused as an alias bomb",
                     line=node.start_mark.line + 1,
                 )
 
@@ -188,7 +188,7 @@ def _parse_set_path(text: str) -> list[str | int]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> None:
-    """Apply ``KEY.PATH=VALUE`` overrides in place; values are read as YAML (``3``, ``2h``, ``[a]``)."""
+    """Apply ``KEY.PATH=VALUE`` overrides in place; values are read as YAML (``3``, ``2h``)."""
     for item in overrides:
         key, sep, value_text = item.partition("=")
         try:
@@ -235,10 +235,9 @@ def _real_loc(data: Any, loc: Sequence[Any]) -> Loc:
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list | tuple) and isinstance(part, int) and 0 <= part < len(node):
+        is_key = isinstance(node, dict) and isinstance(part, str) and part in node
+        is_item = isinstance(node, list | tuple) and isinstance(part, int) and 0 <= part < len(node)
+        if is_key or is_item:
             out.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and not _is_tag(part):

@@ -48,7 +48,8 @@ def parse_clock(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML 1.1 reads an unquoted 22:00 as the base-60 number 1320.
         raise ValueError(
-            f'expected a quoted clock time such as "22:00" (YAML read the unquoted value as {value})'
+            'expected a quoted clock time such as "22:00"'
+            f" (YAML read the unquoted value as the number {value})"
         )
     if not isinstance(value, str) or not _CLOCK.match(value.strip()):
         raise ValueError(f'expected a clock time "HH:MM", got {value!r}')

@@ -206,7 +206,7 @@ def build_units(estate: Estate, plan: Plan | None = None) -> MigrationUnits:
                         " moves first",
                     )
                 )
-    for cs, vm in estate.vms():
+    for _cs, vm in estate.vms():
         holder = unit_of[node_id("vm", vm.name)]
         for disk in vm.disks:
             precedences.append(

@@ -1,0 +1,216 @@
+"""The ``migsim`` command: a thin shell over the library (load, validate, graph, run).
+
+Exit codes: 0 success; 1 the scenario has blockers (``validate``); 2 bad input, with one message
+naming the file, the key path and what was expected. Only this module prints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from sim import __version__
+from sim.errors import InputError
+from sim.rules import Finding
+from sim.scenario import Scenario, load_scenario
+from sim.validation import ValidationReport, validate_scenario
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+SEVERITY_STYLE = {
+    "blocker": "bold red",
+    "remediate": "yellow",
+    "dropped": "magenta",
+    "note": "cyan",
+}
+STATUS_STYLE = {"blocked": "bold red", "remediate": "yellow", "clean": "green"}
+
+
+def _fail(exc: InputError, default_file: str | None) -> None:
+    if exc.file is None:
+        exc.file = default_file
+    err.print(Text("error: ", style="bold red") + Text(exc.render()))
+    sys.exit(2)
+
+
+def input_errors(fn: F) -> F:
+    """Turn :class:`InputError` into one message on stderr and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            scenario = kwargs.get("scenario")
+            _fail(exc, str(scenario) if scenario is not None else None)
+
+    return wrapper  # type: ignore[return-value]
+
+
+scenario_arg = click.argument("scenario", type=click.Path(path_type=Path, dir_okay=True))
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY.PATH=VALUE",
+    help="Override a scenario value, e.g. --set plan.crews=3 (repeatable).",
+)
+
+
+def _load(scenario: Path, overrides: Sequence[str]) -> Scenario:
+    return load_scenario(scenario, overrides)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="migsim")
+def cli() -> None:
+    """Simulate the Azure classic (ASM) to Resource Manager migration of an estate."""
+
+
+# ---- validate ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@scenario_arg
+@set_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Readable report or JSON for scripts.",
+)
+@input_errors
+def validate(scenario: Path, overrides: tuple[str, ...], fmt: str) -> None:
+    """Check SCENARIO against the platform's migration rules.
+
+    Exits 1 when any unit is blocked, 0 otherwise, 2 on bad input.
+    """
+    report = validate_scenario(_load(scenario, overrides))
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_report(report)
+    sys.exit(1 if report.blocked else 0)
+
+
+def _names(resources: Sequence[str]) -> str:
+    return ", ".join(r.split(":", 1)[-1] for r in resources)
+
+
+def _finding_row(table: Table, f: Finding) -> None:
+    table.add_row(
+        Text(f.severity, style=SEVERITY_STYLE[f.severity]),
+        f.rule,
+        Text(f.message),
+        Text(f.remediation, style="dim"),
+    )
+
+
+def _print_report(report: ValidationReport) -> None:
+    sc = report.scenario
+    estate = sc.estate
+    vms = sum(len(cs.vms) for cs in estate.cloud_services)
+    out.print(
+        Text.assemble(
+            ("Scenario ", "bold"),
+            (sc.name, "bold cyan"),
+            f"  subscription {estate.subscription}, {estate.location}: "
+            f"{len(report.units.units)} migration units, {vms} VMs",
+        )
+    )
+    clean: list[str] = []
+    for uid in report.units_by_status():
+        unit = report.units[uid]
+        status = report.status[uid]
+        findings = report.findings_of(uid)
+        if not findings:
+            clean.append(uid)
+            continue
+        head = Text.assemble(
+            ("\n", ""),
+            (f"{status.upper():<10}", STATUS_STYLE[status]),
+            (uid, "bold"),
+            (f"  ({unit.kind.replace('_', ' ')}, {unit.vm_count} VMs)", "dim"),
+        )
+        out.print(head)
+        table = Table(show_header=False, box=None, pad_edge=False, expand=False)
+        table.add_column("severity", no_wrap=True, min_width=9)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("finding", ratio=3)
+        table.add_column("remediation", ratio=2)
+        for f in findings:
+            _finding_row(table, f)
+        out.print(table)
+    if clean:
+        out.print(Text.assemble(("\nCLEAN     ", STATUS_STYLE["clean"]), ", ".join(clean)))
+    counts = report.counts()
+    blocked = [u for u, s in report.status.items() if s == "blocked"]
+    out.print(
+        Text.assemble(
+            "\n",
+            (
+                f"{counts['blocker']} blockers",
+                SEVERITY_STYLE["blocker"] if counts["blocker"] else "",
+            ),
+            f", {counts['remediate']} to remediate, {counts['dropped']} settings dropped,"
+            f" {counts['note']} notes. ",
+            (
+                f"Blocked units: {', '.join(blocked)}." if blocked else "No unit is blocked.",
+                "bold red" if blocked else "green",
+            ),
+        )
+    )
+
+
+# ---- graph -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@scenario_arg
+@set_option
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Output file; its suffix picks the format: .graphml, .json (node-link) or .png.",
+)
+@input_errors
+def graph(scenario: Path, overrides: tuple[str, ...], out_path: Path) -> None:
+    """Write the dependency graph of SCENARIO's estate (resources, relations, must-precede)."""
+    from sim.atomic import atomic_file
+    from sim.graph import GRAPH_SUFFIXES, build_graph, write_graph
+    from sim.units import annotate_graph, build_units
+
+    if out_path.suffix.lower() not in GRAPH_SUFFIXES:
+        raise InputError(
+            str(out_path),
+            (),
+            f"unsupported suffix {out_path.suffix!r}; expected one of {', '.join(GRAPH_SUFFIXES)}",
+        )
+    sc = _load(scenario, overrides)
+    g = build_graph(sc.estate)
+    annotate_graph(g, build_units(sc.estate, sc.plan))
+    with atomic_file(out_path) as tmp:
+        write_graph(g, tmp)
+    out.print(
+        f"Wrote {out_path} ({g.number_of_nodes()} resources, {g.number_of_edges()} relations)"
+    )
+
+
+def main() -> None:
+    cli(prog_name="migsim")
