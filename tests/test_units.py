@@ -115,8 +115,10 @@ def test_plan_precedence_cycle_through_platform_constraint() -> None:
     # The platform wants cs before st (disks); the planner asks for st before cs.
     estate = {
         "storage_accounts": [{"name": "st"}],
-        "cloud_services": [{"name": "cs", "vms": [{"name": "v", "os_disk": {"storage_account": "st"}}]}],
-    }  # fmt: skip
+        "cloud_services": [
+            {"name": "cs", "vms": [{"name": "v", "os_disk": {"storage_account": "st"}}]}
+        ],
+    }
     with pytest.raises(InputError, match=r"cs -> st -> cs|st -> cs -> st"):
         units_of(estate, {"precedence": [{"before": "st", "after": "cs"}]})
 
