@@ -154,16 +154,16 @@ _KIND_COLOURS = {
     "expressroute_circuit": "#CC79A7",
     "vnet": "#0072B2",
     "subnet": "#56B4E9",
-    "gateway": "#CC79A7",
+    "gateway": "#882255",
     "service": "#D55E00",
     "cloud_service": "#009E73",
-    "role": "#D55E00",
+    "role": "#E41A1C",
     "availability_set": "#F0E442",
     "vm": "#999999",
     "storage_account": "#E69F00",
     "nsg": "#000000",
-    "route_table": "#000000",
-    "reserved_ip": "#000000",
+    "route_table": "#555555",
+    "reserved_ip": "#AAAAAA",
 }
 _EDGE_STYLES = {
     "contains": ("#bbbbbb", "solid"),
@@ -184,19 +184,18 @@ def _draw(g: nx.MultiDiGraph, out: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    simple = nx.Graph()
+    # One row per kind; within a row, each unit's resources together (fewer crossing edges).
+    rows: dict[int, list[str]] = {}
     for n, data in g.nodes(data=True):
-        simple.add_node(n, layer=_LAYER.get(data["kind"], len(_LAYER)))
-    pos = nx.multipartite_layout(simple, subset_key="layer", align="horizontal", scale=1.0)
-    pos = {n: (x, -y) for n, (x, y) in pos.items()}
-    width = max(
-        8.0,
-        min(
-            40.0,
-            0.45 * max(Counter(_LAYER.get(d["kind"], 0) for _, d in g.nodes(data=True)).values()),
-        ),
-    )
-    fig, ax = plt.subplots(figsize=(width, 9))
+        rows.setdefault(_LAYER.get(data["kind"], len(_LAYER)), []).append(n)
+    pos: dict[str, tuple[float, float]] = {}
+    for y, (_, members) in enumerate(sorted(rows.items())):
+        members.sort(key=lambda n: g.nodes[n].get("unit_index", 0))
+        for i, n in enumerate(members):
+            pos[n] = ((i + 0.5) / len(members), -float(y))
+    widest = max(len(m) for m in rows.values())
+    width = max(8.0, min(40.0, 0.9 * widest + 3))
+    fig, ax = plt.subplots(figsize=(width, max(6.0, 0.85 * len(rows))))
     for kind, (colour, style) in _EDGE_STYLES.items():
         edges = edges_of_kind(g, kind)
         if edges:

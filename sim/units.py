@@ -277,8 +277,10 @@ def _dedupe(items: list[Precedence]) -> list[Precedence]:
 
 def annotate_graph(g: nx.MultiDiGraph, units: MigrationUnits) -> None:
     """Give every node its ``unit`` and add ``must-precede`` edges between unit roots."""
+    index = {u.id: u.index for u in units.units}
     for n in g.nodes:
         g.nodes[n]["unit"] = units.unit_of.get(n, "")
+        g.nodes[n]["unit_index"] = index.get(g.nodes[n]["unit"], -1)
     for p in units.precedences:
         a, b = units[p.before].root, units[p.after].root
         g.add_edge(a, b, key="must-precede", kind="must-precede", reason=p.reason)
