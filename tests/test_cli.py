@@ -1,0 +1,115 @@
+"""End-to-end: the real ``migsim`` command on the shipped scenarios, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+CONTOSO = SCENARIOS / "contoso.yaml"
+
+
+def migsim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+def test_version() -> None:
+    result = migsim("--version")
+    assert result.returncode == 0
+    assert "migsim" in result.stdout
+
+
+def test_validate_contoso_report() -> None:
+    result = migsim("validate", str(CONTOSO))
+    # contoso has findings to remediate but, with remediation: auto, no blocker
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = result.stdout
+    for rule in ("MIG012", "MIG013", "MIG014", "MIG025"):
+        assert rule in text
+    assert "MIG027" not in text
+    # grouped by unit: the unit needing remediation is listed before the clean ones
+    assert text.index("vnet-prod") < text.index("CLEAN")
+    assert "No unit is blocked" in text
+
+
+def test_validate_json_shape() -> None:
+    result = migsim("validate", str(CONTOSO), "--format", "json")
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert {u["id"] for u in data["units"]} >= {"vnet-prod", "vnet-shared", "cs-legacy", "er-ams"}
+    keys = {"rule", "severity", "unit", "resources", "message", "remediation"}
+    assert all(keys <= set(f) for f in data["findings"])
+    by_rule = {(f["rule"], f["unit"]) for f in data["findings"]}
+    assert ("MIG012", "vnet-prod") in by_rule
+    assert ("MIG025", "cs-legacy") in by_rule
+    assert not any(f["rule"] == "MIG027" for f in data["findings"])
+    mig012 = next(f for f in data["findings"] if f["rule"] == "MIG012")
+    assert mig012["resources"] == ["vm:web-01"]
+
+
+def test_remediation_none_turns_remediations_into_blockers() -> None:
+    result = migsim("validate", str(CONTOSO), "--set", "plan.remediation=none", "--format", "json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    status = {u["id"]: u["status"] for u in data["units"]}
+    assert status["vnet-prod"] == "blocked"
+    assert status["cs-legacy"] != "blocked"  # only notes and a dropped setting there
+    assert data["blocked"] is True
+
+
+def test_validate_kitchen_sink_blocks() -> None:
+    result = migsim("validate", str(SCENARIOS / "kitchen-sink.yaml"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    first_unit_line = next(
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith(("BLOCKED", "REMEDIATE", "CLEAN"))
+    )
+    assert first_unit_line.startswith("BLOCKED")  # blockers first
+
+
+def test_validate_clean_scenario_exits_zero() -> None:
+    result = migsim("validate", str(SCENARIOS / "clean.yaml"), "--format", "json")
+    assert result.returncode == 0, result.stdout
+    data = json.loads(result.stdout)
+    assert not [f for f in data["findings"] if f["severity"] in ("blocker", "remediate")]
+
+
+@pytest.mark.parametrize("suffix", [".graphml", ".json", ".png"])
+def test_graph_writes_each_format(tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / "sub" / f"contoso{suffix}"
+    result = migsim("graph", str(CONTOSO), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.is_file() and out.stat().st_size > 500
+    assert str(out) in result.stdout  # says where it wrote
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp file left behind
+
+
+def test_graph_bad_suffix_is_input_error(tmp_path: Path) -> None:
+    out = tmp_path / "g.svgz"
+    result = migsim("graph", str(CONTOSO), "--out", str(out))
+    assert result.returncode == 2
+    assert ".graphml" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_bad_override_is_input_error() -> None:
+    result = migsim("validate", str(CONTOSO), "--set", "plan.crews=0")
+    assert result.returncode == 2
+    assert "plan.crews" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_strategy_is_input_error() -> None:
+    result = migsim("validate", str(CONTOSO), "--set", "plan.ordering=fastest_first")
+    assert result.returncode == 2
+    assert "plan.ordering" in result.stderr and "smallest_first" in result.stderr
+    assert str(CONTOSO) in result.stderr
