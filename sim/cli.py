@@ -41,7 +41,7 @@ STATUS_STYLE = {"blocked": "bold red", "remediate": "yellow", "clean": "green"}
 def _fail(exc: InputError, default_file: str | None) -> None:
     if exc.file is None:
         exc.file = default_file
-    err.print(Text("error: ", style="bold red") + Text(exc.render()))
+    err.print(Text("error: ", style="bold red") + Text(exc.render()), soft_wrap=True)
     sys.exit(2)
 
 
@@ -107,8 +107,8 @@ def validate(scenario: Path, overrides: tuple[str, ...], fmt: str) -> None:
     sys.exit(1 if report.blocked else 0)
 
 
-def _names(resources: Sequence[str]) -> str:
-    return ", ".join(r.split(":", 1)[-1] for r in resources)
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _finding_row(table: Table, f: Finding) -> None:
@@ -144,7 +144,7 @@ def _print_report(report: ValidationReport) -> None:
             ("\n", ""),
             (f"{status.upper():<10}", STATUS_STYLE[status]),
             (uid, "bold"),
-            (f"  ({unit.kind.replace('_', ' ')}, {unit.vm_count} VMs)", "dim"),
+            (f"  ({unit.kind.replace('_', ' ')}, {_plural(unit.vm_count, 'VM')})", "dim"),
         )
         out.print(head)
         table = Table(show_header=False, box=None, pad_edge=False, expand=False)
@@ -208,7 +208,8 @@ def graph(scenario: Path, overrides: tuple[str, ...], out_path: Path) -> None:
     with atomic_file(out_path) as tmp:
         write_graph(g, tmp)
     out.print(
-        f"Wrote {out_path} ({g.number_of_nodes()} resources, {g.number_of_edges()} relations)"
+        f"Wrote {out_path} ({g.number_of_nodes()} resources, {g.number_of_edges()} relations)",
+        soft_wrap=True,
     )
 
 

@@ -78,4 +78,4 @@ def validate_scenario(scenario: Scenario) -> ValidationReport:
         )
     units = build_units(scenario.estate, plan)
     findings = tuple(check(scenario.estate, units, plan))
-    return ValidationReport(scenario, units, findings, unit_status(list(findings), plan))
+    return ValidationReport(scenario, units, findings, unit_status(list(findings), plan, units))
