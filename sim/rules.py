@@ -20,6 +20,7 @@ from sim.units import MigrationUnits, Unit
 Severity = Literal["blocker", "remediate", "dropped", "note"]
 CaughtAt = Literal["validate", "prepare", "plan", "-"]
 SEVERITY_RANK: dict[str, int] = {"blocker": 0, "remediate": 1, "dropped": 2, "note": 3}
+FUTURE_SUPPORT_RULES = frozenset({"MIG002", "MIG003"})  # what plan.future_support lifts
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,13 @@ class Finding:
     caught_at: CaughtAt
 
     def blocks(self, plan: Plan) -> bool:
-        """Whether the unit cannot migrate: blockers, and remediations the plan will not run."""
+        """Whether the unit cannot migrate: blockers, and remediations the plan will not run.
+
+        Under the ``plan.future_support`` what-if, MIG002/MIG003 no longer block: the platform
+        would migrate those cloud services with stop/deallocate/start downtime.
+        """
+        if plan.future_support and self.rule in FUTURE_SUPPORT_RULES:
+            return False
         return self.severity == "blocker" or (
             self.severity == "remediate" and plan.remediation == "none"
         )

@@ -68,13 +68,13 @@ class _Document:
         return line
 
 
-def _read_text(path: Path, shown: str) -> str:
+def _read_text(path: Path, shown: str, what: str) -> str:
     try:
         if path.is_dir():
-            raise InputError(shown, (), "is a directory; expected a scenario file (.yaml)")
+            raise InputError(shown, (), f"is a directory; expected {what} (.yaml)")
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(shown, (), "file not found; expected a scenario file (.yaml)") from None
+        raise InputError(shown, (), f"file not found; expected {what} (.yaml)") from None
     except PermissionError:
         raise InputError(shown, (), "cannot be read (permission denied)") from None
     except OSError as exc:
@@ -142,10 +142,10 @@ def _check_tree(root: yaml.Node, shown: str) -> None:
                 )
 
 
-def parse_yaml(path: Path, shown: str | None = None) -> _Document:
+def parse_yaml(path: Path, shown: str | None = None, what: str = "a scenario file") -> _Document:
     """Read and parse one YAML file safely; the result is plain data plus its node tree."""
     shown = shown or str(path)
-    text = _read_text(path, shown)
+    text = _read_text(path, shown, what)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -187,8 +187,12 @@ def _parse_set_path(text: str) -> list[str | int]:
     return parts
 
 
-def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> None:
-    """Apply ``KEY.PATH=VALUE`` overrides in place; values are read as YAML (``3``, ``2h``)."""
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> list[Loc]:
+    """Apply ``KEY.PATH=VALUE`` overrides in place; values are read as YAML (``3``, ``2h``).
+
+    Returns the key paths it set, so that a bad value is blamed on ``--set``, not the file.
+    """
+    done: list[Loc] = []
     for item in overrides:
         key, sep, value_text = item.partition("=")
         try:
@@ -225,6 +229,8 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> None:
             node[last] = value
         else:
             raise InputError("--set", path[:-1], "expected a mapping here")
+        done.append(tuple(path))
+    return done
 
 
 # ---- validation errors into messages -----------------------------------------------------------
@@ -315,7 +321,11 @@ def _describe(err: Any, model: type[BaseModel], loc: Loc) -> str:
 
 
 def validation_error(
-    exc: ValidationError, doc: _Document, model: type[BaseModel], prefix: Loc = ()
+    exc: ValidationError,
+    doc: _Document,
+    model: type[BaseModel],
+    prefix: Loc = (),
+    overridden: Sequence[Loc] = (),
 ) -> InputError:
     found: list[tuple[Loc, str]] = []
     seen: set[Loc] = set()
@@ -326,11 +336,12 @@ def validation_error(
         seen.add(loc)
         found.append((loc, _describe(err, model, loc)))
     (loc, message), rest = found[0], found[1:]
+    from_set = any(loc[: len(o)] == o for o in overridden)
     return InputError(
-        doc.file,
+        "--set" if from_set else doc.file,
         (*prefix, *loc),
         message,
-        line=doc.line_of(loc),
+        line=None if from_set else doc.line_of(loc),
         more=[f"{_fmt(prefix + lc)}: {m}" for lc, m in rest],
     )
 
@@ -380,25 +391,36 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     data: dict[str, Any] = doc.data
     estate_doc: _Document | None = None
     if isinstance(data.get("estate"), str):
+        if not data["estate"].strip():
+            raise InputError(
+                doc.file,
+                ("estate",),
+                "expected an estate mapping or the path of an estate file",
+                line=doc.line_of(("estate",)),
+            )
         estate_path = (path.parent / data["estate"]).resolve()
         shown = str(Path(str(path.parent)) / data["estate"])
-        estate_doc = parse_yaml(estate_path, shown)
+        estate_doc = parse_yaml(
+            estate_path, shown, f"an estate file (named by the estate key of {doc.file})"
+        )
         if not isinstance(estate_doc.data, dict):
             raise InputError(shown, (), "expected a mapping of estate keys at the top")
         data = {**data, "estate": estate_doc.data}
-    if overrides:
-        apply_overrides(data, overrides)
+    overridden = apply_overrides(data, overrides) if overrides else []
     if estate_doc is not None:
         # A separate estate file reports its own key paths, relative to its own top.
         try:
             data = {**data, "estate": Estate.model_validate(data["estate"])}
         except ValidationError as exc:
-            raise validation_error(exc, estate_doc, Estate) from None
+            inner = [o[1:] for o in overridden if o[:1] == ("estate",)]
+            raise validation_error(exc, estate_doc, Estate, overridden=inner) from None
         except ReferenceProblem as exc:
             raise _references(exc, estate_doc, ()) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, _Document(doc.file, data, doc.root), Scenario) from None
+        raise validation_error(
+            exc, _Document(doc.file, data, doc.root), Scenario, overridden=overridden
+        ) from None
     except ReferenceProblem as exc:
         raise _references(exc, doc, ("estate",)) from None

@@ -24,6 +24,8 @@ def parse_duration(value: Any) -> float:
         minutes = float(value)
     elif isinstance(value, str):
         text = value.strip().lower()
+        if text.startswith("-") and _WHOLE.match(text[1:]):
+            raise ValueError(f"expected a duration of zero or more, got {value!r}")
         try:
             minutes = float(text)
         except ValueError:
@@ -59,7 +61,7 @@ def parse_clock(value: Any) -> int:
 
 def format_minutes(minutes: float) -> str:
     """A short human form of a duration: ``2h30m``, ``45m``, ``90s``."""
-    if minutes < 1 and minutes > 0:
+    if minutes > 0 and round(minutes * 60) < 60:
         return f"{minutes * 60:.0f}s"
     total = round(minutes)
     days, rest = divmod(total, 1440)

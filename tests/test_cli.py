@@ -113,3 +113,9 @@ def test_unknown_strategy_is_input_error() -> None:
     assert result.returncode == 2
     assert "plan.ordering" in result.stderr and "smallest_first" in result.stderr
     assert str(CONTOSO) in result.stderr
+
+
+def test_bad_set_value_is_blamed_on_set_not_the_file() -> None:
+    result = migsim("validate", str(CONTOSO), "--set", "plan.crews=two")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --set: plan.crews:")
