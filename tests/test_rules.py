@@ -708,3 +708,13 @@ def test_contoso_findings(repo_root: Path) -> None:
     assert shapes(found, "MIG025") == {("note", "cs-legacy", ("cloud_service:cs-legacy",))}
     assert "reserved IP rip-legacy" in of(found, "MIG025")[0].message
     assert not of(found, "MIG027")
+
+
+def test_docs_list_every_rule() -> None:
+    from pathlib import Path
+
+    from sim.rules import CATALOGUE
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
+    for rule_id, spec in CATALOGUE.items():
+        assert f"| {rule_id} | {spec.title} | {spec.severity} |" in text
