@@ -213,5 +213,47 @@ def graph(scenario: Path, overrides: tuple[str, ...], out_path: Path) -> None:
     )
 
 
+# ---- run ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@scenario_arg
+@set_option
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="New directory for windows.csv, events.csv, summary.json and timeline.png.",
+)
+@click.option("--seed", type=int, default=None, help="Replace plan.seed.")
+@click.option("--deterministic", is_flag=True, help="Run every duration at its central value.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@input_errors
+def run(
+    scenario: Path,
+    overrides: tuple[str, ...],
+    out_dir: Path,
+    seed: int | None,
+    deterministic: bool,
+    force: bool,
+) -> None:
+    """Simulate the migration of SCENARIO once and write its windows, events and timeline."""
+    from sim.experiments import run_scenario, write_run
+
+    result = run_scenario(_load(scenario, overrides), seed=seed, deterministic=deterministic)
+    with out.status("Drawing the timeline and writing results..."):
+        paths = write_run(result, out_dir, force)
+    table = Table(
+        title=f"{result.scenario.name}: seed {result.scenario.plan.seed}", show_header=False
+    )
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    for label, value in result.headline():
+        table.add_row(label, value)
+    out.print(table)
+    out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
+
+
 def main() -> None:
     cli(prog_name="migsim")

@@ -8,7 +8,7 @@ remediation and the window it opens); :func:`check` runs them all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from sim.estate import Estate, vm_cores
@@ -44,6 +44,9 @@ class Finding:
     message: str
     remediation: str
     caught_at: CaughtAt
+    # True when the whole remediation is an ordering that every plan obeys (MIG010 with a circuit
+    # of the same subscription): then not even ``remediation: none`` makes it block.
+    ordering_only: bool = False
 
     def blocks(self, plan: Plan) -> bool:
         """Whether the unit cannot migrate: blockers, and remediations the plan will not run.
@@ -52,6 +55,8 @@ class Finding:
         would migrate those cloud services with stop/deallocate/start downtime.
         """
         if plan.future_support and self.rule in FUTURE_SUPPORT_RULES:
+            return False
+        if self.ordering_only:
             return False
         return self.severity == "blocker" or (
             self.severity == "remediate" and plan.remediation == "none"
@@ -577,7 +582,8 @@ def mig010_expressroute_circuit(ctx: Context) -> Iterator[Finding]:
                 f" {circuit.name}: the circuit must move first"
             )
             detail = ""
-            if circuit.subscription and circuit.subscription != ctx.estate.subscription:
+            cross = bool(circuit.subscription and circuit.subscription != ctx.estate.subscription)
+            if cross:
                 message += (
                     f"; the circuit is in subscription {circuit.subscription}, so this is a"
                     " cross-subscription authorization link: the gateway loses connectivity from"
@@ -589,13 +595,16 @@ def mig010_expressroute_circuit(ctx: Context) -> Iterator[Finding]:
                     f"; the plan's ordering lists {vnet_unit} before {circuit_unit}:"
                     f" {circuit_unit} must go first"
                 )
-            yield _finding(
+            finding = _finding(
                 "MIG010",
                 vnet_unit,
                 [node_id("gateway", gw.name), node_id("expressroute_circuit", circuit.name)],
                 message,
                 detail,
             )
+            # Same subscription: moving the circuit first is the whole remedy, and the unit
+            # ordering always does that.
+            yield finding if cross else replace(finding, ordering_only=True)
 
 
 def mig011_expressroute_and_vpn(ctx: Context) -> Iterator[Finding]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 
@@ -71,7 +72,7 @@ class MigrationUnits:
     def __getitem__(self, unit_id: str) -> Unit:
         return self._by_id[unit_id]
 
-    @property
+    @cached_property
     def _by_id(self) -> dict[str, Unit]:
         return {u.id: u for u in self.units}
 

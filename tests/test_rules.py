@@ -718,3 +718,20 @@ def test_docs_list_every_rule() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
     for rule_id, spec in CATALOGUE.items():
         assert f"| {rule_id} | {spec.title} | {spec.severity} |" in text
+
+
+def test_mig010_same_subscription_never_blocks_but_cross_subscription_can(
+    run_rules: RunRules,
+) -> None:
+    estate = {
+        "subscription": "own",
+        "expressroute_circuits": [{"name": "er-own"}, {"name": "er-far", "subscription": "other"}],
+        "vnets": [
+            {"name": "a", "gateway": {"name": "gw-a", "kind": "expressroute", "circuit": "er-own"}},
+            {"name": "b", "gateway": {"name": "gw-b", "kind": "expressroute", "circuit": "er-far"}},
+        ],
+    }
+    plan = Plan.model_validate({"remediation": "none"})
+    findings = {f.unit: f for f in run_rules(estate, {"remediation": "none"}) if f.rule == "MIG010"}
+    assert not findings["a"].blocks(plan)
+    assert findings["b"].blocks(plan)

@@ -1,0 +1,97 @@
+"""Running a scenario and writing its results: what ``migsim run`` calls.
+
+:func:`run_scenario` turns a loaded :class:`~sim.scenario.Scenario` into one replication and its
+summary; :func:`write_run` writes ``windows.csv``, ``events.csv``, ``summary.json`` and
+``timeline.png`` into a new directory, atomically (a temporary sibling directory renamed into
+place: never a half-written result), refusing to replace an existing one without ``force``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim import rules
+from sim.atomic import atomic_dir
+from sim.engine import simulate
+from sim.errors import InputError
+from sim.ordering import order_units
+from sim.results import (
+    Replication,
+    Summary,
+    events_csv,
+    summarize,
+    summary_json,
+    windows_csv,
+)
+from sim.rules import Finding
+from sim.scenario import Scenario
+from sim.units import MigrationUnits, build_units
+
+OUTPUT_FILES = ("windows.csv", "events.csv", "summary.json", "timeline.png")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run of a scenario: the resolved scenario (seed applied), its units and findings, the
+    unit order, the replication and its summary."""
+
+    scenario: Scenario
+    units: MigrationUnits
+    findings: tuple[Finding, ...]
+    order: tuple[str, ...]
+    replication: Replication
+    summary: Summary
+
+    def headline(self) -> list[tuple[str, str]]:
+        """The summary's headline numbers as ``(label, value)`` rows for a terminal table."""
+        return self.summary.headline()
+
+
+def run_scenario(
+    scenario: Scenario, *, seed: int | None = None, deterministic: bool = False
+) -> RunResult:
+    """Simulate ``scenario`` once.
+
+    ``seed`` replaces ``plan.seed`` (the summary's resolved scenario shows the seed used);
+    ``deterministic`` runs every duration at its central value. Raises
+    :class:`~sim.errors.InputError` for bad plan input (an ordering naming an unknown unit or
+    breaking a must-precede constraint, a one-off window without ``plan.start``, a negative seed).
+    """
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise InputError("--seed", (), f"expected a whole number of zero or more, got {seed!r}")
+        scenario = scenario.model_copy(
+            update={"plan": scenario.plan.model_copy(update={"seed": seed})}
+        )
+    estate, plan = scenario.estate, scenario.plan
+    units = build_units(estate, plan)
+    order = order_units(units, plan.ordering)
+    findings = tuple(rules.check(estate, units, plan))
+    rep = simulate(estate, units, plan, findings, order=order, deterministic=deterministic)
+    return RunResult(
+        scenario=scenario,
+        units=units,
+        findings=findings,
+        order=tuple(order),
+        replication=rep,
+        summary=summarize(rep, scenario),
+    )
+
+
+def write_run(result: RunResult, out_dir: Path, force: bool = False) -> list[Path]:
+    """Write the four result files into ``out_dir``; return their final paths.
+
+    Raises :class:`~sim.errors.InputError` when ``out_dir`` exists and ``force`` is false, or
+    when it exists and is not a directory.
+    """
+    from sim.plots import save_figure, timeline  # matplotlib only when writing
+
+    rep = result.replication
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir, force=force) as tmp:
+        (tmp / "windows.csv").write_bytes(windows_csv(rep.windows, rep.origin).encode("utf-8"))
+        (tmp / "events.csv").write_bytes(events_csv(rep.events, rep.origin).encode("utf-8"))
+        (tmp / "summary.json").write_bytes(summary_json(result.summary).encode("utf-8"))
+        save_figure(timeline(result), tmp / "timeline.png")
+    return [out_dir / name for name in OUTPUT_FILES]

@@ -1,0 +1,611 @@
+"""The engine against arithmetic: deterministic durations, exact sums."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim import rules
+from sim.calendar import Calendar
+from sim.engine import TokenBucket, simulate
+from sim.errors import InputError
+from sim.experiments import run_scenario
+from sim.graph import node_id
+from sim.results import Replication
+from sim.rules import Finding
+from sim.scenario import Scenario, load_scenario
+from sim.units import build_units
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTOSO = ROOT / "scenarios" / "contoso.yaml"
+
+
+def vm(name: str, account: str = "st1", **kw: Any) -> dict[str, Any]:
+    return {"name": name, "os_disk": {"storage_account": account}, **kw}
+
+
+def vnet(name: str, *subnets: str, **kw: Any) -> dict[str, Any]:
+    return {"name": name, "subnets": [{"name": s} for s in subnets or ("default",)], **kw}
+
+
+def make(estate: dict[str, Any], **plan: Any) -> Scenario:
+    estate.setdefault("storage_accounts", [{"name": "st1"}])
+    return Scenario.model_validate({"name": "t", "estate": estate, "plan": plan})
+
+
+def run(
+    sc: Scenario,
+    findings: Sequence[Finding] | None = None,
+    *,
+    deterministic: bool = True,
+) -> Replication:
+    units = build_units(sc.estate, sc.plan)
+    found = rules.check(sc.estate, units, sc.plan) if findings is None else findings
+    return simulate(sc.estate, units, sc.plan, found, deterministic=deterministic)
+
+
+def c(sc: Scenario, step: str, vms: int) -> float:
+    """The central duration of ``step`` for ``vms`` VMs under ``sc``'s plan."""
+    return sc.plan.durations.step(step).central(vms)
+
+
+def span(rep: Replication, unit: str, step: str, attempt: int = 1) -> tuple[float, float]:
+    start = next(e.time for e in rep.events_of(unit, step, "start") if e.attempt == attempt)
+    end = next(
+        e.time
+        for e in rep.events
+        if e.unit == unit
+        and e.step == step
+        and e.outcome in ("end", "fail")
+        and e.attempt == attempt
+    )
+    return start, end
+
+
+ONE_VNET = {
+    "vnets": [vnet("v1", "web")],
+    "cloud_services": [
+        {"name": "cs1", "vnet": "v1", "vms": [vm("a", subnets=["web"]), vm("b", subnets=["web"])]}
+    ],
+}
+LEGACY = {"cloud_services": [{"name": "legacy", "vms": [vm("l1"), vm("l2")]}]}
+
+
+def test_vnet_lock_is_prepare_check_commit() -> None:
+    sc = make(ONE_VNET, check="30m")
+    rep = run(sc)
+    expected = c(sc, "prepare", 2) + 30.0 + c(sc, "commit", 2)
+    assert expected == pytest.approx(12.0 + 30.0 + 5.0 + 2 / 3)
+    locks = rep.windows_of(unit="v1", kind="management")
+    assert {w.resource for w in locks} == set(build_units(sc.estate).__getitem__("v1").resources)
+    for w in locks:
+        assert w.duration == pytest.approx(expected)
+        assert w.start == pytest.approx(span(rep, "v1", "prepare")[0])
+        assert w.end == pytest.approx(span(rep, "v1", "commit")[1])
+
+
+def test_vms_in_a_vnet_get_no_data_window() -> None:
+    rep = run(make(ONE_VNET, check="30m"))
+    assert rep.outcome("v1").migrated
+    assert [w for w in rep.windows if w.kind == "data"] == []
+    assert rep.events_of("v1", "stop") == []
+
+
+def test_non_vnet_downtime_is_stop_deallocate_prepare_start() -> None:
+    sc = make(LEGACY, check="30m")
+    rep = run(sc)
+    expected = c(sc, "stop", 2) + c(sc, "deallocate", 2) + c(sc, "prepare", 2) + c(sc, "start", 2)
+    assert expected == pytest.approx(2 + 2 + 12 + 5)
+    data = rep.windows_of(kind="data")
+    assert {w.resource for w in data} == {"vm:l1", "vm:l2"}
+    for w in data:
+        assert w.duration == pytest.approx(expected)
+        assert w.start == span(rep, "legacy", "stop")[0]
+        assert w.end == span(rep, "legacy", "start")[1]
+    # Stop and Deallocate are part of Prepare: the lock starts with Stop
+    lock = rep.windows_of(resource="vm:l1", kind="management")[0]
+    assert lock.start == span(rep, "legacy", "stop")[0]
+
+
+def test_restart_after_commit_adds_exactly_check_and_commit() -> None:
+    base = run(make(LEGACY, check="30m"))
+    sc = make(LEGACY, check="30m", restart_after="commit")
+    late = run(sc)
+    before = base.windows_of(resource="vm:l1", kind="data")[0].duration
+    after = late.windows_of(resource="vm:l1", kind="data")[0].duration
+    assert after - before == pytest.approx(30.0 + c(sc, "commit", 2))
+    # the VMs start after Commit
+    assert span(late, "legacy", "start")[0] == span(late, "legacy", "commit")[1]
+
+
+def test_makespan_with_one_crew_is_the_sum_of_crewed_steps() -> None:
+    estate = {
+        "expressroute_circuits": [{"name": "er"}],
+        "vnets": [
+            vnet("v1", "web", gateway={"name": "gw", "kind": "expressroute", "circuit": "er"}),
+            vnet("v2", "app"),
+        ],
+        "cloud_services": [
+            {"name": "cs1", "vnet": "v1", "vms": [vm("a", subnets=["web"], endpoint_acls=True)]},
+            {"name": "cs2", "vnet": "v2", "vms": [vm("b", "st2", subnets=["app"])]},
+            {"name": "legacy", "vms": [vm("l1"), vm("l2", alerts=True)]},
+        ],
+        "storage_accounts": [{"name": "st1"}, {"name": "st2"}],
+        "nsgs": [{"name": "lonely"}],
+    }
+    sc = make(estate, crews=1, check=0)
+    rep = run(sc)
+    assert all(o.migrated for o in rep.outcomes)
+    crewed = sum(end - start for u in rep.order for (start, end) in _crewed_spans(rep, u))
+    assert rep.makespan == pytest.approx(crewed)
+    # and the same sum by hand from the plan's durations
+    units = build_units(sc.estate)
+    vms = {u.id: u.vm_count for u in units.units}
+    by_hand = sum(
+        c(sc, "validate", n) + c(sc, "prepare", n) + c(sc, "commit", n) for n in vms.values()
+    )
+    by_hand += c(sc, "stop", 2) + c(sc, "deallocate", 2) + c(sc, "start", 2)
+    by_hand += c(sc, "remediate", 1) + c(sc, "restore", 1)  # MIG012 on VM a
+    by_hand += c(sc, "restore", 1)  # MIG017 alerts re-created on l2
+    assert rep.makespan == pytest.approx(by_hand)
+
+
+def _crewed_spans(rep: Replication, unit: str) -> list[tuple[float, float]]:
+    out = []
+    starts: dict[tuple[str, int], float] = {}
+    for e in rep.events_of(unit):
+        if e.crew is None:
+            continue
+        if e.outcome == "start":
+            starts[(e.step, e.attempt)] = e.time
+        elif e.outcome in ("end", "fail"):
+            out.append((starts.pop((e.step, e.attempt)), e.time))
+    return out
+
+
+def test_check_holds_no_crew() -> None:
+    estate = {
+        "vnets": [vnet("v1"), vnet("v2")],
+        "cloud_services": [
+            {"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"])]},
+            {"name": "c2", "vnet": "v2", "vms": [vm("b", subnets=["default"])]},
+        ],
+    }
+    rep = run(make(estate, crews=1, check="2h"))
+    check = span(rep, "v1", "check")
+    other = span(rep, "v2", "prepare")
+    assert all(e.crew is None for e in rep.events_of(step="check"))
+    assert check[0] < other[0] < check[1]  # v2 prepares while v1 waits in Check
+
+
+def test_storage_prepares_only_after_every_holder_committed() -> None:
+    sc = load_scenario(CONTOSO)
+    for seed, deterministic in ((42, True), (1, False), (2, False)):
+        result = run_scenario(sc, seed=seed, deterministic=deterministic)
+        rep = result.replication
+        for p in result.units.precedences:
+            after = rep.outcome(p.after)
+            if after.kind != "storage_account" or not after.migrated:
+                continue
+            before = rep.outcome(p.before)
+            assert before.commit_end is not None
+            assert before.commit_end <= span(rep, p.after, "prepare")[0]
+
+
+def test_circuit_commits_before_its_vnet_prepares() -> None:
+    rep = run_scenario(load_scenario(CONTOSO), deterministic=True).replication
+    circuit_commit = span(rep, "er-ams", "commit")[1]
+    assert circuit_commit <= span(rep, "vnet-shared", "prepare")[0]
+    assert circuit_commit <= rep.outcome("vnet-shared").first_start  # type: ignore[operator]
+
+
+def test_commit_never_ends_outside_a_window() -> None:
+    estate = {
+        "vnets": [vnet("v1"), vnet("v2")],
+        "cloud_services": [
+            {"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"])]},
+            {"name": "c2", "vnet": "v2", "vms": [vm("b", subnets=["default"])]},
+            {"name": "legacy", "vms": [vm("l1")]},
+        ],
+    }
+    windows = [{"every": "day", "at": "22:00", "for": "40m"}]
+    sc = make(estate, crews=1, check="10m", maintenance_windows=windows)
+    rep = run(sc, deterministic=False)
+    cal = Calendar(sc.plan.maintenance_windows, sc.plan.start)
+    commits = [span(rep, u, "commit") for u in rep.order if rep.outcome(u).migrated]
+    assert len(commits) == 4
+    for start, end in commits:
+        assert cal.fits(start, end), (start, end)
+        assert end > 22 * 60  # nothing commits before the first window opens
+    # the stopping unit's whole Stop..Start sequence lies in one window too
+    stop, start_end = span(rep, "legacy", "stop")[0], span(rep, "legacy", "start")[1]
+    assert cal.fits(stop, start_end)
+    # recorded maintenance intervals cover every commit
+    assert rep.maintenance and all(b > a for a, b in rep.maintenance)
+
+
+def test_step_longer_than_every_window_is_not_migrated() -> None:
+    sc = make(
+        ONE_VNET,
+        maintenance_windows=[{"every": "day", "at": "22:00", "for": "5m"}],
+    )
+    rep = run(sc)
+    out = rep.outcome("v1")
+    assert not out.migrated
+    assert "longer than every maintenance window" in out.reason
+    assert "Commit" in out.reason and "aborted" in out.reason
+    # it was prepared, so it is aborted: lock from Prepare start to Abort end
+    lock = rep.windows_of(resource="vnet:v1", kind="management")[0]
+    assert lock.end == span(rep, "v1", "abort")[1]
+    st = rep.outcome("st1")
+    assert not st.migrated and st.reason.startswith("waits for v1")
+
+
+def test_stopping_block_longer_than_every_window_never_locks() -> None:
+    sc = make(LEGACY, maintenance_windows=[{"every": "day", "at": "22:00", "for": "15m"}])
+    rep = run(sc)
+    out = rep.outcome("legacy")
+    assert not out.migrated
+    assert "Stop, Deallocate, Prepare and Start" in out.reason
+    assert rep.windows == ()
+
+
+def test_blocked_units_are_listed_and_not_migrated() -> None:
+    estate = {
+        "vnets": [vnet("v1")],
+        "cloud_services": [
+            {
+                "name": "paas",
+                "roles": [{"name": "web", "kind": "web"}],
+                "vms": [vm("p1")],
+            },
+            {"name": "c1", "vnet": "v1", "vms": [vm("a", "st2", subnets=["default"])]},
+        ],
+        "storage_accounts": [{"name": "st1"}, {"name": "st2"}],
+    }
+    rep = run(make(estate))
+    paas = rep.outcome("paas")
+    assert paas.status == "not_migrated"
+    assert paas.rules == ("MIG001",)
+    assert paas.reason.startswith("blocked by MIG001")
+    assert paas.first_start is None and rep.events_of("paas", outcome="start") == []
+    assert rep.outcome("st1").reason == "waits for paas, which was not migrated"
+    assert rep.outcome("v1").migrated and rep.outcome("st2").migrated
+    assert [e.unit for e in rep.events if e.outcome == "not_migrated"] == ["paas", "st1"]
+
+
+def test_prepare_caught_blocker_fails_prepare_and_aborts() -> None:
+    estate = {
+        "vnets": [
+            vnet(
+                "v1",
+                "default",
+                "GatewaySubnet",
+                gateway=[{"name": "er", "kind": "expressroute"}, {"name": "vpn", "kind": "vpn"}],
+            )
+        ],
+        "cloud_services": [{"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"])]}],
+    }
+    sc = make(estate)
+    rep = run(sc)
+    out = rep.outcome("v1")
+    assert out.status == "not_migrated" and out.rules == ("MIG011",)
+    assert "blocked at Prepare by MIG011" in out.reason
+    outcomes = [(e.step, e.outcome) for e in rep.events_of("v1") if e.outcome != "start"]
+    assert outcomes == [
+        ("validate", "end"),
+        ("prepare", "fail"),
+        ("abort", "end"),
+        ("unit", "not_migrated"),
+    ]
+    lock = rep.windows_of(resource="vnet:v1", kind="management")
+    assert len(lock) == 1
+    assert lock[0].start == span(rep, "v1", "prepare")[0]
+    assert lock[0].end == span(rep, "v1", "abort")[1]
+    assert lock[0].duration == pytest.approx(c(sc, "prepare", 1) + c(sc, "abort", 1))
+    assert out.prepare_attempts == 1 and out.commit_attempts == 0
+
+
+def test_prepare_caught_blocker_from_a_hand_made_finding() -> None:
+    sc = make(LEGACY)
+    quota = Finding("MIG029", "blocker", "legacy", (), "quota", "raise it", "prepare")
+    rep = run(sc, [quota])
+    assert [(e.step, e.outcome) for e in rep.events_of("legacy") if e.outcome != "start"][:5] == [
+        ("validate", "end"),
+        ("stop", "end"),
+        ("deallocate", "end"),
+        ("prepare", "fail"),
+        ("abort", "end"),
+    ]
+    # the stopped VMs are started again after the Abort
+    data = rep.windows_of(resource="vm:l1", kind="data")[0]
+    assert data.end == span(rep, "legacy", "start")[1]
+    assert not rep.outcome("legacy").migrated
+
+
+def test_prepare_failure_aborts_then_retries() -> None:
+    sc = make(ONE_VNET, failures={"prepare": 0.5, "max_attempts": 20})
+    rep = run(sc)
+    out = rep.outcome("v1")
+    assert out.migrated and out.prepare_attempts >= 1
+    fails = rep.events_of("v1", "prepare", "fail")
+    aborts = rep.events_of("v1", "abort", "end")
+    assert len(fails) == len(aborts) == out.prepare_attempts - 1
+    locks = rep.windows_of(resource="vnet:v1", kind="management")
+    assert len(locks) == out.prepare_attempts  # one lock window per attempt
+
+
+def test_prepare_failing_every_time_gives_up() -> None:
+    rep = run(make(ONE_VNET, failures={"prepare": 1.0, "max_attempts": 3}))
+    out = rep.outcome("v1")
+    assert not out.migrated and out.prepare_attempts == 3
+    assert "Prepare failed 3 times" in out.reason
+    assert len(rep.events_of("v1", "abort", "end")) == 3
+
+
+def test_commit_failure_is_retried_without_abort() -> None:
+    sc = make(ONE_VNET, failures={"commit": 1.0, "max_attempts": 2})
+    rep = run(sc)
+    out = rep.outcome("v1")
+    assert not out.migrated and out.commit_attempts == 2
+    assert rep.events_of("v1", "abort") == []
+    assert "cannot be aborted" in out.reason
+    lock = rep.windows_of(resource="vnet:v1", kind="management")[0]
+    assert "still open" in lock.cause and lock.end == rep.horizon
+    assert rep.open_windows >= 1
+
+
+def test_validate_failures_retry() -> None:
+    rep = run(make(ONE_VNET, failures={"validate": 1.0, "max_attempts": 2}))
+    out = rep.outcome("v1")
+    assert not out.migrated and out.validate_attempts == 2
+    assert rep.windows == ()
+
+
+def test_crews_are_given_in_plan_order() -> None:
+    estate = {"nsgs": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}], "storage_accounts": []}
+    rep = run(make(estate, crews=1, ordering=["n3", "n1", "n2"]))
+    firsts = sorted(rep.order, key=lambda u: rep.outcome(u).first_start or 0.0)
+    assert firsts == ["n3", "n1", "n2"]
+    assert rep.order == ("n3", "n1", "n2")
+
+
+def test_crews_bound_concurrency() -> None:
+    estate = {"nsgs": [{"name": f"n{i}"} for i in range(5)], "storage_accounts": []}
+    rep = run(make(estate, crews=2))
+    spans = [s for u in rep.order for s in _crewed_spans(rep, u)]
+    for t in {s for s, _ in spans}:
+        assert sum(1 for a, b in spans if a <= t < b) <= 2
+    assert {e.crew for e in rep.events if e.crew is not None} == {1, 2}
+
+
+def test_remediation_windows_from_pre_step_to_post_step() -> None:
+    estate = {
+        "vnets": [
+            vnet("v1", services=[{"name": "agw", "kind": "application_gateway"}]),
+        ],
+        "cloud_services": [
+            {"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"], endpoint_acls=True)]}
+        ],
+    }
+    rep = run(make(estate))
+    exposure = rep.windows_of(resource="vm:a", kind="exposure")
+    assert len(exposure) == 1
+    pre = span(rep, "v1", "remediate:MIG012:vm:a")
+    post = span(rep, "v1", "restore:MIG012:vm:a")
+    assert exposure[0].start == pre[1] and exposure[0].end == post[1]
+    assert post[0] >= span(rep, "v1", "commit")[1]
+    agw = rep.windows_of(resource="service:agw", kind="data")
+    assert len(agw) == 1 and agw[0].unit == "v1"
+    assert agw[0].start == span(rep, "v1", "remediate:MIG013:service:agw")[1]
+
+
+def test_remediation_none_blocks_instead() -> None:
+    estate = {
+        "vnets": [vnet("v1")],
+        "cloud_services": [
+            {"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"], endpoint_acls=True)]}
+        ],
+    }
+    rep = run(make(estate, remediation="none"))
+    out = rep.outcome("v1")
+    assert not out.migrated and out.rules == ("MIG012",)
+
+
+def test_peering_is_restored_only_after_both_ends_commit() -> None:
+    estate = {
+        "vnets": [vnet("v1", peerings=["v2"]), vnet("v2")],
+        "cloud_services": [
+            {"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"])]},
+            {"name": "c2", "vnet": "v2", "vms": [vm("b", subnets=["default"]) for _ in [0]]},
+        ],
+    }
+    rep = run(make(estate, crews=2))
+    conn = rep.windows_of(kind="connectivity")
+    assert {w.resource for w in conn} == {"vnet:v1", "vnet:v2"}
+    both_committed = max(span(rep, "v1", "commit")[1], span(rep, "v2", "commit")[1])
+    repeers = [span(rep, u, f"restore:MIG014:vnet:{u}") for u in ("v1", "v2")]
+    assert all(start >= both_committed for start, _ in repeers)
+    first_removal = min(span(rep, u, f"remediate:MIG014:vnet:{u}")[1] for u in ("v1", "v2"))
+    for w in conn:
+        assert w.start == first_removal
+        assert w.end == max(end for _, end in repeers)
+
+
+def test_peering_stays_open_when_the_peer_is_not_migrated() -> None:
+    estate = {
+        "vnets": [
+            vnet("v1", peerings=["v2"]),
+            vnet("v2", services=[{"name": "h", "kind": "hdinsight"}]),
+        ],
+        "cloud_services": [{"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"])]}],
+    }
+    rep = run(make(estate))
+    assert rep.outcome("v1").migrated and not rep.outcome("v2").migrated
+    conn = rep.windows_of(resource="vnet:v1", kind="connectivity")
+    assert len(conn) == 1 and "still open" in conn[0].cause
+    assert rep.events_of("v1", "restore:MIG014:vnet:v1") == []
+
+
+def test_dropped_alerts_open_a_monitoring_gap_from_commit() -> None:
+    sc = make({"cloud_services": [{"name": "legacy", "vms": [vm("l1", alerts=True)]}]})
+    result_rep = run(sc)
+    gap = result_rep.windows_of(resource="vm:l1", kind="monitoring")[0]
+    assert gap.start == span(result_rep, "legacy", "commit")[1]
+    assert gap.end == span(result_rep, "legacy", "restore:MIG017:vm:l1")[1]
+    assert gap.duration == pytest.approx(c(sc, "restore", 1))
+    (task,) = result_rep.post_tasks
+    assert task.rule == "MIG017" and task.done_at == gap.end
+
+
+def test_cross_subscription_circuit_opens_gateway_downtime() -> None:
+    estate = {
+        "subscription": "mine",
+        "expressroute_circuits": [{"name": "er", "subscription": "theirs"}],
+        "vnets": [
+            vnet(
+                "v1",
+                "GatewaySubnet",
+                gateway={"name": "gw", "kind": "expressroute", "circuit": "er"},
+            )
+        ],
+    }
+    rep = run(make(estate))
+    down = rep.windows_of(resource="gateway:gw", kind="data")
+    assert len(down) == 1
+    assert down[0].start == span(rep, "v1", "remediate:MIG010:gateway:gw")[1]
+    assert down[0].end == span(rep, "v1", "restore:MIG010:gateway:gw")[1]
+    # same subscription: the ordering is the whole remediation, no steps
+    estate["expressroute_circuits"] = [{"name": "er"}]
+    same = run(make(estate))
+    assert same.windows_of(kind="data") == []
+    assert not [e for e in same.events if e.step.startswith("remediate")]
+
+
+def test_transit_gateway_loses_connectivity_from_commit() -> None:
+    estate = {"vnets": [vnet("v1", gateway={"name": "gw", "kind": "vpn", "transit": True})]}
+    rep = run(make(estate))
+    w = rep.windows_of(resource="gateway:gw", kind="connectivity")[0]
+    assert w.start == span(rep, "v1", "commit")[1]
+
+
+def test_future_support_migrates_mig002_units_with_downtime() -> None:
+    estate = {
+        "vnets": [vnet("v1")],
+        "cloud_services": [
+            {
+                "name": "c1",
+                "vnet": "v1",
+                "vms": [
+                    vm("a", subnets=["default"], availability_set="s1"),
+                    vm("b", subnets=["default"], availability_set="s2"),
+                ],
+            }
+        ],
+    }
+    blocked = run(make(estate))
+    assert not blocked.outcome("v1").migrated and blocked.outcome("v1").rules == ("MIG002",)
+    sc = make(estate, future_support=True)
+    rep = run(sc)
+    assert rep.outcome("v1").migrated
+    data = rep.windows_of(kind="data")
+    assert {w.resource for w in data} == {"vm:a", "vm:b"}
+    expected = c(sc, "stop", 2) + c(sc, "deallocate", 2) + c(sc, "prepare", 2) + c(sc, "start", 2)
+    assert all(w.duration == pytest.approx(expected) for w in data)
+
+
+def test_write_throttle_lengthens_prepare() -> None:
+    estate = {
+        "vnets": [vnet("v1")],
+        "cloud_services": [
+            {
+                "name": "c1",
+                "vnet": "v1",
+                "vms": [vm(f"m{i}", subnets=["default"]) for i in range(10)],
+            }
+        ],
+    }
+    sc = make(estate, write_limit_per_hour=20, writes_per_vm=3, writes_per_resource=0)
+    rep = run(sc)
+    start, end = span(rep, "v1", "prepare")
+    # 30 writes from a full bucket of 20 refilled at 1/3 per minute: at least 30 minutes
+    assert end - start == pytest.approx(max(c(sc, "prepare", 10), (30 - 20) * 3.0))
+    free = run(make(estate, write_limit_per_hour=None))
+    s2, e2 = span(free, "v1", "prepare")
+    assert e2 - s2 == pytest.approx(c(sc, "prepare", 10))
+
+
+def test_token_bucket_arithmetic() -> None:
+    b = TokenBucket(60.0)  # one write per minute, 60 in the bucket
+    assert b.min_duration(0.0, 50.0) == 0.0
+    b.take(0.0, 50.0)
+    assert b.level_at(5.0) == pytest.approx(15.0)
+    assert b.min_duration(5.0, 45.0) == pytest.approx(30.0)
+    b.take(5.0, 45.0)
+    assert b.level_at(5.0) == pytest.approx(-30.0)
+    assert b.level_at(1000.0) == 60.0
+
+
+def test_ordering_unknown_unit_is_input_error() -> None:
+    sc = load_scenario(CONTOSO, ["plan.ordering=[nope]"])
+    with pytest.raises(InputError) as exc:
+        run_scenario(sc)
+    assert exc.value.key_path.startswith("plan.ordering")
+    assert "nope" in exc.value.message
+
+
+def test_ordering_breaking_a_constraint_is_input_error() -> None:
+    sc = load_scenario(CONTOSO, ["plan.ordering=[stprodvhds, vnet-prod]"])
+    with pytest.raises(InputError) as exc:
+        run_scenario(sc)
+    assert exc.value.key_path == "plan.ordering"
+    assert "vnet-prod" in exc.value.message
+
+
+def test_simulate_rejects_an_incomplete_order() -> None:
+    sc = make(ONE_VNET)
+    units = build_units(sc.estate)
+    with pytest.raises(ValueError):
+        simulate(sc.estate, units, sc.plan, (), order=["v1"])
+
+
+def test_unit_ids_in_events_and_windows_are_known() -> None:
+    result = run_scenario(load_scenario(CONTOSO))
+    ids = set(result.units.ids())
+    assert {e.unit for e in result.replication.events} <= ids
+    assert {w.unit for w in result.replication.windows} <= ids
+    assert {w.resource for w in result.replication.windows} <= set(result.units.unit_of)
+    assert node_id("vm", "web-01") in {w.resource for w in result.replication.windows}
+
+
+def _durations(rep: Replication) -> dict[tuple[str, str, int], float]:
+    starts: dict[tuple[str, str, int], float] = {}
+    out: dict[tuple[str, str, int], float] = {}
+    for e in rep.events:
+        key = (e.unit, e.step, e.attempt)
+        if e.outcome == "start":
+            starts[key] = e.time
+        elif e.outcome in ("end", "fail"):
+            out[key] = e.time - starts[key]
+    return out
+
+
+def test_common_random_numbers_across_orderings_and_crews() -> None:
+    a = run_scenario(load_scenario(CONTOSO, ["plan.ordering=smallest_first"])).replication
+    b = run_scenario(
+        load_scenario(CONTOSO, ["plan.ordering=largest_first", "plan.crews=1", "plan.check=2h"])
+    ).replication
+    assert a.order != b.order
+    da, db = _durations(a), _durations(b)
+    shared = set(da) & set(db)
+    assert len(shared) > 40
+    for key in shared:
+        if key[1] != "check":
+            assert da[key] == pytest.approx(db[key], abs=1e-9), key
+    # and the same failures: which attempts failed does not depend on the ordering
+    assert {(e.unit, e.step, e.attempt) for e in a.events if e.outcome == "fail"} == {
+        (e.unit, e.step, e.attempt) for e in b.events if e.outcome == "fail"
+    }

@@ -1,0 +1,205 @@
+"""``run_scenario`` and ``write_run``: the four files, determinism, atomic writing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+
+from sim import __version__
+from sim.errors import InputError
+from sim.experiments import OUTPUT_FILES, RunResult, run_scenario, write_run
+from sim.plots import timeline
+from sim.results import (
+    Event,
+    Window,
+    events_csv,
+    fmt_num,
+    iso,
+    peak_concurrent,
+    vm_down_intervals,
+    windows_csv,
+)
+from sim.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTOSO = ROOT / "scenarios" / "contoso.yaml"
+
+
+@pytest.fixture(scope="module")
+def contoso() -> Scenario:
+    return load_scenario(CONTOSO)
+
+
+@pytest.fixture(scope="module")
+def contoso_run(contoso: Scenario) -> RunResult:
+    return run_scenario(contoso)
+
+
+def test_contoso_writes_the_four_files(contoso_run: RunResult, tmp_path: Path) -> None:
+    out = tmp_path / "results" / "contoso"
+    paths = write_run(contoso_run, out, force=False)
+    assert [p.name for p in paths] == list(OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in out.parent.iterdir()] == ["contoso"]  # no temporary left behind
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["migsim_version"] == __version__
+    assert summary["seed"] == 42
+    assert summary["start"] == "2026-12-05T22:00:00Z"
+    assert summary["end"].startswith("2026-12-0")
+    assert summary["units_total"] == 10
+    assert summary["scenario"]["plan"]["seed"] == 42
+    assert summary["scenario"]["plan"]["durations"]["validate"]["base"] == 5.0  # by alias
+    assert summary["peak_vms_down"] == 2  # the two legacy VMs stop together
+    assert summary["vm_hours_down"] > 0
+    assert {t["rule"] for t in summary["post_migration_tasks"]} == {"MIG017"}
+    for key in ("makespan_minutes", "lock_resource_hours", "units", "not_migrated"):
+        assert key in summary
+
+    windows = list(csv.DictReader(io.StringIO((out / "windows.csv").read_text())))
+    assert windows and set(windows[0]) == {
+        "resource",
+        "resource_type",
+        "unit",
+        "kind",
+        "start_min",
+        "end_min",
+        "duration_min",
+        "start_utc",
+        "end_utc",
+        "cause",
+    }
+    kinds = {w["kind"] for w in windows}
+    assert {"management", "data", "exposure", "connectivity", "backup", "monitoring"} <= kinds
+    events = list(csv.DictReader(io.StringIO((out / "events.csv").read_text())))
+    assert list(events[0]) == ["time_min", "time_utc", "unit", "step", "outcome", "crew", "attempt"]
+    assert events[0]["time_utc"] == "2026-12-05T22:00:00Z"
+
+
+def test_same_seed_gives_identical_files(contoso: Scenario, tmp_path: Path) -> None:
+    a = write_run(run_scenario(contoso, seed=7), tmp_path / "a")
+    b = write_run(run_scenario(contoso, seed=7), tmp_path / "b")
+    for pa, pb in zip(a, b, strict=True):
+        assert pa.read_bytes() == pb.read_bytes(), pa.name
+
+
+def test_different_seed_gives_different_durations(contoso: Scenario) -> None:
+    one = run_scenario(contoso, seed=1).replication
+    two = run_scenario(contoso, seed=2).replication
+    assert [e.time for e in one.events] != [e.time for e in two.events]
+    assert one.makespan != two.makespan
+
+
+def test_seed_override_is_recorded(contoso: Scenario) -> None:
+    result = run_scenario(contoso, seed=99)
+    assert result.scenario.plan.seed == 99
+    assert result.summary.seed == 99
+    assert result.summary.scenario["plan"]["seed"] == 99
+    with pytest.raises(InputError):
+        run_scenario(contoso, seed=-1)
+
+
+def test_deterministic_runs_central_values() -> None:
+    sc = load_scenario(CONTOSO, ["plan.failures.prepare=0", "plan.failures.commit=0"])
+    a = run_scenario(sc, seed=1, deterministic=True)
+    b = run_scenario(sc, seed=2, deterministic=True)
+    assert a.replication.events == b.replication.events  # the seed no longer matters
+    assert a.summary.deterministic
+    rep = a.replication
+    for o in rep.outcomes:
+        (start,) = rep.events_of(o.unit, "prepare", "start")
+        (end,) = rep.events_of(o.unit, "prepare", "end")
+        assert end.time - start.time == pytest.approx(sc.plan.durations.prepare.central(o.vms))
+    random = run_scenario(sc, seed=1).replication
+    assert random.events != rep.events
+
+
+def test_existing_output_is_refused_without_force(contoso_run: RunResult, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("keep me")
+    with pytest.raises(InputError) as exc:
+        write_run(contoso_run, out, force=False)
+    assert "--force" in str(exc.value)
+    assert (out / "old.txt").read_text() == "keep me"
+    write_run(contoso_run, out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    with pytest.raises(InputError):
+        write_run(contoso_run, afile, force=True)
+
+
+def test_headline_rows(contoso_run: RunResult) -> None:
+    rows = contoso_run.headline()
+    labels = [label for label, _ in rows]
+    assert labels[:4] == [
+        "Makespan",
+        "Units migrated",
+        "VM-hours of data downtime",
+        "Peak VMs down at once",
+    ]
+    assert all(isinstance(v, str) for _, v in rows)
+    assert "2026-12-0" in rows[0][1]
+
+
+def test_not_migrated_units_appear_in_headline(contoso: Scenario) -> None:
+    sc = load_scenario(CONTOSO, ["plan.remediation=none"])
+    result = run_scenario(sc)
+    labels = [label for label, _ in result.headline()]
+    assert any(label.startswith("Not migrated: vnet-prod") for label in labels)
+    assert any(u.unit == "vnet-prod" for u in result.summary.not_migrated)
+
+
+def test_no_clock_columns_without_a_start(tmp_path: Path) -> None:
+    sc = load_scenario(CONTOSO, ["plan.start=null", "plan.maintenance_windows=[]"])
+    result = run_scenario(sc)
+    out = write_run(result, tmp_path / "r")
+    header = out[0].read_text().splitlines()[0]
+    assert "start_utc" not in header
+    assert json.loads(out[2].read_text())["start"] is None
+    assert out[3].stat().st_size > 0
+
+
+def test_timeline_figure(contoso_run: RunResult) -> None:
+    fig = timeline(contoso_run)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "vm legacy-01" in labels and any(label.startswith("vnet-prod") for label in labels)
+    assert ax.get_legend() is None and fig.legends  # one figure legend below the chart
+    by_unit = timeline(contoso_run, by="unit")
+    assert len(by_unit.axes[0].get_yticklabels()) == len(contoso_run.replication.outcomes)
+
+
+def test_writers_are_plain_and_stable() -> None:
+    w = Window("vm:a", "vm", "u", "data", 0.0, 12.5, 'stop, "quoted"')
+    text = windows_csv([w], None)
+    assert text == (
+        "resource,resource_type,unit,kind,start_min,end_min,duration_min,cause\n"
+        'vm:a,vm,u,data,0,12.5,12.5,"stop, ""quoted"""\n'
+    )
+    e = Event(1 / 3, "u", "check", "start", None, 1)
+    assert events_csv([e], None).splitlines()[1] == "0.333333,u,check,start,,1"
+    assert fmt_num(-0.0000001) == "0"
+    assert iso(None, 3.0) is None
+
+
+def test_vm_downtime_is_counted_once_per_vm() -> None:
+    ws = [
+        Window("vm:a", "vm", "u", "data", 0.0, 10.0, ""),
+        Window("vm:a", "vm", "u", "data", 5.0, 15.0, ""),
+        Window("vm:b", "vm", "u", "data", 15.0, 20.0, ""),
+        Window("service:g", "service", "u", "data", 0.0, 99.0, ""),
+    ]
+    down = vm_down_intervals(ws)
+    assert down == {"vm:a": [(0.0, 15.0)], "vm:b": [(15.0, 20.0)]}
+    assert peak_concurrent([(0.0, 15.0), (15.0, 20.0)]) == (1, 0.0)
+    assert peak_concurrent([(0.0, 15.0), (14.0, 20.0)]) == (2, 14.0)

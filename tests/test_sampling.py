@@ -1,0 +1,130 @@
+"""Keyed random streams and duration draws."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sim.plan import StepDuration
+from sim.sampling import (
+    Sampler,
+    Streams,
+    beta33_ppf,
+    duration_from_uniform,
+    spawn_key,
+    stable_hash,
+    triangular_ppf,
+)
+
+
+def test_stable_hash_is_fixed_across_processes() -> None:
+    # BLAKE2b-64 of "prepare": a constant, unlike Python's salted hash().
+    assert stable_hash("prepare") == 0x5A237BFF0B551D85
+    assert stable_hash("a") != stable_hash("b")
+    assert 0 <= stable_hash("x") < 2**64
+
+
+def test_same_key_same_number_and_streams_are_independent() -> None:
+    s = Streams(7)
+    u = s.uniform("durations", "vnet-a", "prepare", 1)
+    assert u == Streams(7).uniform("durations", "vnet-a", "prepare", 1)
+    assert 0.0 < u < 1.0
+    assert u != s.uniform("failures", "vnet-a", "prepare", 1)
+    assert u != s.uniform("durations", "vnet-b", "prepare", 1)
+    assert u != s.uniform("durations", "vnet-a", "commit", 1)
+    assert u != s.uniform("durations", "vnet-a", "prepare", 2)
+    assert u != Streams(8).uniform("durations", "vnet-a", "prepare", 1)
+
+
+def test_draw_does_not_depend_on_other_draws() -> None:
+    a = Streams(3)
+    first = a.uniform("durations", "u1", "commit")
+    b = Streams(3)
+    for i in range(50):
+        b.uniform("durations", f"other-{i}", "prepare")
+    assert b.uniform("durations", "u1", "commit") == first
+
+
+def test_spawn_key_rejects_unknown_stream() -> None:
+    with pytest.raises(ValueError, match="unknown stream"):
+        spawn_key("weather", "u", "s", 1)
+    with pytest.raises(ValueError):
+        Streams(-1)
+
+
+def test_generator_is_reproducible() -> None:
+    g1 = Streams(1).generator("durations", "u", "prepare")
+    g2 = Streams(1).generator("durations", "u", "prepare")
+    assert g1.random(3).tolist() == g2.random(3).tolist()
+
+
+def test_uniform_is_roughly_uniform() -> None:
+    s = Streams(11)
+    xs = [s.uniform("durations", f"u{i}", "prepare") for i in range(2000)]
+    assert abs(sum(xs) / len(xs) - 0.5) < 0.03
+    assert min(xs) > 0.0 and max(xs) < 1.0
+
+
+def test_deterministic_is_central() -> None:
+    spec = StepDuration(base=10, per_vm=2, distribution="deterministic", spread=0.0)
+    assert duration_from_uniform(spec, 3, 0.9) == 16.0
+    lognormal = StepDuration(base=10, per_vm=2, distribution="lognormal", spread=0.5)
+    sampler = Sampler(1, deterministic=True)
+    assert sampler.duration(lognormal, 3, "u", "prepare") == 16.0
+
+
+def test_triangular_bounds_mode_and_clipping() -> None:
+    spec = StepDuration(base=10, distribution="triangular", spread=0.5)
+    assert duration_from_uniform(spec, 0, 0.5) == pytest.approx(10.0)
+    assert duration_from_uniform(spec, 0, 1e-12) == pytest.approx(5.0, abs=1e-4)
+    assert duration_from_uniform(spec, 0, 1 - 1e-12) == pytest.approx(15.0, abs=1e-4)
+    wide = StepDuration(base=10, distribution="triangular", spread=2.0)
+    assert duration_from_uniform(wide, 0, 1e-9) == 0.0  # low of -10 clipped at 0
+    assert triangular_ppf(0.3, 5.0, 5.0, 5.0) == 5.0
+
+
+def test_lognormal_median_and_spread() -> None:
+    spec = StepDuration(base=20, distribution="lognormal", spread=0.3)
+    assert duration_from_uniform(spec, 0, 0.5) == pytest.approx(20.0)
+    # the 84th percentile is one sigma above the median on the log scale
+    assert duration_from_uniform(spec, 0, 0.8413447460685429) == pytest.approx(
+        20.0 * math.exp(0.3), rel=1e-6
+    )
+
+
+def test_pert_is_symmetric_beta_3_3() -> None:
+    for u in (0.01, 0.2, 0.5, 0.77, 0.99):
+        x = beta33_ppf(u)
+        assert x**3 * (10 - 15 * x + 6 * x * x) == pytest.approx(u, abs=1e-12)
+    spec = StepDuration(base=10, distribution="pert", spread=0.4)
+    assert duration_from_uniform(spec, 0, 0.5) == pytest.approx(10.0)
+    assert 6.0 <= duration_from_uniform(spec, 0, 0.001) < duration_from_uniform(spec, 0, 0.999)
+    assert duration_from_uniform(spec, 0, 0.999) <= 14.0
+
+
+@pytest.mark.parametrize("dist", ["triangular", "lognormal", "pert"])
+def test_draws_are_monotone_in_u(dist: str) -> None:
+    spec = StepDuration(base=10, per_vm=1, distribution=dist, spread=0.5)  # type: ignore[arg-type]
+    xs = [duration_from_uniform(spec, 4, u / 100) for u in range(1, 100)]
+    assert xs == sorted(xs)
+    assert all(x >= 0 for x in xs)
+
+
+def test_sampler_draws_differ_by_seed_and_repeat_by_key() -> None:
+    spec = StepDuration(base=10, distribution="lognormal", spread=0.3)
+    a = Sampler(1).duration(spec, 0, "u", "prepare", 1)
+    assert a == Sampler(1).duration(spec, 0, "u", "prepare", 1)
+    assert a != Sampler(2).duration(spec, 0, "u", "prepare", 1)
+
+
+def test_failures_follow_probability() -> None:
+    s = Sampler(5)
+    assert not s.fails(0.0, "u", "prepare")
+    assert s.fails(1.0, "u", "prepare")
+    hits = sum(s.fails(0.3, f"u{i}", "prepare") for i in range(2000))
+    assert 0.25 < hits / 2000 < 0.35
+    # monotone coupling: a unit that fails at p fails at every larger p
+    for i in range(200):
+        if s.fails(0.2, f"u{i}", "commit"):
+            assert s.fails(0.4, f"u{i}", "commit")
