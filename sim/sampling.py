@@ -145,3 +145,17 @@ class Sampler:
         if probability >= 1.0:
             return True
         return self.streams.uniform("failures", unit, step, attempt) < probability
+
+
+def replication_seed(plan_seed: int, replication: int) -> int:
+    """The seed of replication ``replication`` (0-based) of an experiment on ``plan_seed``.
+
+    Spawned from ``SeedSequence(plan_seed)`` by index, so replication ``r`` draws the same numbers
+    however many replications run, on whichever worker; and every alternative of a comparison
+    uses the same seed for the same ``r`` (common random numbers).
+    """
+    if plan_seed < 0 or replication < 0:
+        raise ValueError("seed and replication index must be zero or more")
+    child = np.random.SeedSequence(plan_seed, spawn_key=(replication,))
+    high, low = (int(x) for x in child.generate_state(2, dtype=np.uint32))
+    return (high << 32 | low) >> 1  # 63 bits: a valid non-negative plan seed everywhere
