@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -23,6 +23,9 @@ from sim.errors import InputError
 from sim.rules import Finding
 from sim.scenario import Scenario, load_scenario
 from sim.validation import ValidationReport, validate_scenario
+
+if TYPE_CHECKING:
+    from sim.importers import ImportResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -253,6 +256,64 @@ def run(
         table.add_row(label, value)
     out.print(table)
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
+
+
+# ---- import ------------------------------------------------------------------------------------
+
+
+@cli.group(name="import")
+def import_() -> None:
+    """Turn a real classic estate's exports into a migsim estate file."""
+
+
+def _write_import(result: ImportResult, out_path: Path, force: bool) -> None:
+    from sim.importers import write_estate
+
+    for warning in result.warnings:
+        err.print(Text.assemble(("warning: ", "yellow"), warning), soft_wrap=True)
+    write_estate(result, out_path, force=force)
+    estate = result.estate
+    vms = sum(len(cs.vms) for cs in estate.cloud_services)
+    out.print(
+        f"Wrote {out_path}: {len(estate.vnets)} VNets, {len(estate.cloud_services)} cloud services,"
+        f" {vms} VMs, {len(estate.storage_accounts)} storage accounts"
+        f" ({len(result.warnings)} warnings) from {len(result.sources)} files",
+        soft_wrap=True,
+    )
+
+
+out_estate_option = click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The estate file to write (YAML; a scenario's estate: key can name it).",
+)
+force_option = click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+
+
+@import_.command(name="asm")
+@click.argument("folder", type=click.Path(path_type=Path))
+@out_estate_option
+@force_option
+@input_errors
+def import_asm_cmd(folder: Path, out_path: Path, force: bool) -> None:
+    """Import a folder of Service Management API XML responses (and a netcfg file)."""
+    from sim.importers import import_asm
+
+    _write_import(import_asm(folder), out_path, force)
+
+
+@import_.command(name="netcfg")
+@click.argument("file", type=click.Path(path_type=Path))
+@out_estate_option
+@force_option
+@input_errors
+def import_netcfg_cmd(file: Path, out_path: Path, force: bool) -> None:
+    """Import a network configuration file (Get-AzureVNetConfig)."""
+    from sim.importers import import_netcfg
+
+    _write_import(import_netcfg(file), out_path, force)
 
 
 def main() -> None:

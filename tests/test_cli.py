@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +157,60 @@ def test_run_seed_changes_the_draws(tmp_path: Path) -> None:
     assert migsim("run", str(CONTOSO), "--out", str(a), "--seed", "1").returncode == 0
     assert migsim("run", str(CONTOSO), "--out", str(b), "--seed", "2").returncode == 0
     assert (a / "events.csv").read_bytes() != (b / "events.csv").read_bytes()
+
+
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "asm"
+
+
+def _fixtures() -> Path:
+    if not FIXTURES.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{FIXTURES} is missing under CI")
+        pytest.skip(f"the shared ASM fixtures are not at {FIXTURES}")
+    return FIXTURES
+
+
+def test_import_asm_then_validate_and_run(tmp_path: Path) -> None:
+    estate = tmp_path / "estate.yaml"
+    result = migsim("import", "asm", str(_fixtures()), "--out", str(estate))
+    assert result.returncode == 0, result.stderr
+    assert str(estate) in result.stdout and "warning" in result.stderr
+    scenario = tmp_path / "imported.yaml"
+    scenario.write_text("name: imported\nestate: estate.yaml\nplan: {seed: 1}\n")
+    checked = migsim("validate", str(scenario), "--format", "json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    findings = json.loads(checked.stdout)["findings"]
+    assert any(f["rule"] == "MIG018" for f in findings)  # the BGInfo 1.* role
+    ran = migsim("run", str(scenario), "--out", str(tmp_path / "out"))
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "out" / "windows.csv").is_file()
+    again = migsim("import", "asm", str(_fixtures()), "--out", str(estate))
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("xxe.xml", '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+         '<HostedServices xmlns="http://schemas.microsoft.com/windowsazure">&x;</HostedServices>',
+         "xxe.xml"),
+        ("cut.xml", '<HostedServices xmlns="http://schemas.microsoft.com/windowsazure"><Hosted',
+         "cut.xml"),
+        ("junk.xml", "this is not XML at all", "junk.xml"),
+    ],
+)  # fmt: skip
+def test_import_hostile_input_exits_2(tmp_path: Path, name: str, text: str, expected: str) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / name).write_text(text)
+    out = tmp_path / "estate.yaml"
+    result = migsim("import", "asm", str(folder), "--out", str(out))
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # nothing half-written
+
+
+def test_import_empty_folder_exits_2(tmp_path: Path) -> None:
+    result = migsim("import", "asm", str(tmp_path), "--out", str(tmp_path / "e.yaml"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr

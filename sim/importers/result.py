@@ -1,0 +1,164 @@
+"""What an import produces (:class:`ImportResult`), the pieces both importers share, and the
+writer of the estate file (:func:`write_estate`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sim.atomic import atomic_file
+from sim.errors import InputError, ReferenceProblem
+from sim.estate import Estate, Gateway, GatewayKind
+from sim.importers.xmlsafe import Notes
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """An imported estate, the warnings about it, and the files it was read from."""
+
+    estate: Estate
+    warnings: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+# ---- shared by the importers ---------------------------------------------------------------------
+
+
+def gateways_for(
+    vnet: str, kinds: Iterable[GatewayKind], notes: Notes, taken: set[str]
+) -> tuple[Gateway, ...]:
+    """The gateways of a VNet from the kinds its connections imply.
+
+    One kind: ``<vnet>-gateway``. Both (ExpressRoute and VPN coexisting, MIG011):
+    ``<vnet>-gateway`` (ExpressRoute) and ``<vnet>-vpn-gateway``. ``taken`` holds the gateway
+    names already given (a name is unique in the estate); a clash gets a ``-2``, ``-3`` suffix.
+    """
+    wanted = sorted(set(kinds))  # "expressroute" < "vpn"
+    out: list[Gateway] = []
+    for kind in wanted:
+        base = f"{vnet}-vpn-gateway" if kind == "vpn" and len(wanted) > 1 else f"{vnet}-gateway"
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}-{n}", n + 1
+        taken.add(name)
+        out.append(Gateway(name=name, kind=kind))
+        if kind == "expressroute":
+            notes.warn(
+                f"VNet {vnet}: ExpressRoute gateway {name} imported without a circuit (the"
+                " exports do not name it); add the circuit to expressroute_circuits and set"
+                " gateway.circuit for the ordering rule MIG010"
+            )
+    return tuple(out)
+
+
+def pick_location(
+    locations: Sequence[str], affinity_groups: Sequence[str], notes: Notes, *, default: str
+) -> str:
+    """The most frequent region the documents name (first seen wins a tie)."""
+    if locations:
+        counts = Counter(locations)
+        best = max(counts, key=lambda loc: (counts[loc], -locations.index(loc)))
+        if len(counts) > 1:
+            listed = ", ".join(f"{loc} ({n})" for loc, n in counts.most_common())
+            notes.warn(f"the documents name several locations: {listed}; estate location {best}")
+        return best
+    if affinity_groups:
+        group = affinity_groups[0]
+        notes.warn(
+            f"no region named, only the affinity group {group!r}; estate location set to it"
+            " (replace it with the affinity group's region)"
+        )
+        return group
+    return default
+
+
+def build_estate(shown: str, data: dict[str, Any]) -> Estate:
+    """Validate the assembled estate; an importer bug or an unresolvable input is exit 2."""
+    try:
+        return Estate.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(
+            shown, (), f"the imported estate is not valid at {where}: {first['msg']}"
+        ) from None
+    except ReferenceProblem as exc:
+        raise InputError(shown, (), f"the imported estate does not hold together: {exc}") from None
+
+
+# ---- writing -------------------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for records that hold records; flow style for small leaf records and lists;
+    list items indented under their key, as the hand-written scenarios are."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flow = len(data) <= 4 and all(_scalar(v) for v in data.values())
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=flow)
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(_scalar(v) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(list, _represent_list)
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())
+
+
+def estate_yaml(result: ImportResult) -> str:
+    """The estate file's text: a header comment, then the estate mapping without defaults."""
+    data = result.estate.model_dump(mode="json", exclude_defaults=True)
+    header = ["# Classic (ASM) estate imported by `migsim import` from:"]
+    header += [f"#   {_comment(s)}" for s in result.sources]
+    if result.warnings:
+        header.append(f"# {len(result.warnings)} warning(s) at import; check them:")
+        header += [f"#   - {_comment(w)}" for w in result.warnings]
+    header.append("# Use it from a scenario with `estate: <path to this file>`.")
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2)
+    return "\n".join(header) + "\n" + body
+
+
+def write_estate(result: ImportResult, out: Path, *, force: bool = False) -> None:
+    """Write ``result`` as an estate file at ``out``, atomically.
+
+    An existing file is refused (:class:`InputError`) unless ``force``; a directory always is.
+    The written text is loaded back before it replaces anything, so a file that exists is one
+    that :func:`sim.scenario.load_estate` reads to the same estate.
+    """
+    from sim.scenario import load_estate
+
+    if out.is_dir():
+        raise InputError(str(out), (), "is a directory; expected the path of an estate file")
+    if out.exists() and not force:
+        raise InputError(
+            str(out), (), "already exists; expected a new estate file (or pass --force)"
+        )
+    text = estate_yaml(result)
+    with atomic_file(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        try:
+            again = load_estate(tmp)
+        except InputError as exc:  # pragma: no cover - a writer bug, never a user error
+            raise RuntimeError(f"the written estate does not load back: {exc}") from exc
+        if again != result.estate:  # pragma: no cover - a writer bug, never a user error
+            raise RuntimeError("the written estate loads back to a different estate")

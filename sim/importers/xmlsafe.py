@@ -1,0 +1,326 @@
+"""Parsing untrusted XML exports safely, and reading them by local element name.
+
+Every file goes through defusedxml with DTDs, entity declarations and external references all
+refused, so an XXE or an entity-expansion bomb never reaches the expat expansion code. Every failure
+(a DTD, a truncated or non-XML file, an unreadable file) becomes one
+:class:`~sim.errors.InputError` naming the file and, when expat knows it, the line.
+
+The importers read documents through :class:`Reader`, which groups an element's children by local
+name and counts the ones the importer does not know, so unknown elements become warnings rather
+than errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
+
+import defusedxml  # type: ignore[import-untyped, unused-ignore]
+import defusedxml.ElementTree as defused_et  # type: ignore[import-untyped, unused-ignore]
+
+from sim.errors import InputError
+
+ASM_NS = "http://schemas.microsoft.com/windowsazure"
+"""Namespace of the Service Management REST API responses."""
+
+NETCFG_NS = "http://schemas.microsoft.com/ServiceHosting/2011/07/NetworkConfiguration"
+"""Namespace of the network configuration file (``Get-AzureVNetConfig``)."""
+
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+
+MAX_BYTES = 256 * 1024 * 1024
+
+_NIL = f"{{{XSI_NS}}}nil"
+_TYPE = f"{{{XSI_NS}}}type"
+
+# expat error codes (xml.parsers.expat.errors) that mean "the file stops too early".
+_TRUNCATED = {3, 5, 6, 7}  # no element found, unclosed token, partial character, tag mismatch
+
+
+def split_tag(tag: str) -> tuple[str | None, str]:
+    """``"{ns}Name"`` -> ``("ns", "Name")``; ``"Name"`` -> ``(None, "Name")``."""
+    if tag.startswith("{"):
+        ns, _, name = tag[1:].partition("}")
+        return ns, name
+    return None, tag
+
+
+@dataclass(frozen=True, eq=False)
+class XmlDocument:
+    """One parsed file: its root element and the line each element starts on."""
+
+    path: Path
+    shown: str
+    root: Element
+    lines: dict[int, int] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        """The file's name, as warnings show it."""
+        return self.path.name
+
+    @property
+    def namespace(self) -> str | None:
+        return split_tag(self.root.tag)[0]
+
+    @property
+    def root_name(self) -> str:
+        return split_tag(self.root.tag)[1]
+
+    def line(self, el: Element) -> int | None:
+        return self.lines.get(id(el))
+
+    def error(self, el: Element | None, message: str) -> InputError:
+        """An :class:`InputError` about ``el`` (its line) in this file."""
+        return InputError(self.shown, (), message, line=self.line(el) if el is not None else None)
+
+
+class _LineTarget:
+    """A tree-builder target that remembers the line each element starts on."""
+
+    def __init__(self) -> None:
+        self.builder = TreeBuilder()
+        self.lines: dict[int, int] = {}
+        self.parser: Any = None
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        el = self.builder.start(tag, attrs)
+        self.lines[id(el)] = self.parser.parser.CurrentLineNumber
+        return el
+
+    def end(self, tag: str) -> Element:
+        return self.builder.end(tag)
+
+    def data(self, data: str) -> None:
+        self.builder.data(data)
+
+    def close(self) -> Element:
+        return self.builder.close()
+
+
+def _feed(raw: bytes, *, forbid_dtd: bool) -> tuple[Element, dict[int, int], Any]:
+    target = _LineTarget()
+    parser = defused_et.XMLParser(
+        target=target, forbid_dtd=forbid_dtd, forbid_entities=True, forbid_external=True
+    )
+    target.parser = parser
+    try:
+        parser.feed(raw)
+        root = parser.close()
+    except Exception as exc:
+        expat = getattr(parser, "parser", None)  # gone once close() has finished
+        exc.expat_line = getattr(expat, "CurrentLineNumber", None)  # type: ignore[attr-defined]
+        raise
+    return root, target.lines, parser
+
+
+def _refusal(raw: bytes, first: Exception) -> tuple[str, int | None]:
+    """Describe a refused DTD as precisely as is safe: what it declares, and where.
+
+    The first pass refuses any DTD. This second, diagnostic pass still refuses every entity
+    declaration and external reference (at declaration time, before any expansion), so it only
+    tells a plain DTD from an XXE or an entity bomb.
+    """
+    line: int | None = getattr(first, "expat_line", None)
+    sysid = getattr(first, "sysid", None)
+    base = "DTDs, entity declarations and external entities are refused"
+    try:
+        _feed(raw, forbid_dtd=False)
+    except defusedxml.EntitiesForbidden as exc:
+        line = getattr(exc, "expat_line", line)
+        if exc.sysid or exc.pubid:
+            target = exc.sysid or exc.pubid
+            return (
+                f"declares the external entity {exc.name!r} ({target!r}); {base} (XXE protection)",
+                line,
+            )
+        return (
+            f"declares the entity {exc.name!r} in a DTD; {base} (entity expansion bombs such as"
+            " billion laughs)",
+            line,
+        )
+    except defusedxml.ExternalReferenceForbidden as exc:
+        line = getattr(exc, "expat_line", line)
+        return f"refers to the external resource {exc.sysid!r}; {base} (XXE protection)", line
+    except Exception:
+        pass  # the first refusal stands; this pass only refines its wording
+    if sysid:
+        return f"has a DTD that refers to {sysid!r}; {base}", line
+    return f"has a document type declaration (<!DOCTYPE ...>); {base}", line
+
+
+def parse_xml(path: Path, shown: str | None = None) -> XmlDocument:
+    """Read and parse one XML file with defusedxml; every problem is an :class:`InputError`."""
+    shown = shown or str(path)
+    try:
+        if path.is_dir():
+            raise InputError(shown, (), "is a directory; expected an XML file")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(shown, (), "file not found; expected an XML file") from None
+    except PermissionError:
+        raise InputError(shown, (), "cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise InputError(shown, (), f"cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_BYTES:
+        raise InputError(shown, (), f"is larger than {MAX_BYTES // 2**20} MiB")
+    if not raw.strip():
+        raise InputError(shown, (), "is empty; expected an XML document", line=1)
+    try:
+        root, lines, _ = _feed(raw, forbid_dtd=True)
+    except (
+        defusedxml.DTDForbidden,
+        defusedxml.EntitiesForbidden,
+        defusedxml.ExternalReferenceForbidden,
+    ) as exc:
+        message, line = _refusal(raw, exc)
+        raise InputError(shown, (), f"refused: the file {message}", line=line) from None
+    except ParseError as exc:
+        line, column = exc.position
+        what = str(exc).split(":", 1)[0]
+        if exc.code in _TRUNCATED:
+            message = (
+                f"XML is truncated or malformed ({what}, line {line}, column {column});"
+                " expected a complete XML document (was the export cut short?)"
+            )
+        elif line == 1 and column == 0:
+            message = (
+                f"is not XML ({what} at the first character); expected an XML document"
+                " such as a Service Management API response"
+            )
+        else:
+            message = f"malformed XML ({what}, line {line}, column {column})"
+        raise InputError(shown, (), message, line=line) from None
+    except (LookupError, ValueError) as exc:
+        # an unknown encoding declaration, or another expat refusal without a position
+        raise InputError(
+            shown, (), f"cannot be parsed as XML ({exc})", line=getattr(exc, "expat_line", None)
+        ) from None
+    except RecursionError:
+        raise InputError(shown, (), "XML nesting is too deep") from None
+    return XmlDocument(path, shown, root, lines)
+
+
+# ---- reading elements ----------------------------------------------------------------------------
+
+
+def is_nil(el: Element) -> bool:
+    return el.get(_NIL, "").strip().lower() == "true"
+
+
+def xsi_type(el: Element) -> str | None:
+    value = el.get(_TYPE)
+    return value.rsplit(":", 1)[-1] if value else None
+
+
+def text_of(el: Element | None) -> str | None:
+    """Stripped text, or None for a missing, empty or ``i:nil`` element."""
+    if el is None or is_nil(el):
+        return None
+    value = (el.text or "").strip()
+    return value or None
+
+
+class Fields:
+    """An element's known children, grouped by local name."""
+
+    def __init__(self, el: Element, groups: dict[str, list[Element]]) -> None:
+        self.element = el
+        self._groups = groups
+
+    def all(self, name: str) -> list[Element]:
+        return self._groups.get(name, [])
+
+    def one(self, name: str) -> Element | None:
+        found = self._groups.get(name)
+        return found[0] if found else None
+
+    def text(self, name: str) -> str | None:
+        return text_of(self.one(name))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._groups
+
+
+class Notes:
+    """Warnings of one import: plain messages, and unknown elements counted once per file."""
+
+    def __init__(self) -> None:
+        self._messages: dict[str, None] = {}
+        self._unknown: dict[tuple[str, str], int] = {}
+
+    def warn(self, message: str) -> None:
+        self._messages.setdefault(message, None)
+
+    def unknown(self, element: str, file: str) -> None:
+        key = (element, file)
+        self._unknown[key] = self._unknown.get(key, 0) + 1
+
+    def as_tuple(self) -> tuple[str, ...]:
+        out = list(self._messages)
+        for (element, file), n in self._unknown.items():
+            times = "once" if n == 1 else f"{n} times"
+            out.append(f"unknown element {element} ({times}) in {file}")
+        return tuple(out)
+
+
+class Reader:
+    """Reads one document: children by local name in the document's namespace."""
+
+    def __init__(self, doc: XmlDocument, notes: Notes) -> None:
+        self.doc = doc
+        self.notes = notes
+        self.ns = doc.namespace
+
+    def fields(self, el: Element, known: Collection[str]) -> Fields:
+        """Group ``el``'s children by local name; the others are counted as unknown elements."""
+        groups: dict[str, list[Element]] = {}
+        for child in el:
+            if not isinstance(child.tag, str):  # pragma: no cover - comments are not kept
+                continue
+            ns, name = split_tag(child.tag)
+            if ns == self.ns and name in known:
+                groups.setdefault(name, []).append(child)
+            else:
+                shown = name if ns == self.ns else child.tag
+                self.notes.unknown(shown, self.doc.name)
+        return Fields(el, groups)
+
+    def peek(self, el: Element, name: str) -> str | None:
+        """The text of ``el``'s first child called ``name``, without counting anything."""
+        for child in el:
+            if split_tag(child.tag) == (self.ns, name):
+                return text_of(child)
+        return None
+
+    def local(self, el: Element) -> str:
+        return split_tag(el.tag)[1]
+
+    def error(self, el: Element | None, message: str) -> InputError:
+        return self.doc.error(el, message)
+
+    def name(self, el: Element, value: str | None, what: str, field: str = "Name") -> str:
+        """A resource name (from the child or attribute ``field``): present, at most 200
+        characters."""
+        if value is None:
+            raise self.error(el, f"{what} has no {field}; expected a non-empty name")
+        if len(value) > 200:
+            raise self.error(el, f"{what} name {value[:40]!r}... is longer than 200 characters")
+        return value
+
+
+_IP_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+
+
+def check_prefix(reader: Reader, el: Element, value: str, what: str) -> str:
+    """An IPv4 CIDR prefix as the estate expects it, else an :class:`InputError` at ``el``."""
+    if not _IP_PREFIX.match(value):
+        raise reader.error(
+            el, f"{what} {value!r} is not a CIDR prefix; expected one such as 10.0.0.0/16"
+        )
+    return value

@@ -1,0 +1,225 @@
+"""``import_netcfg``: network configuration files (Get-AzureVNetConfig) of our own writing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.errors import InputError
+from sim.importers import import_netcfg, write_estate
+from sim.scenario import Scenario, load_estate
+from sim.validation import validate_scenario
+
+NETCFG_NS = "http://schemas.microsoft.com/ServiceHosting/2011/07/NetworkConfiguration"
+
+NETCFG = f"""<?xml version="1.0" encoding="utf-8"?>
+<NetworkConfiguration xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="{NETCFG_NS}">
+  <VirtualNetworkConfiguration>
+    <Dns>
+      <DnsServers>
+        <DnsServer name="dc-01" IPAddress="10.10.1.4" />
+        <DnsServer name="dc-02" IPAddress="10.10.1.5" />
+      </DnsServers>
+    </Dns>
+    <LocalNetworkSites>
+      <LocalNetworkSite name="hq">
+        <AddressSpace><AddressPrefix>192.168.0.0/16</AddressPrefix></AddressSpace>
+        <VPNGatewayAddress>203.0.113.10</VPNGatewayAddress>
+      </LocalNetworkSite>
+    </LocalNetworkSites>
+    <VirtualNetworkSites>
+      <VirtualNetworkSite name="vnet-core" Location="West Europe">
+        <AddressSpace>
+          <AddressPrefix>10.10.0.0/16</AddressPrefix>
+        </AddressSpace>
+        <Subnets>
+          <Subnet name="infra"><AddressPrefix>10.10.1.0/24</AddressPrefix></Subnet>
+          <Subnet name="GatewaySubnet"><AddressPrefix>10.10.255.0/29</AddressPrefix></Subnet>
+        </Subnets>
+        <DnsServersRef>
+          <DnsServerRef name="dc-01" />
+          <DnsServerRef name="dc-02" />
+        </DnsServersRef>
+        <Gateway>
+          <ConnectionsToLocalNetwork>
+            <LocalNetworkSiteRef name="hq-er"><Connection type="Dedicated" /></LocalNetworkSiteRef>
+          </ConnectionsToLocalNetwork>
+        </Gateway>
+      </VirtualNetworkSite>
+      <VirtualNetworkSite name="vnet-branch" Location="West Europe">
+        <AddressSpace>
+          <AddressPrefix>10.20.0.0/16</AddressPrefix>
+          <AddressPrefix>172.16.0.0/20</AddressPrefix>
+        </AddressSpace>
+        <Subnets>
+          <Subnet name="app"><AddressPrefix>10.20.1.0/24</AddressPrefix></Subnet>
+        </Subnets>
+        <DnsServersRef><DnsServerRef name="dc-01" /></DnsServersRef>
+        <Gateway>
+          <ConnectionsToLocalNetwork>
+            <LocalNetworkSiteRef name="hq"><Connection type="IPsec" /></LocalNetworkSiteRef>
+          </ConnectionsToLocalNetwork>
+        </Gateway>
+      </VirtualNetworkSite>
+      <VirtualNetworkSite name="vnet-both" Location="North Europe">
+        <AddressSpace><AddressPrefix>10.30.0.0/16</AddressPrefix></AddressSpace>
+        <Gateway>
+          <ConnectionsToLocalNetwork>
+            <LocalNetworkSiteRef name="hq"><Connection type="IPsec" /></LocalNetworkSiteRef>
+            <LocalNetworkSiteRef name="hq-er"><Connection type="Dedicated" /></LocalNetworkSiteRef>
+          </ConnectionsToLocalNetwork>
+        </Gateway>
+      </VirtualNetworkSite>
+      <VirtualNetworkSite name="vnet-plain" AffinityGroup="ag-west">
+        <AddressSpace><AddressPrefix>10.40.0.0/16</AddressPrefix></AddressSpace>
+        <Subnets><Subnet name="only"><AddressPrefix>10.40.0.0/24</AddressPrefix></Subnet></Subnets>
+      </VirtualNetworkSite>
+    </VirtualNetworkSites>
+  </VirtualNetworkConfiguration>
+</NetworkConfiguration>
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "netcfg.xml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_sites_subnets_dns(tmp_path: Path) -> None:
+    result = import_netcfg(write(tmp_path, NETCFG))
+    estate = result.estate
+    assert [v.name for v in estate.vnets] == ["vnet-core", "vnet-branch", "vnet-both", "vnet-plain"]
+    core = estate.vnet("vnet-core")
+    assert core.address_space == ("10.10.0.0/16",)
+    assert [(s.name, s.prefix) for s in core.subnets] == [
+        ("infra", "10.10.1.0/24"),
+        ("GatewaySubnet", "10.10.255.0/29"),
+    ]
+    assert core.dns_servers == ("10.10.1.4", "10.10.1.5")
+    branch = estate.vnet("vnet-branch")
+    assert branch.address_space == ("10.20.0.0/16", "172.16.0.0/20")
+    assert branch.dns_servers == ("10.10.1.4",)
+    assert estate.location == "West Europe"
+    assert estate.subscription == "imported"
+    assert result.sources == (str(tmp_path / "netcfg.xml"),)
+
+
+def test_gateways_from_connections(tmp_path: Path) -> None:
+    result = import_netcfg(write(tmp_path, NETCFG))
+    estate = result.estate
+
+    def gateways(name: str) -> list[tuple[str, str]]:
+        return [(g.name, g.kind) for g in estate.vnet(name).gateway]
+
+    assert gateways("vnet-core") == [("vnet-core-gateway", "expressroute")]
+    assert gateways("vnet-branch") == [("vnet-branch-gateway", "vpn")]
+    assert gateways("vnet-both") == [
+        ("vnet-both-gateway", "expressroute"),
+        ("vnet-both-vpn-gateway", "vpn"),
+    ]
+    assert gateways("vnet-plain") == []
+    assert all(g.circuit is None for v in estate.vnets for g in v.gateway)
+    circuit_warnings = [w for w in result.warnings if "without a circuit" in w]
+    assert len(circuit_warnings) == 2
+    report = validate_scenario(Scenario(name="x", estate=estate))
+    mig011 = [f for f in report.findings if f.rule == "MIG011"]
+    assert [f.unit for f in mig011] == ["vnet-both"]
+
+
+def test_round_trip_through_estate_file(tmp_path: Path) -> None:
+    result = import_netcfg(write(tmp_path, NETCFG))
+    out = tmp_path / "out" / "estate.yaml"
+    write_estate(result, out)
+    assert load_estate(out) == result.estate
+    assert str(tmp_path / "netcfg.xml") in out.read_text(encoding="utf-8")
+
+
+def test_unknown_dns_reference_and_elements_warned(tmp_path: Path) -> None:
+    text = NETCFG.replace('<DnsServerRef name="dc-02" />', '<DnsServerRef name="dc-99" />')
+    text = text.replace("<Subnets>", "<Subnets><Sparkle/>").replace(
+        "</Gateway>", "</Gateway><Teleporter/>", 1
+    )
+    result = import_netcfg(write(tmp_path, text))
+    assert result.estate.vnet("vnet-core").dns_servers == ("10.10.1.4",)
+    assert any("'dc-99'" in w for w in result.warnings)
+    assert "unknown element Sparkle (3 times) in netcfg.xml" in result.warnings
+    assert "unknown element Teleporter (once) in netcfg.xml" in result.warnings
+
+
+def test_affinity_group_only(tmp_path: Path) -> None:
+    text = NETCFG.replace('Location="West Europe"', 'AffinityGroup="ag-west"').replace(
+        'Location="North Europe"', 'AffinityGroup="ag-west"'
+    )
+    result = import_netcfg(write(tmp_path, text))
+    assert result.estate.location == "ag-west"
+    assert any("affinity group" in w for w in result.warnings)
+
+
+def test_other_connection_type_and_empty_gateway(tmp_path: Path) -> None:
+    text = NETCFG.replace('<Connection type="IPsec" />', '<Connection type="Carrier" />', 1)
+    result = import_netcfg(write(tmp_path, text))
+    assert result.estate.vnet("vnet-branch").gateway == ()
+    assert any("'Carrier'" in w for w in result.warnings)
+    assert any("Gateway element with no connections" in w for w in result.warnings)
+
+
+def test_point_to_site_pool_is_a_vpn_gateway(tmp_path: Path) -> None:
+    text = NETCFG.replace(
+        '<VirtualNetworkSite name="vnet-plain" AffinityGroup="ag-west">',
+        '<VirtualNetworkSite name="vnet-plain" AffinityGroup="ag-west"><Gateway>'
+        "<VPNClientAddressPool><AddressPrefix>172.31.0.0/24</AddressPrefix>"
+        "</VPNClientAddressPool></Gateway>",
+    )
+    estate = import_netcfg(write(tmp_path, text)).estate
+    assert [g.kind for g in estate.vnet("vnet-plain").gateway] == ["vpn"]
+
+
+def test_bad_prefix_names_file_and_line(tmp_path: Path) -> None:
+    text = NETCFG.replace("10.20.1.0/24", "10.20.1.0")
+    with pytest.raises(InputError) as exc:
+        import_netcfg(write(tmp_path, text))
+    assert exc.value.file == str(tmp_path / "netcfg.xml")
+    assert (
+        exc.value.line
+        == NETCFG.splitlines().index(
+            next(line for line in NETCFG.splitlines() if "10.20.1.0/24" in line)
+        )
+        + 1
+    )
+    assert "'10.20.1.0' is not a CIDR prefix" in exc.value.message
+
+
+def test_wrong_root_and_namespace(tmp_path: Path) -> None:
+    api = write(
+        tmp_path,
+        '<VirtualNetworkSites xmlns="http://schemas.microsoft.com/windowsazure"/>',
+        "api.xml",
+    )
+    with pytest.raises(InputError, match="migsim import asm"):
+        import_netcfg(api)
+    other = write(tmp_path, NETCFG.replace(f'xmlns="{NETCFG_NS}"', 'xmlns="urn:x"'), "o.xml")
+    with pytest.raises(InputError) as exc:
+        import_netcfg(other)
+    assert NETCFG_NS in exc.value.message and exc.value.file == str(other)
+
+
+def test_no_namespace_accepted_with_warning(tmp_path: Path) -> None:
+    result = import_netcfg(write(tmp_path, NETCFG.replace(f' xmlns="{NETCFG_NS}"', "")))
+    assert len(result.estate.vnets) == 4
+    assert any("has no namespace" in w for w in result.warnings)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        import_netcfg(tmp_path / "absent.xml")
+
+
+def test_gateway_names_stay_unique(tmp_path: Path) -> None:
+    text = NETCFG.replace('name="vnet-branch"', 'name="vnet-both-vpn"')
+    estate = import_netcfg(write(tmp_path, text)).estate
+    names = [g.name for v in estate.vnets for g in v.gateway]
+    assert "vnet-both-vpn-gateway" in names and "vnet-both-vpn-gateway-2" in names
+    assert len(names) == len(set(names))
