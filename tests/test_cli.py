@@ -214,3 +214,24 @@ def test_import_hostile_input_exits_2(tmp_path: Path, name: str, text: str, expe
 def test_import_empty_folder_exits_2(tmp_path: Path) -> None:
     result = migsim("import", "asm", str(tmp_path), "--out", str(tmp_path / "e.yaml"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_import_netcfg_writes_an_estate_that_validates(tmp_path: Path) -> None:
+    netcfg = tmp_path / "NetworkConfig.xml"
+    netcfg.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<NetworkConfiguration xmlns="http://schemas.microsoft.com/ServiceHosting/2011/07/'
+        'NetworkConfiguration"><VirtualNetworkConfiguration><VirtualNetworkSites>'
+        '<VirtualNetworkSite name="vnet-a" Location="West Europe">'
+        "<AddressSpace><AddressPrefix>10.5.0.0/16</AddressPrefix></AddressSpace>"
+        '<Subnets><Subnet name="app"><AddressPrefix>10.5.1.0/24</AddressPrefix></Subnet></Subnets>'
+        "</VirtualNetworkSite></VirtualNetworkSites></VirtualNetworkConfiguration>"
+        "</NetworkConfiguration>\n"
+    )
+    out = tmp_path / "estate.yaml"
+    result = migsim("import", "netcfg", str(netcfg), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "s.yaml").write_text("name: n\nestate: estate.yaml\n")
+    checked = migsim("validate", str(tmp_path / "s.yaml"), "--format", "json")
+    assert checked.returncode == 0, checked.stderr
+    assert [u["id"] for u in json.loads(checked.stdout)["units"]] == ["vnet-a"]
