@@ -8,6 +8,7 @@ place: never a half-written result), refusing to replace an existing one without
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,9 @@ from sim.results import (
 from sim.rules import Finding
 from sim.scenario import Scenario
 from sim.units import MigrationUnits, build_units
+from sim.validation import ValidationReport
 
-OUTPUT_FILES = ("windows.csv", "events.csv", "summary.json", "timeline.png")
+OUTPUT_FILES = ("windows.csv", "events.csv", "summary.json", "validation.json", "timeline.png")
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,22 @@ def run_scenario(
     )
 
 
+def validation_json(result: RunResult) -> str:
+    """The validation report of the run's scenario, as ``migsim validate --format json``."""
+    report = ValidationReport(
+        result.scenario,
+        result.units,
+        result.findings,
+        rules.unit_status(list(result.findings), result.scenario.plan, result.units),
+    )
+    return json.dumps(report.as_dict(), indent=2) + "\n"
+
+
 def write_run(result: RunResult, out_dir: Path, force: bool = False) -> list[Path]:
-    """Write the four result files into ``out_dir``; return their final paths.
+    """Write the result files (:data:`OUTPUT_FILES`) into ``out_dir``; return their final paths.
+
+    ``validation.json`` is what ``migsim validate --format json`` prints for the resolved
+    scenario, so a report can show the findings by unit without re-running the rules.
 
     Raises :class:`~sim.errors.InputError` when ``out_dir`` exists and ``force`` is false, or
     when it exists and is not a directory.
@@ -93,5 +109,6 @@ def write_run(result: RunResult, out_dir: Path, force: bool = False) -> list[Pat
         (tmp / "windows.csv").write_bytes(windows_csv(rep.windows, rep.origin).encode("utf-8"))
         (tmp / "events.csv").write_bytes(events_csv(rep.events, rep.origin).encode("utf-8"))
         (tmp / "summary.json").write_bytes(summary_json(result.summary).encode("utf-8"))
+        (tmp / "validation.json").write_bytes(validation_json(result).encode("utf-8"))
         save_figure(timeline(result), tmp / "timeline.png")
     return [out_dir / name for name in OUTPUT_FILES]

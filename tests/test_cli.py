@@ -127,7 +127,7 @@ def test_run_writes_results_and_refuses_to_overwrite(tmp_path: Path) -> None:
     result = migsim("run", str(CONTOSO), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "events.csv", "summary.json", "timeline.png", "windows.csv",
+        "events.csv", "summary.json", "timeline.png", "validation.json", "windows.csv",
     ]  # fmt: skip
     assert "Makespan" in result.stdout and str(out) in result.stdout
     summary = json.loads((out / "summary.json").read_text())
@@ -139,7 +139,7 @@ def test_run_writes_results_and_refuses_to_overwrite(tmp_path: Path) -> None:
     # same seed, same inputs: byte-identical outputs
     other = tmp_path / "again"
     assert migsim("run", str(CONTOSO), "--out", str(other)).returncode == 0
-    for name in ("windows.csv", "events.csv", "summary.json", "timeline.png"):
+    for name in ("windows.csv", "events.csv", "summary.json", "validation.json", "timeline.png"):
         assert (out / name).read_bytes() == (other / name).read_bytes(), name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dirs left
 

@@ -1,4 +1,4 @@
-"""``run_scenario`` and ``write_run``: the four files, determinism, atomic writing."""
+"""``run_scenario`` and ``write_run``: the result files, determinism, atomic writing."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def contoso_run(contoso: Scenario) -> RunResult:
     return run_scenario(contoso)
 
 
-def test_contoso_writes_the_four_files(contoso_run: RunResult, tmp_path: Path) -> None:
+def test_contoso_writes_the_result_files(contoso_run: RunResult, tmp_path: Path) -> None:
     out = tmp_path / "results" / "contoso"
     paths = write_run(contoso_run, out, force=False)
     assert [p.name for p in paths] == list(OUTPUT_FILES)
