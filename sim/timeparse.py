@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, PlainSerializer
 
 _UNIT_MINUTES = {"s": 1 / 60, "m": 1.0, "h": 60.0, "d": 1440.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
@@ -79,5 +79,13 @@ def format_minutes(minutes: float) -> str:
 Minutes = Annotated[float, BeforeValidator(parse_duration)]
 """A duration field: accepts the scenario forms, holds minutes."""
 
-ClockMinutes = Annotated[int, BeforeValidator(parse_clock)]
+
+def format_clock(minutes: int) -> str:
+    """``"HH:MM"`` of minutes after midnight: how a clock time is written back to a file."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+ClockMinutes = Annotated[
+    int, BeforeValidator(parse_clock), PlainSerializer(format_clock, return_type=str)
+]
 """A clock time field: accepts ``"HH:MM"``, holds minutes after midnight."""

@@ -44,3 +44,18 @@ def test_future_support_lifts_availability_set_blockers_only() -> None:
         blocking = {f.rule for f in findings if f.blocks(plan)}
         assert "MIG001" in blocking  # roles stay unsupported
         assert ("MIG002" in blocking) is not future
+
+
+def test_a_dumped_plan_loads_back_equal() -> None:
+    # summary.json holds the resolved scenario: it must load again as it was
+    plan = Plan.model_validate(
+        {
+            "start": "2026-12-05T22:00:00Z",
+            "maintenance_windows": [{"every": "saturday", "at": "22:05", "for": "8h"}],
+            "durations": {"prepare": {"spread": 0.3, "distribution": "lognormal"}},
+            "ordering": ["a", "b"],
+        }
+    )
+    dumped = plan.model_dump(mode="json", by_alias=True)
+    assert dumped["maintenance_windows"][0]["at"] == "22:05"
+    assert Plan.model_validate(dumped) == plan

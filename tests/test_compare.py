@@ -1,0 +1,225 @@
+"""Comparisons with common random numbers; building alternatives from --orderings and --vary."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from sim.compare import (
+    CSV_COLUMNS,
+    TABLE_COLUMNS,
+    Alternative,
+    alternatives_from,
+    compare,
+    compare_csv,
+    compare_replications_csv,
+    write_compare_csv,
+)
+from sim.errors import InputError
+from sim.ordering import STRATEGIES, order_units
+from sim.replications import METRICS, Prepared, ReplicationRow
+from sim.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTOSO = ROOT / "scenarios" / "contoso.yaml"
+
+
+@dataclass(frozen=True)
+class Flaky(Prepared):
+    bad: frozenset[int] = frozenset()
+
+    def row(self, replication: int, *, deterministic: bool = False) -> ReplicationRow:
+        if replication in self.bad:
+            raise RuntimeError(f"boom in {replication}")
+        return super().row(replication, deterministic=deterministic)
+
+
+@dataclass(frozen=True)
+class FlakyAlternative(Alternative):
+    """An alternative whose listed replications raise."""
+
+    bad: frozenset[int] = frozenset()
+
+    def prepare(self) -> Prepared:
+        p = super().prepare()
+        return Flaky(**{f.name: getattr(p, f.name) for f in fields(Prepared)}, bad=self.bad)
+
+
+@pytest.fixture(scope="module")
+def contoso() -> Scenario:
+    return load_scenario(CONTOSO)
+
+
+def test_an_alternative_compared_with_itself_differs_by_exactly_zero(contoso: Scenario) -> None:
+    units = Prepared.of(contoso).units
+    order = tuple(order_units(units, "largest_first"))
+    by_name = contoso.model_copy(
+        update={"plan": contoso.plan.model_copy(update={"ordering": "largest_first"})}
+    )
+    same = [Alternative("named", by_name), Alternative("explicit", contoso, order)]
+    result = compare(same, 25, workers=1)
+    for metric in METRICS:
+        for row in result.table(metric):
+            d = row.difference
+            assert (d.estimate, d.low, d.high) == (0.0, 0.0, 0.0)
+            assert row.probability_best == 0.5  # every replication a tie
+        a, b = result.table(metric)
+        assert a.mean == b.mean and a.percentiles == b.percentiles
+
+
+def test_table_matches_reference_statistics(contoso: Scenario) -> None:
+    alts = alternatives_from(contoso, ["smallest_first", "largest_first", "as_listed"])
+    result = compare(alts, 40, workers=1)
+    values = {
+        name: np.array([r.makespan_hours for r in rows])
+        for name, rows in zip(result.names, result.results, strict=True)
+    }
+    means = {k: v.mean() for k, v in values.items()}
+    best = min(means, key=lambda k: means[k])
+    table = result.table()
+    assert result.best().alternative == best
+    wins = np.argmin(np.array(list(values.values())), axis=0)
+    for i, row in enumerate(table):
+        x = values[row.alternative]
+        assert row.n == 40
+        assert row.mean.estimate == pytest.approx(x.mean())
+        assert [row.percentiles[p] for p in (50, 80, 90)] == list(np.percentile(x, [50, 80, 90]))
+        assert row.probability_best == pytest.approx(float(np.mean(wins == i)))
+        if row.alternative == best:
+            assert (row.difference.low, row.difference.high) == (0.0, 0.0)
+        else:
+            ref = sps.ttest_rel(x, values[best]).confidence_interval(0.95)
+            assert row.difference.estimate == pytest.approx(float(np.mean(x - values[best])))
+            assert (row.difference.low, row.difference.high) == pytest.approx(
+                (ref.low, ref.high), rel=1e-9
+            )
+    assert tuple(r[0] for r in result.rows()) == result.names
+    assert all(len(r) == len(TABLE_COLUMNS) for r in result.rows())
+    assert best in result.verdict() and "% of 40 replications" in result.verdict()
+
+
+def test_results_do_not_depend_on_workers(contoso: Scenario) -> None:
+    alts = alternatives_from(contoso, ["smallest_first", "largest_first"])
+    assert compare_csv(compare(alts, 12, workers=1)) == compare_csv(compare(alts, 12, workers=2))
+
+
+def test_compare_csv(contoso: Scenario, tmp_path: Path) -> None:
+    alts = alternatives_from(contoso, ["smallest_first", "as_listed"])
+    result = compare(alts, 10, workers=1, metrics=["peak_vms_down"])
+    assert result.metrics == ("makespan_hours", "peak_vms_down")  # the headline always included
+    path = write_compare_csv(result, tmp_path / "compare.csv")
+    records = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    assert tuple(records[0]) == CSV_COLUMNS
+    assert [(r["alternative"], r["metric"]) for r in records] == [
+        ("smallest_first", "makespan_hours"),
+        ("as_listed", "makespan_hours"),
+        ("smallest_first", "peak_vms_down"),
+        ("as_listed", "peak_vms_down"),
+    ]
+    best = [r for r in records if r["best"] == "true"]
+    assert len(best) == 2 and all(r["diff_to_best"] == "0" for r in best)
+    reps = compare_replications_csv(result).splitlines()
+    assert reps[0].startswith("alternative,replication,seed,")
+    assert len(reps) == 1 + 2 * 10
+
+
+def test_alternatives_are_the_product_of_orderings_and_vary(contoso: Scenario) -> None:
+    alts = alternatives_from(contoso, ["smallest_first", "largest_first"], ["plan.crews=1,3"])
+    assert [a.name for a in alts] == [
+        "smallest_first | crews=1",
+        "smallest_first | crews=3",
+        "largest_first | crews=1",
+        "largest_first | crews=3",
+    ]
+    assert [(a.scenario.plan.ordering, a.scenario.plan.crews) for a in alts] == [
+        ("smallest_first", 1),
+        ("smallest_first", 3),
+        ("largest_first", 1),
+        ("largest_first", 3),
+    ]
+    # everything else is the scenario as loaded (maintenance windows survive the round trip)
+    plain = contoso.plan.model_copy(update={"ordering": "smallest_first", "crews": 1})
+    assert alts[0].scenario == contoso.model_copy(update={"plan": plain})
+
+
+def test_vary_alone_keeps_the_plans_ordering(contoso: Scenario) -> None:
+    alts = alternatives_from(contoso, [], ["plan.check=30m,2h", "plan.crews=2,4"])
+    own = contoso.plan.ordering
+    assert [a.name for a in alts] == [
+        f"{own} | check=30m, crews=2",
+        f"{own} | check=30m, crews=4",
+        f"{own} | check=2h, crews=2",
+        f"{own} | check=2h, crews=4",
+    ]
+    assert [a.scenario.plan.check for a in alts] == [30.0, 30.0, 120.0, 120.0]
+    assert all(a.scenario.plan.ordering == contoso.plan.ordering for a in alts)
+    only = alternatives_from(contoso)
+    assert [a.name for a in only] == [str(contoso.plan.ordering)] and only[0].scenario == contoso
+
+
+def test_extra_orderings_plug_in(contoso: Scenario) -> None:
+    def reverse_largest(p: Prepared) -> list[str]:
+        return order_units(p.units, "largest_first")
+
+    alts = alternatives_from(
+        contoso, ["as_listed", "optimized"], [], extra_orderings={"optimized": reverse_largest}
+    )
+    want = tuple(order_units(Prepared.of(contoso).units, "largest_first"))
+    assert alts[1].name == "optimized" and alts[1].order == want
+    assert alts[1].scenario.plan.ordering == want  # re-runnable from the scenario alone
+    result = compare(alts, 5, workers=1)
+    assert result.names == ("as_listed", "optimized")
+
+
+def test_unknown_strategy_is_named(contoso: Scenario) -> None:
+    with pytest.raises(InputError) as info:
+        alternatives_from(contoso, ["smallest_first", "fastest_first"])
+    assert info.value.file == "--orderings"
+    assert "'fastest_first'" in info.value.message
+    assert all(name in info.value.message for name in STRATEGIES)
+
+
+@pytest.mark.parametrize(
+    ("vary", "loc", "needle"),
+    [
+        ("plan.crewz=1,2", ("plan", "crewz"), "unknown key 'crewz'"),
+        ("plan.failures.nope=0.1", ("plan", "failures", "nope"), "unknown key 'nope'"),
+        ("planz.crews=1", ("planz",), "unknown key 'planz'"),
+        ("plan.crews=2,0", ("plan", "crews"), "greater than or equal to 1"),
+        ("plan.crews", (), "expected KEY.PATH=V1,V2"),
+        ("plan.crews=1,,2", (), "expected KEY.PATH=V1,V2"),
+        ("plan.crews=1,1", (), "listed twice"),
+    ],
+)
+def test_bad_vary_is_named(contoso: Scenario, vary: str, loc: tuple[str, ...], needle: str) -> None:
+    with pytest.raises(InputError) as info:
+        alternatives_from(contoso, ["as_listed"], [vary])
+    assert info.value.file == "--vary"
+    assert info.value.loc == loc
+    assert needle in info.value.message
+
+
+def test_failed_replications_are_left_out_of_every_alternative(contoso: Scenario) -> None:
+    alts = [Alternative("ok", contoso), FlakyAlternative("flaky", contoso, None, frozenset({2}))]
+    result = compare(alts, 6, workers=1, on_failure="collect")
+    assert result.used == (0, 1, 3, 4, 5)
+    assert all(row.n == 5 for row in result.table())
+    assert len(result.failures) == 1 and result.failures[0].startswith(
+        "alternative 'flaky', replication 2 (seed "
+    )
+
+
+def test_bad_compare_arguments(contoso: Scenario) -> None:
+    alts = alternatives_from(contoso, ["as_listed"])
+    with pytest.raises(InputError, match="unknown metric"):
+        compare(alts, 3, workers=1, metrics=["makespan"])
+    with pytest.raises(InputError, match="listed twice"):
+        compare([alts[0], alts[0]], 3, workers=1)
+    with pytest.raises(InputError, match="unknown metric"):
+        compare(alts, 3, workers=1).rows("nope")
