@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -29,7 +39,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out = Console(highlight=False, soft_wrap=False)
+# Piped output (logs, CI) gets a width that fits the comparison tables, not rich's 80 columns.
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False)
 
 SEVERITY_STYLE = {
@@ -219,6 +230,58 @@ def graph(scenario: Path, overrides: tuple[str, ...], out_path: Path) -> None:
 # ---- run ---------------------------------------------------------------------------------------
 
 
+class _RateColumn(ProgressColumn):
+    """Replications per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f} rep/s" if speed else "", style="cyan")
+
+
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (replications done, rate, time left); yields the callback."""
+    bar = Progress(
+        TextColumn(f"[bold]{what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+    task = bar.add_task(what, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _stats_table(title: str, rows: Sequence[tuple[str, ...]], columns: Sequence[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, c in enumerate(columns):
+        table.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+workers_option = click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Local worker processes for replications (default: all cores; 1 runs serially).",
+)
+scheduler_option = click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run replications on this Dask distributed scheduler instead of local processes.",
+)
+
+
 @cli.command()
 @scenario_arg
 @set_option
@@ -227,10 +290,27 @@ def graph(scenario: Path, overrides: tuple[str, ...], out_path: Path) -> None:
     "out_dir",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="New directory for windows.csv, events.csv, summary.json and timeline.png.",
+    help="New directory for the results (windows.csv, events.csv, summary.json, ...).",
 )
 @click.option("--seed", type=int, default=None, help="Replace plan.seed.")
 @click.option("--deterministic", is_flag=True, help="Run every duration at its central value.")
+@click.option(
+    "--replications",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Also run N replications (seeds spawned from the plan seed): replications.csv and"
+    " statistics.json.",
+)
+@click.option(
+    "--keep-windows",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Keep the full window tables of the first K replications (kept-windows.csv).",
+)
+@workers_option
+@scheduler_option
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 @input_errors
 def run(
@@ -239,23 +319,159 @@ def run(
     out_dir: Path,
     seed: int | None,
     deterministic: bool,
+    replications: int,
+    keep_windows: int,
+    workers: int | None,
+    scheduler: str | None,
     force: bool,
 ) -> None:
-    """Simulate the migration of SCENARIO once and write its windows, events and timeline."""
-    from sim.experiments import run_scenario, write_run
+    """Simulate the migration of SCENARIO and write its windows, events and timeline.
 
-    result = run_scenario(_load(scenario, overrides), seed=seed, deterministic=deterministic)
-    with out.status("Drawing the timeline and writing results..."):
-        paths = write_run(result, out_dir, force)
+    With --replications N, also run N independent replications and report P50/P80/P90/P99 and
+    95 % confidence intervals of every metric.
+    """
+    from sim.experiments import run_experiment, run_scenario, write_experiment, write_run
+
+    sc = _load(scenario, overrides)
+    if replications < 0:
+        raise InputError("--replications", (), f"expected zero or more, got {replications}")
+    if replications == 0:
+        result = run_scenario(sc, seed=seed, deterministic=deterministic)
+        with out.status("Drawing the timeline and writing results..."):
+            paths = write_run(result, out_dir, force)
+    else:
+        with _progress("Replications") as progress:
+            experiment = run_experiment(
+                sc,
+                replications,
+                seed=seed,
+                deterministic=deterministic,
+                workers=workers,
+                scheduler=scheduler,
+                keep_windows=keep_windows,
+                progress=progress,
+            )
+        result = experiment.run
+        with out.status("Drawing the timeline and writing results..."):
+            paths = write_experiment(experiment, out_dir, force)
     table = Table(
-        title=f"{result.scenario.name}: seed {result.scenario.plan.seed}", show_header=False
+        title=f"{result.scenario.name}: seed {result.scenario.plan.seed}",
+        show_header=False,
+        title_justify="left",
     )
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     for label, value in result.headline():
         table.add_row(label, value)
     out.print(table)
+    if replications:
+        from sim.runner import SUMMARY_COLUMNS, summary_table
+
+        out.print(
+            _stats_table(
+                f"{len(experiment.rows)} replications",
+                summary_table(experiment.statistics()),
+                SUMMARY_COLUMNS,
+            )
+        )
+        for failure in experiment.failures:
+            err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
+
+
+# ---- compare -----------------------------------------------------------------------------------
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@cli.command()
+@scenario_arg
+@set_option
+@click.option(
+    "--orderings",
+    default=None,
+    help="Comma-separated strategies to compare (default: the plan's own ordering).",
+)
+@click.option(
+    "--vary",
+    multiple=True,
+    metavar="KEY.PATH=V1,V2,...",
+    help="Also vary a plan knob, e.g. --vary plan.crews=1,2,4 (repeatable; all combinations).",
+)
+@click.option("--replications", type=int, default=200, show_default=True)
+@click.option(
+    "--metric",
+    default="makespan_hours",
+    show_default=True,
+    help="The metric that decides the winner.",
+)
+@workers_option
+@scheduler_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="New directory for compare.csv and compare-replications.csv.",
+)
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@input_errors
+def compare(
+    scenario: Path,
+    overrides: tuple[str, ...],
+    orderings: str | None,
+    vary: tuple[str, ...],
+    replications: int,
+    metric: str,
+    workers: int | None,
+    scheduler: str | None,
+    out_dir: Path | None,
+    force: bool,
+) -> None:
+    """Compare orderings (and plan knobs) of SCENARIO on the same replications.
+
+    Every alternative sees the same random draws for the same unit and step (common random
+    numbers), so differences come from the alternatives, not from luck.
+    """
+    from sim import compare as cmp
+    from sim.atomic import atomic_dir
+
+    sc = _load(scenario, overrides)
+    alternatives = cmp.alternatives_from(
+        sc, _split(orderings), list(vary), extra_orderings=_extra_orderings()
+    )
+    with _progress("Replications") as progress:
+        comparison = cmp.compare(
+            alternatives,
+            replications,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            headline=metric,
+            on_failure="collect",
+        )
+    out.print(
+        _stats_table(
+            f"{metric}: {len(comparison.used)} replications per alternative",
+            comparison.rows(),
+            cmp.TABLE_COLUMNS,
+        )
+    )
+    out.print(comparison.verdict(), soft_wrap=True)
+    for failure in comparison.failures:
+        err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
+    if out_dir is not None:
+        with atomic_dir(out_dir, force=force) as tmp:
+            cmp.write_compare_csv(comparison, tmp / "compare.csv")
+            cmp.write_compare_replications(comparison, tmp / "compare-replications.csv")
+        out.print(f"Wrote compare.csv, compare-replications.csv to {out_dir}/", soft_wrap=True)
+
+
+def _extra_orderings() -> dict[str, Callable[[Any], Sequence[str]]]:
+    """Orderings computed per alternative rather than named strategies (``optimized``)."""
+    return {}
 
 
 # ---- import ------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ place: never a half-written result), refusing to replace an existing one without
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sim import rules
@@ -17,6 +19,7 @@ from sim.atomic import atomic_dir
 from sim.engine import simulate
 from sim.errors import InputError
 from sim.ordering import order_units
+from sim.replications import Prepared, ReplicationRow
 from sim.results import (
     Replication,
     Summary,
@@ -26,6 +29,7 @@ from sim.results import (
     windows_csv,
 )
 from sim.rules import Finding
+from sim.runner import Progress, replications_csv, run_replications, summarise
 from sim.scenario import Scenario
 from sim.units import MigrationUnits, build_units
 from sim.validation import ValidationReport
@@ -92,7 +96,13 @@ def validation_json(result: RunResult) -> str:
     return json.dumps(report.as_dict(), indent=2) + "\n"
 
 
-def write_run(result: RunResult, out_dir: Path, force: bool = False) -> list[Path]:
+def write_run(
+    result: RunResult,
+    out_dir: Path,
+    force: bool = False,
+    *,
+    extra: Callable[[Path], list[str]] | None = None,
+) -> list[Path]:
     """Write the result files (:data:`OUTPUT_FILES`) into ``out_dir``; return their final paths.
 
     ``validation.json`` is what ``migsim validate --format json`` prints for the resolved
@@ -111,4 +121,112 @@ def write_run(result: RunResult, out_dir: Path, force: bool = False) -> list[Pat
         (tmp / "summary.json").write_bytes(summary_json(result.summary).encode("utf-8"))
         (tmp / "validation.json").write_bytes(validation_json(result).encode("utf-8"))
         save_figure(timeline(result), tmp / "timeline.png")
-    return [out_dir / name for name in OUTPUT_FILES]
+        more = extra(tmp) if extra is not None else []
+    return [out_dir / name for name in (*OUTPUT_FILES, *more)]
+
+
+# ---- many replications -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """``migsim run --replications N``: the base run plus N replications' metric rows.
+
+    ``kept`` holds the full engine results of the first ``keep_windows`` replications (their
+    window tables feed the report's band across replications); every other replication keeps
+    only its row, so a large experiment's output stays bounded.
+    """
+
+    run: RunResult
+    rows: tuple[ReplicationRow, ...]
+    failures: tuple[str, ...]
+    kept: tuple[tuple[int, Replication], ...]
+
+    def statistics(self) -> dict[str, dict[str, float | int | None]]:
+        return summarise(self.rows)
+
+
+def run_experiment(
+    scenario: Scenario,
+    replications: int,
+    *,
+    seed: int | None = None,
+    deterministic: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    keep_windows: int = 0,
+    progress: Progress | None = None,
+) -> Experiment:
+    """The base run of ``scenario`` and ``replications`` more, spawned from its seed.
+
+    A replication that raises is reported in ``failures`` (alternative, replication, seed) and
+    does not lose the others.
+    """
+    if keep_windows < 0:
+        raise InputError("--keep-windows", (), f"expected zero or more, got {keep_windows}")
+    base = run_scenario(scenario, seed=seed, deterministic=deterministic)
+    prepared = Prepared(
+        base.scenario.estate,
+        base.scenario.plan,
+        base.units,
+        base.findings,
+        base.order,
+    )
+    results = run_replications(
+        prepared,
+        replications,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        deterministic=deterministic,
+        on_failure="collect",
+    )
+    kept = tuple(
+        (r, prepared.replicate(r, deterministic=deterministic))
+        for r in range(min(keep_windows, replications))
+    )
+    return Experiment(
+        run=base,
+        rows=tuple(results[0]),
+        failures=tuple(results.describe_failures()),
+        kept=kept,
+    )
+
+
+def kept_windows_csv(kept: Sequence[tuple[int, Replication]], origin: datetime | None) -> str:
+    """``windows.csv`` of each kept replication, one table with a leading ``replication`` column."""
+    parts: list[str] = []
+    for i, (r, rep) in enumerate(kept):
+        lines = windows_csv(rep.windows, origin).splitlines(keepends=True)
+        if i == 0:
+            parts.append("replication," + lines[0])
+        parts.extend(f"{r},{line}" for line in lines[1:])
+    return "".join(parts)
+
+
+EXPERIMENT_FILES = ("replications.csv", "statistics.json")
+
+
+def write_experiment(experiment: Experiment, out_dir: Path, force: bool = False) -> list[Path]:
+    """The files of :func:`write_run` plus ``replications.csv``, ``statistics.json`` and, when
+    replications were kept, ``kept-windows.csv``; all or nothing (one atomic directory)."""
+    run = experiment.run
+    stats = {
+        "replications": len(experiment.rows),
+        "failures": list(experiment.failures),
+        "metrics": experiment.statistics(),
+    }
+
+    def extra(tmp: Path) -> list[str]:
+        (tmp / "replications.csv").write_bytes(replications_csv(experiment.rows).encode("utf-8"))
+        (tmp / "statistics.json").write_bytes(
+            (json.dumps(stats, indent=2, allow_nan=False) + "\n").encode("utf-8")
+        )
+        names = list(EXPERIMENT_FILES)
+        if experiment.kept:
+            text = kept_windows_csv(experiment.kept, run.replication.origin)
+            (tmp / "kept-windows.csv").write_bytes(text.encode("utf-8"))
+            names.append("kept-windows.csv")
+        return names
+
+    return write_run(run, out_dir, force, extra=extra)

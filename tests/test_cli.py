@@ -235,3 +235,46 @@ def test_import_netcfg_writes_an_estate_that_validates(tmp_path: Path) -> None:
     checked = migsim("validate", str(tmp_path / "s.yaml"), "--format", "json")
     assert checked.returncode == 0, checked.stderr
     assert [u["id"] for u in json.loads(checked.stdout)["units"]] == ["vnet-a"]
+
+
+def test_run_with_replications_writes_statistics(tmp_path: Path) -> None:
+    out = tmp_path / "mc"
+    result = migsim(
+        "run", str(CONTOSO), "--out", str(out), "--replications", "30", "--keep-windows", "3",
+        "--workers", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = (out / "replications.csv").read_text().splitlines()
+    assert len(rows) == 31 and rows[0].startswith("replication,seed,makespan_hours")
+    stats = json.loads((out / "statistics.json").read_text())
+    assert stats["replications"] == 30
+    makespan = stats["metrics"]["makespan_hours"]
+    assert makespan["p50"] <= makespan["p80"] <= makespan["p90"] <= makespan["p99"]
+    kept = (out / "kept-windows.csv").read_text().splitlines()
+    assert {line.split(",")[0] for line in kept[1:]} == {"0", "1", "2"}
+    assert "P80" in result.stdout and "Replications" in result.stderr  # table and progress bar
+
+
+def test_compare_prints_the_winner_and_writes_csv(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = migsim(
+        "compare", str(CONTOSO), "--orderings", "smallest_first,largest_first",
+        "--replications", "40", "--workers", "1", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "P(best)" in result.stdout and "has the lowest mean makespan_hours" in result.stdout
+    assert (out / "compare.csv").is_file() and (out / "compare-replications.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--orderings", "fastest_first"], "fastest_first"),
+        (["--vary", "plan.crewz=1,2"], "crewz"),
+        (["--vary", "plan.crews=0,2"], "plan.crews"),
+    ],
+)
+def test_compare_bad_input_exits_2(args: list[str], named: str) -> None:
+    result = migsim("compare", str(CONTOSO), "--replications", "5", "--workers", "1", *args)
+    assert result.returncode == 2, result.stdout
+    assert named in result.stderr and "Traceback" not in result.stderr
