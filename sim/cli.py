@@ -474,6 +474,29 @@ def _extra_orderings() -> dict[str, Callable[[Any], Sequence[str]]]:
     return {}
 
 
+# ---- report ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("results_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The HTML file to write (default RESULTS_DIR/report.html).",
+)
+@input_errors
+def report(results_dir: Path, out_path: Path | None) -> None:
+    """Write one self-contained HTML report of RESULTS_DIR (a run, its replications, and the
+    compare/ and sensitivity/ folders inside it)."""
+    from sim.report import build_report
+
+    with out.status("Drawing the figures and writing the report..."):
+        path = build_report(results_dir, out_path)
+    out.print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", soft_wrap=True)
+
+
 # ---- import ------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,342 @@
+"""The pictures (sim.plots): what each figure shows, drawn from results data only."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.text import Text
+
+from sim import plots
+from sim.experiments import RunResult, run_scenario
+from sim.replications import Prepared
+from sim.results import Window
+from sim.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTOSO = ROOT / "scenarios" / "contoso.yaml"
+
+
+@pytest.fixture(scope="module")
+def contoso() -> Scenario:
+    return load_scenario(CONTOSO)
+
+
+@pytest.fixture(scope="module")
+def contoso_run(contoso: Scenario) -> RunResult:
+    return run_scenario(contoso)
+
+
+def _markers(ax: Axes, marker: str) -> list[Line2D]:
+    return [ln for ln in ax.get_lines() if isinstance(ln, Line2D) and ln.get_marker() == marker]
+
+
+def _xs(line: Line2D) -> npt.NDArray[np.float64]:
+    return np.asarray(line.get_xdata(), dtype=np.float64)
+
+
+# ---- the timeline -------------------------------------------------------------------------------
+
+
+def test_timeline_keeps_its_signature_and_rows(contoso_run: RunResult) -> None:
+    by_resource = plots.timeline(contoso_run, by="resource")
+    labels = [t.get_text() for t in by_resource.axes[0].get_yticklabels()]
+    n_resources = sum(len(u.resources) for u in contoso_run.units.units)
+    assert len(labels) == n_resources + len(contoso_run.units.units)
+    assert plots.timeline(contoso_run).axes[0].get_yticklabels()[1].get_text() == labels[1]
+    by_unit = plots.timeline(contoso_run, by="unit")
+    unit_labels = [t.get_text() for t in by_unit.axes[0].get_yticklabels()]
+    assert len(unit_labels) == len(contoso_run.replication.outcomes)
+    assert any(label.startswith("vnet-prod (VNet, 3 VMs)") for label in unit_labels)
+    assert "one row per unit" in by_unit.axes[0].get_title()
+
+
+def test_timeline_marks_failures_retries_and_maintenance(contoso_run: RunResult) -> None:
+    rep = contoso_run.replication
+    fails = [e for e in rep.events if e.outcome == "fail"]
+    retries = [e for e in rep.events if e.outcome == "start" and e.attempt > 1]
+    assert fails and retries  # seed 42: nsg-orphan's first Commit fails and is retried
+    ax = plots.timeline(contoso_run, by="unit").axes[0]
+    assert sum(_xs(ln).size for ln in _markers(ax, "X")) == len(fails)
+    assert sum(_xs(ln).size for ln in _markers(ax, "o")) == len(retries)
+    green = to_rgba(plots.MAINTENANCE)[:3]
+    shades = [p for p in ax.patches if tuple(p.get_facecolor()[:3]) == green]
+    assert len(shades) == len(rep.maintenance) >= 1
+    legend = [t.get_text() for t in ax.figure.legends[0].get_texts()]
+    assert "maintenance window" in legend
+    assert any("retry" in t for t in legend) and any("failed" in t for t in legend)
+
+
+def test_timeline_by_unit_merges_overlapping_windows(contoso_run: RunResult) -> None:
+    ax = plots.timeline(contoso_run, by="unit").axes[0]
+    lock_colour = to_rgba(str(plots.LOCK["facecolor"]), 0.55)
+    assert plots.LOCK["alpha"] == 0.55
+    bars = [
+        c
+        for c in ax.collections
+        if isinstance(c, PolyCollection)
+        and np.asarray(c.get_facecolor()).size
+        and tuple(np.asarray(c.get_facecolor())[0]) == lock_colour
+    ]
+    assert len(bars) == len(contoso_run.replication.outcomes)  # one collection per unit row
+    for c in bars:
+        spans = sorted(
+            (float(np.min(v[:, 0])), float(np.max(v[:, 0])))
+            for v in (np.asarray(p.vertices) for p in c.get_paths())
+        )
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+    # every unit's resources are locked together here: one lock bar per unit row
+    assert sorted(len(c.get_paths()) for c in bars)[0] == 1
+
+
+def test_timeline_clock_axis_and_title_placement(contoso_run: RunResult) -> None:
+    fig = plots.timeline(contoso_run)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "time (UTC)"
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0].startswith("Sat 05 Dec")
+    # the figure title sits above the axes title, whatever the figure's height
+    suptitle = vars(fig)["_suptitle"]
+    assert isinstance(suptitle, Text)
+    title_box = suptitle.get_window_extent()
+    axes_title = ax.title.get_window_extent()
+    assert title_box.y0 >= axes_title.y1
+
+
+def test_timeline_without_a_start_counts_hours(contoso: Scenario) -> None:
+    plan = contoso.plan.model_copy(update={"start": None, "maintenance_windows": ()})
+    result = run_scenario(contoso.model_copy(update={"plan": plan}))
+    ax = plots.timeline(result).axes[0]
+    assert ax.get_xlabel().startswith("hours from the plan's start")
+
+
+# ---- VMs down / resources locked over time ------------------------------------------------------
+
+
+def _w(resource: str, kind: str, a: float, b: float, rtype: str = "vm") -> Window:
+    return Window(resource, rtype, "u", kind, a, b, "")
+
+
+def test_exposure_counts_vms_once_and_resources_by_class() -> None:
+    ws = [
+        _w("vm:a", "data", 0, 10),
+        _w("vm:a", "data", 5, 15),  # the same VM down twice: counted once
+        _w("vm:b", "data", 12, 20),
+        _w("service:g", "data", 0, 99, "service"),  # not a VM
+        _w("vm:a", "management", 0, 30),
+        _w("vnet:v", "management", 0, 30, "vnet"),
+        _w("vm:a", "exposure", 40, 50),
+    ]
+    series = plots.exposure_intervals(ws)
+    assert sorted(series["down"]) == [(0, 15), (12, 20)]
+    assert sorted(series["locked"]) == [(0, 30), (0, 30)]
+    assert series["gap"] == [(40, 50)]
+    fig = plots.exposure(ws)
+    down = fig.axes[0]
+    line = down.get_lines()[0]
+    assert float(np.max(np.asarray(line.get_ydata()))) == 2  # vm:a and vm:b overlap at 12-15
+    assert "peak 2" in " ".join(t.get_text() for t in down.texts)
+    assert not [c for c in down.collections if isinstance(c, PolyCollection)]  # no band
+
+
+def test_exposure_band_across_replications(contoso: Scenario, contoso_run: RunResult) -> None:
+    prepared = Prepared.of(contoso)
+    reps = [prepared.replicate(r).windows for r in range(4)]
+    rep = contoso_run.replication
+    fig = plots.exposure(
+        rep.windows,
+        origin=rep.origin,
+        maintenance=rep.maintenance,
+        horizon=rep.horizon,
+        replications=reps,
+    )
+    assert len(fig.axes) == 3
+    for ax in fig.axes:
+        assert [c for c in ax.collections if isinstance(c, PolyCollection)]  # the P10-P90 band
+    assert [a.get_title(loc="left") for a in fig.axes] == [
+        "VMs down (data plane)",
+        "resources with the management plane locked",
+        "resources in a remediation gap",
+    ]
+    assert fig.axes[-1].get_xlabel() == "time (UTC)"
+    assert fig.axes[0].get_ylabel() == "VMs"
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "P10-P90 over 4 replications" in legend
+
+
+# ---- risk curves --------------------------------------------------------------------------------
+
+
+def test_ecdf_marks_p50_p80_p90() -> None:
+    values = {"a": [float(x) for x in range(1, 11)], "b": [2.0 * x for x in range(1, 11)]}
+    fig = plots.ecdf(values, "makespan_hours")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "makespan (hours)"
+    for marker, p in (("o", 50), ("s", 80), ("^", 90)):
+        lines = _markers(ax, marker)
+        xs = sorted(float(np.asarray(ln.get_xdata())[0]) for ln in lines)
+        assert xs == pytest.approx(sorted(float(np.percentile(v, p)) for v in values.values()))
+        assert all(float(np.asarray(ln.get_ydata())[0]) == p / 100 for ln in lines)
+    legend = ax.get_legend()
+    assert legend is not None
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts[0] == "a: P50 5.50, P80 8.20, P90 9.10"
+    # the two alternatives differ in colour and in line style
+    steps = [ln for ln in ax.get_lines() if ln.get_drawstyle() == "steps-post"]
+    assert steps[0].get_color() != steps[1].get_color()
+    assert steps[0].get_linestyle() != steps[1].get_linestyle()
+
+
+def test_risk_curves_one_panel_per_metric() -> None:
+    rows = [
+        [{"makespan_hours": 4.0 + r / 10, "vm_hours_down": 1.0} for r in range(5)],
+        [{"makespan_hours": 3.0 + r / 10, "vm_hours_down": 2.0} for r in range(5)],
+    ]
+    samples = plots.samples_by_alternative(["x", "y"], rows)
+    assert samples["makespan_hours"]["y"][0] == 3.0
+    fig = plots.risk_curves(samples)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == [
+        "makespan",
+        "VM-hours of data downtime",
+    ]
+
+
+# ---- tornado and criticality --------------------------------------------------------------------
+
+
+def test_tornado_sorts_by_swing_and_lists_factors_without_effect() -> None:
+    rows = [
+        plots.TornadoBar("check", "0m", "60m", 4.3, 5.3),
+        plots.TornadoBar("crews", "1", "3", 24.1, 3.6),
+        plots.TornadoBar("failures.validate", "0", "0", 4.5, 4.5),
+        plots.TornadoBar("durations.stop", "x0.5", "x1.5", 4.6, 4.55),  # both below base
+    ]
+    fig = plots.tornado(rows, base=4.5, metric="makespan_hours", statistic="p80", replications=9)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["crews", "check", "durations.stop"]
+    assert ax.get_xlabel() == "P80 makespan (hours)"
+    texts = " ".join(t.get_text() for t in fig.texts)
+    assert "no effect: failures.validate" in texts
+    labels = [t.get_text() for t in ax.texts]
+    assert "1: 24.1" in labels and "3: 3.60" in labels
+    assert "x0.5: 4.60  |  x1.5: 4.55" in labels  # one label when both bars share a side
+    assert "9 replications" in ax.get_title()
+
+
+def test_criticality_bars_highest_first() -> None:
+    fig = plots.criticality({"a": 0.2, "b": 1.0, "c": 0.0, "d": 0.55}, replications=20)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "d", "a"]
+    assert "1 units never on the critical path" in ax.get_title()
+    assert [t.get_text() for t in ax.texts] == ["100%", "55%", "20%"]
+
+
+# ---- the dependency graph -----------------------------------------------------------------------
+
+UNITS = [
+    {"id": "er", "kind": "expressroute_circuit", "status": "clean", "vms": [], "after": []},
+    {"id": "vnet", "kind": "vnet", "status": "remediate", "vms": ["a", "b"], "after": ["er"]},
+    {"id": "cs", "kind": "cloud_service", "status": "blocked", "vms": ["c"], "after": []},
+    {"id": "st1", "kind": "storage_account", "status": "clean", "vms": [], "after": ["vnet"]},
+    {"id": "st2", "kind": "storage_account", "status": "clean", "vms": [], "after": ["cs"]},
+    {"id": "nsg", "kind": "nsg", "status": "clean", "vms": [], "after": []},
+]
+
+
+def test_dependency_graph_boxes_edges_and_status() -> None:
+    fig = plots.dependency_graph(UNITS)
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+    assert len(boxes) == len(UNITS)
+    assert len(arrows) == 3
+    label = {t.get_text(): t for t in ax.texts}
+    for uid in ("er", "vnet", "cs", "st1", "st2", "nsg"):
+        assert uid in label
+    assert "VNet, 2 VMs" in label
+    colour = {
+        t.get_text(): b
+        for t, b in zip([t for t in ax.texts if t.get_fontweight() == "bold"], boxes, strict=True)
+    }
+    blocked = to_rgba(plots.STATUS_STYLE["blocked"]["facecolor"])
+    remediate = to_rgba(plots.STATUS_STYLE["remediate"]["facecolor"])
+    assert tuple(colour["cs"].get_facecolor()) == blocked
+    assert tuple(colour["vnet"].get_facecolor()) == remediate
+    assert colour["st2"].get_hatch()  # waits for the blocked cloud service
+    assert not colour["st1"].get_hatch()
+    # columns by must-precede depth: er, then vnet, then st1
+    x = {uid: colour[uid].get_x() for uid in colour}
+    assert x["er"] < x["vnet"] < x["st1"] and x["cs"] < x["st2"]
+    assert "1 blocked, 1 to remediate, 4 clean" in " ".join(t.get_text() for t in fig.texts)
+
+
+def test_dependency_graph_of_a_big_estate_keeps_what_matters() -> None:
+    units = [
+        {"id": f"cs{i}", "kind": "cloud_service", "status": "clean", "vms": ["v"], "after": []}
+        for i in range(200)
+    ]
+    units[5]["status"] = "blocked"
+    units[7]["status"] = "remediate"
+    units.append(
+        {"id": "st", "kind": "storage_account", "status": "clean", "vms": [], "after": ["cs5"]}
+    )
+    fig = plots.dependency_graph(units, max_units=50)
+    boxes = [p for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == 3  # the blocked unit, the one waiting for it, the one to remediate
+    assert "201 units: showing the 3" in " ".join(t.get_text() for t in fig.texts)
+
+
+# ---- writing figures ----------------------------------------------------------------------------
+
+
+def test_svg_is_inline_ready_deterministic_and_prefixed(contoso_run: RunResult) -> None:
+    texts = [plots.svg_text(plots.timeline(contoso_run), prefix="f1-") for _ in range(2)]
+    assert texts[0] == texts[1]
+    svg = texts[0]
+    assert svg.startswith("<svg") and "<?xml" not in svg and "DOCTYPE" not in svg
+    assert "<dc:date>" not in svg and "<metadata>" not in svg
+    ids = re.findall(r'\bid="([^"]+)"', svg)
+    assert ids and all(i.startswith("f1-") for i in ids)
+    refs = re.findall(r'href="#([^"]+)"', svg) + re.findall(r"url\(#([^)]+)\)", svg)
+    assert refs and set(refs) <= set(ids)
+
+
+def test_picture_shows_as_png_in_a_notebook(contoso_run: RunResult) -> None:
+    pic = plots.picture(plots.criticality({"a": 0.5}))
+    assert isinstance(pic.figure, Figure)
+    assert pic._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_clock_ticks_follow_the_origin() -> None:
+    origin = datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
+    fig = plots.exposure([_w("vm:a", "data", 30, 90)], origin=origin)
+    fig.canvas.draw()
+    ax = fig.axes[-1]
+    assert ax.get_xlabel() == "time (UTC)"
+    assert ax.get_xticklabels()[0].get_text() == "Sat 05 Dec\n22:00"
+    assert "peak 1 at Sat 22:30" in " ".join(t.get_text() for t in fig.axes[0].texts)
+
+
+def test_plots_and_report_never_import_the_engine() -> None:
+    code = (
+        "import sys, sim.plots, sim.report\n"
+        "bad = [m for m in ('sim.engine', 'sim.rules', 'sim.runner', 'sim.replications')"
+        " if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,276 @@
+"""``build_report``: one self-contained, deterministic HTML page from a results directory."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sim.compare import (
+    alternatives_from,
+    compare,
+    write_compare_csv,
+    write_compare_replications,
+)
+from sim.errors import InputError
+from sim.experiments import run_experiment, run_scenario, write_experiment, write_run
+from sim.replications import Prepared
+from sim.report import SIZE_BUDGET, build_report, load_results, render_report, replication_of
+from sim.scenario import Scenario, load_scenario
+from sim.sensitivity import criticality_index, tornado
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTOSO = ROOT / "scenarios" / "contoso.yaml"
+FIGURES = (
+    "graph",
+    "timeline",
+    "exposure",
+    "replications-ecdf",
+    "compare-ecdf",
+    "tornado",
+    "criticality",
+)
+
+
+def write_sensitivity(scenario: Scenario, out: Path, n: int = 4) -> None:
+    """``sensitivity/sensitivity.csv`` and ``criticality.csv`` as the report reads them."""
+    prepared = Prepared.of(scenario)
+    out.mkdir(parents=True)
+    t = tornado(prepared, n)
+    with (out / "sensitivity.csv").open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow([*t.columns(), "metric", "statistic", "replications"])
+        for row in t.rows:
+            d = row.as_dict()
+            w.writerow([*(d[c] for c in t.columns()), t.metric, t.statistic, t.replications])
+    with (out / "criticality.csv").open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["unit", "critical", "replications", "criticality_index"])
+        for c in criticality_index(prepared, n + 2):
+            w.writerow([c.unit, c.critical, c.replications, c.index])
+
+
+def make_results(root: Path, scenario: Scenario) -> Path:
+    """A results directory with every section: a run with replications and kept windows, a
+    comparison of two orderings, and a sensitivity analysis (small counts: seconds)."""
+    experiment = run_experiment(scenario, 12, workers=1, keep_windows=4)
+    write_experiment(experiment, root)
+    alternatives = alternatives_from(scenario, ["smallest_first", "largest_first"])
+    comparison = compare(alternatives, 12, workers=1)
+    (root / "compare").mkdir()
+    write_compare_csv(comparison, root / "compare" / "compare.csv")
+    write_compare_replications(comparison, root / "compare" / "compare-replications.csv")
+    write_sensitivity(scenario, root / "sensitivity")
+    return root
+
+
+@pytest.fixture(scope="module")
+def contoso() -> Scenario:
+    return load_scenario(CONTOSO)
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory, contoso: Scenario) -> Path:
+    return make_results(tmp_path_factory.mktemp("full") / "contoso", contoso)
+
+
+@pytest.fixture(scope="module")
+def full_html(full: Path) -> str:
+    return build_report(full).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def run_only(tmp_path_factory: pytest.TempPathFactory, contoso: Scenario) -> Path:
+    out = tmp_path_factory.mktemp("run") / "contoso"
+    write_run(run_scenario(contoso), out)
+    return out
+
+
+def test_full_report_has_every_section_and_figure(full: Path, full_html: str) -> None:
+    assert (full / "report.html").is_file()
+    for section in (
+        "scenario",
+        "validation",
+        "outcome",
+        "tasks",
+        "timeline",
+        "statistics",
+        "comparison",
+        "sensitivity",
+    ):
+        assert f'<section id="{section}">' in full_html
+    figures = re.findall(r'<figure class="plot" id="fig-([a-z-]+)"', full_html)
+    assert figures == list(FIGURES)
+    assert full_html.count("<svg") == len(FIGURES)
+    assert 'class="missing"' not in full_html  # every file is there
+    # scenario summary: name, description, estate counts, plan knobs
+    assert "contoso-weu: migration report" in full_html
+    assert "Contoso West Europe classic estate" in full_html
+    assert "<th>Virtual machines</th><td>6</td>" in full_html
+    assert "<th>Crews</th><td>2</td>" in full_html
+    assert "every saturday at 22:00 UTC for 8h" in full_html
+    assert "Sat 2026-12-05 22:00 UTC" in full_html
+    # findings by unit, units needing remediation before clean ones; post-migration tasks
+    assert full_html.index("vnet-shared</b>") < full_html.index("cs-legacy</b>")
+    assert "MIG017" in full_html and "Re-create after migration" in full_html
+    # statistics, comparison (verdict and tables), the band of kept replications
+    assert "mean (95% CI)" in full_html and "P99" in full_html
+    assert 'class="verdict"' in full_html and "P(best)" in full_html
+    assert "P10-P90 range over 4 replications" in full_html
+    assert len(full_html.encode()) < SIZE_BUDGET
+
+
+def test_report_is_self_contained(full_html: str) -> None:
+    assert "<link" not in full_html and "@import" not in full_html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", full_html)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", full_html)
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", full_html))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert "Content-Security-Policy" in full_html and "default-src 'none'" in full_html
+    # ids unique across the inline SVGs
+    ids = re.findall(r'\bid="([^"]+)"', full_html)
+    assert len(ids) == len(set(ids))
+
+
+def test_report_is_byte_deterministic(full: Path, full_html: str) -> None:
+    assert render_report(full) == full_html
+
+
+def test_out_option_writes_atomically_where_asked(run_only: Path, tmp_path: Path) -> None:
+    target = tmp_path / "boards" / "change-board.html"
+    assert build_report(run_only, target) == target
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in target.parent.iterdir()] == ["change-board.html"]
+
+
+def test_a_plain_run_says_what_is_missing(run_only: Path) -> None:
+    html = render_report(run_only)
+    assert "no replications in this run: run <code>migsim run SCENARIO --replications N" in html
+    assert "no comparison in this run: run <code>migsim compare SCENARIO" in html
+    assert "--out DIR/compare</code>" in html
+    assert "no sensitivity analysis in this run: run <code>migsim sensitivity" in html
+    assert "no band across replications" in html
+    assert re.findall(r'id="fig-([a-z-]+)"', html) == ["graph", "timeline", "exposure"]
+
+
+def test_a_comparison_alone_is_a_report(full: Path, tmp_path: Path) -> None:
+    root = tmp_path / "only-compare"
+    shutil.copytree(full / "compare", root / "compare")
+    html = render_report(root)
+    assert "no run summary (summary.json)" in html
+    assert re.findall(r'id="fig-([a-z-]+)"', html) == ["compare-ecdf"]
+    assert 'class="verdict"' in html
+
+
+def test_not_a_results_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="expected a results directory"):
+        build_report(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="holds no results"):
+        build_report(tmp_path / "empty")
+
+
+def test_an_unreadable_file_is_named_and_the_rest_still_shows(
+    run_only: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "broken"
+    shutil.copytree(run_only, root)
+    (root / "validation.json").write_text("{not json")
+    (root / "statistics.json").write_text("[1, 2]")
+    html = render_report(root)
+    assert "validation.json could not be read (JSONDecodeError" in html
+    assert "statistics.json could not be read" in html
+    assert 'id="fig-timeline"' in html
+
+
+def test_statistics_from_replications_when_the_json_is_missing_or_differs(
+    full: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "stats"
+    root.mkdir()
+    shutil.copy(full / "replications.csv", root / "replications.csv")
+    html = render_report(root)
+    assert "statistics.json is missing: the table below is computed from replications.csv" in html
+    # the keys of the brief (mean, ci_low, ci_high, p50...) read as well as sim.runner's
+    brief = {
+        "makespan_hours": {
+            "n": 3,
+            "mean": 4.0,
+            "ci_low": 3.5,
+            "ci_high": 4.5,
+            "p50": 4.1,
+            "p80": 4.25,
+            "p90": 4.3,
+            "p99": 4.4,
+        }
+    }
+    (root / "statistics.json").write_text(json.dumps(brief))
+    html = render_report(root)
+    assert '4.00 <span class="ci">(3.50 to 4.50)</span>' in html
+    assert "<td class=num>4.25</td>" in html
+
+
+def test_the_run_is_read_back_as_the_engine_made_it(contoso: Scenario, run_only: Path) -> None:
+    original = run_scenario(contoso).replication
+    back = replication_of(load_results(run_only))
+    assert back is not None
+    assert back.order == original.order
+    for got, want in zip(back.outcomes, original.outcomes, strict=True):
+        assert (got.unit, got.kind, got.vms, got.status) == (
+            want.unit,
+            want.kind,
+            want.vms,
+            want.status,
+        )
+        assert (got.commit_end or 0.0) == pytest.approx(want.commit_end or 0.0, abs=1e-5)
+    assert len(back.windows) == len(original.windows)
+    for a, b in zip(back.windows, original.windows, strict=True):
+        assert (a.resource, a.kind, a.unit) == (b.resource, b.kind, b.unit)
+        assert a.start == pytest.approx(b.start, abs=1e-5)
+        assert a.end == pytest.approx(b.end, abs=1e-5)
+    assert [(e.unit, e.step, e.outcome, e.crew, e.attempt) for e in back.events] == [
+        (e.unit, e.step, e.outcome, e.crew, e.attempt) for e in original.events
+    ]
+    assert back.horizon == pytest.approx(original.horizon, abs=1e-5)
+    assert len(back.maintenance) == len(original.maintenance) == 1
+    for (a0, a1), (b0, b1) in zip(back.maintenance, original.maintenance, strict=True):
+        assert (a0, a1) == pytest.approx((b0, b1), abs=1e-5)
+
+
+def test_text_from_the_results_is_escaped(run_only: Path, tmp_path: Path) -> None:
+    root = tmp_path / "hostile"
+    shutil.copytree(run_only, root)
+    summary = json.loads((root / "summary.json").read_text())
+    summary["scenario"]["description"] = "<script>alert('x')</script> & more"
+    (root / "summary.json").write_text(json.dumps(summary))
+    html = render_report(root)
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html
+
+
+def test_a_2000_vm_estate_stays_readable_and_small(tmp_path: Path) -> None:
+    from sim.generate import generate_estate
+
+    estate = generate_estate(2000, seed=1)
+    scenario = Scenario.model_validate(
+        {
+            "name": "synthetic-2000",
+            "description": "2,000 generated VMs",
+            "estate": estate.model_dump(mode="json", by_alias=True),
+            "plan": {"crews": 4, "seed": 3, "start": "2026-12-05T22:00:00Z"},
+        }
+    )
+    result = run_scenario(scenario, deterministic=True)
+    write_run(result, tmp_path / "big")
+    path = build_report(tmp_path / "big")
+    size = path.stat().st_size
+    assert size < SIZE_BUDGET, f"{size:,} bytes"
+    html = path.read_text(encoding="utf-8")
+    assert "(one row per unit: the estate is large)" in html
+    assert "<h3>Findings by rule</h3>" in html and "<details><summary>All other findings" in html
+    units = len(json.loads((tmp_path / "big" / "validation.json").read_text())["units"])
+    assert "2000" in html.replace(",", "") and units > 100
