@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/migsim validate scenarios/contoso.yaml; test $$? -le 1
 	$(BIN)/migsim graph scenarios/contoso.yaml --out results/contoso-graph.png
-	$(BIN)/migsim run scenarios/contoso.yaml --out results/contoso --force
+	$(BIN)/migsim run scenarios/contoso.yaml --out results/contoso --force \
+		--replications 200 --keep-windows 20
+	$(BIN)/migsim compare scenarios/contoso.yaml --orderings smallest_first,largest_first,as_listed \
+		--replications 200 --out results/contoso/compare --force
+	$(BIN)/migsim report results/contoso
+	@echo "Open results/contoso/report.html in a browser."
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests
