@@ -7,7 +7,8 @@ The model (times in minutes from the plan's start; see :mod:`sim.calendar` for t
 ---------------------------------------------------------------------------------------------
 **One process per unit.** A unit starts once every predecessor in ``units.dag`` has committed
 (``before`` commits before ``after`` starts); when a predecessor is not migrated, neither is the
-unit ("waits for X"). Its steps, in order:
+unit ("waits for X"). A unit of a wave (``plan.waves``) with a ``not_before`` does not start
+before it (:func:`sim.ordering.wave_starts`), whatever the ordering. Its steps, in order:
 
 1. remediation pre-steps, only with ``plan.remediation: auto``: one ``remediate`` step per
    ``remediate`` finding of the unit whose remediation has a pre-step (table :data:`REMEDIES`);
@@ -71,16 +72,19 @@ A window still open at the end of the run ends at the run's last event and its c
 
 from __future__ import annotations
 
+import bisect
+import operator
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import simpy
+from simpy.resources.resource import SortedQueue
 
 from sim.calendar import Calendar
-from sim.estate import Estate
+from sim.estate import Estate, paused_gc
 from sim.graph import node_id
-from sim.ordering import order_units
+from sim.ordering import order_units, wave_starts
 from sim.plan import Plan
 from sim.results import Event, PostTask, Replication, UnitOutcome, Window
 from sim.rules import Finding
@@ -188,6 +192,30 @@ def _short(resource: str) -> str:
     return resource.split(":", 1)[-1]
 
 
+class _PriorityQueue(SortedQueue):
+    """SimPy's ``SortedQueue`` without the full sort on every request: the same order.
+
+    ``SortedQueue.append`` appends and re-sorts the whole queue (stable, by ``key``), which costs
+    O(n log n) per crew request with thousands of units waiting. Inserting after every item of an
+    equal or smaller key (``insort_right``) gives exactly the list that stable sort gives.
+    """
+
+    def append(self, item: Any) -> None:
+        if self.maxlen is not None and len(self) >= self.maxlen:
+            raise RuntimeError("Cannot append event. Queue is full.")
+        bisect.insort_right(self, item, key=_REQUEST_KEY)
+
+
+_REQUEST_KEY = operator.attrgetter("key")
+_WINDOW_ORDER = operator.attrgetter("start", "end", "resource", "kind", "unit")
+
+
+class _Crews(simpy.PriorityResource):
+    """The crews: a :class:`simpy.PriorityResource` queueing in a :class:`_PriorityQueue`."""
+
+    PutQueue = _PriorityQueue
+
+
 class TokenBucket:
     """The Resource Manager write throttle: ``per_hour`` writes, refilled continuously.
 
@@ -268,8 +296,9 @@ class _Model:
         self.prio = {uid: i for i, uid in enumerate(self.order)}
         self.sampler = Sampler(plan.seed, deterministic=deterministic)
         self.cal = Calendar(plan.maintenance_windows, plan.start)
+        self.fit_cache: dict[tuple[float, float], float | None] = {}
         self.env = simpy.Environment()
-        self.crews = simpy.PriorityResource(self.env, capacity=plan.crews)
+        self.crews = _Crews(self.env, capacity=plan.crews)
         self.free_crews = set(range(1, plan.crews + 1))
         self.ops = {uid: simpy.Resource(self.env, capacity=1) for uid in self.order}
         self.done = {uid: self.env.event() for uid in self.order}
@@ -279,6 +308,7 @@ class _Model:
             else None
         )
         self.state = {uid: _UnitState() for uid in self.order}
+        self.not_before = wave_starts(units, plan)
         self.events: list[Event] = []
         self.closed: list[Window] = []
         self.open: dict[tuple[Any, ...], _Open] = {}
@@ -392,12 +422,13 @@ class _Model:
         return float(self.env.now)
 
     def _event(self, uid: str, step: str, outcome: str, crew: int | None, attempt: int) -> None:
-        self.events.append(Event(self.now, uid, step, outcome, crew, attempt))
+        now = self.now
+        self.events.append(Event(now, uid, step, outcome, crew, attempt))
         st = self.state[uid]
         if outcome == "start" and st.first_start is None:
-            st.first_start = self.now
+            st.first_start = now
         if outcome in ("end", "fail"):
-            st.end = self.now
+            st.end = now
 
     def _open_window(self, key: tuple[Any, ...], resource: str, kind: str, cause: str) -> None:
         unit = self.units.unit_of.get(resource, key[1] if len(key) > 1 else "")
@@ -422,12 +453,18 @@ class _Model:
         )
 
     def _lock(self, uid: str, cause: str) -> None:
+        # _open_window for every resource of the unit, inlined: a VNet unit has hundreds.
+        now, unit_of, windows = self.now, self.units.unit_of, self.open
         for r in self.by_id[uid].resources:
-            self._open_window(("lock", uid, r), r, "management", cause)
+            windows[("lock", uid, r)] = _Open(r, str(unit_of.get(r, uid)), "management", now, cause)
 
     def _unlock(self, uid: str, cause: str) -> None:
+        # _close_window for every resource of the unit, inlined.
+        now, pop, closed = self.now, self.open.pop, self.closed.append
         for r in self.by_id[uid].resources:
-            self._close_window(("lock", uid, r), cause)
+            w = pop(("lock", uid, r), None)
+            if w is not None:
+                closed(Window(r, resource_type(r), w.unit, w.kind, w.start, now, cause))
 
     def _stop_vms(self, uid: str, cause: str) -> None:
         for vm in self.stopped[uid]:
@@ -467,7 +504,7 @@ class _Model:
         """
         while True:
             if total is not None:
-                t = self.cal.earliest_fit(self.now, total(self.now))
+                t = self._earliest_fit(self.now, total(self.now))
                 if t is None:
                     return None
                 if t > self.now:
@@ -475,12 +512,20 @@ class _Model:
             req, crew = yield from self._get_crew(uid)
             if total is None:
                 return req, crew
-            t = self.cal.earliest_fit(self.now, total(self.now))
+            t = self._earliest_fit(self.now, total(self.now))
             if t is not None and t <= self.now:
                 return req, crew
             self._put_crew(req, crew)
             if t is None:
                 return None
+
+    def _earliest_fit(self, t: float, minutes: float) -> float | None:
+        """``Calendar.earliest_fit``, remembered: units re-ask the same question while they wait."""
+        key = (t, minutes)
+        if key in self.fit_cache:
+            return self.fit_cache[key]
+        fit = self.fit_cache[key] = self.cal.earliest_fit(t, minutes)
+        return fit
 
     def _run(
         self,
@@ -547,6 +592,9 @@ class _Model:
                 rules,
             )
             return
+        gate = self.not_before.get(uid, 0.0)
+        if gate > self.now:
+            yield self.env.timeout(gate - self.now)
         op = self.ops[uid].request()
         yield op
         for idx in self.pre[uid]:
@@ -820,7 +868,7 @@ class _Model:
         for key in list(self.open):
             w = self.open[key]
             self._close_window(key, f"{w.cause} (still open at the end of the run)", at=horizon)
-        windows = sorted(self.closed, key=lambda w: (w.start, w.end, w.resource, w.kind, w.unit))
+        windows = sorted(self.closed, key=_WINDOW_ORDER)
         outcomes = []
         for uid in self.order:
             u, st = self.by_id[uid], self.state[uid]
@@ -873,6 +921,7 @@ class _Model:
         )
 
 
+@paused_gc()
 def simulate(
     estate: Estate,
     units: MigrationUnits,
@@ -888,9 +937,10 @@ def simulate(
     order crews take them (default :func:`sim.ordering.order_units` of ``plan.ordering``); the
     seed is ``plan.seed``. ``deterministic`` runs every duration at its central value.
     Raises :class:`~sim.errors.InputError` for plan input that only the engine can judge (a
-    one-off maintenance window without ``plan.start``; a bad ``plan.ordering``).
+    one-off maintenance window without ``plan.start``; a bad ``plan.ordering`` or
+    ``plan.waves``).
     """
     if order is None:
-        order = order_units(units, plan.ordering)
+        order = order_units(units, plan.ordering, plan)
     model = _Model(estate, units, plan, findings, order, deterministic)
     return model.run()

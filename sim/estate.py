@@ -7,7 +7,10 @@ unique within their kind (subnets: within their VNet) and references are by name
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -15,6 +18,25 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from sim.errors import Loc, ReferenceProblem, format_loc
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a step builds many long-lived objects.
+
+    Loading, cutting, checking and simulating a large estate each create hundreds of thousands
+    of records that survive, and every collection walks all of them again: on a 50,000-VM estate
+    the collector took about as long as the work itself. Reference counting still frees what is
+    dropped; the collector is switched back on (when it was on) as the block ends, even on an
+    error. Also a decorator: ``@paused_gc()``.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Model(BaseModel):

@@ -72,7 +72,7 @@ def run_scenario(
         )
     estate, plan = scenario.estate, scenario.plan
     units = build_units(estate, plan)
-    order = order_units(units, plan.ordering)
+    order = order_units(units, plan.ordering, plan)
     findings = tuple(rules.check(estate, units, plan))
     rep = simulate(estate, units, plan, findings, order=order, deterministic=deterministic)
     return RunResult(

@@ -16,7 +16,7 @@ from typing import Any
 
 import networkx as nx
 
-from sim.estate import Estate
+from sim.estate import Estate, paused_gc
 
 EDGE_KINDS = (
     "contains",
@@ -50,6 +50,7 @@ def node_id(kind: str, name: str, parent: str | None = None) -> str:
     return f"{kind}:{parent}/{name}" if parent else f"{kind}:{name}"
 
 
+@paused_gc()
 def build_graph(estate: Estate) -> nx.MultiDiGraph:
     """Every resource of the estate as a node, every relation between them as a typed edge."""
     g = nx.MultiDiGraph(subscription=estate.subscription, location=estate.location)

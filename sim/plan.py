@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from sim.estate import Items, Model, Name
-from sim.timeparse import ClockMinutes, Minutes
+from sim.timeparse import ClockMinutes, Minutes, parse_duration
 
 Distribution = Literal["deterministic", "triangular", "lognormal", "pert"]
 
@@ -170,6 +170,46 @@ Remediation = Literal["auto", "none"]
 RestartAfter = Literal["prepare", "commit"]
 
 
+def _not_before(value: Any) -> Any:
+    # A timestamp (YAML reads an unquoted one as a datetime) stays a datetime; anything else is a
+    # duration from plan.start ("2h", "1d", minutes).
+    if isinstance(value, datetime):
+        return _utc(value)
+    if isinstance(value, str) and not _looks_like_duration(value):
+        try:
+            return _utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except ValueError:
+            raise ValueError(
+                "expected a duration from plan.start (such as 2h or 1d) or a timestamp such as"
+                f" 2027-01-09T22:00:00Z, got {value!r}"
+            ) from None
+    return parse_duration(value)
+
+
+def _looks_like_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except ValueError:
+        return False
+    return True
+
+
+NotBefore = Annotated[float | datetime, BeforeValidator(_not_before)]
+"""Minutes from ``plan.start``, or a UTC timestamp (placed on the clock by ``plan.start``)."""
+
+
+class Wave(Model):
+    """A group of units for ``ordering: waves``: none of them starts before ``not_before``."""
+
+    name: Name
+    units: Items[Name] = Field(min_length=1, description="Unit names, in the order wanted.")
+    not_before: NotBefore = Field(
+        default=0.0,
+        description="Earliest start of the wave's units: a duration from plan.start (2h, 1d) or"
+        " a timestamp (needs plan.start). Honoured under every ordering.",
+    )
+
+
 def _ordering(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -207,6 +247,11 @@ class Plan(Model):
         description="Assumption: writes per other resource of a unit in each Prepare and Commit.",
     )
     precedence: Items[Precedence] = ()
+    waves: Items[Wave] = Field(
+        default=(),
+        description="Groups of units with earliest start times (ordering: waves); units in no"
+        " wave go last.",
+    )
 
     @field_validator("start")
     @classmethod

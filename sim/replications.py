@@ -86,7 +86,9 @@ class Prepared:
     def of(cls, scenario: Scenario, order: Sequence[str] | None = None) -> Prepared:
         estate, plan = scenario.estate, scenario.plan
         units = build_units(estate, plan)
-        resolved = tuple(order) if order is not None else tuple(order_units(units, plan.ordering))
+        resolved = (
+            tuple(order) if order is not None else tuple(order_units(units, plan.ordering, plan))
+        )
         return cls(estate, plan, units, tuple(check(estate, units, plan)), resolved)
 
     def replicate(self, replication: int, *, deterministic: bool = False) -> Replication:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sim import __version__
+from sim.estate import paused_gc
 from sim.scenario import Scenario
 from sim.timeparse import format_minutes
 
@@ -319,6 +320,7 @@ def iso(origin: datetime | None, minutes: float | None) -> str | None:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@paused_gc()
 def summarize(rep: Replication, scenario: Scenario) -> Summary:
     """The summary of one replication of ``scenario`` (the resolved one, seed included)."""
     down = vm_down_intervals(rep.windows)

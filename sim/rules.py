@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 from typing import Literal
 
-from sim.estate import Estate, vm_cores
+from sim.estate import VM, CloudService, Estate, paused_gc, vm_cores
 from sim.graph import node_id
 from sim.ordering import explicit_order, violations
 from sim.plan import Plan
@@ -79,6 +80,11 @@ class Context:
     estate: Estate
     units: MigrationUnits
     plan: Plan
+
+    @cached_property
+    def vms(self) -> list[tuple[CloudService, VM]]:
+        """``estate.vms()``, listed once for all the rules that walk every VM."""
+        return self.estate.vms()
 
 
 Rule = Callable[[Context], Iterator[Finding]]
@@ -395,6 +401,7 @@ def _broken_precedences(ctx: Context) -> list[tuple[str, str, str]]:
 # ---- extensions ----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)  # a few extension strings repeat on every VM
 def _extension(ext: str) -> tuple[str, str, str]:
     """``(full name, short name, version)`` of ``"Name/version"`` or ``"Name"``, lower case.
 
@@ -444,7 +451,7 @@ def is_site_recovery_extension(ext: str) -> bool:
 def _vm_extension_rule(
     ctx: Context, rule: str, match: Callable[[str], bool], what: str
 ) -> Iterator[Finding]:
-    for _, vm in ctx.estate.vms():
+    for _, vm in ctx.vms:
         found = [ext for ext in vm.extensions if match(ext)]
         if found:
             yield _finding(
@@ -518,8 +525,12 @@ def mig003_mixed_availability(ctx: Context) -> Iterator[Finding]:
 def mig004_vms_and_roles(ctx: Context) -> Iterator[Finding]:
     """One blocker per VNet whose cloud services hold both VMs and roles (in the same or in
     different cloud services); resources: the VNet and the cloud services with roles."""
+    by_vnet: dict[str, list[CloudService]] = {}
+    for cs in ctx.estate.cloud_services:
+        if cs.vnet is not None:
+            by_vnet.setdefault(cs.vnet, []).append(cs)
     for vnet in ctx.estate.vnets:
-        members = [cs for cs in ctx.estate.cloud_services if cs.vnet == vnet.name]
+        members = by_vnet.get(vnet.name, [])
         with_roles = [cs.name for cs in members if cs.roles]
         with_vms = [cs.name for cs in members if cs.vms]
         if with_roles and with_vms:
@@ -625,7 +636,7 @@ def mig011_expressroute_and_vpn(ctx: Context) -> Iterator[Finding]:
 
 def mig012_endpoint_acls(ctx: Context) -> Iterator[Finding]:
     """One remediation per VM with endpoint ACLs."""
-    for _, vm in ctx.estate.vms():
+    for _, vm in ctx.vms:
         if vm.endpoint_acls:
             yield _finding(
                 "MIG012",
@@ -661,7 +672,7 @@ def mig014_peering(ctx: Context) -> Iterator[Finding]:
 
 def mig015_multiple_subnets(ctx: Context) -> Iterator[Finding]:
     """One remediation per VM attached to more than one subnet; resources: the VM, its subnets."""
-    for cs, vm in ctx.estate.vms():
+    for cs, vm in ctx.vms:
         if len(vm.subnets) > 1:
             yield _finding(
                 "MIG015",
@@ -673,7 +684,7 @@ def mig015_multiple_subnets(ctx: Context) -> Iterator[Finding]:
 
 def mig016_no_subnet(ctx: Context) -> Iterator[Finding]:
     """One blocker per VM of a cloud service in a VNet that names no subnet (``subnets: []``)."""
-    for cs, vm in ctx.estate.vms():
+    for cs, vm in ctx.vms:
         if cs.vnet and not vm.subnets:
             yield _finding(
                 "MIG016",
@@ -685,7 +696,7 @@ def mig016_no_subnet(ctx: Context) -> Iterator[Finding]:
 
 def mig017_alerts_autoscale(ctx: Context) -> Iterator[Finding]:
     """One ``dropped`` finding per VM with alerts or autoscale policies (or both)."""
-    for _, vm in ctx.estate.vms():
+    for _, vm in ctx.vms:
         what = [w for w, on in (("alerts", vm.alerts), ("autoscale policies", vm.autoscale)) if on]
         if what:
             yield _finding(
@@ -704,9 +715,10 @@ def mig018_xml_extensions(ctx: Context) -> Iterator[Finding]:
 def mig019_premium_boot_diagnostics(ctx: Context) -> Iterator[Finding]:
     """One remediation per VM whose boot diagnostics write to a Premium storage account;
     resources: the VM and the account."""
-    for _, vm in ctx.estate.vms():
-        if vm.boot_diagnostics and ctx.estate.storage_account(vm.boot_diagnostics).premium:
-            account = ctx.estate.storage_account(vm.boot_diagnostics)
+    accounts = {a.name: a for a in ctx.estate.storage_accounts}
+    for _, vm in ctx.vms:
+        if vm.boot_diagnostics and accounts[vm.boot_diagnostics].premium:
+            account = accounts[vm.boot_diagnostics]
             yield _finding(
                 "MIG019",
                 _unit(ctx, "vm", vm.name),
@@ -744,7 +756,7 @@ _STUCK_STATES = ("RoleStateUnknown", "ProvisioningTimedOut")
 
 def mig023_vm_state(ctx: Context) -> Iterator[Finding]:
     """One blocker per VM in state RoleStateUnknown or ProvisioningTimedOut."""
-    for _, vm in ctx.estate.vms():
+    for _, vm in ctx.vms:
         if vm.state in _STUCK_STATES:
             yield _finding(
                 "MIG023",
@@ -969,6 +981,7 @@ RULES: dict[str, Rule] = {
 """Every rule, in ID order."""
 
 
+@paused_gc()
 def check(estate: Estate, units: MigrationUnits, plan: Plan) -> list[Finding]:
     """Run every rule; findings sorted by severity, unit (order of ``units.units``), rule id and
     resources.

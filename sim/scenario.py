@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,35 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from sim.errors import InputError, Loc, ReferenceProblem
-from sim.estate import Estate, Model
+from sim.estate import Estate, Model, paused_gc
 from sim.plan import Plan
 
 try:  # libyaml's parser is several times faster on large estates; same safe constructor
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):
+    """The safe loader, remembering the tag each plain scalar resolves to.
+
+    The resolver matches every scalar against the implicit-type patterns (bool, int, float,
+    null, timestamp...); keys and most values repeat (``name``, ``storage_account``, a size), so
+    a per-document cache answers most scalars with one dict lookup. Same tags as without it.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self._tags[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return tag
 
 
 class Scenario(Model):
@@ -94,8 +116,16 @@ def _read_text(path: Path, shown: str, what: str) -> str:
         ) from None
 
 
-def _check_tree(root: yaml.Node, shown: str) -> None:
-    """Refuse duplicate mapping keys and alias expansion bombs, walking each node once."""
+def _check_tree(root: yaml.Node, shown: str, *, anchors: bool = True) -> None:
+    """Refuse duplicate mapping keys and alias expansion bombs, walking each node once.
+
+    ``anchors=False`` says the text holds no ``&`` at all, so no anchor and no alias: the nodes
+    form a tree, no expansion is possible and only the duplicate keys are checked (same walk
+    order, so the same first error).
+    """
+    if not anchors:
+        _check_keys(root, shown)
+        return
     sizes: dict[int, int] = {}
     distinct = 0
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -142,17 +172,124 @@ def _check_tree(root: yaml.Node, shown: str) -> None:
                 )
 
 
+def _duplicate_key(node: yaml.MappingNode, shown: str) -> None:
+    seen: set[str] = set()
+    for k, _ in node.value:
+        if isinstance(k, yaml.ScalarNode):
+            if k.value in seen:
+                raise InputError(
+                    shown,
+                    (),
+                    f"duplicate key {k.value!r} in one mapping; expected each key once",
+                    line=k.start_mark.line + 1,
+                )
+            seen.add(k.value)
+
+
+def _check_keys(root: yaml.Node, shown: str) -> None:
+    """The duplicate-key half of :func:`_check_tree` for a tree (no aliases), in its order."""
+    mapping, scalar = yaml.MappingNode, yaml.ScalarNode
+    stack: list[yaml.Node] = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        if isinstance(node, mapping):
+            keys = [k.value for k, _ in node.value if isinstance(k, scalar)]
+            if len(set(keys)) != len(keys):
+                _duplicate_key(node, shown)
+            for pair in node.value:
+                for kid in pair:
+                    if not isinstance(kid, scalar):
+                        push(kid)
+        elif not isinstance(node, scalar):
+            for kid in node.value:
+                if not isinstance(kid, scalar):
+                    push(kid)
+
+
+class _NotPlain(Exception):
+    """A node :func:`_construct_tree` leaves to PyYAML's own constructor."""
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
+_PLAIN_SCALARS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+_SPECIAL_KEYS = frozenset((_TAG + "merge", _TAG + "value"))
+
+
+def _construct_tree(loader: _Loader, root: yaml.Node) -> Any:
+    """``loader.construct_document(root)`` for a document without anchors, several times faster.
+
+    PyYAML builds every mapping and list through a generator and a state list; this does the
+    same work level by level in the same order (so the same first error), constructing plain
+    strings itself and other scalars with the loader. Any node it does not handle (merge keys,
+    ``!!set``, ``!!omap``, another tag) sends the whole document to PyYAML's constructor.
+    """
+    scalar, mapping, sequence = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+    construct = loader.construct_object
+
+    def make(node: yaml.Node, later: list[tuple[yaml.Node, Any]]) -> Any:
+        kind, tag = type(node), node.tag
+        if kind is scalar:
+            if tag == _STR:
+                return node.value
+            if tag in _PLAIN_SCALARS:
+                return construct(node)
+            raise _NotPlain
+        out: Any
+        if kind is mapping and tag == _MAP:
+            out = {}
+        elif kind is sequence and tag == _SEQ:
+            out = []
+        else:
+            raise _NotPlain
+        later.append((node, out))
+        return out
+
+    try:
+        queue: list[tuple[yaml.Node, Any]] = []
+        data = make(root, queue)
+        while queue:
+            level, queue = queue, []
+            for node, out in level:
+                if type(out) is list:
+                    out.extend([make(kid, queue) for kid in node.value])
+                    continue
+                if any(k.tag in _SPECIAL_KEYS for k, _ in node.value):
+                    raise _NotPlain
+                items: dict[Any, Any] = {}
+                for key_node, value_node in node.value:
+                    key = make(key_node, queue)
+                    if not isinstance(key, Hashable):
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping",
+                            node.start_mark,
+                            "found unhashable key",
+                            key_node.start_mark,
+                        )
+                    items[key] = make(value_node, queue)
+                out.update(items)
+    except _NotPlain:
+        loader.constructed_objects = {}
+        loader.recursive_objects = {}
+        return loader.construct_document(root)
+    loader.constructed_objects = {}
+    return data
+
+
 def parse_yaml(path: Path, shown: str | None = None, what: str = "a scenario file") -> _Document:
     """Read and parse one YAML file safely; the result is plain data plus its node tree."""
     shown = shown or str(path)
     text = _read_text(path, shown, what)
     loader = _Loader(text)
     try:
-        root = loader.get_single_node()
-        if root is None:
-            return _Document(shown, None, None)
-        _check_tree(root, shown)
-        data = loader.construct_document(root)
+        with paused_gc():
+            root = loader.get_single_node()
+            if root is None:
+                return _Document(shown, None, None)
+            anchors = "&" in text
+            _check_tree(root, shown, anchors=anchors)
+            data = loader.construct_document(root) if anchors else _construct_tree(loader, root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -369,6 +506,11 @@ def _references(problem: ReferenceProblem, doc: _Document, prefix: Loc) -> Input
 
 def load_estate(path: str | Path) -> Estate:
     """Load a stand-alone estate file (the mapping that ``estate:`` would hold)."""
+    with paused_gc():  # one pause for parsing and validation (see paused_gc)
+        return _load_estate(path)
+
+
+def _load_estate(path: str | Path) -> Estate:
     doc = parse_yaml(Path(path), str(path))
     if not isinstance(doc.data, dict):
         raise InputError(doc.file, (), "expected a mapping of estate keys at the top")
@@ -382,7 +524,11 @@ def load_estate(path: str | Path) -> Estate:
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Load, override and validate a scenario file; raise :class:`InputError` on any bad input."""
-    path = Path(path)
+    with paused_gc():  # one pause for parsing and validation (see paused_gc)
+        return _load_scenario(Path(path), overrides)
+
+
+def _load_scenario(path: Path, overrides: Sequence[str]) -> Scenario:
     doc = parse_yaml(path, str(path))
     if not isinstance(doc.data, dict):
         raise InputError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.errors import InputError
-from sim.ordering import STRATEGIES
+from sim.ordering import STRATEGIES, wave_starts
 from sim.rules import SEVERITY_RANK, Finding, check, unit_status
 from sim.scenario import Scenario
 from sim.units import MigrationUnits, build_units
@@ -77,5 +77,6 @@ def validate_scenario(scenario: Scenario) -> ValidationReport:
             " or a list of unit names",
         )
     units = build_units(scenario.estate, plan)
+    wave_starts(units, plan)  # bad wave units are bad input here too, not only at run time
     findings = tuple(check(scenario.estate, units, plan))
     return ValidationReport(scenario, units, findings, unit_status(list(findings), plan, units))
