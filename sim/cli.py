@@ -440,7 +440,10 @@ def compare(
 
     sc = _load(scenario, overrides)
     alternatives = cmp.alternatives_from(
-        sc, _split(orderings), list(vary), extra_orderings=_extra_orderings()
+        sc,
+        _split(orderings),
+        list(vary),
+        extra_orderings=_extra_orderings(replications, workers, scheduler),
     )
     with _progress("Replications") as progress:
         comparison = cmp.compare(
@@ -469,9 +472,330 @@ def compare(
         out.print(f"Wrote compare.csv, compare-replications.csv to {out_dir}/", soft_wrap=True)
 
 
-def _extra_orderings() -> dict[str, Callable[[Any], Sequence[str]]]:
-    """Orderings computed per alternative rather than named strategies (``optimized``)."""
-    return {}
+def _extra_orderings(
+    replications: int = 50, workers: int | None = None, scheduler: str | None = None
+) -> dict[str, Callable[[Any], Sequence[str]]]:
+    """Orderings computed per alternative rather than named strategies: ``optimized`` searches
+    (20 s budget) on the same replications the comparison then runs."""
+    from functools import partial
+
+    from sim.optimize import optimized_order
+    from sim.runner import run_replications
+
+    evaluate = partial(run_replications, workers=workers, scheduler=scheduler)
+    return {
+        "optimized": partial(
+            optimized_order, replications=replications, budget_s=20.0, evaluate=evaluate
+        )
+    }
+
+
+# ---- sensitivity -------------------------------------------------------------------------------
+
+
+@cli.command()
+@scenario_arg
+@set_option
+@click.option("--replications", type=int, default=200, show_default=True)
+@click.option("--metric", default="makespan_hours", show_default=True)
+@click.option(
+    "--statistic",
+    default="p80",
+    show_default=True,
+    type=click.Choice(["mean", "p50", "p80", "p90"]),
+)
+@workers_option
+@scheduler_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="New directory for sensitivity.csv and criticality.csv (e.g. RESULTS_DIR/sensitivity).",
+)
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@input_errors
+def sensitivity(
+    scenario: Path,
+    overrides: tuple[str, ...],
+    replications: int,
+    metric: str,
+    statistic: str,
+    workers: int | None,
+    scheduler: str | None,
+    out_dir: Path | None,
+    force: bool,
+) -> None:
+    """What drives the result: a tornado of each duration and knob, and unit criticality.
+
+    Each step duration and plan knob is set low and high one at a time on the same
+    replications; the table is sorted by the swing of the chosen statistic of the metric.
+    """
+    from functools import partial
+
+    from sim.atomic import atomic_dir
+    from sim.replications import Prepared
+    from sim.runner import run_replications
+    from sim.sensitivity import criticality_csv, criticality_index, sensitivity_csv, tornado
+
+    if replications < 1:
+        raise InputError("--replications", (), f"expected 1 or more, got {replications}")
+    prepared = Prepared.of(_load(scenario, overrides))
+    with _progress("Sensitivity") as progress:
+        evaluate = partial(
+            run_replications, workers=workers, scheduler=scheduler, progress=progress
+        )
+        try:
+            result = tornado(
+                prepared, replications, metric=metric, stat=statistic, evaluate=evaluate
+            )
+        except ValueError as exc:
+            raise InputError("--metric", (), str(exc)) from None
+    with _progress("Criticality") as progress:
+        crit = criticality_index(prepared, replications, progress=progress)
+    rows = [
+        (
+            r.factor,
+            r.low,
+            r.high,
+            f"{r.at_low:.2f}",
+            f"{r.at_base:.2f}",
+            f"{r.at_high:.2f}",
+            f"{r.swing:.2f}",
+        )
+        for r in result.rows
+    ]
+    out.print(
+        _stats_table(
+            f"{statistic.upper()} {metric} over {replications} replications"
+            f" (base {result.base:.2f})",
+            rows,
+            ("factor", "low", "high", "at low", "at base", "at high", "swing"),
+        )
+    )
+    out.print(
+        _stats_table(
+            "Criticality index: share of replications on the critical path",
+            [(c.unit, f"{c.index:.0%}") for c in crit if c.critical],
+            ("unit", "criticality"),
+        )
+    )
+    if out_dir is not None:
+        with atomic_dir(out_dir, force=force) as tmp:
+            (tmp / "sensitivity.csv").write_text(sensitivity_csv(result))
+            (tmp / "criticality.csv").write_text(criticality_csv(crit))
+        out.print(f"Wrote sensitivity.csv, criticality.csv to {out_dir}/", soft_wrap=True)
+
+
+# ---- optimize ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@scenario_arg
+@set_option
+@click.option(
+    "--objective",
+    default="p80_makespan",
+    show_default=True,
+    type=click.Choice(["p80_makespan", "vm_hours_down", "peak_vms_down", "weighted"]),
+)
+@click.option(
+    "--replications",
+    type=int,
+    default=50,
+    show_default=True,
+    help="Replications every candidate ordering is evaluated on (the same for all).",
+)
+@click.option(
+    "--budget", type=float, default=30.0, show_default=True, help="Search time in seconds."
+)
+@click.option(
+    "--max-evaluations",
+    type=int,
+    default=None,
+    help="Stop after this many orderings (reproducible whatever the machine's speed).",
+)
+@click.option("--seed", type=int, default=None, help="Search seed (default: the plan seed).")
+@click.option(
+    "--holdout",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Fresh replications, never seen by the search, on which the improvement is judged.",
+)
+@workers_option
+@scheduler_option
+@input_errors
+def optimize(
+    scenario: Path,
+    overrides: tuple[str, ...],
+    objective: str,
+    replications: int,
+    budget: float,
+    max_evaluations: int | None,
+    seed: int | None,
+    holdout: int,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """Search for the ordering of SCENARIO's units that minimises the objective.
+
+    Simulated annealing over priority lists that respect every must-precede constraint, started
+    from every named strategy, all evaluated on the same replications. Prints the best ordering
+    as a plan.ordering list you can paste into the scenario to re-run it.
+    """
+    from functools import partial
+
+    from sim import optimize as opt
+    from sim.replications import Prepared
+    from sim.runner import run_replications
+
+    if replications < 1:
+        raise InputError("--replications", (), f"expected 1 or more, got {replications}")
+    if holdout < 0:
+        raise InputError("--holdout", (), f"expected zero or more, got {holdout}")
+    if budget <= 0:
+        raise InputError("--budget", (), f"expected seconds greater than zero, got {budget}")
+    prepared = Prepared.of(_load(scenario, overrides))
+    evaluate = partial(run_replications, workers=workers, scheduler=scheduler)
+    with Progress(
+        TextColumn("[bold]Optimizing"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeRemainingColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task("", total=1.0)
+
+        def progress(status: opt.OptimizeStatus) -> None:
+            bar.update(
+                task,
+                completed=status.fraction,
+                description=f"{status.evaluations} orderings, best {status.best:.3f}",
+            )
+
+        result = opt.optimize(
+            prepared,
+            objective=objective,
+            replications=replications,
+            budget_s=budget,
+            max_evaluations=max_evaluations,
+            seed=seed,
+            holdout=holdout,
+            evaluate=evaluate,
+            progress=progress,
+        )
+    out.print(
+        _stats_table(
+            f"{objective} over {replications} replications ({result.evaluations} orderings"
+            f" evaluated in {result.elapsed_s:.0f} s)",
+            [(label, f"{value:.3f}") for label, value in result.rows()],
+            ("ordering", objective),
+        )
+    )
+    iv = result.objective_interval
+    out.print(
+        f"The best ordering found improves {objective} by {result.improvement:.3f}"
+        f" ({result.improvement_pct:.1f} %) over the best named strategy ({result.best_named});"
+        f" paired bootstrap 95 % CI of the improvement on replications"
+        f" {result.interval_replications[0]}-{result.interval_replications[1] - 1}:"
+        f" {iv.low:.3f} to {iv.high:.3f}"
+        + (" (includes 0: treat it as a tie)." if iv.low <= 0 else "."),
+        soft_wrap=True,
+    )
+    out.print("To re-run it, put this under plan: in the scenario:", soft_wrap=True)
+    out.print(result.ordering_yaml(), soft_wrap=True, end="")
+
+
+# ---- calibrate ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("timings", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the fitted durations: block to this YAML file.",
+)
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@input_errors
+def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
+    """Fit step durations from dry-run TIMINGS (CSV: unit, step, vms, minutes).
+
+    Microsoft advises a Validate/Prepare/Abort dry run before migrating; its timings give each
+    step's base, per-VM time and spread.
+    """
+    from sim.calibrate import calibrate as fit
+    from sim.calibrate import write_durations
+
+    result = fit(timings, str(timings))
+    rows = result.rows()
+    columns = [c for c in (rows[0] if rows else {"step": ""}) if c != "note"]
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "-" if value != value else f"{value:.3f}"  # NaN: no R² for one point
+        return str(value)
+
+    out.print(
+        _stats_table(
+            f"Fitted from {result.observations} observations (minutes; R² on log durations)",
+            [tuple(cell(r[c]) for c in columns) for r in rows],
+            columns,
+        )
+    )
+    for r in rows:
+        if r.get("note"):
+            out.print(f"  {r['step']}: {r['note']}", soft_wrap=True)
+    if out_path is None:
+        out.print(result.to_yaml(), soft_wrap=True, end="")
+    else:
+        write_durations(result, out_path, force=force)
+        out.print(f"Wrote {out_path}: paste its durations: block under plan:", soft_wrap=True)
+
+
+# ---- generate ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--vms", type=int, required=True, help="How many VMs the estate holds.")
+@click.option("--vnets", type=int, default=None, help="How many VNets (default VMs // 150).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--rule-share",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Share of resources that trigger a migration rule.",
+)
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@input_errors
+def generate(
+    vms: int, vnets: int | None, seed: int, rule_share: float, out_path: Path, force: bool
+) -> None:
+    """Write a realistic synthetic classic estate, the same for the same seed."""
+    from sim.atomic import atomic_file
+    from sim.generate import estate_to_yaml, generate_estate
+
+    if vms < 1:
+        raise InputError("--vms", (), f"expected 1 or more, got {vms}")
+    if vnets is not None and vnets < 0:
+        raise InputError("--vnets", (), f"expected 0 or more, got {vnets}")
+    if not 0 <= rule_share <= 1:
+        raise InputError("--rule-share", (), f"expected a share from 0 to 1, got {rule_share}")
+    if out_path.exists() and not force:
+        raise InputError(str(out_path), (), "already exists; expected a new file (or --force)")
+    estate = generate_estate(vms, vnets=vnets, seed=seed, rule_share=rule_share)
+    with atomic_file(out_path) as tmp:
+        tmp.write_text(estate_to_yaml(estate))
+    out.print(
+        f"Wrote {out_path}: {len(estate.vnets)} VNets, {len(estate.cloud_services)} cloud"
+        f" services, {vms} VMs (seed {seed}); use it from a scenario with estate: {out_path.name}",
+        soft_wrap=True,
+    )
 
 
 # ---- report ------------------------------------------------------------------------------------

@@ -43,7 +43,9 @@ Criticality index (:func:`criticality_index`)
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -418,3 +420,39 @@ def criticality_index(
     rows = [Criticality(uid, k, n) for uid, k in tally.items()]
     rows.sort(key=lambda c: (-c.critical, pos.get(c.unit, len(pos))))
     return rows
+
+
+# ---- outputs ----------------------------------------------------------------------------------
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def sensitivity_csv(result: Tornado) -> str:
+    """``sensitivity.csv``: one row per factor (largest swing first), with what was measured."""
+    cols = Tornado.columns()
+    return _csv_text(
+        [*cols, "metric", "statistic", "replications"],
+        (
+            [
+                *(row.as_dict()[c] for c in cols),
+                result.metric,
+                result.statistic,
+                result.replications,
+            ]
+            for row in result.rows
+        ),
+    )
+
+
+def criticality_csv(rows: Sequence[Criticality]) -> str:
+    """``criticality.csv``: unit, replications on the critical path, of how many, the index."""
+    return _csv_text(
+        ["unit", "critical", "replications", "criticality_index"],
+        ([c.unit, c.critical, c.replications, c.index] for c in rows),
+    )

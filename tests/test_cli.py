@@ -278,3 +278,66 @@ def test_compare_bad_input_exits_2(args: list[str], named: str) -> None:
     result = migsim("compare", str(CONTOSO), "--replications", "5", "--workers", "1", *args)
     assert result.returncode == 2, result.stdout
     assert named in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sensitivity_writes_tornado_and_criticality(tmp_path: Path) -> None:
+    out = tmp_path / "sens"
+    result = migsim(
+        "sensitivity", str(CONTOSO), "--replications", "8", "--workers", "1", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "crews" in result.stdout and "Criticality" in result.stdout
+    header = (out / "sensitivity.csv").read_text().splitlines()[0]
+    assert header.startswith("factor,low,high,at_low,at_base,at_high,swing")
+    assert (out / "criticality.csv").read_text().startswith("unit,critical,replications")
+
+
+def test_optimize_prints_a_rerunnable_ordering(tmp_path: Path) -> None:
+    result = migsim(
+        "optimize", str(CONTOSO), "--replications", "10", "--max-evaluations", "25",
+        "--holdout", "10", "--workers", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("ordering: ["))
+    table = dict(
+        (cells[0], float(cells[1]))
+        for cells in (
+            [c.strip() for c in row.split("│") if c.strip()] for row in result.stdout.splitlines()
+        )
+        if len(cells) == 2 and cells[1].replace(".", "", 1).isdigit()
+    )
+    assert table["optimized"] <= min(v for k, v in table.items() if k not in ("optimized", "plan"))
+    # the printed ordering runs as an explicit plan.ordering
+    rerun = migsim(
+        "validate", str(CONTOSO), "--set", "plan." + line.replace(": ", "=", 1), "--format", "json"
+    )
+    assert rerun.returncode == 0, rerun.stderr
+
+
+def test_calibrate_fits_and_refuses_bad_timings(tmp_path: Path) -> None:
+    out = tmp_path / "durations.yaml"
+    ok = migsim("calibrate", str(SCENARIOS / "dry-run-timings.csv"), "--out", str(out))
+    assert ok.returncode == 0, ok.stderr
+    assert "durations:" in out.read_text() and "prepare:" in out.read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unit,step,vms\nvnet-a,prepare,3\n")
+    refused = migsim("calibrate", str(bad))
+    assert refused.returncode == 2 and "minutes" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    negative = tmp_path / "neg.csv"
+    negative.write_text("unit,step,vms,minutes\nvnet-a,prepare,3,-4\n")
+    refused = migsim("calibrate", str(negative))
+    assert refused.returncode == 2 and "neg.csv" in refused.stderr
+
+
+def test_generate_writes_an_estate_that_runs(tmp_path: Path) -> None:
+    estate = tmp_path / "estate.yaml"
+    made = migsim("generate", "--vms", "120", "--seed", "3", "--out", str(estate))
+    assert made.returncode == 0, made.stderr
+    again = tmp_path / "again.yaml"
+    assert migsim("generate", "--vms", "120", "--seed", "3", "--out", str(again)).returncode == 0
+    assert estate.read_bytes() == again.read_bytes()
+    (tmp_path / "s.yaml").write_text("name: gen\nestate: estate.yaml\nplan: {crews: 4}\n")
+    ran = migsim("run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
+    assert ran.returncode == 0, ran.stderr
+    assert migsim("generate", "--vms", "0", "--out", str(tmp_path / "z.yaml")).returncode == 2
