@@ -20,6 +20,8 @@ demo: $(STAMP)
 		--replications 200 --keep-windows 20
 	$(BIN)/migsim compare scenarios/contoso.yaml --orderings smallest_first,largest_first,as_listed \
 		--replications 200 --out results/contoso/compare --force
+	$(BIN)/migsim sensitivity scenarios/contoso.yaml --replications 100 \
+		--out results/contoso/sensitivity --force
 	$(BIN)/migsim report results/contoso
 	@echo "Open results/contoso/report.html in a browser."
 
@@ -30,6 +32,10 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest
+
+# Timing figures for this machine (not tests): prints one table, writes results/bench.json.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
