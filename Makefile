@@ -26,8 +26,8 @@ demo: $(STAMP)
 	@echo "Open results/contoso/report.html in a browser."
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests
-	$(BIN)/ruff format --check sim tests
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks
 	$(BIN)/mypy
 
 test: $(STAMP) lint

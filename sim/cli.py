@@ -788,7 +788,10 @@ def generate(
         raise InputError("--rule-share", (), f"expected a share from 0 to 1, got {rule_share}")
     if out_path.exists() and not force:
         raise InputError(str(out_path), (), "already exists; expected a new file (or --force)")
-    estate = generate_estate(vms, vnets=vnets, seed=seed, rule_share=rule_share)
+    try:
+        estate = generate_estate(vms, vnets=vnets, seed=seed, rule_share=rule_share)
+    except ValueError as exc:
+        raise InputError("--vnets", (), str(exc)) from None
     with atomic_file(out_path) as tmp:
         tmp.write_text(estate_to_yaml(estate))
     out.print(

@@ -207,7 +207,6 @@ class _PriorityQueue(SortedQueue):
 
 
 _REQUEST_KEY = operator.attrgetter("key")
-_WINDOW_ORDER = operator.attrgetter("start", "end", "resource", "kind", "unit")
 
 
 class _Crews(simpy.PriorityResource):
@@ -314,6 +313,8 @@ class _Model:
         self.open: dict[tuple[Any, ...], _Open] = {}
         self.throttle_minutes = 0.0
         self.post_done: dict[int, float] = {}
+        self._lifted: dict[str, list[Finding]] | None = None
+        self._cs_index: dict[str, int] = {}
         self._setup_findings()
 
     # ---- findings -> what each unit does -------------------------------------------------------
@@ -402,18 +403,25 @@ class _Model:
             return unit.vms
         if not self.plan.future_support:
             return ()
+        if self._lifted is None:  # once per run, not once per unit: findings grouped by unit
+            self._lifted = {}
+            for f in self.findings:
+                if f.rule in FUTURE_SUPPORT_RULES:
+                    self._lifted.setdefault(f.unit, []).append(f)
+            self._cs_index = {
+                node_id("cloud_service", cs.name): i
+                for i, cs in enumerate(self.estate.cloud_services)
+            }
         vms: list[str] = []
-        for f in self.findings:
-            if f.unit != unit.id or f.rule not in FUTURE_SUPPORT_RULES:
-                continue
+        for f in self._lifted.get(unit.id, ()):
             named = [r for r in f.resources if resource_type(r) == "cloud_service"]
-            for cs in self.estate.cloud_services:
-                if node_id("cloud_service", cs.name) in named:
-                    vms += [vm.name for vm in cs.vms]
+            for i in sorted({self._cs_index[r] for r in named if r in self._cs_index}):
+                vms += [vm.name for vm in self.estate.cloud_services[i].vms]
             vms += [_short(r) for r in f.resources if resource_type(r) == "vm"]
             if not named and not any(resource_type(r) == "vm" for r in f.resources):
                 vms += list(unit.vms)
-        return tuple(vm for vm in dict.fromkeys(vms) if vm in unit.vms)
+        members = set(unit.vms)
+        return tuple(vm for vm in dict.fromkeys(vms) if vm in members)
 
     # ---- bookkeeping --------------------------------------------------------------------------
 
@@ -422,13 +430,12 @@ class _Model:
         return float(self.env.now)
 
     def _event(self, uid: str, step: str, outcome: str, crew: int | None, attempt: int) -> None:
-        now = self.now
-        self.events.append(Event(now, uid, step, outcome, crew, attempt))
+        self.events.append(Event(self.now, uid, step, outcome, crew, attempt))
         st = self.state[uid]
         if outcome == "start" and st.first_start is None:
-            st.first_start = now
+            st.first_start = self.now
         if outcome in ("end", "fail"):
-            st.end = now
+            st.end = self.now
 
     def _open_window(self, key: tuple[Any, ...], resource: str, kind: str, cause: str) -> None:
         unit = self.units.unit_of.get(resource, key[1] if len(key) > 1 else "")
@@ -868,7 +875,7 @@ class _Model:
         for key in list(self.open):
             w = self.open[key]
             self._close_window(key, f"{w.cause} (still open at the end of the run)", at=horizon)
-        windows = sorted(self.closed, key=_WINDOW_ORDER)
+        windows = sorted(self.closed, key=lambda w: (w.start, w.end, w.resource, w.kind, w.unit))
         outcomes = []
         for uid in self.order:
             u, st = self.by_id[uid], self.state[uid]

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.estate import Estate
+from sim.estate import Estate, paused_gc
 
 try:  # libyaml's emitter is several times faster on large estates
     from yaml import CSafeDumper as _Dumper
@@ -195,7 +195,8 @@ def generate_estate(
     With ``rule_share=0`` no unit is blocked; the findings left are notes (MIG024-MIG026, MIG028),
     peerings (MIG014) and same-subscription ExpressRoute ordering (MIG010).
     """
-    return Estate.model_validate(_estate_plan(vms, vnets, seed, rule_share))
+    with paused_gc():
+        return Estate.model_validate(_estate_plan(vms, vnets, seed, rule_share))
 
 
 def _estate_plan(vms: int, vnets: int | None, seed: int, rule_share: float) -> dict[str, Any]:
@@ -494,6 +495,7 @@ def _estate_plan(vms: int, vnets: int | None, seed: int, rule_share: float) -> d
 # ---- YAML ---------------------------------------------------------------------------------------
 
 
+@paused_gc()  # hundreds of thousands of YAML nodes, all alive until the end
 def _dump(data: Any) -> str:
     # Flow style for the innermost mappings and lists (a disk, a subnet list on one line), block
     # style above: compact and still readable.

@@ -175,6 +175,7 @@ def violations(units: MigrationUnits, order: Sequence[str]) -> list[tuple[str, s
 def explicit_order(units: MigrationUnits, names: Sequence[str]) -> list[str]:
     """Resolve an explicit list; units it omits follow in the estate's order."""
     chosen: list[str] = []
+    seen: set[str] = set()
     for i, ref in enumerate(names):
         uid = units.resolve(ref)
         if uid is None:
@@ -183,10 +184,11 @@ def explicit_order(units: MigrationUnits, names: Sequence[str]) -> list[str]:
                 ("plan", "ordering", i),
                 f"unknown unit {ref!r}; expected one of: {', '.join(units.ids()[:12])}",
             )
-        if uid in chosen:
+        if uid in seen:
             raise InputError(None, ("plan", "ordering", i), f"unit {ref!r} is listed twice")
         chosen.append(uid)
-    return chosen + [u for u in units.ids() if u not in chosen]
+        seen.add(uid)
+    return chosen + [u for u in units.ids() if u not in seen]
 
 
 def topological_by(units: MigrationUnits, key: SortKey) -> list[str]:

@@ -24,6 +24,7 @@ Durations
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from statistics import NormalDist
@@ -38,6 +39,7 @@ STREAMS = ("durations", "failures")
 _STANDARD_NORMAL = NormalDist()
 
 
+@functools.lru_cache(maxsize=65536)  # the same unit and step names are hashed in every draw
 def stable_hash(text: str) -> int:
     """A 64-bit integer from ``text`` that is the same on every machine and in every process."""
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")

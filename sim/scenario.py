@@ -23,31 +23,9 @@ from sim.estate import Estate, Model, paused_gc
 from sim.plan import Plan
 
 try:  # libyaml's parser is several times faster on large estates; same safe constructor
-    from yaml import CSafeLoader as _BaseLoader
+    from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
-
-
-class _Loader(_BaseLoader):
-    """The safe loader, remembering the tag each plain scalar resolves to.
-
-    The resolver matches every scalar against the implicit-type patterns (bool, int, float,
-    null, timestamp...); keys and most values repeat (``name``, ``storage_account``, a size), so
-    a per-document cache answers most scalars with one dict lookup. Same tags as without it.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not yaml.ScalarNode:
-            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-        key = (value, implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = self._tags[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-        return tag
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
 class Scenario(Model):
