@@ -52,27 +52,18 @@ import numpy as np
 
 from sim.atomic import atomic_file
 from sim.errors import InputError
+from sim.plan import STEP_NAMES
+from sim.scenario import read_text
 
 # scipy ships no type information: as ``Any`` its calls stay out of strict checking.
 optimize: Any = import_module("scipy.optimize")
 
-STEPS = (
-    "validate",
-    "prepare",
-    "commit",
-    "abort",
-    "stop",
-    "deallocate",
-    "start",
-    "remediate",
-    "restore",
-)
+STEPS = STEP_NAMES
 """Step names a timings file may use (the keys of a scenario's ``durations:``)."""
 
 COLUMNS = ("unit", "step", "vms", "minutes")
 MAX_SPREAD = 5.0
 MIN_BASE = 1e-9
-_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -183,34 +174,12 @@ class Calibration:
 # ---- reading ---------------------------------------------------------------------------------
 
 
-def _read_text(path: Path, shown: str) -> str:
-    try:
-        if path.is_dir():
-            raise InputError(shown, (), "is a directory; expected a timings file (.csv)")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(shown, (), "file not found; expected a timings file (.csv)") from None
-    except PermissionError:
-        raise InputError(shown, (), "cannot be read (permission denied)") from None
-    except OSError as exc:
-        raise InputError(shown, (), f"cannot be read ({exc.strerror})") from None
-    if len(raw) > _MAX_BYTES:
-        raise InputError(shown, (), f"is larger than {_MAX_BYTES // 2**20} MiB")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(
-            shown, (), "is not UTF-8 text; expected a UTF-8 CSV file", line=line
-        ) from None
-
-
 def read_timings(path: str | Path, shown: str | None = None) -> list[Observation]:
     """Read and check a timings CSV (see the module doc); raise :class:`InputError` naming the
     file, the line and the column of the first problem."""
     path = Path(path)
     shown = shown or str(path)
-    text = _read_text(path, shown)
+    text = read_text(path, shown, "a timings file", ".csv")
     expected = "expected a header line with the columns unit, step, vms, minutes"
     if not text.strip():
         raise InputError(shown, (), f"is empty; {expected} and one row per observed step")

@@ -60,6 +60,10 @@ DEFAULT_STEPS: dict[str, dict[str, Any]] = {
 }
 
 
+STEP_NAMES: tuple[str, ...] = tuple(DEFAULT_STEPS)
+"""The step names of :class:`Durations` (the keys of a scenario's ``durations:``)."""
+
+
 class Durations(Model):
     validate_: Step = Field(default=StepDuration(**DEFAULT_STEPS["validate"]), alias="validate")
     prepare: Step = StepDuration(**DEFAULT_STEPS["prepare"])

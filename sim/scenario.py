@@ -68,13 +68,17 @@ class _Document:
         return line
 
 
-def _read_text(path: Path, shown: str, what: str) -> str:
+def read_text(path: Path, shown: str, what: str, suffix: str = ".yaml") -> str:
+    """The UTF-8 text of an input file, or one :class:`InputError` saying what is wrong with it.
+
+    ``what`` names the kind of file expected (``a scenario file``); ``suffix`` its usual ending.
+    """
     try:
         if path.is_dir():
-            raise InputError(shown, (), f"is a directory; expected {what} (.yaml)")
+            raise InputError(shown, (), f"is a directory; expected {what} ({suffix})")
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(shown, (), f"file not found; expected {what} (.yaml)") from None
+        raise InputError(shown, (), f"file not found; expected {what} ({suffix})") from None
     except PermissionError:
         raise InputError(shown, (), "cannot be read (permission denied)") from None
     except OSError as exc:
@@ -89,7 +93,7 @@ def _read_text(path: Path, shown: str, what: str) -> str:
             shown,
             (),
             f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start});"
-            " expected a UTF-8 encoded YAML file",
+            f" expected {what} encoded as UTF-8",
             line=line,
         ) from None
 
@@ -258,7 +262,7 @@ def _construct_tree(loader: _Loader, root: yaml.Node) -> Any:
 def parse_yaml(path: Path, shown: str | None = None, what: str = "a scenario file") -> _Document:
     """Read and parse one YAML file safely; the result is plain data plus its node tree."""
     shown = shown or str(path)
-    text = _read_text(path, shown, what)
+    text = read_text(path, shown, what)
     loader = _Loader(text)
     try:
         with paused_gc():

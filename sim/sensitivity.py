@@ -52,7 +52,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sim.plan import Plan
+from sim.plan import STEP_NAMES, Plan
 from sim.replications import METRICS, Prepared, ReplicationRow
 from sim.results import Replication
 from sim.rules import check
@@ -69,19 +69,6 @@ Progress = Callable[[int, int], None]
 
 Statistic = Literal["mean", "p50", "p80", "p90"]
 STATISTICS: tuple[Statistic, ...] = ("mean", "p50", "p80", "p90")
-
-STEP_NAMES = (
-    "validate",
-    "prepare",
-    "commit",
-    "abort",
-    "stop",
-    "deallocate",
-    "start",
-    "remediate",
-    "restore",
-)
-"""The step names of :class:`~sim.plan.Durations`."""
 
 
 def serial_evaluate(

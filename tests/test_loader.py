@@ -274,7 +274,7 @@ BAD_INPUTS = [
         "not-utf8",
         "name: café\nestate: {}\n".encode("latin-1"),
         "",
-        ["is not UTF-8", "0xe9", "expected a UTF-8 encoded YAML file"],
+        ["is not UTF-8", "0xe9", "expected a scenario file encoded as UTF-8"],
         line=1,
     ),
     Bad(
