@@ -87,6 +87,21 @@ def _load(scenario: Path, overrides: Sequence[str]) -> Scenario:
     return load_scenario(scenario, overrides)
 
 
+def out_dir_option(help_text: str, *, required: bool = False) -> Callable[[F], F]:
+    """``--out DIR``: a new directory the command writes into (atomically)."""
+    return click.option(
+        "--out",
+        "out_dir",
+        required=required,
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help=help_text,
+    )
+
+
+force_option = click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migsim")
 def cli() -> None:
@@ -285,12 +300,8 @@ scheduler_option = click.option(
 @cli.command()
 @scenario_arg
 @set_option
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="New directory for the results (windows.csv, events.csv, summary.json, ...).",
+@out_dir_option(
+    "New directory for the results (windows.csv, events.csv, summary.json, ...).", required=True
 )
 @click.option("--seed", type=int, default=None, help="Replace plan.seed.")
 @click.option("--deterministic", is_flag=True, help="Run every duration at its central value.")
@@ -311,7 +322,7 @@ scheduler_option = click.option(
 )
 @workers_option
 @scheduler_option
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@force_option
 @input_errors
 def run(
     scenario: Path,
@@ -409,14 +420,8 @@ def _split(text: str | None) -> list[str]:
 )
 @workers_option
 @scheduler_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="New directory for compare.csv and compare-replications.csv.",
-)
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@out_dir_option("New directory for compare.csv and compare-replications.csv.")
+@force_option
 @input_errors
 def compare(
     scenario: Path,
@@ -506,14 +511,10 @@ def _extra_orderings(
 )
 @workers_option
 @scheduler_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="New directory for sensitivity.csv and criticality.csv (e.g. RESULTS_DIR/sensitivity).",
+@out_dir_option(
+    "New directory for sensitivity.csv and criticality.csv (e.g. RESULTS_DIR/sensitivity)."
 )
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@force_option
 @input_errors
 def sensitivity(
     scenario: Path,
@@ -719,7 +720,7 @@ def optimize(
     default=None,
     help="Write the fitted durations: block to this YAML file.",
 )
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@force_option
 @input_errors
 def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
     """Fit step durations from dry-run TIMINGS (CSV: unit, step, vms, minutes).
@@ -771,7 +772,7 @@ def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
     help="Share of resources that trigger a migration rule.",
 )
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@force_option
 @input_errors
 def generate(
     vms: int, vnets: int | None, seed: int, rule_share: float, out_path: Path, force: bool
@@ -855,7 +856,6 @@ out_estate_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The estate file to write (YAML; a scenario's estate: key can name it).",
 )
-force_option = click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 
 
 @import_.command(name="asm")

@@ -129,17 +129,7 @@ def _check_tree(root: yaml.Node, shown: str, *, anchors: bool = True) -> None:
             sizes[key] = 0  # marks "in progress"; a recursive alias then counts as 0
             distinct += 1
             if isinstance(node, yaml.MappingNode):
-                seen: set[str] = set()
-                for k, _ in node.value:
-                    if isinstance(k, yaml.ScalarNode):
-                        if k.value in seen:
-                            raise InputError(
-                                shown,
-                                (),
-                                f"duplicate key {k.value!r} in one mapping; expected each key once",
-                                line=k.start_mark.line + 1,
-                            )
-                        seen.add(k.value)
+                _duplicate_key(node, shown)
             stack.append((node, True))
             stack.extend((kid, False) for kid in kids)
         else:
