@@ -15,6 +15,12 @@ Definitions (also in ``docs/performance.md``)
     :func:`bench_plan`; the deterministic replication (durations at their central values,
     failures drawn) and, for comparison, replication 0 of a Monte Carlo experiment.
 
+    *Skeleton*: :func:`benchmarks.ceiling.skeleton` on the same units and plan: the engine's
+    SimPy calls (predecessor conditions, per-unit lock, crew requests and releases, step
+    timeouts) with no migsim code, once with SimPy resources as the engine uses them and once
+    with a hand-written crew queue. Its ratio to raw SimPy is the ceiling of an engine of that
+    design.
+
     *Pipeline*: ``python -m benchmarks.pipeline`` in a fresh process per size: load the scenario
     and its estate file, build the graph, validate, one deterministic replication, summary. Wall
     time from the first load to the summary (imports not included, shown apart); peak RSS is the
@@ -215,6 +221,28 @@ def measure_engine(sizes: Sizes, raw_rate: float) -> dict[str, Any]:
         events = count_events(run)
         seconds = best_time(run, sizes.repeats)
         out[label] = {
+            "events": events,
+            "seconds": seconds,
+            "events_per_second": events / seconds,
+            "ratio_to_raw_simpy": events / seconds / raw_rate,
+        }
+    out["skeleton"] = measure_skeleton(prepared, sizes, raw_rate)
+    return out
+
+
+def measure_skeleton(prepared: Any, sizes: Sizes, raw_rate: float) -> dict[str, Any]:
+    """The engine's SimPy event pattern with no migsim code (:mod:`benchmarks.ceiling`)."""
+    from benchmarks.ceiling import skeleton
+
+    out: dict[str, Any] = {}
+    for crews in ("resource", "queue"):
+
+        def run(crews: str = crews) -> object:
+            return skeleton(prepared, crews)
+
+        events = count_events(run)
+        seconds = best_time(run, max(sizes.repeats, 3))
+        out[crews] = {
             "events": events,
             "seconds": seconds,
             "events_per_second": events / seconds,
@@ -449,6 +477,21 @@ def table_rows(res: Results) -> list[tuple[str, str, str]]:
             "",
         ),
     ]
+    skel = eng.get("skeleton", {})
+    for crews, label in (
+        ("resource", "SimPy resources, as the engine"),
+        ("queue", "hand-written crew queue"),
+    ):
+        if crews in skel:
+            k = skel[crews]
+            rows.append(
+                (
+                    f"Engine's event pattern, no migsim code ({label})",
+                    f"{_n(k['events_per_second'])} events/s ({_n(k['events'])} events);"
+                    f" {k['ratio_to_raw_simpy']:.2f}x raw",
+                    "ceiling",
+                )
+            )
     for s in res.sizes:
         rows.append(
             (

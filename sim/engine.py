@@ -215,6 +215,10 @@ class _Crews(simpy.PriorityResource):
     PutQueue = _PriorityQueue
 
 
+_WINDOW_ORDER = operator.itemgetter(4, 5, 0, 3, 2)
+"""A window's sort key: start, end, resource, kind, unit (fields of :class:`Window`)."""
+
+
 class TokenBucket:
     """The Resource Manager write throttle: ``per_hour`` writes, refilled continuously.
 
@@ -311,11 +315,14 @@ class _Model:
         self.events: list[Event] = []
         self.closed: list[Window] = []
         self.open: dict[tuple[Any, ...], _Open] = {}
+        self.locks: dict[str, tuple[float, str]] = {}  # unit -> (Prepare start, cause)
+        self.rows = units.resource_rows
         self.throttle_minutes = 0.0
         self.post_done: dict[int, float] = {}
         self._lifted: dict[str, list[Finding]] | None = None
         self._cs_index: dict[str, int] = {}
         self._setup_findings()
+        self._prefetch()
 
     # ---- findings -> what each unit does -------------------------------------------------------
 
@@ -366,6 +373,42 @@ class _Model:
         self.stopped: dict[str, tuple[str, ...]] = {
             uid: self._stopped_vms(self.by_id[uid]) for uid in self.order
         }
+
+    def _prefetch(self) -> None:
+        """Ask the sampler for every first-attempt number a scheduled unit draws, in one pass.
+
+        Only a speed-up: a key gives the same number prefetched or not. Retries and remediation
+        steps are drawn when they happen.
+        """
+        durations, failures = self.plan.durations, self.plan.failures
+        timed = [
+            s
+            for s in ("validate", "prepare", "abort", "commit")
+            if self.sampler.draws_duration(durations.step(s))
+        ]
+        vm_steps = [
+            s
+            for s in ("stop", "deallocate", "start")
+            if self.sampler.draws_duration(durations.step(s))
+        ]
+        risky = [
+            s
+            for s, p in (
+                ("validate", failures.validate_),
+                ("prepare", failures.prepare),
+                ("commit", failures.commit),
+            )
+            if self.sampler.draws_failure(p)
+        ]
+        keys: list[tuple[str, str, str, int]] = []
+        for uid in self.order:
+            if self.early[uid]:
+                continue  # never scheduled: draws nothing
+            keys += [("durations", uid, s, 1) for s in timed]
+            if self.stopped[uid]:
+                keys += [("durations", uid, s, 1) for s in vm_steps]
+            keys += [("failures", uid, s, 1) for s in risky]
+        self.sampler.prefetch(keys)
 
     def _targets(self, f: Finding, remedy: Remedy) -> tuple[str, ...]:
         if remedy.target is None:
@@ -430,12 +473,13 @@ class _Model:
         return float(self.env.now)
 
     def _event(self, uid: str, step: str, outcome: str, crew: int | None, attempt: int) -> None:
-        self.events.append(Event(self.now, uid, step, outcome, crew, attempt))
+        now = self.now
+        self.events.append(Event(now, uid, step, outcome, crew, attempt))
         st = self.state[uid]
         if outcome == "start" and st.first_start is None:
-            st.first_start = self.now
+            st.first_start = now
         if outcome in ("end", "fail"):
-            st.end = self.now
+            st.end = now
 
     def _open_window(self, key: tuple[Any, ...], resource: str, kind: str, cause: str) -> None:
         unit = self.units.unit_of.get(resource, key[1] if len(key) > 1 else "")
@@ -460,18 +504,18 @@ class _Model:
         )
 
     def _lock(self, uid: str, cause: str) -> None:
-        # _open_window for every resource of the unit, inlined: a VNet unit has hundreds.
-        now, unit_of, windows = self.now, self.units.unit_of, self.open
-        for r in self.by_id[uid].resources:
-            windows[("lock", uid, r)] = _Open(r, str(unit_of.get(r, uid)), "management", now, cause)
+        # One record per unit, not per resource (a VNet unit has hundreds): the per-resource
+        # management windows are written when it unlocks.
+        self.locks[uid] = (self.now, cause)
 
-    def _unlock(self, uid: str, cause: str) -> None:
-        # _close_window for every resource of the unit, inlined.
-        now, pop, closed = self.now, self.open.pop, self.closed.append
-        for r in self.by_id[uid].resources:
-            w = pop(("lock", uid, r), None)
-            if w is not None:
-                closed(Window(r, resource_type(r), w.unit, w.kind, w.start, now, cause))
+    def _unlock(self, uid: str, cause: str, at: float | None = None) -> None:
+        held = self.locks.pop(uid, None)
+        if held is None:
+            return
+        start, end = held[0], self.now if at is None else at
+        self.closed.extend(
+            [Window(r, t, owner, "management", start, end, cause) for r, t, owner in self.rows[uid]]
+        )
 
     def _stop_vms(self, uid: str, cause: str) -> None:
         for vm in self.stopped[uid]:
@@ -871,11 +915,13 @@ class _Model:
             self.env.process(self.unit_process(uid))
         self.env.run()
         horizon = max(self.now, max((e.time for e in self.events), default=0.0))
-        open_count = len(self.open)
+        open_count = len(self.open) + sum(len(self.rows[uid]) for uid in self.locks)
+        for uid, (_, cause) in list(self.locks.items()):
+            self._unlock(uid, f"{cause} (still open at the end of the run)", at=horizon)
         for key in list(self.open):
             w = self.open[key]
             self._close_window(key, f"{w.cause} (still open at the end of the run)", at=horizon)
-        windows = sorted(self.closed, key=lambda w: (w.start, w.end, w.resource, w.kind, w.unit))
+        windows = sorted(self.closed, key=_WINDOW_ORDER)
         outcomes = []
         for uid in self.order:
             u, st = self.by_id[uid], self.state[uid]

@@ -92,6 +92,21 @@ class MigrationUnits:
             refs.setdefault(f"{u.kind}:{u.name}", u.id)
         return refs
 
+    @cached_property
+    def resource_rows(self) -> dict[str, tuple[tuple[str, str, str], ...]]:
+        """Per unit id, each resource once: ``(node id, resource type, unit it belongs to)``.
+
+        What the engine writes into a management window per resource; built once per set of
+        units rather than once per replication.
+        """
+        return {
+            u.id: tuple(
+                (r, r.split(":", 1)[0], self.unit_of.get(r, u.id))
+                for r in dict.fromkeys(u.resources)
+            )
+            for u in self.units
+        }
+
     def unit_of_resource(self, kind: str, name: str, parent: str | None = None) -> str:
         return self.unit_of[node_id(kind, name, parent)]
 

@@ -355,7 +355,10 @@ def test_commit_failure_is_retried_without_abort() -> None:
     assert "cannot be aborted" in out.reason
     lock = rep.windows_of(resource="vnet:v1", kind="management")[0]
     assert "still open" in lock.cause and lock.end == rep.horizon
-    assert rep.open_windows >= 1
+    # Every resource of the unit stays locked, and each counts as a window left open.
+    still = [w for w in rep.windows if "still open" in w.cause]
+    assert {w.resource for w in still} == set(build_units(sc.estate, sc.plan)["v1"].resources)
+    assert rep.open_windows == len(still)
 
 
 def test_validate_failures_retry() -> None:
@@ -609,3 +612,24 @@ def test_common_random_numbers_across_orderings_and_crews() -> None:
     assert {(e.unit, e.step, e.attempt) for e in a.events if e.outcome == "fail"} == {
         (e.unit, e.step, e.attempt) for e in b.events if e.outcome == "fail"
     }
+
+
+def test_prefetched_draws_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The engine computes first-attempt numbers in one vectorised pass; without it every number
+    # is computed on demand from NumPy's SeedSequence. The replication must be the same.
+    sc = load_scenario(CONTOSO)
+    plan = sc.plan.model_copy(
+        update={"failures": sc.plan.failures.model_copy(update={"prepare": 0.3, "commit": 0.2})}
+    )
+    sc = sc.model_copy(update={"plan": plan})
+    fast = run(sc)
+    monkeypatch.setattr("sim.sampling.Sampler.prefetch", lambda self, keys: None)
+    slow = run(sc)
+    assert fast == slow
+    assert any(e.outcome == "fail" for e in fast.events)  # the failure draws were exercised
+
+
+def test_windows_are_sorted_by_start_end_resource_kind_unit() -> None:
+    rep = run(load_scenario(CONTOSO))
+    keys = [(w.start, w.end, w.resource, w.kind, w.unit) for w in rep.windows]
+    assert keys == sorted(keys) and len(keys) > 10

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.plan import StepDuration
 from sim.sampling import (
@@ -138,3 +141,56 @@ def test_replication_seeds_are_stable_distinct_and_valid() -> None:
     assert all(0 <= s < 2**63 for s in seeds)
     assert replication_seed(42, 7) == seeds[7]  # independent of how many run
     assert replication_seed(43, 7) != seeds[7]
+
+
+_text = st.text(min_size=0, max_size=30)
+_key = st.tuples(st.sampled_from(["durations", "failures"]), _text, _text, st.integers(0, 2**40))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.one_of(st.integers(0, 2**32), st.integers(0, 2**63), st.integers(0, 2**300)),
+    keys=st.lists(_key, min_size=1, max_size=12, unique=True),
+)
+def test_vectorised_draws_are_numpy_seedsequence_bit_for_bit(
+    seed: int, keys: list[tuple[str, str, str, int]]
+) -> None:
+    streams = Streams(seed)
+    fast = streams.uniforms(keys)
+    for key in keys:
+        state = np.random.SeedSequence(seed, spawn_key=spawn_key(*key)).generate_state(1, np.uint64)
+        word = int(state[0])
+        assert streams.word(*key) == word
+        assert fast[key] == ((word >> 11) + 0.5) * 2.0**-53 == streams.uniform(*key)
+
+
+def test_vectorised_draws_handle_short_hash_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hash below 2**32 is one 32-bit word, not two: SeedSequence then mixes fewer words.
+    import sim.sampling as sampling
+
+    real = sampling.stable_hash
+    monkeypatch.setattr(sampling, "stable_hash", lambda t: 5 if t == "tiny" else real(t))
+    sampling._text_words.cache_clear()
+    try:
+        keys = [("durations", "tiny", "prepare", 1), ("durations", "big", "prepare", 1)]
+        fast = Streams(9).uniforms(keys)
+        for k in keys:
+            word = int(
+                np.random.SeedSequence(9, spawn_key=spawn_key(*k)).generate_state(1, np.uint64)[0]
+            )
+            assert fast[k] == ((word >> 11) + 0.5) * 2.0**-53
+    finally:
+        sampling._text_words.cache_clear()
+
+
+def test_prefetch_gives_the_same_draws() -> None:
+    spec = StepDuration(base=10, per_vm=1, distribution="lognormal", spread=0.4)
+    a, b = Sampler(21), Sampler(21)
+    a.prefetch([("durations", f"u{i}", "prepare", 1) for i in range(20)])
+    a.prefetch([("failures", f"u{i}", "commit", 1) for i in range(20)])
+    for i in range(20):
+        assert a.duration(spec, 3, f"u{i}", "prepare") == b.duration(spec, 3, f"u{i}", "prepare")
+        assert a.fails(0.5, f"u{i}", "commit") == b.fails(0.5, f"u{i}", "commit")
+    assert not Sampler(1, deterministic=True).draws_duration(spec)
+    assert Sampler(1).draws_duration(spec)
+    assert not Sampler.draws_failure(0.0) and not Sampler.draws_failure(1.0)
