@@ -24,12 +24,10 @@ Definitions (also in ``docs/performance.md``)
     *Pipeline*: ``python -m benchmarks.pipeline`` in a fresh process per size: load the scenario
     and its estate file, build the graph, validate, one deterministic replication, summary. Wall
     time from the first load to the summary (imports not included, shown apart); peak RSS is the
-    child's own ``ru_maxrss``.
+    child's own high-water mark (Linux ``VmHWM``, see :mod:`benchmarks.pipeline`).
 
-    *Replications per second*: :func:`sim.runner.run_replications` (or, when that module is not
-    there, a process pool over :meth:`sim.replications.Prepared.row`) for replications
-    ``0..n-1`` of a 1,000-VM estate, with one worker and with one per core; pool start-up
-    included.
+    *Replications per second*: :func:`sim.runner.run_replications` for replications ``0..n-1``
+    of a 1,000-VM estate, with one worker and with one per core; pool start-up included.
 """
 
 from __future__ import annotations
@@ -46,7 +44,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -289,41 +286,11 @@ def measure_pipeline(scenario_file: Path) -> dict[str, Any]:
     return result
 
 
-_POOL_PREPARED: Any = None
+def _run_replications(prepared: Any, n: int, workers: int) -> list[Any]:
+    from sim.runner import run_replications
 
-
-def _pool_init(prepared: Any) -> None:
-    global _POOL_PREPARED
-    _POOL_PREPARED = prepared
-
-
-def _pool_rows(indices: Sequence[int]) -> list[Any]:
-    return [_POOL_PREPARED.row(r) for r in indices]
-
-
-def _own_pool(prepared: Any, n: int, workers: int) -> list[Any]:
-    """The fallback when :mod:`sim.runner` is not there: a process pool over ``Prepared.row``."""
-    if workers == 1:
-        return [prepared.row(r) for r in range(n)]
-    chunk = max(1, n // (workers * 4))
-    batches = [list(range(i, min(n, i + chunk))) for i in range(0, n, chunk)]
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_pool_init, initargs=(prepared,)
-    ) as pool:
-        return [row for rows in pool.map(_pool_rows, batches) for row in rows]
-
-
-def _replications_runner() -> tuple[str, Callable[[Any, int, int], list[Any]]]:
-    try:
-        from sim.runner import run_replications
-    except ImportError:
-        return "process pool over Prepared.row (benchmarks.harness)", _own_pool
-
-    def run(prepared: Any, n: int, workers: int) -> list[Any]:
-        rows: list[Any] = run_replications(prepared, n, workers=workers)[0]
-        return rows
-
-    return "sim.runner.run_replications", run
+    rows: list[Any] = run_replications(prepared, n, workers=workers)[0]
+    return rows
 
 
 def _rows_csv(rows: Sequence[Any]) -> str:
@@ -339,7 +306,7 @@ def measure_monte_carlo(sizes: Sizes) -> dict[str, Any]:
     from sim.replications import Prepared
 
     prepared = Prepared.of(_scenario(sizes.mc_vms))
-    backend, run = _replications_runner()
+    backend, run = "sim.runner.run_replications", _run_replications
     n = sizes.mc_replications
     quick_mc = sizes.repeats < REPEATS
     cores = os.cpu_count() or 1
@@ -372,7 +339,7 @@ def measure_monte_carlo(sizes: Sizes) -> dict[str, Any]:
                 out["workers_1"] = again
     one, many = out["workers_1"], out[f"workers_{cores}"]
     out["speedup"] = many["replications_per_second"] / one["replications_per_second"]
-    if cores > 1 and backend.startswith("sim.runner"):
+    if cores > 1:
         # sim.runner keeps its pool for the life of the process: a second experiment runs warm.
         warm = out["warm"] = timed(cores)
         out["warm_speedup"] = warm["replications_per_second"] / one["replications_per_second"]

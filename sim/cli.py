@@ -31,7 +31,7 @@ from rich.text import Text
 from sim import __version__
 from sim.errors import InputError
 from sim.rules import Finding
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, blamed_file, load_scenario
 from sim.validation import ValidationReport, validate_scenario
 
 if TYPE_CHECKING:
@@ -52,9 +52,9 @@ SEVERITY_STYLE = {
 STATUS_STYLE = {"blocked": "bold red", "remediate": "yellow", "clean": "green"}
 
 
-def _fail(exc: InputError, default_file: str | None) -> None:
-    if exc.file is None:
-        exc.file = default_file
+def _fail(exc: InputError, default_file: str | None, overrides: Sequence[str] = ()) -> None:
+    if exc.file is None and default_file is not None:
+        exc.file = blamed_file(default_file, exc.loc, overrides)
     err.print(Text("error: ", style="bold red") + Text(exc.render()), soft_wrap=True)
     sys.exit(2)
 
@@ -68,7 +68,8 @@ def input_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except InputError as exc:
             scenario = kwargs.get("scenario")
-            _fail(exc, str(scenario) if scenario is not None else None)
+            overrides = kwargs.get("overrides") or ()
+            _fail(exc, str(scenario) if scenario is not None else None, overrides)
 
     return wrapper  # type: ignore[return-value]
 

@@ -87,7 +87,7 @@ from sim.graph import node_id
 from sim.ordering import order_units, wave_starts
 from sim.plan import Plan
 from sim.results import Event, PostTask, Replication, UnitOutcome, Window
-from sim.rules import Finding
+from sim.rules import FUTURE_SUPPORT_RULES, Finding
 from sim.sampling import Sampler
 from sim.timeparse import format_minutes
 from sim.units import MigrationUnits, Unit
@@ -179,9 +179,6 @@ REMEDIES: dict[str, Remedy] = {
     ),
 }
 """Rule -> the steps and window of its remediation (``rules.md``, last two columns)."""
-
-FUTURE_SUPPORT_RULES = ("MIG002", "MIG003")
-
 
 def resource_type(resource: str) -> str:
     """``vm`` for ``vm:web-01``: the kind part of a graph node id."""
@@ -326,11 +323,6 @@ class _Model:
 
     # ---- findings -> what each unit does -------------------------------------------------------
 
-    def _blocks(self, f: Finding) -> bool:
-        if self.plan.future_support and f.rule in FUTURE_SUPPORT_RULES:
-            return False
-        return f.blocks(self.plan)
-
     def _setup_findings(self) -> None:
         auto = self.plan.remediation == "auto"
         self.early: dict[str, list[Finding]] = {uid: [] for uid in self.order}
@@ -345,7 +337,7 @@ class _Model:
         for idx, f in enumerate(self.findings):
             if f.unit not in self.by_id:
                 raise ValueError(f"finding {f.rule} names unknown unit {f.unit!r}")
-            if self._blocks(f):
+            if f.blocks(self.plan):
                 (self.at_prepare if f.caught_at == "prepare" else self.early)[f.unit].append(f)
                 continue
             remedy = REMEDIES.get(f.rule)

@@ -296,6 +296,23 @@ def _parse_set_path(text: str) -> list[str | int]:
     return parts
 
 
+def blamed_file(scenario: str, loc: Loc, overrides: Sequence[str]) -> str:
+    """Who to blame for a problem at ``loc`` found after loading: ``--set`` or the scenario.
+
+    A check that runs after the loader (a unit named in ``plan.waves`` or ``plan.ordering``
+    that the estate does not have) blames ``--set`` when an override wrote that key path.
+    """
+    for item in overrides:
+        key, sep, _ = item.partition("=")
+        try:
+            path = tuple(_parse_set_path(key.strip()))
+        except ValueError:
+            continue
+        if sep and loc[: len(path)] == path:
+            return "--set"
+    return scenario
+
+
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> list[Loc]:
     """Apply ``KEY.PATH=VALUE`` overrides in place; values are read as YAML (``3``, ``2h``).
 
