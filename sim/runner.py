@@ -21,10 +21,15 @@ Where it runs
       workers must be able to ``import sim`` (the same migsim version). Clients are kept like
       pools.
 
-Batches hold several replications so per-task overhead (pickling, scheduling) stays small:
-about four batches per worker, at most :data:`MAX_BATCH` replications each so progress keeps
-moving. ``progress(done, total)`` is called in the calling process, with ``(0, total)`` first
-and then as batches complete (after every replication on the serial backend).
+Batches hold several replications so per-task overhead (pickling, scheduling) stays small.
+Their sizes are guided (:func:`guided_sizes`): each batch takes about ``1 / (2 * workers)`` of
+the replications still to cut, at most :data:`MAX_BATCH` (so progress keeps moving) and at least
+:data:`MIN_BATCH`, so the run starts with large batches and ends with small ones and no worker is
+left alone with a long last batch. The local pool pickles each alternative once per call and a
+worker process unpickles it once (:func:`_prepared_from`, a small cache keyed by a digest of
+the pickle), not once per batch. ``progress(done, total)`` is called in the calling process,
+with ``(0, total)`` first and then as batches complete (after every replication on the serial
+backend).
 
 Failures
     Every replication runs even when some raise. The result, :class:`Replications`, is a list of
@@ -39,13 +44,16 @@ from __future__ import annotations
 
 import atexit
 import csv
+import hashlib
 import io
 import math
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -56,7 +64,9 @@ from sim.atomic import atomic_file
 from sim.errors import InputError
 from sim.replications import METRICS, Prepared, ReplicationRow
 from sim.sampling import replication_seed
-from sim.stats import describe
+
+# sim.stats (and with it scipy, most of this module's import time) is imported by summarise()
+# only: the fork server preloads this module, and the workers never summarise.
 
 Progress = Callable[[int, int], None]
 OnFailure = Literal["raise", "collect"]
@@ -70,8 +80,18 @@ CONNECT_TIMEOUT_SECONDS = 10
 WORKER_WAIT_SECONDS = 10
 """How long a Dask cluster may take to show its first worker."""
 
+MIN_BATCH = 2
+"""The fewest replications a guided batch holds (unless fewer remain)."""
+
 BATCHES_PER_WORKER = 4
-"""Batches per worker to aim for: enough to balance the load, few enough to keep overhead low."""
+"""Batches per worker to aim for with equal batches (:func:`batch_size`)."""
+
+PREPARED_CACHE_SIZE = 4
+"""The most alternatives a worker process keeps unpickled (:func:`_prepared_from`)."""
+
+PREPARED_CACHE_BYTES = 32 * 2**20
+"""The most bytes of pickles behind the alternatives a worker process keeps (about 7x that in
+memory); an alternative whose pickle alone is larger is kept alone."""
 
 
 # ---- what runs --------------------------------------------------------------------------------
@@ -177,7 +197,8 @@ def _batch_failed(batch: Batch, exc: BaseException) -> BatchResult:
 
 
 def batch_size(total: int, workers: int) -> int:
-    """Replications per batch for ``total`` replications on ``workers`` workers."""
+    """Equal batches: replications per batch for ``total`` replications on ``workers`` workers
+    (about :data:`BATCHES_PER_WORKER` each). The runner itself cuts :func:`guided_batches`."""
     return max(1, min(MAX_BATCH, math.ceil(total / (max(workers, 1) * BATCHES_PER_WORKER))))
 
 
@@ -190,6 +211,106 @@ def make_batches(
         for a, p in enumerate(prepared)
         for start in range(0, n, size)
     ]
+
+
+def guided_sizes(total: int, workers: int) -> list[int]:
+    """Guided batch sizes for ``total`` replications on ``workers`` workers, largest first.
+
+    Each batch takes ``ceil(remaining / (2 * workers))`` replications, kept within
+    [:data:`MIN_BATCH`, :data:`MAX_BATCH`] and to what remains: the sizes sum to ``total`` and
+    never increase, so the last batches are short and the workers finish together.
+    """
+    sizes: list[int] = []
+    remaining = total
+    step = 2 * max(workers, 1)
+    while remaining > 0:
+        size = min(remaining, max(MIN_BATCH, min(MAX_BATCH, math.ceil(remaining / step))))
+        sizes.append(size)
+        remaining -= size
+    return sizes
+
+
+def guided_batches(
+    prepared: Sequence[Prepared], n: int, workers: int, deterministic: bool = False
+) -> list[Batch]:
+    """Every alternative's replications ``0..n-1`` in batches of :func:`guided_sizes`.
+
+    The sizes are those of all the alternatives' replications one after the other (alternative 0
+    first, each in index order); a batch that would span two alternatives is cut in two.
+    """
+    batches: list[Batch] = []
+    sizes = iter(guided_sizes(n * len(prepared), workers))
+    a, start = 0, 0
+    for size in sizes:
+        while size > 0:
+            stop = min(start + size, n)
+            batches.append(Batch(a, prepared[a], tuple(range(start, stop)), deterministic))
+            size -= stop - start
+            start = stop
+            if start == n:
+                a, start = a + 1, 0
+    return batches
+
+
+# ---- shipping an alternative to a worker process once -----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Shipped:
+    """A batch as sent to a local worker: the alternative as its pickle and that pickle's digest.
+
+    The pickle (``bytes``) is made once per alternative in the parent; ``bytes`` cost next to
+    nothing to pickle again, and the worker unpickles the alternative only the first time it
+    sees its digest.
+    """
+
+    alternative: int
+    digest: bytes
+    payload: bytes
+    replications: tuple[int, ...]
+    deterministic: bool
+
+
+def _pickled(prepared: Prepared) -> tuple[bytes, bytes]:
+    """``(digest, pickle)`` of one alternative."""
+    payload = pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.blake2b(payload, digest_size=16).digest(), payload
+
+
+_prepared_cache: OrderedDict[bytes, tuple[Prepared, int]] = OrderedDict()
+_prepared_cache_lock = threading.Lock()
+
+
+def _prepared_from(digest: bytes, payload: bytes) -> Prepared:
+    """The alternative pickled in ``payload``, unpickled once per process and kept (bounded).
+
+    The cache keeps the :data:`PREPARED_CACHE_SIZE` most recently used alternatives, fewer when
+    their pickles exceed :data:`PREPARED_CACHE_BYTES` (the newest one is always kept).
+    """
+    with _prepared_cache_lock:
+        hit = _prepared_cache.get(digest)
+        if hit is not None:
+            _prepared_cache.move_to_end(digest)
+            return hit[0]
+    prepared = pickle.loads(payload)
+    if not isinstance(prepared, Prepared):
+        raise TypeError(f"expected a pickled Prepared, got {type(prepared).__name__}")
+    with _prepared_cache_lock:
+        _prepared_cache[digest] = (prepared, len(payload))
+        _prepared_cache.move_to_end(digest)
+        held = sum(size for _, size in _prepared_cache.values())
+        while len(_prepared_cache) > 1 and (
+            len(_prepared_cache) > PREPARED_CACHE_SIZE or held > PREPARED_CACHE_BYTES
+        ):
+            _, (_, size) = _prepared_cache.popitem(last=False)
+            held -= size
+    return prepared
+
+
+def _run_shipped(task: _Shipped) -> BatchResult:
+    """Run a batch in a worker process (see :class:`_Shipped`)."""
+    prepared = _prepared_from(task.digest, task.payload)
+    return _run_batch(prepared, task.alternative, task.replications, task.deterministic)
 
 
 # ---- results ----------------------------------------------------------------------------------
@@ -261,6 +382,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
+    """The kept pool of ``workers`` processes (a new one when there is none or it broke)."""
     with _lock:
         pool = _pools.get(workers)
         if pool is None or getattr(pool, "_broken", False):
@@ -322,9 +444,30 @@ def _serial(batches: Sequence[Batch], tick: Callable[[int], None]) -> Iterator[B
 def _local(
     batches: Sequence[Batch], workers: int, tick: Callable[[int], None]
 ) -> Iterator[BatchResult]:
+    # Each alternative is pickled once here (not once per batch); one that cannot be pickled
+    # fails its batches only, as a batch the pool could not send would.
+    shipped: dict[int, tuple[bytes, bytes] | Exception] = {}
+    for b in batches:
+        if b.alternative not in shipped:
+            try:
+                shipped[b.alternative] = _pickled(b.prepared)
+            except Exception as exc:
+                shipped[b.alternative] = exc
+    unsent = [b for b in batches if isinstance(shipped[b.alternative], Exception)]
+    sendable = [b for b in batches if not isinstance(shipped[b.alternative], Exception)]
     pool = _pool(workers)
-    pending: dict[Future[BatchResult], Batch] = {pool.submit(run_batch, b): b for b in batches}
+    pending: dict[Future[BatchResult], Batch] = {}
+    for b in sendable:
+        got = shipped[b.alternative]
+        assert not isinstance(got, Exception)
+        task = _Shipped(b.alternative, got[0], got[1], b.replications, b.deterministic)
+        pending[pool.submit(_run_shipped, task)] = b
     try:
+        for batch in unsent:
+            error = shipped[batch.alternative]
+            assert isinstance(error, Exception)
+            yield _batch_failed(batch, error)
+            tick(len(batch.replications))
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -436,13 +579,11 @@ def run_replications(
         return Replications()
 
     if scheduler is not None:
-        size = batch_size(total, _dask_threads(scheduler))
-        batches = make_batches(alternatives, n, size, deterministic)
+        batches = guided_batches(alternatives, n, _dask_threads(scheduler), deterministic)
         stream = _dask(batches, alternatives, scheduler, tick)
     else:
         count = workers if workers is not None else (os.cpu_count() or 1)
-        size = batch_size(total, count)
-        batches = make_batches(alternatives, n, size, deterministic)
+        batches = guided_batches(alternatives, n, count, deterministic)
         stream = _serial(batches, tick) if count == 1 else _local(batches, count, tick)
     result = _assemble(len(alternatives), stream)
     if result.failures and on_failure == "raise":
@@ -509,6 +650,8 @@ def summarise(
     if unknown:
         known = ", ".join(METRICS)
         raise InputError("--metric", (), f"unknown metric {unknown[0]!r}; expected one of: {known}")
+    from sim.stats import describe  # here, not at the top: see the imports
+
     return {m: describe([float(getattr(r, m)) for r in rows]).as_dict() for m in metrics}
 
 

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, fields
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from sim import runner
 from sim.errors import InputError
 from sim.ordering import order_units
 from sim.replications import METRICS, Prepared, ReplicationRow
 from sim.runner import (
+    MAX_BATCH,
+    MIN_BATCH,
     SUMMARY_COLUMNS,
+    Batch,
     Failure,
     ReplicationsFailed,
     batch_size,
+    guided_batches,
+    guided_sizes,
     make_batches,
     replications_csv,
     run_replications,
@@ -45,6 +57,29 @@ class Flaky(Prepared):
         if replication in self.bad:
             raise RuntimeError(f"boom in {replication}")
         return super().row(replication, deterministic=deterministic)
+
+
+LOADS = 0
+"""How many times this process unpickled a :class:`CountsLoads`."""
+
+
+@dataclass(frozen=True)
+class CountsLoads(Prepared):
+    """Every replication raises with the process id and how often this process unpickled one."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        global LOADS
+        LOADS += 1
+        self.__dict__.update(state)
+
+    def row(self, replication: int, *, deterministic: bool = False) -> ReplicationRow:
+        raise RuntimeError(f"pid {os.getpid()} loads {LOADS}")
+
+
+@dataclass(frozen=True)
+class Unpicklable(Prepared):
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("cannot pickle this one")
 
 
 @pytest.fixture(scope="module")
@@ -205,3 +240,167 @@ def test_an_interrupted_run_leaves_the_pool_usable(alternatives: list[Prepared])
         run_replications(alternatives, 40, workers=2, progress=stop_after_first_batch)
     again = run_replications(alternatives, 6, workers=2)
     assert again == [[p.row(r) for r in range(6)] for p in alternatives]
+
+
+# ---- batch layout, worker-side cache, import cost -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("total", "workers"),
+    [(1, 1), (1, 2), (2, 2), (7, 1), (30, 2), (1000, 2), (2000, 3), (10_000, 8), (129, 64)],
+)
+def test_guided_sizes(total: int, workers: int) -> None:
+    sizes = guided_sizes(total, workers)
+    assert sum(sizes) == total
+    assert all(1 <= s <= MAX_BATCH for s in sizes)
+    assert sizes == sorted(sizes, reverse=True)  # never increasing: the short ones last
+    assert all(s >= MIN_BATCH for s in sizes[:-1])
+    if total >= 2 * workers * MAX_BATCH:
+        assert sizes[0] == MAX_BATCH
+    assert sizes[-1] <= max(MIN_BATCH, MAX_BATCH // 8)
+
+
+def test_guided_sizes_of_the_benchmark() -> None:
+    # 1,000 replications on 2 workers: 64s first, then shrinking to MIN_BATCH.
+    sizes = guided_sizes(1000, 2)
+    assert sizes[:3] == [64, 64, 64] and sizes[-1] <= MIN_BATCH
+    assert len(sizes) < 40
+
+
+@pytest.mark.parametrize(("n", "workers"), [(1, 2), (5, 2), (23, 2), (100, 3), (300, 2)])
+def test_guided_batches_cover_every_replication_once_in_order(
+    alternatives: list[Prepared], n: int, workers: int
+) -> None:
+    batches = guided_batches(alternatives, n, workers, deterministic=True)
+    flat = [(b.alternative, r) for b in batches for r in b.replications]
+    assert flat == [(a, r) for a in range(len(alternatives)) for r in range(n)]
+    assert all(b.prepared is alternatives[b.alternative] for b in batches)
+    assert all(b.deterministic for b in batches)
+    assert all(1 <= len(b.replications) <= MAX_BATCH for b in batches)
+    one = guided_batches(alternatives[:1], n, workers)
+    assert [len(b.replications) for b in one] == guided_sizes(n, workers)
+
+
+def _layout(sizes: list[int]) -> Callable[..., list[Batch]]:
+    """A batch layout cutting each alternative's replications by ``sizes`` (cycled)."""
+
+    def batches(
+        prepared: list[Prepared], n: int, workers: int, deterministic: bool = False
+    ) -> list[Batch]:
+        out: list[Batch] = []
+        for a, p in enumerate(prepared):
+            start, i = 0, 0
+            while start < n:
+                stop = min(n, start + sizes[i % len(sizes)])
+                out.append(Batch(a, p, tuple(range(start, stop)), deterministic))
+                start, i = stop, i + 1
+        return out[::-1]  # submitted last-first: the order of batches must not matter either
+
+    return batches
+
+
+@pytest.mark.parametrize("sizes", [[1], [3], [64], [7, 1, 4], [2, 11, 5, 1]])
+def test_same_rows_whatever_the_batch_layout(
+    alternatives: list[Prepared], monkeypatch: pytest.MonkeyPatch, sizes: list[int]
+) -> None:
+    n = 17
+    serial = run_replications(alternatives, n, workers=1)
+    monkeypatch.setattr(runner, "guided_batches", _layout(sizes))
+    two = run_replications(alternatives, n, workers=2)
+    assert two == serial
+    for a, b in zip(serial, two, strict=True):
+        assert replications_csv(a) == replications_csv(b)
+
+
+@pytest.mark.parametrize(("low", "high"), [(1, 1), (1, 3), (4, 4), (2, 64)])
+def test_same_rows_whatever_the_guided_bounds(
+    alternatives: list[Prepared], monkeypatch: pytest.MonkeyPatch, low: int, high: int
+) -> None:
+    serial = run_replications(alternatives, 21, workers=1)
+    monkeypatch.setattr(runner, "MIN_BATCH", low)
+    monkeypatch.setattr(runner, "MAX_BATCH", high)
+    assert all(low <= s <= high for s in guided_sizes(42, 2)[:-1])
+    assert run_replications(alternatives, 21, workers=2) == serial
+    assert run_replications(alternatives, 21, workers=3) == serial
+
+
+def _variants(p: Prepared, k: int) -> list[Prepared]:
+    """``k`` alternatives with distinct pickles (the order rotated)."""
+    return [replace(p, order=p.order[i:] + p.order[:i]) for i in range(k)]
+
+
+def test_worker_cache_gives_an_equal_prepared_once(alternatives: list[Prepared]) -> None:
+    runner._prepared_cache.clear()
+    p = alternatives[0]
+    digest, payload = runner._pickled(p)
+    assert runner._pickled(p)[0] == digest
+    got = runner._prepared_from(digest, payload)
+    assert got == p and got is not p
+    assert runner._prepared_from(digest, payload) is got  # not unpickled again
+    assert got.row(3) == p.row(3)
+    runner._prepared_cache.clear()
+
+
+def test_worker_cache_is_bounded(
+    alternatives: list[Prepared], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner._prepared_cache.clear()
+    shipped = [
+        runner._pickled(v) for v in _variants(alternatives[0], runner.PREPARED_CACHE_SIZE + 3)
+    ]
+    assert len({digest for digest, _ in shipped}) == len(shipped)
+    for digest, payload in shipped:
+        runner._prepared_from(digest, payload)
+        assert len(runner._prepared_cache) <= runner.PREPARED_CACHE_SIZE
+    # the most recently used ones are kept
+    assert list(runner._prepared_cache) == [d for d, _ in shipped[-runner.PREPARED_CACHE_SIZE :]]
+    # a byte bound below one pickle keeps the newest only
+    monkeypatch.setattr(runner, "PREPARED_CACHE_BYTES", len(shipped[0][1]) // 2)
+    runner._prepared_from(*shipped[0])
+    assert list(runner._prepared_cache) == [shipped[0][0]]
+    runner._prepared_cache.clear()
+
+
+def test_a_worker_unpickles_an_alternative_once(alternatives: list[Prepared]) -> None:
+    run_replications(alternatives[0], 1, workers=2)  # the pool is running: it runs them all
+    counting = CountsLoads(**{f.name: getattr(alternatives[0], f.name) for f in fields(Prepared)})
+    got = run_replications(counting, 40, workers=2, on_failure="collect")
+    assert got == [[]] and len(got.failures) == 40
+    assert len(guided_sizes(40, 2)) > 2  # several batches per worker
+    errors = {f.error for f in got.failures}
+    assert all(e.endswith(" loads 1") for e in errors), errors  # once per worker process
+    assert f"pid {os.getpid()} " not in " ".join(errors)
+    assert LOADS == 0  # this process pickles, never unpickles
+
+
+def test_an_unpicklable_alternative_fails_its_replications_only(
+    alternatives: list[Prepared],
+) -> None:
+    bad = Unpicklable(**{f.name: getattr(alternatives[1], f.name) for f in fields(Prepared)})
+    calls: list[tuple[int, int]] = []
+    got = run_replications(
+        [alternatives[0], bad],
+        6,
+        workers=2,
+        on_failure="collect",
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert got[0] == [alternatives[0].row(r) for r in range(6)] and got[1] == []
+    assert [(f.alternative, f.replication) for f in got.failures] == [(1, r) for r in range(6)]
+    assert got.failures[0].error == "TypeError: cannot pickle this one"
+    assert got.failures[0].seed == replication_seed(bad.plan.seed, 0)
+    assert calls[-1] == (12, 12)
+    with pytest.raises(TypeError):
+        pickle.dumps(bad)
+
+
+def test_importing_the_runner_leaves_scipy_out() -> None:
+    # The fork server preloads sim.runner: it should hold what a replication needs, no more.
+    code = (
+        "import sys, sim.runner\n"
+        "bad = [m for m in ('scipy', 'sim.stats') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "assert callable(sim.runner.summarise)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
