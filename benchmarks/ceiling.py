@@ -3,9 +3,10 @@
 The engine's throughput target is a ratio to raw SimPy timeouts. What SimPy itself costs per event
 depends on the kind of event, so this module replays the *shape* of a deterministic replication
 with nothing else: one process per unit, waiting for its predecessors (``all_of``), holding its
-own one-operation lock (a ``Resource(1)``), asking a ``PriorityResource`` of crews for Validate,
-Prepare and Commit (priority = position in the order), a timeout per step at its central
-duration, a Check timeout without a crew, and an event that tells its successors it committed.
+own one-operation lock (a ``Resource(1)``), asking the engine's crews (:class:`sim.engine.Crews`,
+a ``PriorityResource``) for Validate, Prepare and Commit (priority = position in the order), a
+timeout per step at its central duration, a Check timeout without a crew, and an event that tells
+its successors it committed.
 No draws, no records, no windows, no throttle, no failures.
 
 :func:`skeleton` with ``crews="resource"`` is the engine's own choice of SimPy primitives; with
@@ -24,6 +25,7 @@ from typing import Any
 
 import simpy
 
+from sim.engine import Crews
 from sim.replications import Prepared
 
 Proc = Generator[Any, Any, None]
@@ -76,7 +78,7 @@ def skeleton(prepared: Prepared, crews: str = "resource") -> simpy.Environment:
     ops = {uid: simpy.Resource(env, capacity=1) for uid in order}
 
     if crews == "resource":
-        pool = simpy.PriorityResource(env, capacity=prepared.plan.crews)
+        pool = Crews(env, capacity=prepared.plan.crews)
 
         def unit(uid: str) -> Proc:
             if preds[uid]:

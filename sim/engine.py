@@ -180,6 +180,7 @@ REMEDIES: dict[str, Remedy] = {
 }
 """Rule -> the steps and window of its remediation (``rules.md``, last two columns)."""
 
+
 def resource_type(resource: str) -> str:
     """``vm`` for ``vm:web-01``: the kind part of a graph node id."""
     return resource.split(":", 1)[0]
@@ -206,7 +207,7 @@ class _PriorityQueue(SortedQueue):
 _REQUEST_KEY = operator.attrgetter("key")
 
 
-class _Crews(simpy.PriorityResource):
+class Crews(simpy.PriorityResource):
     """The crews: a :class:`simpy.PriorityResource` queueing in a :class:`_PriorityQueue`."""
 
     PutQueue = _PriorityQueue
@@ -298,7 +299,7 @@ class _Model:
         self.cal = Calendar(plan.maintenance_windows, plan.start)
         self.fit_cache: dict[tuple[float, float], float | None] = {}
         self.env = simpy.Environment()
-        self.crews = _Crews(self.env, capacity=plan.crews)
+        self.crews = Crews(self.env, capacity=plan.crews)
         self.free_crews = set(range(1, plan.crews + 1))
         self.ops = {uid: simpy.Resource(self.env, capacity=1) for uid in self.order}
         self.done = {uid: self.env.event() for uid in self.order}
