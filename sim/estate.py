@@ -31,10 +31,19 @@ def paused_gc() -> Iterator[None]:
     error. Also a decorator: ``@paused_gc()``.
     """
     was_enabled = gc.isenabled()
+    own_freeze = gc.get_freeze_count() == 0  # never unfreeze what the program froze itself
     gc.disable()
     try:
         yield
     finally:
+        if was_enabled and own_freeze:
+            # Everything made during the pause sits in the youngest generation, so the next
+            # collection would walk all of it (and again as it is promoted). freeze + unfreeze
+            # moves every tracked object to the oldest generation without a walk (two list
+            # splices): the records are long-lived by design. A cycle made meanwhile is still
+            # found, by the next full collection.
+            gc.freeze()
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 
