@@ -83,9 +83,6 @@ WORKER_WAIT_SECONDS = 10
 MIN_BATCH = 2
 """The fewest replications a guided batch holds (unless fewer remain)."""
 
-BATCHES_PER_WORKER = 4
-"""Batches per worker to aim for with equal batches (:func:`batch_size`)."""
-
 PREPARED_CACHE_SIZE = 4
 """The most alternatives a worker process keeps unpickled (:func:`_prepared_from`)."""
 
@@ -194,23 +191,6 @@ def _batch_failed(batch: Batch, exc: BaseException) -> BatchResult:
         (),
         tuple(_failure(batch.alternative, batch.prepared, r, exc) for r in batch.replications),
     )
-
-
-def batch_size(total: int, workers: int) -> int:
-    """Equal batches: replications per batch for ``total`` replications on ``workers`` workers
-    (about :data:`BATCHES_PER_WORKER` each). The runner itself cuts :func:`guided_batches`."""
-    return max(1, min(MAX_BATCH, math.ceil(total / (max(workers, 1) * BATCHES_PER_WORKER))))
-
-
-def make_batches(
-    prepared: Sequence[Prepared], n: int, size: int, deterministic: bool = False
-) -> list[Batch]:
-    """Every alternative's replications ``0..n-1`` cut into batches of at most ``size``."""
-    return [
-        Batch(a, p, tuple(range(start, min(start + size, n))), deterministic)
-        for a, p in enumerate(prepared)
-        for start in range(0, n, size)
-    ]
 
 
 def guided_sizes(total: int, workers: int) -> list[int]:

@@ -27,10 +27,8 @@ from sim.runner import (
     Batch,
     Failure,
     ReplicationsFailed,
-    batch_size,
     guided_batches,
     guided_sizes,
-    make_batches,
     replications_csv,
     run_replications,
     summarise,
@@ -180,16 +178,6 @@ def test_bad_arguments(alternatives: list[Prepared], kwargs: dict[str, object], 
     with pytest.raises(InputError) as info:
         run_replications(alternatives, **kwargs)  # type: ignore[arg-type]
     assert info.value.file == flag
-
-
-def test_batches_cover_every_replication_once(alternatives: list[Prepared]) -> None:
-    for total, workers in [(1, 2), (30, 2), (600, 2), (10_000, 8), (7, 1)]:
-        size = batch_size(total, workers)
-        assert 1 <= size <= 64
-    batches = make_batches(alternatives, 23, 5)
-    seen = sorted((b.alternative, r) for b in batches for r in b.replications)
-    assert seen == [(a, r) for a in range(2) for r in range(23)]
-    assert max(len(b.replications) for b in batches) == 5
 
 
 def test_write_replications_is_lossless(alternatives: list[Prepared], tmp_path: Path) -> None:
