@@ -77,6 +77,14 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
 WAITING_STYLE: dict[str, Any] = {"facecolor": "#FFFFFF", "edgecolor": "#D55E00", "hatch": ".."}
 AUTO_UNIT_ROWS = 250
 """Above this many resource rows, ``by="auto"`` draws one row per unit."""
+DENSE_UNIT_ROWS = 150
+"""Above this many unit rows the timeline is dense: rows thinner than a label, the figure no
+taller than :data:`DENSE_HEIGHT`, only some units labelled (the shape of the whole migration on one
+page; each unit's detail is in ``windows.csv`` and ``events.csv``)."""
+DENSE_HEIGHT = 16.0
+"""The height in inches of a dense timeline."""
+DENSE_LABELS = 40
+"""About how many units a dense timeline labels."""
 SVG_SALT = "migsim"
 """``svg.hashsalt`` of every SVG written, so SVG output is byte-deterministic."""
 
@@ -341,7 +349,8 @@ def gantt(
                 row_of[(uid, r)] = len(rows)
                 rows.append((_label(r), uid, False))
 
-    height = max(4.0, 0.2 * len(rows) + 2.6)
+    dense = mode == "unit" and len(rows) > DENSE_UNIT_ROWS
+    height = DENSE_HEIGHT if dense else max(4.0, 0.2 * len(rows) + 2.6)
     fig = Figure(figsize=(14.0, height))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
@@ -349,8 +358,8 @@ def gantt(
     horizon = max(rep.horizon, 1.0)
     _shade_maintenance(ax, clock, rep.maintenance, rep.horizon)
 
-    # alternate light bands per unit so groups read as groups
-    for i, uid in enumerate(unit_order):
+    # alternate light bands per unit so groups read as groups (a dense chart has no room)
+    for i, uid in enumerate(unit_order if not dense else ()):
         first = header_of[uid]
         last = (header_of[unit_order[i + 1]] if i + 1 < len(unit_order) else len(rows)) - 1
         if i % 2 == 1:
@@ -402,14 +411,26 @@ def gantt(
             fails.setdefault(header_of[e.unit], []).append(x(e.time))
         elif _is_retry(e):
             retries.setdefault(header_of[e.unit], []).append(x(e.time))
+    # A dense chart draws the same marks smaller, and marks a unit not migrated without its reason.
+    mark = 0.4 if dense else 1.0
     for uid in unit_order:
         o = outcomes[uid]
         y = header_of[uid]
         if o.first_start is not None and o.end is not None:
-            ax.hlines(y, x(o.first_start), x(o.end), color=SPAN_COLOUR, linewidth=2.2, zorder=2)
+            ax.hlines(
+                y, x(o.first_start), x(o.end), color=SPAN_COLOUR, linewidth=2.2 * mark, zorder=2
+            )
         if o.commit_end is not None:
-            ax.plot([x(o.commit_end)], [y], marker="D", color=COMMIT_COLOUR, markersize=5, zorder=5)
-        if not o.migrated:
+            ax.plot(
+                [x(o.commit_end)], [y], marker="D", color=COMMIT_COLOUR, markersize=5 * mark,
+                zorder=5,
+            )  # fmt: skip
+        if not o.migrated and dense:
+            ax.plot(
+                [x(o.end if o.end is not None else 0.0)], [y], marker="|", color="#D55E00",
+                markersize=6, markeredgewidth=1.5, zorder=5,
+            )  # fmt: skip
+        elif not o.migrated:
             ax.text(
                 x(o.end if o.end is not None else 0.0),
                 y,
@@ -430,7 +451,7 @@ def gantt(
             markerfacecolor="#FFFFFF",
             markeredgecolor=FAIL_COLOUR,
             markeredgewidth=1.2,
-            markersize=9,
+            markersize=9 * mark,
             zorder=5.5,
         )
     for y, xs in fails.items():
@@ -440,17 +461,23 @@ def gantt(
             linestyle="none",
             marker="X",
             color=FAIL_COLOUR,
-            markersize=7,
+            markersize=7 * mark,
             zorder=6,
         )
 
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([label for label, _, _ in rows], fontsize=7.5)
-    for tick, (_, _, header) in zip(ax.get_yticklabels(), rows, strict=True):
-        if header:
-            tick.set_fontweight("bold")
-            tick.set_fontsize(8.5)
+    if dense:
+        every = math.ceil(len(rows) / DENSE_LABELS)
+        shown = range(0, len(rows), every)
+        ax.set_yticks(list(shown))
+        ax.set_yticklabels([f"{i + 1}. {rows[i][0]}" for i in shown], fontsize=7)
+    else:
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([label for label, _, _ in rows], fontsize=7.5)
+        for tick, (_, _, header) in zip(ax.get_yticklabels(), rows, strict=True):
+            if header:
+                tick.set_fontweight("bold")
+                tick.set_fontsize(8.5)
     clock.axis(ax, horizon * 1.03)
     ax.grid(axis="x", color="#cccccc", linewidth=0.5, zorder=1)
     ax.set_axisbelow(True)
@@ -468,7 +495,15 @@ def gantt(
         f"makespan {format_minutes(s.makespan_minutes)}{end}; {s.units_migrated} of"
         f" {s.units_total} units migrated; {s.vm_hours_down:.2f} VM-hours of data downtime"
         f" (peak {s.peak_vms_down} VMs down); {s.lock_resource_hours:.1f} resource-hours locked"
-        f"{'; one row per unit' if mode == 'unit' else ''}",
+        + (
+            f"\n{len(rows):,} units, one thin row each in order of their first step, one in"
+            f" {every} labelled; {sum(not o.migrated for o in rep.outcomes):,} not migrated"
+            " (orange ticks; reasons in summary.json)"
+            if dense
+            else "; one row per unit"
+            if mode == "unit"
+            else ""
+        ),
         fontsize=9,
     )
     handles = [

@@ -340,3 +340,26 @@ def test_plots_and_report_never_import_the_engine() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_timeline_of_a_big_estate_is_one_readable_page() -> None:
+    # Hundreds of units: one thin row each, a fixed height, some units labelled with their
+    # position, not-migrated units ticked instead of a line of text each.
+    from sim.generate import generate_estate
+
+    sc = Scenario(name="big", estate=generate_estate(3000, seed=4, vnets=8, rule_share=0.2))
+    result = run_scenario(sc)
+    n_units = len(result.units.units)
+    assert n_units > plots.DENSE_UNIT_ROWS
+    fig = plots.timeline(result)
+    ax = fig.axes[0]
+    assert fig.get_size_inches()[1] == plots.DENSE_HEIGHT
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert 10 <= len(labels) <= plots.DENSE_LABELS + 1
+    assert labels[0].startswith("1. ") and ax.get_ylim() == (n_units - 0.5, -0.5)
+    not_migrated = sum(not o.migrated for o in result.replication.outcomes)
+    assert not_migrated > 0
+    assert f"{n_units:,} units, one thin row each" in ax.get_title()
+    assert f"{not_migrated:,} not migrated" in ax.get_title()
+    assert [t for t in ax.texts if "not migrated" in t.get_text()] == []
+    assert len(_markers(ax, "|")) == not_migrated
