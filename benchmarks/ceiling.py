@@ -25,8 +25,8 @@ from typing import Any
 
 import simpy
 
-from sim.engine import Crews
-from sim.replications import Prepared
+from sim.engine.dispatch import Crews
+from sim.experiments.replications import Prepared
 
 Proc = Generator[Any, Any, None]
 

@@ -11,7 +11,7 @@ Definitions (also in ``docs/performance.md``)
     ``env.timeout(d)`` in a loop (``d`` between 1 and 2), until about a million events.
 
     *Engine*: one :func:`sim.engine.simulate` call (model set-up, run and result records) on a
-    synthetic 10,000-VM estate (:func:`sim.generate.generate_estate`, seed 42) under
+    synthetic 10,000-VM estate (:func:`sim.importers.generate.generate_estate`, seed 42) under
     :func:`bench_plan`; the deterministic replication (durations at their central values,
     failures drawn) and, for comparison, replication 0 of a Monte Carlo experiment.
 
@@ -27,8 +27,8 @@ Definitions (also in ``docs/performance.md``)
     time from the first load to the summary (imports not included, shown apart); peak RSS is the
     child's own high-water mark (Linux ``VmHWM``, see :mod:`benchmarks.pipeline`).
 
-    *Replications per second*: :func:`sim.runner.run_replications` for replications ``0..n-1``
-    of a 1,000-VM estate, with one worker and with one per core; pool start-up included.
+    *Replications per second*: :func:`sim.experiments.runner.run_replications` for replications
+    ``0..n-1`` of a 1,000-VM estate, with one worker and with one per core; pool start-up included.
 """
 
 from __future__ import annotations
@@ -187,9 +187,9 @@ class Results:
 
 
 def _scenario(vms: int) -> Any:
-    from sim.generate import generate_estate
-    from sim.plan import Plan
-    from sim.scenario import Scenario
+    from sim.importers.generate import generate_estate
+    from sim.model.plan import Plan
+    from sim.model.scenario import Scenario
 
     estate = generate_estate(vms, seed=ESTATE_SEED)
     return Scenario(name=f"bench-{vms}", estate=estate, plan=Plan.model_validate(bench_plan(vms)))
@@ -207,7 +207,7 @@ def measure_raw(sizes: Sizes) -> dict[str, Any]:
 
 
 def measure_engine(sizes: Sizes, raw_rate: float) -> dict[str, Any]:
-    from sim.replications import Prepared
+    from sim.experiments.replications import Prepared
 
     prepared = Prepared.of(_scenario(sizes.engine_vms))
     out: dict[str, Any] = {"vms": sizes.engine_vms, "units": len(prepared.units.units)}
@@ -231,7 +231,7 @@ def measure_engine(sizes: Sizes, raw_rate: float) -> dict[str, Any]:
 def measure_skeleton(prepared: Any, sizes: Sizes, raw_rate: float) -> dict[str, Any]:
     """The engine's SimPy event pattern with no migsim code (:mod:`benchmarks.ceiling`)."""
     from benchmarks.ceiling import skeleton
-    from sim.estate import paused_gc
+    from sim.common.gcpause import paused_gc
 
     out: dict[str, Any] = {}
     for crews in ("resource", "queue"):
@@ -255,7 +255,7 @@ def write_estates(directory: Path, sizes: Sequence[int]) -> dict[int, Path]:
     """Generate each estate file and a scenario naming it (untimed)."""
     import yaml
 
-    from sim.generate import estate_to_yaml, generate_estate
+    from sim.importers.generate import estate_to_yaml, generate_estate
 
     out: dict[int, Path] = {}
     for vms in sizes:
@@ -290,7 +290,7 @@ def measure_pipeline(scenario_file: Path) -> dict[str, Any]:
 
 
 def _run_replications(prepared: Any, n: int, workers: int) -> list[Any]:
-    from sim.runner import run_replications
+    from sim.experiments.runner import run_replications
 
     rows: list[Any] = run_replications(prepared, n, workers=workers)[0]
     return rows
@@ -306,10 +306,10 @@ def _rows_csv(rows: Sequence[Any]) -> str:
 
 
 def measure_monte_carlo(sizes: Sizes) -> dict[str, Any]:
-    from sim.replications import Prepared
+    from sim.experiments.replications import Prepared
 
     prepared = Prepared.of(_scenario(sizes.mc_vms))
-    backend, run = "sim.runner.run_replications", _run_replications
+    backend, run = "sim.experiments.runner.run_replications", _run_replications
     n = sizes.mc_replications
     quick_mc = sizes.repeats < REPEATS
     cores = os.cpu_count() or 1
@@ -343,7 +343,8 @@ def measure_monte_carlo(sizes: Sizes) -> dict[str, Any]:
     one, many = out["workers_1"], out[f"workers_{cores}"]
     out["speedup"] = many["replications_per_second"] / one["replications_per_second"]
     if cores > 1:
-        # sim.runner keeps its pool for the life of the process: a second experiment runs warm.
+        # sim.experiments.runner keeps its pool for the life of the process: a second experiment
+        # runs warm.
         warm = out["warm"] = timed(cores)
         out["warm_speedup"] = warm["replications_per_second"] / one["replications_per_second"]
     out["same_rows"] = rows_by_workers[1] == rows_by_workers[cores]

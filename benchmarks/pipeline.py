@@ -37,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m benchmarks.pipeline SCENARIO.yaml", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    from sim.engine import simulate
-    from sim.graph import build_graph
-    from sim.results import summarize
-    from sim.scenario import load_scenario
-    from sim.validation import validate_scenario
+    from sim.engine.simulation import simulate
+    from sim.model.graph import build_graph
+    from sim.model.scenario import load_scenario
+    from sim.model.validation import validate_scenario
+    from sim.outputs.records import summarize
 
     cpu0 = time.process_time()
     t1 = time.perf_counter()

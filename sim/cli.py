@@ -28,11 +28,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from sim import __version__
-from sim.errors import InputError
-from sim.rules import Finding
-from sim.scenario import Scenario, blamed_file, load_scenario
-from sim.validation import ValidationReport, validate_scenario
+from sim.common.errors import InputError
+from sim.common.version import __version__
+from sim.model.rules import Finding
+from sim.model.scenario import Scenario, blamed_file, load_scenario
+from sim.model.validation import ValidationReport, validate_scenario
 
 if TYPE_CHECKING:
     from sim.importers import ImportResult
@@ -222,9 +222,9 @@ def _print_report(report: ValidationReport) -> None:
 @input_errors
 def graph(scenario: Path, overrides: tuple[str, ...], out_path: Path) -> None:
     """Write the dependency graph of SCENARIO's estate (resources, relations, must-precede)."""
-    from sim.atomic import atomic_file
-    from sim.graph import GRAPH_SUFFIXES, build_graph, write_graph
-    from sim.units import annotate_graph, build_units
+    from sim.common.atomic import atomic_file
+    from sim.model.graph import GRAPH_SUFFIXES, build_graph, write_graph
+    from sim.model.units import annotate_graph, build_units
 
     if out_path.suffix.lower() not in GRAPH_SUFFIXES:
         raise InputError(
@@ -342,7 +342,7 @@ def run(
     With --replications N, also run N independent replications and report P50/P80/P90/P99 and
     95 % confidence intervals of every metric.
     """
-    from sim.experiments import run_experiment, run_scenario, write_experiment, write_run
+    from sim.experiments.run import run_experiment, run_scenario, write_experiment, write_run
 
     sc = _load(scenario, overrides)
     if replications < 0:
@@ -377,7 +377,7 @@ def run(
         table.add_row(label, value)
     out.print(table)
     if replications:
-        from sim.runner import SUMMARY_COLUMNS, summary_table
+        from sim.experiments.runner import SUMMARY_COLUMNS, summary_table
 
         out.print(
             _stats_table(
@@ -441,8 +441,8 @@ def compare(
     Every alternative sees the same random draws for the same unit and step (common random
     numbers), so differences come from the alternatives, not from luck.
     """
-    from sim import compare as cmp
-    from sim.atomic import atomic_dir
+    from sim.common.atomic import atomic_dir
+    from sim.experiments import comparison as cmp
 
     sc = _load(scenario, overrides)
     alternatives = cmp.alternatives_from(
@@ -485,8 +485,8 @@ def _extra_orderings(
     (20 s budget) on the same replications the comparison then runs."""
     from functools import partial
 
-    from sim.optimize import optimized_order
-    from sim.runner import run_replications
+    from sim.experiments.optimizer import optimized_order
+    from sim.experiments.runner import run_replications
 
     evaluate = partial(run_replications, workers=workers, scheduler=scheduler)
     return {
@@ -535,10 +535,15 @@ def sensitivity(
     """
     from functools import partial
 
-    from sim.atomic import atomic_dir
-    from sim.replications import Prepared
-    from sim.runner import run_replications
-    from sim.sensitivity import criticality_csv, criticality_index, sensitivity_csv, tornado
+    from sim.common.atomic import atomic_dir
+    from sim.experiments.replications import Prepared
+    from sim.experiments.runner import run_replications
+    from sim.experiments.sensitivity import (
+        criticality_csv,
+        criticality_index,
+        sensitivity_csv,
+        tornado,
+    )
 
     if replications < 1:
         raise InputError("--replications", (), f"expected 1 or more, got {replications}")
@@ -648,9 +653,9 @@ def optimize(
     """
     from functools import partial
 
-    from sim import optimize as opt
-    from sim.replications import Prepared
-    from sim.runner import run_replications
+    from sim.experiments import optimizer as opt
+    from sim.experiments.replications import Prepared
+    from sim.experiments.runner import run_replications
 
     if replications < 1:
         raise InputError("--replications", (), f"expected 1 or more, got {replications}")
@@ -729,8 +734,8 @@ def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
     Microsoft advises a Validate/Prepare/Abort dry run before migrating; its timings give each
     step's base, per-VM time and spread.
     """
-    from sim.calibrate import calibrate as fit
-    from sim.calibrate import write_durations
+    from sim.experiments.calibration import calibrate as fit
+    from sim.experiments.calibration import write_durations
 
     result = fit(timings, str(timings))
     rows = result.rows()
@@ -779,8 +784,8 @@ def generate(
     vms: int, vnets: int | None, seed: int, rule_share: float, out_path: Path, force: bool
 ) -> None:
     """Write a realistic synthetic classic estate, the same for the same seed."""
-    from sim.atomic import atomic_file
-    from sim.generate import estate_to_yaml, generate_estate
+    from sim.common.atomic import atomic_file
+    from sim.importers.generate import estate_to_yaml, generate_estate
 
     if vms < 1:
         raise InputError("--vms", (), f"expected 1 or more, got {vms}")
@@ -819,7 +824,7 @@ def generate(
 def report(results_dir: Path, out_path: Path | None) -> None:
     """Write one self-contained HTML report of RESULTS_DIR (a run, its replications, and the
     compare/ and sensitivity/ folders inside it)."""
-    from sim.report import build_report
+    from sim.outputs.report import build_report
 
     with out.status("Drawing the figures and writing the report..."):
         path = build_report(results_dir, out_path)

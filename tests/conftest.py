@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from sim.estate import Estate
-from sim.plan import Plan
-from sim.rules import Finding, check
-from sim.units import build_units
+from sim.model.estate import Estate
+from sim.model.plan import Plan
+from sim.model.rules import Finding, check
+from sim.model.units import build_units
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

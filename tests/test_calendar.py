@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sim.calendar import WEEK, Calendar, week_offset
-from sim.errors import InputError
-from sim.plan import MaintenanceWindow, Plan
+from sim.common.errors import InputError
+from sim.model.calendar import WEEK, Calendar, week_offset
+from sim.model.plan import MaintenanceWindow, Plan
 
 SAT = 5 * 1440.0
 SUN = 6 * 1440.0

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.calibrate import STEPS, calibrate, fit_step, read_timings, write_durations
-from sim.errors import InputError
-from sim.plan import Durations, Plan
+from sim.common.errors import InputError
+from sim.experiments.calibration import STEPS, calibrate, fit_step, read_timings, write_durations
+from sim.model.plan import Durations, Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "dry-run-timings.csv"
@@ -86,7 +86,7 @@ def test_yaml_block_loads_into_a_plan(tmp_path: Path) -> None:
     indented = "\n".join("  " + line for line in text.splitlines())
     sc = tmp_path / "s.yaml"
     sc.write_text(f"name: t\nestate: {{nsgs: [{{name: a}}]}}\nplan:\n{indented}\n")
-    from sim.scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     assert load_scenario(sc).plan.durations == plan.durations
     out = write_durations(cal, tmp_path / "d.yaml")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.ceiling import skeleton
-from sim.replications import Prepared
-from sim.scenario import Scenario
+from sim.experiments.replications import Prepared
+from sim.model.scenario import Scenario
 
 
 def _prepared(crews: int) -> Prepared:

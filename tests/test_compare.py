@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from sim.compare import (
+from sim.common.errors import InputError
+from sim.experiments.comparison import (
     CSV_COLUMNS,
     TABLE_COLUMNS,
     Alternative,
@@ -21,10 +22,9 @@ from sim.compare import (
     compare_replications_csv,
     write_compare_csv,
 )
-from sim.errors import InputError
-from sim.ordering import STRATEGIES, order_units
-from sim.replications import METRICS, Prepared, ReplicationRow
-from sim.scenario import Scenario, load_scenario
+from sim.experiments.replications import METRICS, Prepared, ReplicationRow
+from sim.model.ordering import STRATEGIES, order_units
+from sim.model.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from distributed import LocalCluster
 
-from sim import runner
-from sim.compare import alternatives_from, compare, compare_csv
-from sim.errors import InputError
-from sim.runner import close_backends, replications_csv, run_replications
-from sim.scenario import Scenario, load_scenario
+from sim.common.errors import InputError
+from sim.experiments import runner
+from sim.experiments.comparison import alternatives_from, compare, compare_csv
+from sim.experiments.runner import close_backends, replications_csv, run_replications
+from sim.model.scenario import Scenario, load_scenario
 
 CONTOSO = Path(__file__).resolve().parents[1] / "scenarios" / "contoso.yaml"
 N = 20

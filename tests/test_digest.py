@@ -26,11 +26,11 @@ from typing import Any
 
 import pytest
 
-from sim.experiments import run_scenario
-from sim.generate import generate_estate, scenario_yaml
-from sim.replications import Prepared, row_of
-from sim.results import Replication
-from sim.scenario import Scenario, load_scenario
+from sim.experiments.replications import Prepared, row_of
+from sim.experiments.run import run_scenario
+from sim.importers.generate import generate_estate, scenario_yaml
+from sim.model.scenario import Scenario, load_scenario
+from sim.outputs.records import Replication
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DIGESTS = Path(__file__).with_name("digests.json")

@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 
-from sim import rules
-from sim.calendar import Calendar
-from sim.engine import TokenBucket, simulate
-from sim.errors import InputError
-from sim.experiments import run_scenario
-from sim.graph import node_id
-from sim.results import Replication
-from sim.rules import Finding
-from sim.scenario import Scenario, load_scenario
-from sim.units import build_units
+from sim.common.errors import InputError
+from sim.engine.simulation import simulate
+from sim.engine.throttle import TokenBucket
+from sim.experiments.run import run_scenario
+from sim.model import rules
+from sim.model.calendar import Calendar
+from sim.model.graph import node_id
+from sim.model.rules import Finding
+from sim.model.scenario import Scenario, load_scenario
+from sim.model.units import build_units
+from sim.outputs.records import Replication
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"
@@ -623,7 +624,7 @@ def test_prefetched_draws_change_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     )
     sc = sc.model_copy(update={"plan": plan})
     fast = run(sc)
-    monkeypatch.setattr("sim.sampling.Sampler.prefetch", lambda self, keys: None)
+    monkeypatch.setattr("sim.engine.sampling.Sampler.prefetch", lambda self, keys: None)
     slow = run(sc)
     assert fast == slow
     assert any(e.outcome == "fail" for e in fast.events)  # the failure draws were exercised

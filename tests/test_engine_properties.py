@@ -8,12 +8,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import rules
-from sim.calendar import Calendar
-from sim.engine import simulate
-from sim.results import Replication
-from sim.scenario import Scenario
-from sim.units import MigrationUnits, build_units
+from sim.engine.simulation import simulate
+from sim.model import rules
+from sim.model.calendar import Calendar
+from sim.model.scenario import Scenario
+from sim.model.units import MigrationUnits, build_units
+from sim.outputs.records import Replication
 
 PLATFORM_STEPS = ("validate", "stop", "deallocate", "prepare", "abort", "start", "commit")
 

@@ -1,4 +1,4 @@
-"""Synthetic estates (sim.generate) and the benchmark harness's smoke run."""
+"""Synthetic estates (sim.importers.generate) and the benchmark harness's smoke run."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.estate import Estate
-from sim.experiments import run_scenario
-from sim.generate import (
+from sim.experiments.run import run_scenario
+from sim.importers.generate import (
     MAX_VMS_PER_VNET,
     estate_to_yaml,
     generate_estate,
     scenario_yaml,
 )
-from sim.scenario import load_estate, load_scenario
-from sim.units import build_units
-from sim.validation import validate_scenario
+from sim.model.estate import Estate
+from sim.model.scenario import load_estate, load_scenario
+from sim.model.units import build_units
+from sim.model.validation import validate_scenario
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from sim.estate import Estate
-from sim.graph import EDGE_KINDS, build_graph, edges_of_kind, node_id, write_graph
-from sim.scenario import load_scenario
-from sim.units import annotate_graph, build_units
+from sim.model.estate import Estate
+from sim.model.graph import EDGE_KINDS, build_graph, edges_of_kind, node_id, write_graph
+from sim.model.scenario import load_scenario
+from sim.model.units import annotate_graph, build_units
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import InputError
-from sim.estate import VM, Estate
+from sim.common.errors import InputError
 from sim.importers import ImportResult, import_asm, write_estate
-from sim.scenario import Scenario, load_estate, load_scenario
-from sim.validation import validate_scenario
+from sim.model.estate import VM, Estate
+from sim.model.scenario import Scenario, load_estate, load_scenario
+from sim.model.validation import validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "asm"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import InputError
+from sim.common.errors import InputError
 from sim.importers import import_asm, import_netcfg, write_estate
 
 ASM_NS = "http://schemas.microsoft.com/windowsazure"

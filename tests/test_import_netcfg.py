@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import InputError
+from sim.common.errors import InputError
 from sim.importers import import_netcfg, write_estate
-from sim.scenario import Scenario, load_estate
-from sim.validation import validate_scenario
+from sim.model.scenario import Scenario, load_estate
+from sim.model.validation import validate_scenario
 
 NETCFG_NS = "http://schemas.microsoft.com/ServiceHosting/2011/07/NetworkConfiguration"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import InputError
-from sim.ordering import order_units
-from sim.rules import CATALOGUE, Finding, check, unit_status
-from sim.scenario import Scenario, load_scenario
-from sim.units import MigrationUnits, build_units
+from sim.common.errors import InputError
+from sim.model.ordering import order_units
+from sim.model.rules import CATALOGUE, Finding, check, unit_status
+from sim.model.scenario import Scenario, load_scenario
+from sim.model.units import MigrationUnits, build_units
 
 # (rule, unit, resources), worked out from the scenario file block by block.
 EXPECTED: set[tuple[str, str, tuple[str, ...]]] = {

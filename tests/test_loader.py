@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
-from sim.errors import InputError
-from sim.plan import DEFAULT_STEPS, StepDuration
-from sim.scenario import Scenario, load_estate, load_scenario
+from sim.common.errors import InputError
+from sim.model.plan import DEFAULT_STEPS, StepDuration
+from sim.model.scenario import Scenario, load_estate, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CONTOSO = REPO.parent / "shared" / "examples" / "contoso.yaml"

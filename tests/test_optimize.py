@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.optimize import (
+from sim.experiments.optimizer import (
     OBJECTIVES,
     OptimizeResult,
     OptimizeStatus,
@@ -22,10 +22,10 @@ from sim.optimize import (
     optimized_order,
     paired_interval,
 )
-from sim.ordering import STRATEGIES, order_units, violations
-from sim.replications import Prepared, ReplicationRow
-from sim.scenario import Scenario, load_scenario
-from sim.sensitivity import serial_evaluate
+from sim.experiments.replications import Prepared, ReplicationRow
+from sim.experiments.sensitivity import serial_evaluate
+from sim.model.ordering import STRATEGIES, order_units, violations
+from sim.model.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from sim.estate import paused_gc
+from sim.common.gcpause import paused_gc
 
 
 class Node:

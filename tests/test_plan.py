@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sim.estate import Estate
-from sim.plan import DEFAULT_STEPS, Plan
-from sim.rules import check
-from sim.units import build_units
+from sim.model.estate import Estate
+from sim.model.plan import DEFAULT_STEPS, Plan
+from sim.model.rules import check
+from sim.model.units import build_units
 
 
 def test_a_step_mapping_keeps_the_defaults_it_leaves_out() -> None:

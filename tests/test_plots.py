@@ -1,4 +1,4 @@
-"""The pictures (sim.plots): what each figure shows, drawn from results data only."""
+"""The pictures (sim.outputs.plots): what each figure shows, drawn from results data only."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.text import Text
 
-from sim import plots
-from sim.experiments import RunResult, run_scenario
-from sim.replications import Prepared
-from sim.results import Window
-from sim.scenario import Scenario, load_scenario
+from sim.experiments.replications import Prepared
+from sim.experiments.run import RunResult, run_scenario
+from sim.model.scenario import Scenario, load_scenario
+from sim.outputs import plots
+from sim.outputs.records import Window
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"
@@ -333,9 +333,9 @@ def test_clock_ticks_follow_the_origin() -> None:
 
 def test_plots_and_report_never_import_the_engine() -> None:
     code = (
-        "import sys, sim.plots, sim.report\n"
-        "bad = [m for m in ('sim.engine', 'sim.rules', 'sim.runner', 'sim.replications')"
-        " if m in sys.modules]\n"
+        "import sys, sim.outputs.plots, sim.outputs.report\n"
+        "bad = [m for m in ('sim.engine', 'sim.model.rules', 'sim.experiments.runner',"
+        " 'sim.experiments.replications') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -345,7 +345,7 @@ def test_plots_and_report_never_import_the_engine() -> None:
 def test_timeline_of_a_big_estate_is_one_readable_page() -> None:
     # Hundreds of units: one thin row each, a fixed height, some units labelled with their
     # position, not-migrated units ticked instead of a line of text each.
-    from sim.generate import generate_estate
+    from sim.importers.generate import generate_estate
 
     sc = Scenario(name="big", estate=generate_estate(3000, seed=4, vnets=8, rule_share=0.2))
     result = run_scenario(sc)

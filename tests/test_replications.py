@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.experiments import run_scenario
-from sim.ordering import order_units
-from sim.replications import METRICS, Prepared, ReplicationRow
-from sim.sampling import replication_seed
-from sim.scenario import load_scenario
+from sim.engine.sampling import replication_seed
+from sim.experiments.replications import METRICS, Prepared, ReplicationRow
+from sim.experiments.run import run_scenario
+from sim.model.ordering import order_units
+from sim.model.scenario import load_scenario
 
 CONTOSO = Path(__file__).resolve().parents[1] / "scenarios" / "contoso.yaml"
 

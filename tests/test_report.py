@@ -10,18 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from sim.compare import (
+from sim.common.errors import InputError
+from sim.experiments.comparison import (
     alternatives_from,
     compare,
     write_compare_csv,
     write_compare_replications,
 )
-from sim.errors import InputError
-from sim.experiments import run_experiment, run_scenario, write_experiment, write_run
-from sim.replications import Prepared
-from sim.report import SIZE_BUDGET, build_report, load_results, render_report, replication_of
-from sim.scenario import Scenario, load_scenario
-from sim.sensitivity import criticality_index, tornado
+from sim.experiments.replications import Prepared
+from sim.experiments.run import run_experiment, run_scenario, write_experiment, write_run
+from sim.experiments.sensitivity import criticality_index, tornado
+from sim.model.scenario import Scenario, load_scenario
+from sim.outputs.report import (
+    SIZE_BUDGET,
+    build_report,
+    load_results,
+    render_report,
+    replication_of,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"
@@ -195,7 +201,7 @@ def test_statistics_from_replications_when_the_json_is_missing_or_differs(
     shutil.copy(full / "replications.csv", root / "replications.csv")
     html = render_report(root)
     assert "statistics.json is missing: the table below is computed from replications.csv" in html
-    # the keys of the brief (mean, ci_low, ci_high, p50...) read as well as sim.runner's
+    # the keys of the brief (mean, ci_low, ci_high, p50...) read as well as sim.experiments.runner's
     brief = {
         "makespan_hours": {
             "n": 3,
@@ -253,7 +259,7 @@ def test_text_from_the_results_is_escaped(run_only: Path, tmp_path: Path) -> Non
 
 
 def test_a_2000_vm_estate_stays_readable_and_small(tmp_path: Path) -> None:
-    from sim.generate import generate_estate
+    from sim.importers.generate import generate_estate
 
     estate = generate_estate(2000, seed=1)
     scenario = Scenario.model_validate(

@@ -18,8 +18,8 @@ import pytest
 from matplotlib import image
 from test_report import CONTOSO, FIGURES, make_results
 
-from sim.report import build_report
-from sim.scenario import load_scenario
+from sim.model.scenario import load_scenario
+from sim.outputs.report import build_report
 
 CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 

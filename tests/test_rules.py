@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from sim.errors import InputError
-from sim.estate import Estate
-from sim.plan import Plan
-from sim.rules import (
+from sim.common.errors import InputError
+from sim.model.estate import Estate
+from sim.model.plan import Plan
+from sim.model.rules import (
     CATALOGUE,
     RULES,
     SEVERITY_RANK,
@@ -29,8 +29,8 @@ from sim.rules import (
     quota_needs,
     unit_status,
 )
-from sim.scenario import load_scenario
-from sim.units import build_units
+from sim.model.scenario import load_scenario
+from sim.model.units import build_units
 
 RunRules = Callable[..., list[Finding]]  # the run_rules fixture of conftest.py
 
@@ -713,7 +713,7 @@ def test_contoso_findings(repo_root: Path) -> None:
 def test_docs_list_every_rule() -> None:
     from pathlib import Path
 
-    from sim.rules import CATALOGUE
+    from sim.model.rules import CATALOGUE
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
     for rule_id, spec in CATALOGUE.items():

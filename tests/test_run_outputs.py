@@ -11,10 +11,11 @@ import pytest
 from matplotlib.figure import Figure
 
 from sim import __version__
-from sim.errors import InputError
-from sim.experiments import OUTPUT_FILES, RunResult, run_scenario, write_run
-from sim.plots import timeline
-from sim.results import (
+from sim.common.errors import InputError
+from sim.experiments.run import OUTPUT_FILES, RunResult, run_scenario, write_run
+from sim.model.scenario import Scenario, load_scenario
+from sim.outputs.plots import timeline
+from sim.outputs.records import (
     Event,
     Window,
     events_csv,
@@ -24,7 +25,6 @@ from sim.results import (
     vm_down_intervals,
     windows_csv,
 )
-from sim.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim import runner
-from sim.errors import InputError
-from sim.ordering import order_units
-from sim.replications import METRICS, Prepared, ReplicationRow
-from sim.runner import (
+from sim.common.errors import InputError
+from sim.engine.sampling import replication_seed
+from sim.experiments import runner
+from sim.experiments.replications import METRICS, Prepared, ReplicationRow
+from sim.experiments.runner import (
     MAX_BATCH,
     MIN_BATCH,
     SUMMARY_COLUMNS,
@@ -35,8 +35,8 @@ from sim.runner import (
     summary_table,
     write_replications,
 )
-from sim.sampling import replication_seed
-from sim.scenario import load_scenario
+from sim.model.ordering import order_units
+from sim.model.scenario import load_scenario
 
 CONTOSO = Path(__file__).resolve().parents[1] / "scenarios" / "contoso.yaml"
 
@@ -383,12 +383,13 @@ def test_an_unpicklable_alternative_fails_its_replications_only(
 
 
 def test_importing_the_runner_leaves_scipy_out() -> None:
-    # The fork server preloads sim.runner: it should hold what a replication needs, no more.
+    # The fork server preloads sim.experiments.runner: it should hold what a replication needs, no
+    # more.
     code = (
-        "import sys, sim.runner\n"
-        "bad = [m for m in ('scipy', 'sim.stats') if m in sys.modules]\n"
+        "import sys, sim.experiments.runner\n"
+        "bad = [m for m in ('scipy', 'sim.common.stats') if m in sys.modules]\n"
         "assert not bad, bad\n"
-        "assert callable(sim.runner.summarise)\n"
+        "assert callable(sim.experiments.runner.summarise)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

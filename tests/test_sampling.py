@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.plan import StepDuration
-from sim.sampling import (
+from sim.engine.sampling import (
     Sampler,
     Streams,
     beta33_ppf,
@@ -19,6 +18,7 @@ from sim.sampling import (
     stable_hash,
     triangular_ppf,
 )
+from sim.model.plan import StepDuration
 
 
 def test_stable_hash_is_fixed_across_processes() -> None:
@@ -134,7 +134,7 @@ def test_failures_follow_probability() -> None:
 
 
 def test_replication_seeds_are_stable_distinct_and_valid() -> None:
-    from sim.sampling import replication_seed
+    from sim.engine.sampling import replication_seed
 
     seeds = [replication_seed(42, r) for r in range(1000)]
     assert len(set(seeds)) == 1000
@@ -166,7 +166,7 @@ def test_vectorised_draws_are_numpy_seedsequence_bit_for_bit(
 
 def test_vectorised_draws_handle_short_hash_words(monkeypatch: pytest.MonkeyPatch) -> None:
     # A hash below 2**32 is one 32-bit word, not two: SeedSequence then mixes fewer words.
-    import sim.sampling as sampling
+    import sim.engine.sampling as sampling
 
     real = sampling.stable_hash
     monkeypatch.setattr(sampling, "stable_hash", lambda t: 5 if t == "tiny" else real(t))

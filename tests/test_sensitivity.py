@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.replications import Prepared, ReplicationRow
-from sim.scenario import Scenario, load_scenario
-from sim.sensitivity import (
+from sim.experiments.replications import Prepared, ReplicationRow
+from sim.experiments.sensitivity import (
     STEP_NAMES,
     critical_path,
     criticality_index,
@@ -21,6 +20,7 @@ from sim.sensitivity import (
     statistic,
     tornado,
 )
+from sim.model.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from sim.stats import (
+from sim.common.stats import (
     PERCENTILES,
     describe,
     mean_ci,

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from sim import rules
-from sim.engine import simulate
-from sim.errors import InputError
-from sim.ordering import (
+from sim.common.errors import InputError
+from sim.engine.simulation import simulate
+from sim.model import rules
+from sim.model.ordering import (
     STRATEGIES,
     decode_priorities,
     order_units,
@@ -19,9 +19,9 @@ from sim.ordering import (
     violations,
     wave_starts,
 )
-from sim.results import Replication
-from sim.scenario import Scenario, load_scenario
-from sim.units import MigrationUnits, build_units
+from sim.model.scenario import Scenario, load_scenario
+from sim.model.units import MigrationUnits, build_units
+from sim.outputs.records import Replication
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"

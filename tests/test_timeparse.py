@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from sim.timeparse import ClockMinutes, Minutes, format_minutes, parse_clock, parse_duration
+from sim.common.timeparse import ClockMinutes, Minutes, format_minutes, parse_clock, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from sim.errors import InputError
-from sim.estate import Estate
-from sim.ordering import STRATEGIES, order_units, violations
-from sim.plan import Plan
-from sim.scenario import load_scenario
-from sim.units import build_units
+from sim.common.errors import InputError
+from sim.model.estate import Estate
+from sim.model.ordering import STRATEGIES, order_units, violations
+from sim.model.plan import Plan
+from sim.model.scenario import load_scenario
+from sim.model.units import build_units
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"

@@ -1,13 +1,14 @@
-"""Importers of real classic estates: Service Management API responses and network configuration
-files, each into an :class:`~sim.estate.Estate` plus warnings (see ``docs/importing.md``).
+"""Estates from outside: real classic exports, network configuration files, synthetic estates.
+
+Each importer produces an :class:`~sim.model.estate.Estate` plus warnings (see
+``docs/importing.md``); nothing here simulates::
 
     result = import_asm(Path("exports/"))      # a folder of XML responses
     result = import_netcfg(Path("netcfg.xml"))  # a Get-AzureVNetConfig file
     write_estate(result, Path("estate.yaml"))   # refuses an existing file unless force=True
+    estate = generate_estate(2000, seed=3)      # a synthetic estate for what-ifs at scale
 """
 
-from sim.importers.asm import import_asm
-from sim.importers.netcfg import import_netcfg
-from sim.importers.result import ImportResult, write_estate
+import lazy_loader as _lazy
 
-__all__ = ["ImportResult", "import_asm", "import_netcfg", "write_estate"]
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

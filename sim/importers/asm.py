@@ -17,22 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
-from sim.errors import InputError
-from sim.estate import (
-    NSG,
-    VM,
-    CloudService,
-    Disk,
-    GatewayKind,
-    ReservedIP,
-    Role,
-    RoleKind,
-    RouteTable,
-    StorageAccount,
-    Subnet,
-    VMState,
-    VNet,
-)
+from sim.common.errors import InputError
 from sim.importers import netcfg as netcfg_mod
 from sim.importers.result import ImportResult, build_estate, gateways_for, pick_location
 from sim.importers.xmlsafe import (
@@ -46,6 +31,21 @@ from sim.importers.xmlsafe import (
     parse_xml,
     text_of,
     xsi_type,
+)
+from sim.model.estate import (
+    NSG,
+    VM,
+    CloudService,
+    Disk,
+    GatewayKind,
+    ReservedIP,
+    Role,
+    RoleKind,
+    RouteTable,
+    StorageAccount,
+    Subnet,
+    VMState,
+    VNet,
 )
 
 # ---- the elements this importer knows (children of each element it reads) -----------------------

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
-from sim.estate import GatewayKind, Subnet, VNet
 from sim.importers.result import ImportResult, build_estate, gateways_for, pick_location
 from sim.importers.xmlsafe import (
     ASM_NS,
@@ -25,6 +24,7 @@ from sim.importers.xmlsafe import (
     parse_xml,
     text_of,
 )
+from sim.model.estate import GatewayKind, Subnet, VNet
 
 CONNECTION_KINDS: dict[str, GatewayKind] = {"dedicated": "expressroute", "ipsec": "vpn"}
 

@@ -12,10 +12,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sim.atomic import atomic_file
-from sim.errors import InputError, ReferenceProblem
-from sim.estate import Estate, Gateway, GatewayKind
+from sim.common.atomic import atomic_file
+from sim.common.errors import InputError, ReferenceProblem
 from sim.importers.xmlsafe import Notes
+from sim.model.estate import Estate, Gateway, GatewayKind
 
 
 @dataclass(frozen=True)
@@ -143,9 +143,9 @@ def write_estate(result: ImportResult, out: Path, *, force: bool = False) -> Non
 
     An existing file is refused (:class:`InputError`) unless ``force``; a directory always is.
     The written text is loaded back before it replaces anything, so a file that exists is one
-    that :func:`sim.scenario.load_estate` reads to the same estate.
+    that :func:`sim.model.scenario.load_estate` reads to the same estate.
     """
-    from sim.scenario import load_estate
+    from sim.model.scenario import load_estate
 
     if out.is_dir():
         raise InputError(str(out), (), "is a directory; expected the path of an estate file")

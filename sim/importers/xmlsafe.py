@@ -3,7 +3,7 @@
 Every file goes through defusedxml with DTDs, entity declarations and external references all
 refused, so an XXE or an entity-expansion bomb never reaches the expat expansion code. Every failure
 (a DTD, a truncated or non-XML file, an unreadable file) becomes one
-:class:`~sim.errors.InputError` naming the file and, when expat knows it, the line.
+:class:`~sim.common.errors.InputError` naming the file and, when expat knows it, the line.
 
 The importers read documents through :class:`Reader`, which groups an element's children by local
 name and counts the ones the importer does not know, so unknown elements become warnings rather
@@ -22,7 +22,7 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 import defusedxml  # type: ignore[import-untyped, unused-ignore]
 import defusedxml.ElementTree as defused_et  # type: ignore[import-untyped, unused-ignore]
 
-from sim.errors import InputError
+from sim.common.errors import InputError
 
 ASM_NS = "http://schemas.microsoft.com/windowsazure"
 """Namespace of the Service Management REST API responses."""

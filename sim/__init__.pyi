@@ -1,0 +1,32 @@
+from . import common as common
+from . import engine as engine
+from . import experiments as experiments
+from . import importers as importers
+from . import model as model
+from . import outputs as outputs
+from .common.errors import InputError as InputError
+from .engine.simulation import simulate as simulate
+from .experiments.calibration import calibrate as calibrate
+from .experiments.comparison import alternatives_from as alternatives_from
+from .experiments.comparison import compare as compare
+from .experiments.optimizer import optimize as optimize
+from .experiments.replications import Prepared as Prepared
+from .experiments.run import run_experiment as run_experiment
+from .experiments.run import run_scenario as run_scenario
+from .experiments.run import write_experiment as write_experiment
+from .experiments.run import write_run as write_run
+from .experiments.runner import run_replications as run_replications
+from .experiments.sensitivity import criticality_index as criticality_index
+from .experiments.sensitivity import tornado as tornado
+from .importers.asm import import_asm as import_asm
+from .importers.generate import generate_estate as generate_estate
+from .importers.netcfg import import_netcfg as import_netcfg
+from .importers.result import write_estate as write_estate
+from .model.graph import build_graph as build_graph
+from .model.scenario import load_scenario as load_scenario
+from .model.units import build_units as build_units
+from .model.validation import validate_scenario as validate_scenario
+from .outputs import plots as plots
+from .outputs.report import build_report as build_report
+
+__version__: str

@@ -1,0 +1,49 @@
+"""One replication: the platform's mechanics under the operator's dispatch policy.
+
+:func:`simulate` is a pure function: the same estate, units, plan, findings, order and seed
+always give the same :class:`~sim.outputs.records.Replication`. The mechanics are
+:mod:`sim.engine.platform`, the policy :mod:`sim.engine.dispatch`, the random numbers
+:mod:`sim.engine.sampling`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import simpy
+
+from sim.common.gcpause import paused_gc
+from sim.engine.dispatch import PrepareAhead
+from sim.engine.platform import Platform
+from sim.model.estate import Estate
+from sim.model.ordering import order_units
+from sim.model.plan import Plan
+from sim.model.rules import Finding
+from sim.model.units import MigrationUnits
+from sim.outputs.records import Replication
+
+
+@paused_gc()
+def simulate(
+    estate: Estate,
+    units: MigrationUnits,
+    plan: Plan,
+    findings: Sequence[Finding] = (),
+    *,
+    order: Sequence[str] | None = None,
+    deterministic: bool = False,
+) -> Replication:
+    """One replication of ``plan`` on ``estate``: a pure function of its arguments.
+
+    ``findings`` are the rule findings (:func:`sim.model.rules.check`); ``order`` the unit ids
+    in the order crews take them (default :func:`sim.model.ordering.order_units` of
+    ``plan.ordering``); the seed is ``plan.seed``. ``deterministic`` runs every duration at its
+    central value. Times in the result are minutes from the plan's start. Raises
+    :class:`~sim.common.errors.InputError` for plan input that only the engine can judge (a
+    one-off maintenance window without ``plan.start``; a bad ``plan.ordering`` or
+    ``plan.waves``).
+    """
+    if order is None:
+        order = order_units(units, plan.ordering, plan)
+    env = simpy.Environment()
+    return Platform(env, estate, units, plan, findings, order, deterministic, PrepareAhead).run()

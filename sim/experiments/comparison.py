@@ -1,0 +1,530 @@
+"""Comparing alternatives side by side with common random numbers: what ``migsim compare`` calls.
+
+An :class:`Alternative` is a named scenario plus an optional explicit unit order.
+:func:`alternatives_from` builds them from ordering strategy names (``--orderings``) and knob
+values (``--vary plan.crews=1,2,4``), as their cartesian product. :func:`compare` runs replications
+``0..n-1`` of every alternative through :func:`sim.experiments.runner.run_replications` (replication
+``r`` uses the same seed, so the same draws for the same unit and step, in every alternative) and
+builds, per metric, a table: P50/P80/P90, the mean with its 95 % CI, the mean difference to the
+best alternative (lowest mean) with a paired 95 % t-interval, and the probability of being best.
+Because the draws are shared, an alternative compared with an identical one differs by exactly
+zero in every replication: the difference is 0 with the interval (0, 0).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.common.atomic import atomic_file
+from sim.common.errors import InputError, ReferenceProblem
+from sim.common.stats import Interval, mean_ci, paired_difference, percentiles, probability_best
+from sim.experiments.replications import METRICS, Prepared, ReplicationRow
+from sim.experiments.runner import (
+    OnFailure,
+    Progress,
+    Replications,
+    ReplicationsFailed,
+    run_replications,
+)
+from sim.model.ordering import STRATEGIES
+from sim.model.scenario import Scenario, apply_overrides
+from sim.outputs.records import fmt_num
+
+HEADLINE = "makespan_hours"
+"""The metric a comparison is judged by unless told otherwise."""
+
+TABLE_PERCENTILES = (50, 80, 90)
+
+OrderingFn = Callable[[Prepared], Sequence[str]]
+"""An ordering that needs the prepared alternative (for example the optimiser): returns unit ids."""
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One alternative: a name, its scenario, and an explicit unit order (``None``: the order
+    ``scenario.plan.ordering`` gives)."""
+
+    name: str
+    scenario: Scenario
+    order: tuple[str, ...] | None = None
+
+    def prepare(self) -> Prepared:
+        return Prepared.of(self.scenario, self.order)
+
+
+# ---- building alternatives --------------------------------------------------------------------
+
+
+def _dump(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as the plain data a YAML file would hold (validates back to an equal one)."""
+    data: dict[str, Any] = scenario.model_dump(mode="json", by_alias=True)
+    # A recurring window's clock time dumps as minutes after midnight, which the loader refuses
+    # (it reads an unquoted 22:00 as a YAML base-60 number): write it back as "HH:MM".
+    for window in data.get("plan", {}).get("maintenance_windows") or ():
+        at = window.get("at")
+        if isinstance(at, int) and not isinstance(at, bool):
+            window["at"] = "{:02d}:{:02d}".format(*divmod(at, 60))
+    return data
+
+
+def _split_values(text: str) -> list[str]:
+    """Split ``1,2,[a,b]`` at top-level commas (commas inside brackets or quotes stay)."""
+    parts: list[str] = []
+    depth, quote, cur = 0, "", ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    parts.append(cur.strip())
+    return parts
+
+
+@dataclass(frozen=True)
+class Vary:
+    """One ``--vary KEY.PATH=V1,V2,...`` item."""
+
+    item: str
+    key: str
+    values: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, item: str) -> Vary:
+        key, sep, rest = item.partition("=")
+        key = key.strip()
+        values = tuple(_split_values(rest)) if sep else ()
+        if not sep or not key or not values or any(v == "" for v in values):
+            raise InputError(
+                "--vary", (), f"{item!r}: expected KEY.PATH=V1,V2,... for example plan.crews=1,2,4"
+            )
+        if len(set(values)) != len(values):
+            raise InputError("--vary", (), f"{item!r}: a value is listed twice")
+        return cls(item, key, values)
+
+    def label(self, value: str) -> str:
+        """``crews=2`` for ``plan.crews`` (the ``plan.`` prefix dropped)."""
+        return f"{self.key.removeprefix('plan.')}={value}"
+
+
+def _clean_loc(data: Any, loc: Sequence[Any]) -> tuple[str | int, ...]:
+    """The part of a pydantic location that names keys and items of ``data`` (tags dropped);
+    stops after the first key that ``data`` does not hold."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str):
+            out.append(part)
+            break
+    return tuple(out)
+
+
+def _apply(base: dict[str, Any], assignments: Sequence[tuple[Vary, str]]) -> Scenario:
+    """The scenario with ``assignments`` applied; a bad key or value raises ``InputError``."""
+    data = copy.deepcopy(base)
+    items = [f"{v.key}={value}" for v, value in assignments]
+    shown = ", ".join(repr(v.item) for v, _ in assignments)
+    try:
+        apply_overrides(data, items)
+    except InputError as exc:
+        raise InputError("--vary", exc.loc, f"{exc.message} (in {shown})") from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _clean_loc(data, err["loc"])
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}: the scenario has no such setting (in {shown})"
+        else:
+            message = f"{str(err['msg']).removeprefix('Value error, ')} (in {shown})"
+        raise InputError("--vary", loc, message) from None
+    except ReferenceProblem as exc:
+        loc, message = exc.problems[0]
+        raise InputError("--vary", loc, f"{message} (in {shown})") from None
+
+
+def known_orderings(extra_orderings: Mapping[str, OrderingFn] | None = None) -> list[str]:
+    """Every name ``--orderings`` accepts: the strategies, then the extra ones."""
+    return [*STRATEGIES, *(k for k in (extra_orderings or {}) if k not in STRATEGIES)]
+
+
+def alternatives_from(
+    scenario: Scenario,
+    orderings: Sequence[str] = (),
+    vary: Sequence[str] = (),
+    *,
+    extra_orderings: Mapping[str, OrderingFn] | None = None,
+) -> list[Alternative]:
+    """The cartesian product of ``orderings`` and the ``vary`` values, in that nesting order.
+
+    ``orderings`` are strategy names (:data:`sim.model.ordering.STRATEGIES`) or keys of
+    ``extra_orderings`` (callbacks from the prepared alternative to a unit order, for example
+    ``"optimized"``); empty keeps the scenario's own ``plan.ordering``. ``vary`` items are
+    ``KEY.PATH=V1,V2,...`` (values read as YAML, like ``--set``). Names read
+    ``smallest_first | crews=2, check=1h``.
+
+    Raises :class:`InputError` for an unknown strategy (listing the known ones), a ``--vary``
+    that is malformed or names a key the scenario does not have (naming it), or a value the
+    scenario refuses.
+    """
+    extra = dict(extra_orderings or {})
+    known = known_orderings(extra)
+    for name in orderings:
+        if name not in known:
+            raise InputError(
+                "--orderings", (), f"unknown strategy {name!r}; expected one of: {', '.join(known)}"
+            )
+    if len(set(orderings)) != len(orderings):
+        raise InputError("--orderings", (), "an ordering is listed twice")
+    varies = [Vary.parse(item) for item in vary]
+    keys = [v.key for v in varies]
+    if len(set(keys)) != len(keys):
+        raise InputError("--vary", (), "a key is varied twice; give all its values in one --vary")
+
+    base = _dump(scenario)
+    # Each value alone first, so a bad one is blamed precisely.
+    for v in varies:
+        for value in v.values:
+            _apply(base, [(v, value)])
+
+    combos: list[list[tuple[Vary, str]]] = [
+        list(zip(varies, values, strict=True))
+        for values in itertools.product(*(v.values for v in varies))
+    ]
+    variants = [(combo, _apply(base, combo) if combo else scenario) for combo in combos]
+    own = scenario.plan.ordering
+    ordering_names: list[str | None] = list(orderings) or [None]
+    out: list[Alternative] = []
+    for ordering in ordering_names:
+        for combo, variant in variants:
+            labels = ", ".join(v.label(value) for v, value in combo)
+            head = ordering if ordering is not None else (own if isinstance(own, str) else "")
+            if not head and not labels:
+                head = "plan ordering"
+            name = f"{head} | {labels}" if head and labels else head or labels
+            if ordering is None:
+                out.append(Alternative(name, variant, None))
+            elif ordering in extra and ordering not in STRATEGIES:
+                order = tuple(extra[ordering](Prepared.of(variant)))
+                plan = variant.plan.model_copy(update={"ordering": order})
+                out.append(Alternative(name, variant.model_copy(update={"plan": plan}), order))
+            else:
+                plan = variant.plan.model_copy(update={"ordering": ordering})
+                out.append(Alternative(name, variant.model_copy(update={"plan": plan}), None))
+    return out
+
+
+# ---- the comparison ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One alternative under one metric."""
+
+    alternative: str
+    metric: str
+    n: int
+    mean: Interval
+    percentiles: dict[int, float]
+    difference: Interval
+    """Mean of (this alternative - the best) per replication, with its paired 95 % CI."""
+    probability_best: float
+    best: bool
+
+
+CSV_COLUMNS = (
+    "alternative",
+    "metric",
+    "n",
+    "mean",
+    "mean_ci_low",
+    "mean_ci_high",
+    "p50",
+    "p80",
+    "p90",
+    "diff_to_best",
+    "diff_ci_low",
+    "diff_ci_high",
+    "prob_best",
+    "best",
+)
+"""The columns of ``compare.csv``: one row per alternative and metric."""
+
+TABLE_COLUMNS = (
+    "alternative",
+    "P50",
+    "P80",
+    "P90",
+    "mean (95% CI)",
+    "vs best (95% CI)",
+    "P(best)",
+)
+"""The columns of :meth:`Comparison.rows`."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The tables of a comparison, one per metric, and the rows they came from."""
+
+    names: tuple[str, ...]
+    metrics: tuple[str, ...]
+    headline: str
+    replications: int
+    """Replications requested per alternative."""
+    used: tuple[int, ...]
+    """The replication indices every alternative completed: the ones the statistics use."""
+    tables: Mapping[str, tuple[MetricRow, ...]]
+    results: Replications = field(repr=False)
+    alternatives: tuple[Alternative, ...] = field(repr=False, default=())
+
+    @property
+    def failures(self) -> list[str]:
+        """One line per replication that raised, naming alternative, replication and seed."""
+        return self.results.describe_failures(self.names)
+
+    def table(self, metric: str | None = None) -> tuple[MetricRow, ...]:
+        key = metric or self.headline
+        if key not in self.tables:
+            raise InputError(
+                "--metric",
+                (),
+                f"unknown metric {key!r}; expected one of: {', '.join(self.metrics)}",
+            )
+        return self.tables[key]
+
+    def best(self, metric: str | None = None) -> MetricRow:
+        return next(r for r in self.table(metric) if r.best)
+
+    def rows(self, metric: str | None = None) -> list[tuple[str, ...]]:
+        """The terminal table of ``metric`` (default: the headline), columns
+        :data:`TABLE_COLUMNS`, alternatives in the order given."""
+        out = []
+        for r in self.table(metric):
+            diff = "best" if r.best else f"{_signed(r.difference.estimate)} {_ci(r.difference)}"
+            out.append(
+                (
+                    r.alternative,
+                    *(_num(r.percentiles[p]) for p in TABLE_PERCENTILES),
+                    f"{_num(r.mean.estimate)} {_ci(r.mean)}",
+                    diff,
+                    f"{r.probability_best:.0%}",
+                )
+            )
+        return out
+
+    def verdict(self, metric: str | None = None) -> str:
+        """Which alternative wins on ``metric`` and how sure that is, in one or two sentences."""
+        key = metric or self.headline
+        table = self.table(key)
+        best = next(r for r in table if r.best)
+        text = (
+            f"{best.alternative} has the lowest mean {key} ({_num(best.mean.estimate)}) and is"
+            f" best in {best.probability_best:.0%} of {len(self.used)} replications."
+        )
+        others = sorted((r for r in table if not r.best), key=lambda r: r.mean.estimate)
+        if others:
+            runner_up = others[0]
+            d = runner_up.difference
+            if math.isnan(d.low):
+                sure = "too few replications for a confidence interval"
+            elif d.low > 0:
+                sure = f"the 95 % CI excludes 0: {best.alternative} is better"
+            else:
+                sure = "the 95 % CI includes 0: not distinguishable with these replications"
+            text += f" Next: {runner_up.alternative}, {_signed(d.estimate)} {_ci(d)} ({sure})."
+        return text
+
+
+def _num(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.2f}"
+
+
+def _signed(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:+.2f}"
+
+
+def _ci(iv: Interval) -> str:
+    if math.isnan(iv.low) or math.isnan(iv.high):
+        return "(-)"
+    return f"({iv.low:.2f} to {iv.high:.2f})"
+
+
+def _tables(
+    names: Sequence[str],
+    results: Replications,
+    metrics: Sequence[str],
+) -> tuple[tuple[int, ...], dict[str, tuple[MetricRow, ...]]]:
+    by_index = [{row.replication: row for row in rows} for rows in results]
+    used = tuple(sorted(set.intersection(*(set(d) for d in by_index))))
+    if not used:
+        raise ReplicationsFailed(results, names)
+    tables: dict[str, tuple[MetricRow, ...]] = {}
+    for metric in metrics:
+        matrix = [[float(getattr(d[r], metric)) for r in used] for d in by_index]
+        means = [mean_ci(values) for values in matrix]
+        best_i = min(range(len(names)), key=lambda i: means[i].estimate)  # first on ties
+        shares = probability_best(matrix)
+        tables[metric] = tuple(
+            MetricRow(
+                alternative=names[i],
+                metric=metric,
+                n=len(used),
+                mean=means[i],
+                percentiles={
+                    int(p): v for p, v in percentiles(matrix[i], TABLE_PERCENTILES).items()
+                },
+                difference=paired_difference(matrix[i], matrix[best_i]),
+                probability_best=shares[i],
+                best=i == best_i,
+            )
+            for i in range(len(names))
+        )
+    return used, tables
+
+
+def compare(
+    alternatives: Sequence[Alternative],
+    n: int,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    metrics: Sequence[str] = METRICS,
+    headline: str = HEADLINE,
+    deterministic: bool = False,
+    on_failure: OnFailure = "raise",
+) -> Comparison:
+    """Run replications ``0..n-1`` of every alternative (common random numbers) and tabulate.
+
+    ``workers``/``scheduler``/``progress``/``on_failure`` as in
+    :func:`sim.experiments.runner.run_replications` (with ``"collect"``, failed replications are
+    left out of every alternative's statistics so the pairs stay paired, and
+    :attr:`Comparison.failures` lists them). ``headline`` is the metric of :meth:`Comparison.rows`
+    and
+    :meth:`Comparison.verdict` by default.
+    """
+    if not alternatives:
+        raise InputError("--orderings", (), "expected at least one alternative to compare")
+    names = [a.name for a in alternatives]
+    if len(set(names)) != len(names):
+        dup = next(x for x in names if names.count(x) > 1)
+        raise InputError("--orderings", (), f"alternative {dup!r} is listed twice")
+    metric_list = list(dict.fromkeys(metrics))
+    if headline not in metric_list:
+        metric_list.insert(0, headline)
+    for m in metric_list:
+        if m not in METRICS:
+            raise InputError(
+                "--metric", (), f"unknown metric {m!r}; expected one of: {', '.join(METRICS)}"
+            )
+    prepared = [a.prepare() for a in alternatives]
+    results = run_replications(
+        prepared,
+        n,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        deterministic=deterministic,
+        on_failure=on_failure,
+        names=names,
+    )
+    used, tables = _tables(names, results, metric_list)
+    return Comparison(
+        names=tuple(names),
+        metrics=tuple(metric_list),
+        headline=headline,
+        replications=n,
+        used=used,
+        tables=tables,
+        results=results,
+        alternatives=tuple(alternatives),
+    )
+
+
+# ---- outputs ----------------------------------------------------------------------------------
+
+
+def _cell(x: float) -> str:
+    return "" if math.isnan(x) else fmt_num(x)
+
+
+def compare_csv(comparison: Comparison) -> str:
+    """``compare.csv``: :data:`CSV_COLUMNS`, one row per alternative and metric (metrics in the
+    comparison's order, alternatives in the order given); numbers with at most six decimals, an
+    undefined interval bound empty."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for metric in comparison.metrics:
+        for r in comparison.tables[metric]:
+            writer.writerow(
+                [
+                    r.alternative,
+                    r.metric,
+                    str(r.n),
+                    _cell(r.mean.estimate),
+                    _cell(r.mean.low),
+                    _cell(r.mean.high),
+                    *(_cell(r.percentiles[p]) for p in TABLE_PERCENTILES),
+                    _cell(r.difference.estimate),
+                    _cell(r.difference.low),
+                    _cell(r.difference.high),
+                    _cell(r.probability_best),
+                    "true" if r.best else "false",
+                ]
+            )
+    return buf.getvalue()
+
+
+def write_compare_csv(comparison: Comparison, path: Path) -> Path:
+    """Write ``compare.csv`` atomically; return ``path``."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(compare_csv(comparison).encode("utf-8"))
+    return path
+
+
+def compare_replications_csv(comparison: Comparison) -> str:
+    """Every replication row of every alternative: ``alternative`` then the columns of
+    ``replications.csv`` (floats lossless, as there)."""
+    from sim.experiments.runner import replications_csv
+
+    lines: list[str] = []
+    for name, rows in zip(comparison.names, comparison.results, strict=True):
+        body = replications_csv(rows).splitlines()[1:]
+        quoted = io.StringIO()
+        csv.writer(quoted, lineterminator="").writerow([name])
+        lines.extend(f"{quoted.getvalue()},{line}" for line in body)
+    header = ",".join(["alternative", *ReplicationRow.columns()])
+    return "\n".join([header, *lines]) + "\n"
+
+
+def write_compare_replications(comparison: Comparison, path: Path) -> Path:
+    """Write :func:`compare_replications_csv` atomically (``replications.csv`` of a comparison)."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(compare_replications_csv(comparison).encode("utf-8"))
+    return path

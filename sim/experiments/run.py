@@ -1,0 +1,232 @@
+"""Running a scenario and writing its results: what ``migsim run`` calls.
+
+:func:`run_scenario` turns a loaded :class:`~sim.model.scenario.Scenario` into one replication and
+its summary; :func:`write_run` writes ``windows.csv``, ``events.csv``, ``summary.json`` and
+``timeline.png`` into a new directory, atomically (a temporary sibling directory renamed into
+place: never a half-written result), refusing to replace an existing one without ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sim.common.atomic import atomic_dir
+from sim.common.errors import InputError
+from sim.engine.simulation import simulate
+from sim.experiments.replications import Prepared, ReplicationRow
+from sim.experiments.runner import Progress, replications_csv, run_replications, summarise
+from sim.model import rules
+from sim.model.ordering import order_units
+from sim.model.rules import Finding
+from sim.model.scenario import Scenario
+from sim.model.units import MigrationUnits, build_units
+from sim.model.validation import ValidationReport
+from sim.outputs.records import (
+    Replication,
+    Summary,
+    events_csv,
+    summarize,
+    summary_json,
+    windows_csv,
+)
+
+OUTPUT_FILES = ("windows.csv", "events.csv", "summary.json", "validation.json", "timeline.png")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run of a scenario: the resolved scenario (seed applied), its units and findings, the
+    unit order, the replication and its summary."""
+
+    scenario: Scenario
+    units: MigrationUnits
+    findings: tuple[Finding, ...]
+    order: tuple[str, ...]
+    replication: Replication
+    summary: Summary
+
+    def headline(self) -> list[tuple[str, str]]:
+        """The summary's headline numbers as ``(label, value)`` rows for a terminal table."""
+        return self.summary.headline()
+
+
+def run_scenario(
+    scenario: Scenario, *, seed: int | None = None, deterministic: bool = False
+) -> RunResult:
+    """Simulate ``scenario`` once.
+
+    ``seed`` replaces ``plan.seed`` (the summary's resolved scenario shows the seed used);
+    ``deterministic`` runs every duration at its central value. Raises
+    :class:`~sim.common.errors.InputError` for bad plan input (an ordering naming an unknown unit or
+    breaking a must-precede constraint, a one-off window without ``plan.start``, a negative seed).
+    """
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise InputError("--seed", (), f"expected a whole number of zero or more, got {seed!r}")
+        scenario = scenario.model_copy(
+            update={"plan": scenario.plan.model_copy(update={"seed": seed})}
+        )
+    estate, plan = scenario.estate, scenario.plan
+    units = build_units(estate, plan)
+    order = order_units(units, plan.ordering, plan)
+    findings = tuple(rules.check(estate, units, plan))
+    rep = simulate(estate, units, plan, findings, order=order, deterministic=deterministic)
+    return RunResult(
+        scenario=scenario,
+        units=units,
+        findings=findings,
+        order=tuple(order),
+        replication=rep,
+        summary=summarize(rep, scenario),
+    )
+
+
+def validation_json(result: RunResult) -> str:
+    """The validation report of the run's scenario, as ``migsim validate --format json``."""
+    report = ValidationReport(
+        result.scenario,
+        result.units,
+        result.findings,
+        rules.unit_status(list(result.findings), result.scenario.plan, result.units),
+    )
+    return json.dumps(report.as_dict(), indent=2) + "\n"
+
+
+def write_run(
+    result: RunResult,
+    out_dir: Path,
+    force: bool = False,
+    *,
+    extra: Callable[[Path], list[str]] | None = None,
+) -> list[Path]:
+    """Write the result files (:data:`OUTPUT_FILES`) into ``out_dir``; return their final paths.
+
+    ``validation.json`` is what ``migsim validate --format json`` prints for the resolved
+    scenario, so a report can show the findings by unit without re-running the rules.
+
+    Raises :class:`~sim.common.errors.InputError` when ``out_dir`` exists and ``force`` is false, or
+    when it exists and is not a directory.
+    """
+    from sim.outputs.plots import save_figure, timeline  # matplotlib only when writing
+
+    rep = result.replication
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir, force=force) as tmp:
+        (tmp / "windows.csv").write_bytes(windows_csv(rep.windows, rep.origin).encode("utf-8"))
+        (tmp / "events.csv").write_bytes(events_csv(rep.events, rep.origin).encode("utf-8"))
+        (tmp / "summary.json").write_bytes(summary_json(result.summary).encode("utf-8"))
+        (tmp / "validation.json").write_bytes(validation_json(result).encode("utf-8"))
+        save_figure(timeline(result), tmp / "timeline.png")
+        more = extra(tmp) if extra is not None else []
+    return [out_dir / name for name in (*OUTPUT_FILES, *more)]
+
+
+# ---- many replications -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """``migsim run --replications N``: the base run plus N replications' metric rows.
+
+    ``kept`` holds the full engine results of the first ``keep_windows`` replications (their
+    window tables feed the report's band across replications); every other replication keeps
+    only its row, so a large experiment's output stays bounded.
+    """
+
+    run: RunResult
+    rows: tuple[ReplicationRow, ...]
+    failures: tuple[str, ...]
+    kept: tuple[tuple[int, Replication], ...]
+
+    def statistics(self) -> dict[str, dict[str, float | int | None]]:
+        return summarise(self.rows)
+
+
+def run_experiment(
+    scenario: Scenario,
+    replications: int,
+    *,
+    seed: int | None = None,
+    deterministic: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    keep_windows: int = 0,
+    progress: Progress | None = None,
+) -> Experiment:
+    """The base run of ``scenario`` and ``replications`` more, spawned from its seed.
+
+    A replication that raises is reported in ``failures`` (alternative, replication, seed) and
+    does not lose the others.
+    """
+    if keep_windows < 0:
+        raise InputError("--keep-windows", (), f"expected zero or more, got {keep_windows}")
+    base = run_scenario(scenario, seed=seed, deterministic=deterministic)
+    prepared = Prepared(
+        base.scenario.estate,
+        base.scenario.plan,
+        base.units,
+        base.findings,
+        base.order,
+    )
+    results = run_replications(
+        prepared,
+        replications,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        deterministic=deterministic,
+        on_failure="collect",
+    )
+    kept = tuple(
+        (r, prepared.replicate(r, deterministic=deterministic))
+        for r in range(min(keep_windows, replications))
+    )
+    return Experiment(
+        run=base,
+        rows=tuple(results[0]),
+        failures=tuple(results.describe_failures()),
+        kept=kept,
+    )
+
+
+def kept_windows_csv(kept: Sequence[tuple[int, Replication]], origin: datetime | None) -> str:
+    """``windows.csv`` of each kept replication, one table with a leading ``replication`` column."""
+    parts: list[str] = []
+    for i, (r, rep) in enumerate(kept):
+        lines = windows_csv(rep.windows, origin).splitlines(keepends=True)
+        if i == 0:
+            parts.append("replication," + lines[0])
+        parts.extend(f"{r},{line}" for line in lines[1:])
+    return "".join(parts)
+
+
+EXPERIMENT_FILES = ("replications.csv", "statistics.json")
+
+
+def write_experiment(experiment: Experiment, out_dir: Path, force: bool = False) -> list[Path]:
+    """The files of :func:`write_run` plus ``replications.csv``, ``statistics.json`` and, when
+    replications were kept, ``kept-windows.csv``; all or nothing (one atomic directory)."""
+    run = experiment.run
+    stats = {
+        "replications": len(experiment.rows),
+        "failures": list(experiment.failures),
+        "metrics": experiment.statistics(),
+    }
+
+    def extra(tmp: Path) -> list[str]:
+        (tmp / "replications.csv").write_bytes(replications_csv(experiment.rows).encode("utf-8"))
+        (tmp / "statistics.json").write_bytes(
+            (json.dumps(stats, indent=2, allow_nan=False) + "\n").encode("utf-8")
+        )
+        names = list(EXPERIMENT_FILES)
+        if experiment.kept:
+            text = kept_windows_csv(experiment.kept, run.replication.origin)
+            (tmp / "kept-windows.csv").write_bytes(text.encode("utf-8"))
+            names.append("kept-windows.csv")
+        return names
+
+    return write_run(run, out_dir, force, extra=extra)

@@ -1,0 +1,652 @@
+"""Running many replications: WHAT runs (a picklable batch) apart from WHERE (a backend).
+
+What runs
+    A :class:`Batch` is one prepared alternative (:class:`~sim.experiments.replications.Prepared`)
+    and a tuple of replication indices. :func:`run_batch` runs them in order and returns a
+    :class:`BatchResult`; a replication that raises becomes a :class:`Failure` (alternative,
+    replication, seed, error) and the batch carries on with the next one. Replication ``r`` runs on
+    ``replication_seed(plan.seed, r)`` whatever batch or worker it lands in, so the rows are the
+    same on every backend and every worker count, and every alternative sees the same draws for
+    the same ``r`` (common random numbers).
+
+Where it runs
+    - serial, in this process, when ``workers == 1``;
+    - a local process pool (:class:`concurrent.futures.ProcessPoolExecutor`, ``forkserver``
+      context on Linux, ``spawn`` elsewhere; never ``fork``: the parent may hold threads) with
+      ``workers`` processes, default ``os.cpu_count()``. Pools are kept for the life of the
+      process (an optimiser calls :func:`run_replications` many times) and closed at exit or by
+      :func:`close_backends`;
+    - an existing Dask distributed cluster when ``scheduler`` is ``tcp://HOST:PORT``: the prepared
+      alternatives are scattered once, batches are submitted and gathered as they complete. The
+      workers must be able to ``import sim`` (the same migsim version). Clients are kept like
+      pools.
+
+Batches hold several replications so per-task overhead (pickling, scheduling) stays small.
+Their sizes are guided (:func:`guided_sizes`): each batch takes about ``1 / (2 * workers)`` of
+the replications still to cut, at most :data:`MAX_BATCH` (so progress keeps moving) and at least
+:data:`MIN_BATCH`, so the run starts with large batches and ends with small ones and no worker is
+left alone with a long last batch. The local pool pickles each alternative once per call and a
+worker process unpickles it once (:func:`_prepared_from`, a small cache keyed by a digest of
+the pickle), not once per batch. ``progress(done, total)`` is called in the calling process,
+with ``(0, total)`` first and then as batches complete (after every replication on the serial
+backend).
+
+Failures
+    Every replication runs even when some raise. The result, :class:`Replications`, is a list of
+    row lists (one per alternative, rows ordered by replication index, failed replications left
+    out) with ``.failures``. With ``on_failure="raise"`` (the default) :func:`run_replications`
+    then raises :class:`ReplicationsFailed`, whose message lists every failure with its
+    alternative, replication index and seed and whose ``.results`` holds all the rows that did
+    run; with ``on_failure="collect"`` it returns them and the caller reports ``.failures``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import hashlib
+import io
+import math
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sim.common.atomic import atomic_file
+from sim.common.errors import InputError
+from sim.engine.sampling import replication_seed
+from sim.experiments.replications import METRICS, Prepared, ReplicationRow
+
+# sim.common.stats (and with it scipy, most of this module's import time) is imported by summarise()
+# only: the fork server preloads this module, and the workers never summarise.
+
+Progress = Callable[[int, int], None]
+OnFailure = Literal["raise", "collect"]
+
+MAX_BATCH = 64
+"""The most replications one batch holds."""
+
+CONNECT_TIMEOUT_SECONDS = 10
+"""How long to try to reach a Dask scheduler."""
+
+WORKER_WAIT_SECONDS = 10
+"""How long a Dask cluster may take to show its first worker."""
+
+MIN_BATCH = 2
+"""The fewest replications a guided batch holds (unless fewer remain)."""
+
+PREPARED_CACHE_SIZE = 4
+"""The most alternatives a worker process keeps unpickled (:func:`_prepared_from`)."""
+
+PREPARED_CACHE_BYTES = 32 * 2**20
+"""The most bytes of pickles behind the alternatives a worker process keeps (about 7x that in
+memory); an alternative whose pickle alone is larger is kept alone."""
+
+
+# ---- what runs --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A replication that raised: which alternative (its index in the call), which replication,
+    its seed, and the error (``Type: message``) with the traceback text."""
+
+    alternative: int
+    replication: int
+    seed: int
+    error: str
+    traceback: str = ""
+
+    def describe(self, names: Sequence[str] | None = None) -> str:
+        """One line: ``alternative 'x', replication 7 (seed 123...): ValueError: ...``."""
+        who = (
+            repr(names[self.alternative])
+            if names is not None and 0 <= self.alternative < len(names)
+            else str(self.alternative)
+        )
+        return f"alternative {who}, replication {self.replication} (seed {self.seed}): {self.error}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The unit of work shipped to a worker: one alternative and some replication indices."""
+
+    alternative: int
+    prepared: Prepared
+    replications: tuple[int, ...]
+    deterministic: bool = False
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    alternative: int
+    rows: tuple[ReplicationRow, ...]
+    failures: tuple[Failure, ...]
+
+
+def _seed_of(prepared: Prepared, replication: int) -> int:
+    try:
+        return replication_seed(prepared.plan.seed, replication)
+    except Exception:  # pragma: no cover - a valid plan always has a valid seed
+        return -1
+
+
+def _failure(alternative: int, prepared: Prepared, replication: int, exc: BaseException) -> Failure:
+    return Failure(
+        alternative=alternative,
+        replication=replication,
+        seed=_seed_of(prepared, replication),
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
+    )
+
+
+def run_one(
+    prepared: Prepared, alternative: int, replication: int, deterministic: bool = False
+) -> ReplicationRow | Failure:
+    """Replication ``replication`` of ``prepared``, or the :class:`Failure` it raised."""
+    try:
+        return prepared.row(replication, deterministic=deterministic)
+    except Exception as exc:  # reported with its seed; the others carry on
+        return _failure(alternative, prepared, replication, exc)
+
+
+def run_batch(batch: Batch) -> BatchResult:
+    """Run every replication of ``batch``; one that raises becomes a :class:`Failure`."""
+    return _run_batch(batch.prepared, batch.alternative, batch.replications, batch.deterministic)
+
+
+def _run_batch(
+    prepared: Prepared,
+    alternative: int,
+    replications: Sequence[int],
+    deterministic: bool,
+    tick: Callable[[int], None] | None = None,
+) -> BatchResult:
+    rows: list[ReplicationRow] = []
+    failures: list[Failure] = []
+    for r in replications:
+        got = run_one(prepared, alternative, r, deterministic)
+        if isinstance(got, Failure):
+            failures.append(got)
+        else:
+            rows.append(got)
+        if tick is not None:
+            tick(1)
+    return BatchResult(alternative, tuple(rows), tuple(failures))
+
+
+def _batch_failed(batch: Batch, exc: BaseException) -> BatchResult:
+    """A batch whose worker died or could not run it: every replication of it failed."""
+    return BatchResult(
+        batch.alternative,
+        (),
+        tuple(_failure(batch.alternative, batch.prepared, r, exc) for r in batch.replications),
+    )
+
+
+def guided_sizes(total: int, workers: int) -> list[int]:
+    """Guided batch sizes for ``total`` replications on ``workers`` workers, largest first.
+
+    Each batch takes ``ceil(remaining / (2 * workers))`` replications, kept within
+    [:data:`MIN_BATCH`, :data:`MAX_BATCH`] and to what remains: the sizes sum to ``total`` and
+    never increase, so the last batches are short and the workers finish together.
+    """
+    sizes: list[int] = []
+    remaining = total
+    step = 2 * max(workers, 1)
+    while remaining > 0:
+        size = min(remaining, max(MIN_BATCH, min(MAX_BATCH, math.ceil(remaining / step))))
+        sizes.append(size)
+        remaining -= size
+    return sizes
+
+
+def guided_batches(
+    prepared: Sequence[Prepared], n: int, workers: int, deterministic: bool = False
+) -> list[Batch]:
+    """Every alternative's replications ``0..n-1`` in batches of :func:`guided_sizes`.
+
+    The sizes are those of all the alternatives' replications one after the other (alternative 0
+    first, each in index order); a batch that would span two alternatives is cut in two.
+    """
+    batches: list[Batch] = []
+    sizes = iter(guided_sizes(n * len(prepared), workers))
+    a, start = 0, 0
+    for size in sizes:
+        while size > 0:
+            stop = min(start + size, n)
+            batches.append(Batch(a, prepared[a], tuple(range(start, stop)), deterministic))
+            size -= stop - start
+            start = stop
+            if start == n:
+                a, start = a + 1, 0
+    return batches
+
+
+# ---- shipping an alternative to a worker process once -----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Shipped:
+    """A batch as sent to a local worker: the alternative as its pickle and that pickle's digest.
+
+    The pickle (``bytes``) is made once per alternative in the parent; ``bytes`` cost next to
+    nothing to pickle again, and the worker unpickles the alternative only the first time it
+    sees its digest.
+    """
+
+    alternative: int
+    digest: bytes
+    payload: bytes
+    replications: tuple[int, ...]
+    deterministic: bool
+
+
+def _pickled(prepared: Prepared) -> tuple[bytes, bytes]:
+    """``(digest, pickle)`` of one alternative."""
+    payload = pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.blake2b(payload, digest_size=16).digest(), payload
+
+
+_prepared_cache: OrderedDict[bytes, tuple[Prepared, int]] = OrderedDict()
+_prepared_cache_lock = threading.Lock()
+
+
+def _prepared_from(digest: bytes, payload: bytes) -> Prepared:
+    """The alternative pickled in ``payload``, unpickled once per process and kept (bounded).
+
+    The cache keeps the :data:`PREPARED_CACHE_SIZE` most recently used alternatives, fewer when
+    their pickles exceed :data:`PREPARED_CACHE_BYTES` (the newest one is always kept).
+    """
+    with _prepared_cache_lock:
+        hit = _prepared_cache.get(digest)
+        if hit is not None:
+            _prepared_cache.move_to_end(digest)
+            return hit[0]
+    prepared = pickle.loads(payload)
+    if not isinstance(prepared, Prepared):
+        raise TypeError(f"expected a pickled Prepared, got {type(prepared).__name__}")
+    with _prepared_cache_lock:
+        _prepared_cache[digest] = (prepared, len(payload))
+        _prepared_cache.move_to_end(digest)
+        held = sum(size for _, size in _prepared_cache.values())
+        while len(_prepared_cache) > 1 and (
+            len(_prepared_cache) > PREPARED_CACHE_SIZE or held > PREPARED_CACHE_BYTES
+        ):
+            _, (_, size) = _prepared_cache.popitem(last=False)
+            held -= size
+    return prepared
+
+
+def _run_shipped(task: _Shipped) -> BatchResult:
+    """Run a batch in a worker process (see :class:`_Shipped`)."""
+    prepared = _prepared_from(task.digest, task.payload)
+    return _run_batch(prepared, task.alternative, task.replications, task.deterministic)
+
+
+# ---- results ----------------------------------------------------------------------------------
+
+
+class Replications(list[list[ReplicationRow]]):
+    """One list of rows per alternative (ordered by replication index), plus ``failures``.
+
+    A plain ``list`` for callers that only want rows; the rows of failed replications are missing
+    (each row carries its ``replication`` index).
+    """
+
+    def __init__(
+        self, rows: Iterable[list[ReplicationRow]] = (), failures: Iterable[Failure] = ()
+    ) -> None:
+        super().__init__(rows)
+        self.failures: tuple[Failure, ...] = tuple(failures)
+
+    def describe_failures(self, names: Sequence[str] | None = None) -> list[str]:
+        return [f.describe(names) for f in self.failures]
+
+
+class ReplicationsFailed(RuntimeError):
+    """Some replications raised; raised after every other replication has run.
+
+    ``results`` holds all the rows that did run and the failures.
+    """
+
+    def __init__(self, results: Replications, names: Sequence[str] | None = None) -> None:
+        self.results = results
+        lines = results.describe_failures(names)
+        shown = "\n".join(f"  {line}" for line in lines[:20])
+        if len(lines) > 20:
+            shown += f"\n  ... and {len(lines) - 20} more"
+        total = sum(len(rows) for rows in results) + len(lines)
+        super().__init__(
+            f"{len(lines)} of {total} replications raised (the others finished):\n{shown}"
+        )
+
+
+def _assemble(n_alternatives: int, results: Iterable[BatchResult]) -> Replications:
+    rows: list[list[ReplicationRow]] = [[] for _ in range(n_alternatives)]
+    failures: list[Failure] = []
+    for res in results:
+        rows[res.alternative].extend(res.rows)
+        failures.extend(res.failures)
+    for alt_rows in rows:
+        alt_rows.sort(key=lambda row: row.replication)
+    failures.sort(key=lambda f: (f.alternative, f.replication))
+    return Replications(rows, failures)
+
+
+# ---- where it runs: backends ------------------------------------------------------------------
+
+_lock = threading.Lock()
+_pools: dict[int, ProcessPoolExecutor] = {}
+_clients: dict[str, Any] = {}  # distributed.Client (untyped)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    if sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("forkserver")
+        # The fork server imports the simulator once; every worker forks from it ready to run
+        # (half the start-up time of a pool whose workers each import it). No effect when the
+        # fork server of this process is already running.
+        ctx.set_forkserver_preload(["sim.experiments.runner"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """The kept pool of ``workers`` processes (a new one when there is none or it broke)."""
+    with _lock:
+        pool = _pools.get(workers)
+        if pool is None or getattr(pool, "_broken", False):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+            _pools[workers] = pool
+        return pool
+
+
+def _client(address: str) -> Any:
+    import distributed
+
+    dist: Any = distributed  # untyped library: keep its calls out of strict checking
+
+    with _lock:
+        client = _clients.get(address)
+        if client is not None and client.status == "running":
+            return client
+        if client is not None:
+            client.close()
+        try:
+            client = dist.Client(
+                address, timeout=f"{CONNECT_TIMEOUT_SECONDS}s", set_as_default=False
+            )
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                "--scheduler",
+                (),
+                f"cannot reach the Dask scheduler at {address!r} ({type(exc).__name__}: {exc});"
+                " expected a running scheduler (start one with `dask scheduler`)",
+            ) from None
+        _clients[address] = client
+        return client
+
+
+def close_backends() -> None:
+    """Shut down the cached process pools and close the cached Dask clients."""
+    with _lock:
+        pools, clients = list(_pools.values()), list(_clients.values())
+        _pools.clear()
+        _clients.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for client in clients:
+        client.close()
+
+
+atexit.register(close_backends)
+
+
+def _serial(batches: Sequence[Batch], tick: Callable[[int], None]) -> Iterator[BatchResult]:
+    for batch in batches:
+        yield _run_batch(
+            batch.prepared, batch.alternative, batch.replications, batch.deterministic, tick
+        )
+
+
+def _local(
+    batches: Sequence[Batch], workers: int, tick: Callable[[int], None]
+) -> Iterator[BatchResult]:
+    # Each alternative is pickled once here (not once per batch); one that cannot be pickled
+    # fails its batches only, as a batch the pool could not send would.
+    shipped: dict[int, tuple[bytes, bytes] | Exception] = {}
+    for b in batches:
+        if b.alternative not in shipped:
+            try:
+                shipped[b.alternative] = _pickled(b.prepared)
+            except Exception as exc:
+                shipped[b.alternative] = exc
+    unsent = [b for b in batches if isinstance(shipped[b.alternative], Exception)]
+    sendable = [b for b in batches if not isinstance(shipped[b.alternative], Exception)]
+    pool = _pool(workers)
+    pending: dict[Future[BatchResult], Batch] = {}
+    for b in sendable:
+        got = shipped[b.alternative]
+        assert not isinstance(got, Exception)
+        task = _Shipped(b.alternative, got[0], got[1], b.replications, b.deterministic)
+        pending[pool.submit(_run_shipped, task)] = b
+    try:
+        for batch in unsent:
+            error = shipped[batch.alternative]
+            assert isinstance(error, Exception)
+            yield _batch_failed(batch, error)
+            tick(len(batch.replications))
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                batch = pending.pop(fut)
+                try:
+                    yield fut.result()
+                except Exception as exc:  # a dead worker fails its batch only
+                    yield _batch_failed(batch, exc)
+                tick(len(batch.replications))
+    finally:
+        # Interrupted (Ctrl-C, a progress callback that raised): leave the kept pool idle.
+        for fut in pending:
+            fut.cancel()
+
+
+def _dask(
+    batches: Sequence[Batch],
+    prepared: Sequence[Prepared],
+    address: str,
+    tick: Callable[[int], None],
+) -> Iterator[BatchResult]:
+    import distributed
+
+    dist: Any = distributed
+    client = _client(address)
+    # Ship each alternative once; batches refer to it.
+    scattered: list[Any] = client.scatter(list(prepared), hash=False)
+    futures = {
+        client.submit(
+            _run_batch,
+            scattered[b.alternative],
+            b.alternative,
+            b.replications,
+            b.deterministic,
+            pure=False,
+        ): b
+        for b in batches
+    }
+    try:
+        for fut in dist.as_completed(list(futures), loop=client.loop):
+            batch = futures[fut]
+            try:
+                yield fut.result()
+            except Exception as exc:  # a lost worker fails its batch only
+                yield _batch_failed(batch, exc)
+            tick(len(batch.replications))
+    finally:
+        for fut in futures:
+            fut.release()
+        for fut in scattered:
+            fut.release()
+
+
+# ---- the API ----------------------------------------------------------------------------------
+
+
+def _check_count(value: int | None, flag: str, what: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(flag, (), f"expected {what} of 1 or more, got {value!r}")
+
+
+def run_replications(
+    prepared: Prepared | Sequence[Prepared],
+    n: int,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    deterministic: bool = False,
+    on_failure: OnFailure = "raise",
+    names: Sequence[str] | None = None,
+) -> Replications:
+    """Replications ``0..n-1`` of every alternative: one row list per alternative.
+
+    ``prepared`` is one alternative or a sequence of them (a single one still gives a list of one
+    row list). ``workers``: 1 runs serially here, more uses a local process pool (default
+    ``os.cpu_count()``); ``scheduler`` (``tcp://HOST:PORT``) runs on that Dask cluster instead and
+    ``workers`` is ignored. ``progress(done, total)`` counts replications. ``deterministic`` runs
+    every duration at its central value. ``names`` label alternatives in failure messages.
+
+    The rows are identical whichever backend and worker count. A replication that raises does
+    not stop the others; afterwards ``on_failure="raise"`` raises :class:`ReplicationsFailed`
+    (its ``results`` hold everything that ran) and ``"collect"`` returns the rows with
+    ``.failures`` set. Bad arguments raise :class:`~sim.common.errors.InputError`.
+    """
+    alternatives = [prepared] if isinstance(prepared, Prepared) else list(prepared)
+    _check_count(n, "--replications", "a whole number")
+    _check_count(workers, "--workers", "a whole number")
+    if on_failure not in ("raise", "collect"):
+        raise ValueError(f"on_failure must be 'raise' or 'collect', got {on_failure!r}")
+    if scheduler is not None and "://" not in scheduler:
+        raise InputError(
+            "--scheduler", (), f"expected an address such as tcp://HOST:PORT, got {scheduler!r}"
+        )
+    total = n * len(alternatives)
+    done = 0
+
+    def tick(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total)
+
+    if progress is not None:
+        progress(0, total)
+    if not alternatives:
+        return Replications()
+
+    if scheduler is not None:
+        batches = guided_batches(alternatives, n, _dask_threads(scheduler), deterministic)
+        stream = _dask(batches, alternatives, scheduler, tick)
+    else:
+        count = workers if workers is not None else (os.cpu_count() or 1)
+        batches = guided_batches(alternatives, n, count, deterministic)
+        stream = _serial(batches, tick) if count == 1 else _local(batches, count, tick)
+    result = _assemble(len(alternatives), stream)
+    if result.failures and on_failure == "raise":
+        raise ReplicationsFailed(result, names)
+    return result
+
+
+def _dask_threads(address: str) -> int:
+    """The number of worker threads of the cluster (at least 1), to size batches."""
+    client = _client(address)
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except TimeoutError:
+        raise InputError(
+            "--scheduler",
+            (),
+            f"the Dask scheduler at {address!r} has no workers after {WORKER_WAIT_SECONDS} s;"
+            f" expected at least one (start one with `dask worker {address}`)",
+        ) from None
+    info = client.scheduler_info()
+    threads = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+    return max(threads, 1)
+
+
+# ---- outputs ----------------------------------------------------------------------------------
+
+
+def _cell(value: float | int) -> str:
+    # repr of a float is the shortest text that reads back as the same float: lossless and the
+    # same on every machine, so statistics recomputed from the file equal the printed ones.
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def replications_csv(rows: Sequence[ReplicationRow]) -> str:
+    """``replications.csv``: the columns of :meth:`ReplicationRow.columns`, one row each."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    columns = ReplicationRow.columns()
+    writer.writerow(columns)
+    for row in rows:
+        values = row.as_dict()
+        writer.writerow([_cell(values[c]) for c in columns])
+    return buf.getvalue()
+
+
+def write_replications(rows: Sequence[ReplicationRow], path: Path) -> Path:
+    """Write ``replications.csv`` to ``path`` atomically; return ``path``."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(replications_csv(rows).encode("utf-8"))
+    return path
+
+
+def summarise(
+    rows: Sequence[ReplicationRow], metrics: Sequence[str] = METRICS
+) -> dict[str, dict[str, float | int | None]]:
+    """Summary statistics per metric (see :mod:`sim.common.stats`): ``n``, ``mean`` and its 95 % CI,
+    ``std``, ``min``, ``max``, ``p50``/``p80``/``p90``/``p99`` each with its 95 % CI. Undefined
+    values (an interval from one replication, a bound too few replications reach) are ``None``.
+    """
+    if not rows:
+        raise ValueError("no replications to summarise")
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        known = ", ".join(METRICS)
+        raise InputError("--metric", (), f"unknown metric {unknown[0]!r}; expected one of: {known}")
+    from sim.common.stats import describe  # here, not at the top: see the imports
+
+    return {m: describe([float(getattr(r, m)) for r in rows]).as_dict() for m in metrics}
+
+
+SUMMARY_COLUMNS = ("metric", "mean (95% CI)", "P50", "P80", "P90", "P99")
+"""The columns of :func:`summary_table`."""
+
+
+def summary_table(summary: dict[str, dict[str, float | int | None]]) -> list[tuple[str, ...]]:
+    """The output of :func:`summarise` as terminal-table rows (:data:`SUMMARY_COLUMNS`)."""
+
+    def num(x: float | int | None) -> str:
+        return "-" if x is None else f"{x:.2f}"
+
+    rows = []
+    for metric, s in summary.items():
+        mean = f"{num(s['mean'])} ({num(s['mean_ci_low'])} to {num(s['mean_ci_high'])})"
+        rows.append((metric, mean, *(num(s[f"p{p}"]) for p in (50, 80, 90, 99))))
+    return rows

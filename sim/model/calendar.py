@@ -1,0 +1,138 @@
+"""Maintenance windows on the simulation clock: where a step of known length may run.
+
+Simulation time is minutes from the plan's start. Recurring windows (``every`` + ``at``) are read
+in UTC by weekday; one-off windows (``start``) at their own timestamp. When ``plan.start`` is
+absent, time 0 is a Monday 00:00 UTC, so ``every: saturday, at: "22:00"`` opens at minute
+``5 * 1440 + 1320``; a one-off window then has no place on the clock and is refused.
+
+Windows that overlap or touch are merged: a step may run across two adjacent windows. A step
+fits when it starts and ends inside one merged window (both ends included, with a tolerance of
+:data:`EPS` minutes for floating-point sums). Without any window every time fits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sim.common.errors import InputError
+from sim.model.plan import MaintenanceWindow
+
+WEEK = 7 * 1440.0
+EPS = 1e-6
+"""Minutes of tolerance when comparing a step's end with a window's end."""
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAYS: dict[str, tuple[int, ...]] = {
+    **{name: (i,) for i, name in enumerate(WEEKDAYS)},
+    "day": (0, 1, 2, 3, 4, 5, 6),
+    "weekday": (0, 1, 2, 3, 4),
+    "weekend": (5, 6),
+}
+
+
+def week_offset(start: datetime | None) -> float:
+    """Minutes from the Monday 00:00 UTC before ``start`` to ``start`` (0 without a start)."""
+    if start is None:
+        return 0.0
+    return (
+        start.weekday() * 1440.0
+        + start.hour * 60.0
+        + start.minute
+        + start.second / 60.0
+        + start.microsecond / 60e6
+    )
+
+
+def clock(origin: datetime, minutes: float) -> datetime:
+    """The wall-clock time of simulation time ``minutes``."""
+    return origin + timedelta(minutes=minutes)
+
+
+class Calendar:
+    """The plan's maintenance windows as merged intervals of simulation minutes."""
+
+    def __init__(self, windows: Sequence[MaintenanceWindow], start: datetime | None) -> None:
+        self.offset = week_offset(start)
+        self.recurring: list[tuple[float, float]] = []  # (minute of the week, length)
+        self.oneoff: list[tuple[float, float]] = []  # (start, end) in simulation minutes
+        for i, w in enumerate(windows):
+            if w.every is not None:
+                assert w.at is not None  # the plan's validator requires it
+                for day in DAYS[w.every]:
+                    self.recurring.append((day * 1440.0 + w.at, w.length))
+            else:
+                assert w.start is not None
+                if start is None:
+                    raise InputError(
+                        None,
+                        ("plan", "maintenance_windows", i, "start"),
+                        "a one-off window needs plan.start to place it on the simulation clock;"
+                        " expected plan.start (or a recurring window with every/at)",
+                    )
+                begin = (w.start - start).total_seconds() / 60.0
+                self.oneoff.append((begin, begin + w.length))
+        self.recurring.sort()
+        self.oneoff.sort()
+        self._max_len = max((length for _, length in self.recurring), default=0.0)
+        self._last_oneoff = max((end for _, end in self.oneoff), default=-math.inf)
+
+    @property
+    def always_open(self) -> bool:
+        """No window at all: every step may run at any time."""
+        return not self.recurring and not self.oneoff
+
+    def intervals(self, t0: float, t1: float) -> list[tuple[float, float]]:
+        """Merged windows that overlap ``[t0, t1]``, in time order (not clipped to it)."""
+        raw: list[tuple[float, float]] = [(a, b) for a, b in self.oneoff if b >= t0 and a <= t1]
+        if self.recurring:
+            first = math.floor((t0 - self._max_len + self.offset) / WEEK) - 1
+            last = math.ceil((t1 + self.offset) / WEEK) + 1
+            for k in range(first, last + 1):
+                base = k * WEEK - self.offset
+                for minute, length in self.recurring:
+                    a = base + minute
+                    if a + length >= t0 - WEEK and a <= t1 + WEEK:
+                        raw.append((a, a + length))
+        raw.sort()
+        merged: list[tuple[float, float]] = []
+        for a, b in raw:
+            if merged and a <= merged[-1][1] + EPS:
+                if b > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        return [(a, b) for a, b in merged if b >= t0 and a <= t1]
+
+    def earliest_fit(self, t: float, duration: float) -> float | None:
+        """The earliest start ``s >= t`` such that ``[s, s + duration]`` lies in one window.
+
+        ``None`` when no window, now or later, is long enough: the caller must not wait.
+        """
+        if self.always_open:
+            return t
+        horizon = max(t, self._last_oneoff) + duration + 3 * WEEK
+        for a, b in self.intervals(t, horizon):
+            s = max(a, t)
+            if s + duration <= b + EPS:
+                return s
+        return None
+
+    def fits(self, start: float, end: float) -> bool:
+        """Whether ``[start, end]`` lies inside one (merged) window."""
+        if self.always_open:
+            return True
+        return any(
+            a <= start + EPS and end <= b + EPS for a, b in self.intervals(start, max(start, end))
+        )
+
+    def longest(self) -> float:
+        """The longest merged window (``inf`` without windows or when windows cover all time)."""
+        if self.always_open:
+            return math.inf
+        end = max(0.0, self._last_oneoff) + 3 * WEEK
+        spans = [b - a for a, b in self.intervals(0.0, end)]
+        if self.recurring and any(span >= 2 * WEEK for span in spans):
+            return math.inf
+        return max(spans, default=0.0)

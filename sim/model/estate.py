@@ -1,0 +1,447 @@
+"""The classic (ASM) estate: frozen, typed records of every resource a migration touches.
+
+Built once at the boundary (the loader or an importer) and read by everything else. Names are
+unique within their kind (subnets: within their VNet) and references are by name; the after-check
+:func:`Estate._references` rejects dangling or conflicting ones with the exact key path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from sim.common.errors import Loc, ReferenceProblem, format_loc
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Model(BaseModel):
+    """Base of every scenario record: strict types, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _one_or_many(value: Any) -> Any:
+    """Accept a single mapping where a list of mappings is expected (``gateway: {...}``)."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    return value
+
+
+def _list_to_tuple(value: Any) -> Any:
+    # YAML gives lists; frozen records hold tuples. Strict mode would refuse the list.
+    return tuple(value) if isinstance(value, list) else value
+
+
+T = TypeVar("T")
+Items = Annotated[tuple[T, ...], BeforeValidator(_list_to_tuple)]
+"""A tuple field that accepts a YAML list: ``Items[str]``."""
+
+
+GatewayKind = Literal["vpn", "expressroute"]
+
+
+ServiceKind = Literal[
+    "application_gateway",
+    "api_management",
+    "app_service_environment",
+    "hdinsight",
+    "aad_domain_services",
+    "dynamics_lcs",
+]
+"""Platform services that can live inside a classic VNet."""
+
+
+RoleKind = Literal["web", "worker"]
+
+
+VMState = Literal[
+    "Running", "Stopped", "StoppedDeallocated", "RoleStateUnknown", "ProvisioningTimedOut"
+]
+"""Power/provisioning states as the Service Management API reports them."""
+
+
+StorageContent = Literal["blobs", "files", "tables", "queues", "unattached_disks", "images"]
+
+
+class ExpressRouteCircuit(Model):
+    name: Name
+    subscription: str | None = Field(
+        default=None,
+        description="Subscription holding the circuit when it is not the estate's own.",
+    )
+
+
+class Subnet(Model):
+    name: Name
+    prefix: str | None = None
+    nsg: str | None = None
+    route_table: str | None = None
+
+
+class Gateway(Model):
+    name: Name
+    kind: GatewayKind
+    circuit: str | None = Field(default=None, description="ExpressRoute circuit it links to.")
+    transit: bool = Field(
+        default=False, description="On-premises is reached through another VNet (MIG030)."
+    )
+
+
+class VNetService(Model):
+    name: Name
+    kind: ServiceKind
+
+
+class VNet(Model):
+    name: Name
+    address_space: Items[str] = ()
+    subnets: Items[Subnet] = ()
+    gateway: Annotated[
+        tuple[Gateway, ...], BeforeValidator(lambda v: _list_to_tuple(_one_or_many(v)))
+    ] = ()
+    peerings: Items[str] = ()
+    services: Items[VNetService] = ()
+    dns_servers: Items[str] = ()
+    rbac_assignments: int = Field(default=0, ge=0)
+    priority: int | None = None
+
+    @property
+    def gateways(self) -> tuple[Gateway, ...]:
+        return self.gateway
+
+
+class Role(Model):
+    """A PaaS web or worker role (not migratable: MIG001/MIG004)."""
+
+    name: Name
+    kind: RoleKind
+    instances: int = Field(default=1, ge=1)
+
+
+class Disk(Model):
+    storage_account: Name
+    size_gb: int = Field(default=127, ge=1)
+
+
+class VM(Model):
+    name: Name
+    size: str = "Small"
+    cores: int | None = Field(default=None, ge=0, description="Overrides the size table.")
+    availability_set: str | None = None
+    subnets: Items[str] = ()
+    nsg: str | None = Field(default=None, description="NSG attached to the VM's NIC.")
+    os_disk: Disk
+    data_disks: Items[Disk] = ()
+    extensions: Items[str] = ()
+    endpoint_acls: bool = False
+    alerts: bool = False
+    autoscale: bool = False
+    public_ip: bool = Field(default=False, description="Instance-level public IP.")
+    state: VMState = "Running"
+    boot_diagnostics: str | None = Field(default=None, description="Storage account of its logs.")
+
+    @property
+    def disks(self) -> tuple[Disk, ...]:
+        return (self.os_disk, *self.data_disks)
+
+
+class CloudService(Model):
+    name: Name
+    vnet: str | None = None
+    reserved_ip: str | None = None
+    availability_sets: Items[str] | None = Field(
+        default=None, description="When given, every VM's availability_set must be one of these."
+    )
+    roles: Items[Role] = ()
+    vms: Items[VM] = ()
+    rbac_assignments: int = Field(default=0, ge=0)
+    priority: int | None = None
+
+
+class StorageAccount(Model):
+    name: Name
+    sku: str = "Standard_LRS"
+    contents: Items[StorageContent] = ()
+    rbac_assignments: int = Field(default=0, ge=0)
+    priority: int | None = None
+
+    @property
+    def premium(self) -> bool:
+        return self.sku.lower().startswith("premium")
+
+
+class NSG(Model):
+    name: Name
+
+
+class RouteTable(Model):
+    name: Name
+
+
+class ReservedIP(Model):
+    name: Name
+
+
+class Quotas(Model):
+    """Resource Manager quotas in the target region (MIG029); an absent key is not checked."""
+
+    cores: int | None = Field(default=None, ge=0)
+    nics: int | None = Field(default=None, ge=0)
+    public_ips: int | None = Field(default=None, ge=0)
+    static_public_ips: int | None = Field(default=None, ge=0)
+    load_balancers: int | None = Field(default=None, ge=0)
+    nsgs: int | None = Field(default=None, ge=0)
+    route_tables: int | None = Field(default=None, ge=0)
+
+
+# Cores per classic role size. Source: Azure "Sizes for Cloud Services" / classic VM sizes tables.
+_SIZE_CORES: dict[str, int] = {
+    "extrasmall": 1, "small": 1, "medium": 2, "large": 4, "extralarge": 8,
+    "a5": 2, "a6": 4, "a7": 8, "a8": 8, "a9": 16, "a10": 8, "a11": 16,
+    "standard_a0": 1, "standard_a1": 1, "standard_a2": 2, "standard_a3": 4, "standard_a4": 8,
+    "standard_a5": 2, "standard_a6": 4, "standard_a7": 8,
+    "standard_a1_v2": 1, "standard_a2_v2": 2, "standard_a4_v2": 4, "standard_a8_v2": 8,
+    "standard_a2m_v2": 2, "standard_a4m_v2": 4, "standard_a8m_v2": 8,
+    "standard_d1": 1, "standard_d2": 2, "standard_d3": 4, "standard_d4": 8,
+    "standard_d11": 2, "standard_d12": 4, "standard_d13": 8, "standard_d14": 16,
+    "standard_d1_v2": 1, "standard_d2_v2": 2, "standard_d3_v2": 4, "standard_d4_v2": 8,
+    "standard_d5_v2": 16, "standard_d11_v2": 2, "standard_d12_v2": 4, "standard_d13_v2": 8,
+    "standard_d14_v2": 16, "standard_d15_v2": 20,
+    "standard_ds1": 1, "standard_ds2": 2, "standard_ds3": 4, "standard_ds4": 8,
+    "standard_ds11": 2, "standard_ds12": 4, "standard_ds13": 8, "standard_ds14": 16,
+    "standard_ds1_v2": 1, "standard_ds2_v2": 2, "standard_ds3_v2": 4, "standard_ds4_v2": 8,
+    "standard_ds5_v2": 16, "standard_ds11_v2": 2, "standard_ds12_v2": 4,
+    "standard_ds13_v2": 8, "standard_ds14_v2": 16, "standard_ds15_v2": 20,
+    "standard_g1": 2, "standard_g2": 4, "standard_g3": 8, "standard_g4": 16, "standard_g5": 32,
+    "standard_gs1": 2, "standard_gs2": 4, "standard_gs3": 8, "standard_gs4": 16,
+    "standard_gs5": 32,
+}  # fmt: skip
+
+
+def size_cores(size: str) -> int | None:
+    """Cores of a classic role size, or None when the size is not in the table."""
+    return _SIZE_CORES.get(size.strip().lower())
+
+
+class Estate(Model):
+    subscription: str = "default"
+    location: str = "unknown"
+    expressroute_circuits: Items[ExpressRouteCircuit] = ()
+    vnets: Items[VNet] = ()
+    cloud_services: Items[CloudService] = ()
+    storage_accounts: Items[StorageAccount] = ()
+    nsgs: Items[NSG] = ()
+    route_tables: Items[RouteTable] = ()
+    reserved_ips: Items[ReservedIP] = ()
+    quotas: Quotas | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> Estate:
+        problems = check_references(self)
+        if problems:
+            raise ReferenceProblem(problems)
+        return self
+
+    # Lookups used everywhere below; cheap dict builds on a frozen object.
+    def vnet(self, name: str) -> VNet:
+        found: VNet = next(v for v in self.vnets if v.name == name)
+        return found
+
+    def storage_account(self, name: str) -> StorageAccount:
+        found: StorageAccount = next(s for s in self.storage_accounts if s.name == name)
+        return found
+
+    def vms(self) -> list[tuple[CloudService, VM]]:
+        return [(cs, vm) for cs in self.cloud_services for vm in cs.vms]
+
+
+def _duplicates(
+    items: tuple[Any, ...], loc: Loc, kind: str, problems: list[tuple[Loc, str]]
+) -> set[str]:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item.name in seen:
+            problems.append(
+                (
+                    (*loc, i, "name"),
+                    f"duplicate {kind} name {item.name!r} (first at {loc[-1]}[{seen[item.name]}]);"
+                    f" expected each {kind} name once",
+                )
+            )
+        else:
+            seen[item.name] = i
+    return set(seen)
+
+
+def _expect(kind: str, names: set[str], ref: str) -> str:
+    known = ", ".join(sorted(names)[:8]) or "none defined"
+    return f"unknown {kind} {ref!r}; expected one of: {known}"
+
+
+_IP_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+
+
+def check_references(estate: Estate) -> list[tuple[Loc, str]]:
+    """Every dangling or conflicting reference, each with its key path inside the estate."""
+    p: list[tuple[Loc, str]] = []
+    circuits = _duplicates(
+        estate.expressroute_circuits, ("expressroute_circuits",), "ExpressRoute circuit", p
+    )
+    vnets = _duplicates(estate.vnets, ("vnets",), "virtual network", p)
+    _duplicates(estate.cloud_services, ("cloud_services",), "cloud service", p)
+    accounts = _duplicates(estate.storage_accounts, ("storage_accounts",), "storage account", p)
+    nsgs = _duplicates(estate.nsgs, ("nsgs",), "NSG", p)
+    tables = _duplicates(estate.route_tables, ("route_tables",), "route table", p)
+    rips = _duplicates(estate.reserved_ips, ("reserved_ips",), "reserved IP", p)
+
+    subnets_of: dict[str, set[str]] = {}
+    gateway_names: dict[str, Loc] = {}
+    service_names: dict[str, Loc] = {}
+    for vi, vnet in enumerate(estate.vnets):
+        base: Loc = ("vnets", vi)
+        seen_subnets: set[str] = set()
+        for si, subnet in enumerate(vnet.subnets):
+            sloc: Loc = (*base, "subnets", si)
+            if subnet.name in seen_subnets:
+                p.append(((*sloc, "name"), f"duplicate subnet {subnet.name!r} in {vnet.name}"))
+            seen_subnets.add(subnet.name)
+            if subnet.prefix is not None and not _IP_PREFIX.match(subnet.prefix):
+                p.append(((*sloc, "prefix"), f"expected a CIDR prefix, got {subnet.prefix!r}"))
+            if subnet.nsg is not None and subnet.nsg not in nsgs:
+                p.append(((*sloc, "nsg"), _expect("NSG", nsgs, subnet.nsg)))
+            if subnet.route_table is not None and subnet.route_table not in tables:
+                p.append(
+                    ((*sloc, "route_table"), _expect("route table", tables, subnet.route_table))
+                )
+        subnets_of[vnet.name] = seen_subnets
+        for ai, prefix in enumerate(vnet.address_space):
+            if not _IP_PREFIX.match(prefix):
+                p.append(((*base, "address_space", ai), f"expected a CIDR prefix, got {prefix!r}"))
+        for gi, gw in enumerate(vnet.gateway):
+            gloc: Loc = (*base, "gateway", gi) if len(vnet.gateway) > 1 else (*base, "gateway")
+            if gw.name in gateway_names:
+                p.append(((*gloc, "name"), f"duplicate gateway name {gw.name!r}"))
+            gateway_names[gw.name] = gloc
+            if gw.circuit is not None:
+                if gw.kind != "expressroute":
+                    p.append(
+                        ((*gloc, "circuit"), "only an expressroute gateway links to a circuit")
+                    )
+                elif gw.circuit not in circuits:
+                    p.append(
+                        ((*gloc, "circuit"), _expect("ExpressRoute circuit", circuits, gw.circuit))
+                    )
+        for pi, peer in enumerate(vnet.peerings):
+            if peer == vnet.name:
+                p.append(((*base, "peerings", pi), "a virtual network cannot peer with itself"))
+            elif peer not in vnets:
+                p.append(((*base, "peerings", pi), _expect("virtual network", vnets, peer)))
+        for ki, svc in enumerate(vnet.services):
+            if svc.name in service_names:
+                p.append(((*base, "services", ki, "name"), f"duplicate service {svc.name!r}"))
+            service_names[svc.name] = (*base, "services", ki)
+
+    vm_names: dict[str, Loc] = {}
+    set_owner: dict[str, str] = {}
+    rip_owner: dict[str, str] = {}
+    for ci, cs in enumerate(estate.cloud_services):
+        base = ("cloud_services", ci)
+        if cs.vnet is not None and cs.vnet not in vnets:
+            p.append(((*base, "vnet"), _expect("virtual network", vnets, cs.vnet)))
+        if cs.reserved_ip is not None:
+            if cs.reserved_ip not in rips:
+                p.append(((*base, "reserved_ip"), _expect("reserved IP", rips, cs.reserved_ip)))
+            elif cs.reserved_ip in rip_owner:
+                p.append(
+                    (
+                        (*base, "reserved_ip"),
+                        f"reserved IP {cs.reserved_ip!r} is already used by cloud service"
+                        f" {rip_owner[cs.reserved_ip]!r}; expected one cloud service"
+                        " per reserved IP",
+                    )
+                )
+            else:
+                rip_owner[cs.reserved_ip] = cs.name
+        role_names: set[str] = set()
+        for ri, role in enumerate(cs.roles):
+            if role.name in role_names:
+                p.append(((*base, "roles", ri, "name"), f"duplicate role name {role.name!r}"))
+            role_names.add(role.name)
+        declared = set(cs.availability_sets) if cs.availability_sets is not None else None
+        for mi, vm in enumerate(cs.vms):
+            vloc: Loc = (*base, "vms", mi)
+            if vm.name in vm_names:
+                p.append(
+                    (
+                        (*vloc, "name"),
+                        f"duplicate VM name {vm.name!r} (first at {format_loc(vm_names[vm.name])});"
+                        " expected each VM name once",
+                    )
+                )
+            vm_names[vm.name] = vloc
+            if vm.availability_set is not None:
+                if declared is not None and vm.availability_set not in declared:
+                    p.append(
+                        (
+                            (*vloc, "availability_set"),
+                            _expect("availability set", declared, vm.availability_set),
+                        )
+                    )
+                owner = set_owner.setdefault(vm.availability_set, cs.name)
+                if owner != cs.name:
+                    p.append(
+                        (
+                            (*vloc, "availability_set"),
+                            f"availability set {vm.availability_set!r} belongs to cloud service"
+                            f" {owner!r}; an availability set cannot span cloud services",
+                        )
+                    )
+            if vm.subnets and cs.vnet is None:
+                p.append(
+                    (
+                        (*vloc, "subnets"),
+                        f"cloud service {cs.name!r} is not in a virtual network; expected no"
+                        " subnets (or set the cloud service's vnet)",
+                    )
+                )
+            elif cs.vnet is not None and cs.vnet in subnets_of:
+                known = subnets_of[cs.vnet]
+                for si, sub in enumerate(vm.subnets):
+                    if sub not in known:
+                        p.append(
+                            (
+                                (*vloc, "subnets", si),
+                                _expect(f"subnet of {cs.vnet}", known, sub),
+                            )
+                        )
+            for di, disk in enumerate(vm.disks):
+                dloc: Loc = (*vloc, "os_disk") if di == 0 else (*vloc, "data_disks", di - 1)
+                if disk.storage_account not in accounts:
+                    p.append(
+                        (
+                            (*dloc, "storage_account"),
+                            _expect("storage account", accounts, disk.storage_account),
+                        )
+                    )
+            if vm.boot_diagnostics is not None and vm.boot_diagnostics not in accounts:
+                p.append(
+                    (
+                        (*vloc, "boot_diagnostics"),
+                        _expect("storage account", accounts, vm.boot_diagnostics),
+                    )
+                )
+            if vm.nsg is not None and vm.nsg not in nsgs:
+                p.append(((*vloc, "nsg"), _expect("NSG", nsgs, vm.nsg)))
+    return p
+
+
+def vm_cores(vm: VM) -> int:
+    """Cores a VM needs in Resource Manager: its ``cores`` override, else the size table, else 1."""
+    if vm.cores is not None:
+        return vm.cores
+    return size_cores(vm.size) or 1

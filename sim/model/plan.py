@@ -1,0 +1,263 @@
+"""The migration plan: crews, windows, ordering, step durations, failures, named assumptions.
+
+Times are minutes. Every default below that is not published by Microsoft says "assumption"; the
+user overrides it in the scenario's ``plan:`` block or with ``--set plan.KEY=VALUE``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from sim.common.timeparse import ClockMinutes, Minutes, parse_duration
+from sim.model.estate import Items, Model, Name
+
+Distribution = Literal["deterministic", "triangular", "lognormal", "pert"]
+
+
+def _constant_to_step(value: Any) -> Any:
+    # "stop: 2m" is shorthand for a deterministic step of that length.
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return {"base": value}
+    return value
+
+
+class StepDuration(Model):
+    """Duration of one step: ``base + per_vm * vms_in_unit`` minutes, drawn from a distribution.
+
+    ``spread`` is distribution-specific: the sigma of the log for ``lognormal``; the relative
+    half-width around the central value for ``triangular`` and ``pert``.
+    """
+
+    base: Minutes = 0.0
+    per_vm: Minutes = 0.0
+    distribution: Distribution = "deterministic"
+    spread: float = Field(default=0.0, ge=0.0, le=5.0)
+
+    def central(self, vms: int) -> float:
+        """The central value in minutes for a unit of ``vms`` VMs."""
+        return self.base + self.per_vm * vms
+
+
+Step = Annotated[StepDuration, BeforeValidator(_constant_to_step)]
+
+# Default step durations (minutes). Per-step times are NOT published by Microsoft (see
+# migration-facts.md); the published anchor is the whole migration: "a few tens of VMs ... less than
+# an hour", "hundreds of VMs ... a few hours". Each default is an assumption chosen to land inside
+# those figures.
+DEFAULT_STEPS: dict[str, dict[str, Any]] = {
+    "validate": {"base": 5, "per_vm": 1 / 6},  # assumption: read-only check, seconds per VM
+    "prepare": {"base": 10, "per_vm": 1},  # assumption: metadata build dominates
+    "commit": {"base": 5, "per_vm": 1 / 3},  # assumption
+    "abort": {"base": 5, "per_vm": 1 / 6},  # assumption
+    "stop": {"base": 2},  # assumption
+    "deallocate": {"base": 2},  # assumption
+    "start": {"base": 5},  # source: migration lab toolset, "5-10 minutes to create and start"
+    "remediate": {"base": 15},  # assumption: each pre-step (remove ACLs, uninstall extension, ...)
+    "restore": {"base": 15},  # assumption: each post-step (re-create, re-enable, re-peer)
+}
+
+
+STEP_NAMES: tuple[str, ...] = tuple(DEFAULT_STEPS)
+"""The step names of :class:`Durations` (the keys of a scenario's ``durations:``)."""
+
+
+class Durations(Model):
+    validate_: Step = Field(default=StepDuration(**DEFAULT_STEPS["validate"]), alias="validate")
+    prepare: Step = StepDuration(**DEFAULT_STEPS["prepare"])
+    commit: Step = StepDuration(**DEFAULT_STEPS["commit"])
+    abort: Step = StepDuration(**DEFAULT_STEPS["abort"])
+    stop: Step = StepDuration(**DEFAULT_STEPS["stop"])
+    deallocate: Step = StepDuration(**DEFAULT_STEPS["deallocate"])
+    start: Step = StepDuration(**DEFAULT_STEPS["start"])
+    remediate: Step = StepDuration(**DEFAULT_STEPS["remediate"])
+    restore: Step = StepDuration(**DEFAULT_STEPS["restore"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_defaults(cls, data: Any) -> Any:
+        # A step written as a mapping keeps the defaults of the keys it leaves out
+        # ({spread: 0.3} only widens the default step); a constant replaces the whole step.
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, value in data.items():
+            if name in DEFAULT_STEPS and isinstance(value, dict):
+                merged[name] = {**DEFAULT_STEPS[name], **value}
+        return merged
+
+    def step(self, name: str) -> StepDuration:
+        value = getattr(self, "validate_" if name == "validate" else name)
+        assert isinstance(value, StepDuration)
+        return value
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Failures(Model):
+    """Probability that one attempt of a step fails (Prepare: then Abort and retry)."""
+
+    validate_: Probability = Field(default=0.0, alias="validate")
+    prepare: Probability = 0.0
+    commit: Probability = 0.0
+    max_attempts: int = Field(default=5, ge=1, description="Attempts before a unit is given up.")
+
+
+Every = Literal[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "day",
+    "weekday",
+    "weekend",
+]
+
+
+LooseDateTime = Annotated[datetime, Field(strict=False)]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # A timestamp without a zone is read as UTC, so outputs never depend on the machine's zone.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class MaintenanceWindow(Model):
+    """A recurring window (``every`` + ``at``) or a one-off window (``start``), lasting ``for``."""
+
+    every: Every | None = None
+    at: ClockMinutes | None = None
+    start: LooseDateTime | None = None
+    length: Minutes = Field(alias="for")
+
+    @field_validator("length")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("expected a window length greater than zero")
+        return v
+
+    @field_validator("start")
+    @classmethod
+    def _zone(cls, v: datetime | None) -> datetime | None:
+        return _utc(v)
+
+    @model_validator(mode="after")
+    def _shape(self) -> MaintenanceWindow:
+        if (self.every is None) == (self.start is None):
+            raise ValueError("expected either 'every' with 'at' (recurring) or 'start' (one-off)")
+        if self.every is not None and self.at is None:
+            raise ValueError("expected 'at' (a clock time such as \"22:00\") with 'every'")
+        if self.start is not None and self.at is not None:
+            raise ValueError("'at' belongs to a recurring window; a one-off window takes 'start'")
+        return self
+
+
+class Precedence(Model):
+    """A planner's own constraint: unit ``before`` commits before unit ``after`` prepares."""
+
+    before: Name
+    after: Name
+
+
+Remediation = Literal["auto", "none"]
+
+
+RestartAfter = Literal["prepare", "commit"]
+
+
+def _not_before(value: Any) -> Any:
+    # A timestamp (YAML reads an unquoted one as a datetime) stays a datetime; anything else is a
+    # duration from plan.start ("2h", "1d", minutes).
+    if isinstance(value, datetime):
+        return _utc(value)
+    if isinstance(value, str) and not _looks_like_duration(value):
+        try:
+            return _utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except ValueError:
+            raise ValueError(
+                "expected a duration from plan.start (such as 2h or 1d) or a timestamp such as"
+                f" 2027-01-09T22:00:00Z, got {value!r}"
+            ) from None
+    return parse_duration(value)
+
+
+def _looks_like_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except ValueError:
+        return False
+    return True
+
+
+NotBefore = Annotated[float | datetime, BeforeValidator(_not_before)]
+"""Minutes from ``plan.start``, or a UTC timestamp (placed on the clock by ``plan.start``)."""
+
+
+class Wave(Model):
+    """A group of units for ``ordering: waves``: none of them starts before ``not_before``."""
+
+    name: Name
+    units: Items[Name] = Field(min_length=1, description="Unit names, in the order wanted.")
+    not_before: NotBefore = Field(
+        default=0.0,
+        description="Earliest start of the wave's units: a duration from plan.start (2h, 1d) or"
+        " a timestamp (needs plan.start). Honoured under every ordering.",
+    )
+
+
+def _ordering(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+class Plan(Model):
+    seed: int = Field(default=0, ge=0)
+    start: LooseDateTime | None = None
+    ordering: Annotated[str | tuple[Name, ...], BeforeValidator(_ordering)] = "as_listed"
+    crews: int = Field(default=1, ge=1)
+    check: Minutes = 0.0
+    remediation: Remediation = "auto"
+    maintenance_windows: Items[MaintenanceWindow] = ()
+    durations: Durations = Durations()
+    failures: Failures = Failures()
+    restart_after: RestartAfter = Field(
+        default="prepare",
+        description="Assumption: when the platform starts non-VNet VMs again.",
+    )
+    future_support: bool = Field(
+        default=False, description="What-if: MIG002/MIG003 cloud services migrate with downtime."
+    )
+    write_limit_per_hour: int | None = Field(
+        default=1200, ge=1, description="Resource Manager writes per hour (published: 1,200)."
+    )
+    # Assumption: no source gives the writes one migrated VM costs. Three (VM, NIC, disk) makes
+    # the published warning "> 400 VMs in a VNet" meet the published 1,200 writes/hour exactly.
+    writes_per_vm: float = Field(
+        default=3.0,
+        ge=0.0,
+        description="Assumption: Resource Manager writes per VM in each Prepare and each Commit.",
+    )
+    writes_per_resource: float = Field(
+        default=1.0,
+        ge=0.0,
+        description="Assumption: writes per other resource of a unit in each Prepare and Commit.",
+    )
+    precedence: Items[Precedence] = ()
+    waves: Items[Wave] = Field(
+        default=(),
+        description="Groups of units with earliest start times (ordering: waves); units in no"
+        " wave go last.",
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _zone(cls, v: datetime | None) -> datetime | None:
+        return _utc(v)

@@ -1,0 +1,13 @@
+from . import plots as plots
+from .records import Event as Event
+from .records import PostTask as PostTask
+from .records import Replication as Replication
+from .records import Summary as Summary
+from .records import UnitOutcome as UnitOutcome
+from .records import Window as Window
+from .records import events_csv as events_csv
+from .records import summarize as summarize
+from .records import summary_json as summary_json
+from .records import windows_csv as windows_csv
+from .report import build_report as build_report
+from .report import load_results as load_results

@@ -1,0 +1,1243 @@
+"""Pictures of a run and of experiments (matplotlib, Agg backend, no pyplot state).
+
+Every function takes results data (records of :mod:`sim.outputs.records`, numbers per alternative,
+the rows of a results file) and returns a :class:`~matplotlib.figure.Figure`; nothing here runs the
+engine or the rules, so the report (:mod:`sim.outputs.report`) can draw from a results directory
+alone.
+
+Colours are the Okabe-Ito colour-blind-safe palette, and each window class also differs in
+shape, so the charts read in grey too: management lock = tall light-blue bar with a dark-blue
+edge (blue lines elsewhere); data downtime = narrow solid vermillion bar (vermillion lines);
+remediation gaps = narrow hatched reddish-purple outline with the gap's kind written beside it
+(reddish-purple lines); maintenance windows = green shading. Alternatives are told apart by
+colour and line style together; a unit's status by fill and outline (blocked: dark vermillion
+with a heavy black outline and white text; remediate: yellow; clean: light green with a green
+outline; waiting for a blocked unit: white, dotted, vermillion outline). PNGs are written
+without a "Software" tag and SVGs without a date and with a fixed hash salt, so the same data
+give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.dates import DateFormatter, date2num
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from sim.common.timeparse import format_minutes
+from sim.model.units import MigrationUnits
+from sim.outputs.records import Event, Replication, Summary, Window, vm_down_intervals
+
+LOCK = {"facecolor": "#56B4E9", "edgecolor": "#0072B2", "alpha": 0.55, "linewidth": 0.8}
+DATA = {"facecolor": "#D55E00", "edgecolor": "#000000", "linewidth": 0.6}
+GAP = {"facecolor": "none", "edgecolor": "#CC79A7", "hatch": "////", "linewidth": 1.0}
+MAINTENANCE = "#009E73"
+FAIL_COLOUR = "#000000"
+COMMIT_COLOUR = "#0072B2"
+SPAN_COLOUR = "#999999"
+LOCK_LINE = "#0072B2"
+DATA_LINE = "#D55E00"
+GAP_LINE = "#CC79A7"
+LOW_COLOUR = "#0072B2"
+"""Tornado: the factor at its low value."""
+HIGH_COLOUR = "#E69F00"
+"""Tornado: the factor at its high value."""
+ALTERNATIVE_COLOURS = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
+)
+ALTERNATIVE_STYLES = ("-", "--", "-.", ":")
+STATUS_STYLE: dict[str, dict[str, Any]] = {
+    "blocked": {"facecolor": "#D55E00", "edgecolor": "#000000", "hatch": "", "text": "#FFFFFF"},
+    "remediate": {"facecolor": "#F0E442", "edgecolor": "#000000", "hatch": "", "text": "#000000"},
+    "clean": {"facecolor": "#CDEBDD", "edgecolor": "#009E73", "hatch": "", "text": "#000000"},
+}
+WAITING_STYLE: dict[str, Any] = {"facecolor": "#FFFFFF", "edgecolor": "#D55E00", "hatch": ".."}
+AUTO_UNIT_ROWS = 250
+"""Above this many resource rows, ``by="auto"`` draws one row per unit."""
+DENSE_UNIT_ROWS = 150
+"""Above this many unit rows the timeline is dense: rows thinner than a label, the figure no
+taller than :data:`DENSE_HEIGHT`, only some units labelled (the shape of the whole migration on one
+page; each unit's detail is in ``windows.csv`` and ``events.csv``)."""
+DENSE_HEIGHT = 16.0
+"""The height in inches of a dense timeline."""
+DENSE_LABELS = 40
+"""About how many units a dense timeline labels."""
+SVG_SALT = "migsim"
+"""``svg.hashsalt`` of every SVG written, so SVG output is byte-deterministic."""
+
+METRIC_LABELS: dict[str, tuple[str, str]] = {
+    "makespan_hours": ("makespan", "hours"),
+    "vm_hours_down": ("VM-hours of data downtime", "VM-hours"),
+    "peak_vms_down": ("peak VMs down at once", "VMs"),
+    "lock_resource_hours": ("resource-hours of management lock", "resource-hours"),
+    "units_not_migrated": ("units not migrated", "units"),
+    "retries": ("failed attempts (retried or given up)", "attempts"),
+}
+"""What each metric of ``replications.csv`` is, and its unit, for titles and axes."""
+
+_TYPE_WORDS = {
+    "expressroute_circuit": "circuit",
+    "cloud_service": "cloud service",
+    "storage_account": "storage",
+    "availability_set": "avail. set",
+    "route_table": "route table",
+    "reserved_ip": "reserved IP",
+    "nsg": "NSG",
+    "vnet": "VNet",
+}
+
+
+def _label(resource: str) -> str:
+    kind, _, name = resource.partition(":")
+    return f"{_TYPE_WORDS.get(kind, kind)} {name}"
+
+
+def kind_word(kind: str) -> str:
+    """A unit or resource kind as a planner reads it (``cloud_service`` -> ``cloud service``)."""
+    return _TYPE_WORDS.get(kind, kind.replace("_", " "))
+
+
+def metric_label(metric: str) -> tuple[str, str]:
+    """``(what, unit)`` of a metric column, e.g. ``("makespan", "hours")``."""
+    return METRIC_LABELS.get(metric, (metric.replace("_", " "), ""))
+
+
+# ---- writing figures ---------------------------------------------------------------------------
+
+
+def save_figure(fig: Figure, path: Path) -> None:
+    """Write ``fig`` as PNG with the Agg backend and no varying metadata."""
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+
+
+def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """``fig`` as PNG bytes (no varying metadata)."""
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def svg_text(fig: Figure, prefix: str = "") -> str:
+    """``fig`` as an ``<svg>`` element to inline in HTML: no XML prolog or DOCTYPE, no date,
+    a fixed hash salt (byte-deterministic), and every id prefixed with ``prefix`` so several
+    figures can share one page without their glyph and clip-path ids colliding."""
+    FigureCanvasSVG(fig)
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": SVG_SALT, "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    if prefix:
+        ids = set(_ID.findall(text))
+
+        def rename(m: re.Match[str]) -> str:
+            ref = m.group(2)
+            return f"{m.group(1)}{prefix}{ref}" if ref in ids else m.group(0)
+
+        text = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', text)
+        text = re.sub(r'(href="#)([^"]+)(?=")', rename, text)
+        text = re.sub(r"(url\(#)([^)]+)(?=\))", rename, text)
+    return text
+
+
+class Picture:
+    """A figure that Jupyter shows as PNG when it is the last expression of a cell:
+    ``plots.picture(plots.timeline(result))``."""
+
+    def __init__(self, fig: Figure, dpi: int = 90) -> None:
+        self.figure = fig
+        self.dpi = dpi
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self.figure, self.dpi)
+
+    def save(self, path: Path) -> None:
+        save_figure(self.figure, path)
+
+
+def picture(fig: Figure, dpi: int = 90) -> Picture:
+    """Wrap ``fig`` so that a notebook displays it (no pyplot needed)."""
+    return Picture(fig, dpi)
+
+
+# ---- the time axis -----------------------------------------------------------------------------
+
+_TICK_STEPS = (5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
+
+
+def _tick_step(span_minutes: float) -> int:
+    """A round tick interval in minutes giving at most 14 ticks over the span."""
+    for step in _TICK_STEPS:
+        if span_minutes / step <= 14:
+            return step
+    return math.ceil(span_minutes / 14 / 10080.0) * 10080
+
+
+class _Clock:
+    """Simulation minutes on an x axis: matplotlib dates when the plan has a start, else hours."""
+
+    def __init__(self, origin: datetime | None) -> None:
+        self.origin = origin
+        self.base = float(date2num(origin)) if origin is not None else 0.0  # type: ignore[no-untyped-call]
+
+    def x(self, minutes: float) -> float:
+        if self.origin is not None:
+            return self.base + minutes / 1440.0
+        return minutes / 60.0
+
+    def width(self, minutes: float) -> float:
+        return minutes / 1440.0 if self.origin is not None else minutes / 60.0
+
+    def xs(self, minutes: Any) -> Any:
+        arr = np.asarray(minutes, dtype=float)
+        return self.base + arr / 1440.0 if self.origin is not None else arr / 60.0
+
+    def axis(self, ax: Axes, right: float) -> None:
+        """Round ticks from 0 to ``right`` minutes, clock labels when there is an origin."""
+        ax.set_xlim(self.x(0.0), self.x(right))
+        step = _tick_step(right)
+        origin = self.origin
+        if origin is not None:
+            into_day = origin.hour * 60 + origin.minute + origin.second / 60.0
+            t0 = math.ceil(into_day / step) * step - into_day
+            ticks = [t0 + k * step for k in range(int((right - t0) // step) + 1)]
+            ax.set_xticks([self.x(t) for t in ticks])
+            fmt = DateFormatter("%a %d %b\n%H:%M", tz=origin.tzinfo)  # type: ignore[no-untyped-call]
+            ax.xaxis.set_major_formatter(fmt)
+            ax.set_xlabel("time (UTC)")
+        else:
+            ticks = [k * step for k in range(int(right // step) + 1)]
+            ax.set_xticks([self.x(t) for t in ticks])
+            ax.set_xlabel("hours from the plan's start (minute 0 = Monday 00:00 UTC)")
+        ax.tick_params(axis="x", labelsize=8)
+
+    def when(self, minutes: float) -> str:
+        """A short label of simulation time ``minutes``: ``Sat 22:30`` or ``+3h20m``."""
+        if self.origin is not None:
+            from datetime import timedelta
+
+            t = self.origin + timedelta(minutes=minutes)
+            return t.strftime("%a %H:%M")
+        return f"+{format_minutes(minutes)}"
+
+
+def _shade_maintenance(
+    ax: Axes,
+    clock: _Clock,
+    maintenance: Iterable[tuple[float, float]],
+    horizon: float,
+    right: float | None = None,
+    alpha: float = 0.13,
+) -> None:
+    """Shade the windows; one reaching the run's ``horizon`` (where the engine clips them) is
+    drawn on to the axis end ``right`` (default 3 % past the horizon)."""
+    end = horizon * 1.03 if right is None else right
+    for a, b in maintenance:
+        shade_end = end if b >= horizon - 1e-9 else min(b, end)
+        ax.axvspan(
+            clock.x(a), clock.x(shade_end), color=MAINTENANCE, alpha=alpha, linewidth=0, zorder=0
+        )
+
+
+# ---- the Gantt timeline ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """What the timeline needs of a unit: its kind, its VM count and its resources."""
+
+    kind: str
+    vm_count: int
+    resources: tuple[str, ...]
+
+
+class RunRecords(Protocol):
+    """What :func:`timeline` reads of a run: its units, replication and summary (a
+    :class:`~sim.experiments.run.RunResult` is one; this module never imports the experiments)."""
+
+    @property
+    def units(self) -> MigrationUnits: ...
+
+    @property
+    def replication(self) -> Replication: ...
+
+    @property
+    def summary(self) -> Summary: ...
+
+
+def timeline(result: RunRecords, by: Literal["auto", "resource", "unit"] = "auto") -> Figure:
+    """The Gantt chart of one run: rows grouped by unit, windows in time, failures marked.
+
+    ``by="resource"`` draws one row per resource under a header row per unit; ``by="unit"``
+    one row per unit (for big estates); ``"auto"`` picks ``unit`` above
+    :data:`AUTO_UNIT_ROWS` resource rows. The x axis shows UTC clock times when the plan has a
+    start, else hours from the start.
+    """
+    units = {u.id: UnitInfo(u.kind, u.vm_count, tuple(u.resources)) for u in result.units.units}
+    return gantt(result.replication, result.summary, units, result.summary.scenario_name, by=by)
+
+
+def _union(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def gantt(
+    rep: Replication,
+    summary: Summary,
+    units: Mapping[str, UnitInfo],
+    name: str,
+    by: Literal["auto", "resource", "unit"] = "auto",
+) -> Figure:
+    """:func:`timeline` from its parts: the replication, its summary, the units and the
+    scenario's name (what :mod:`sim.outputs.report` reads back from a results directory)."""
+    origin = rep.origin
+    outcomes = {o.unit: o for o in rep.outcomes}
+    pos = {uid: i for i, uid in enumerate(rep.order)}
+    unit_order = sorted(
+        rep.order,
+        key=lambda u: (
+            outcomes[u].first_start is None,
+            outcomes[u].first_start or 0.0,
+            pos[u],
+        ),
+    )
+    by_unit_res: dict[str, list[str]] = {
+        uid: list(units[uid].resources) if uid in units else [] for uid in rep.order
+    }
+    for w in rep.windows:
+        if w.resource not in by_unit_res.setdefault(w.unit, []):
+            by_unit_res[w.unit].append(w.resource)
+    n_res = sum(len(v) for v in by_unit_res.values())
+    mode = by if by != "auto" else ("unit" if n_res > AUTO_UNIT_ROWS else "resource")
+    clock = _Clock(origin)
+    x, width = clock.x, clock.width
+
+    rows: list[tuple[str, str, bool]] = []  # (label, unit, is_header)
+    row_of: dict[tuple[str, str], int] = {}
+    header_of: dict[str, int] = {}
+    for uid in unit_order:
+        o = outcomes[uid]
+        info = units.get(uid)
+        kind = info.kind if info is not None else o.kind
+        vm_count = info.vm_count if info is not None else o.vms
+        vms = f", {vm_count} VM{'s' if vm_count != 1 else ''}" if vm_count else ""
+        header_of[uid] = len(rows)
+        rows.append((f"{uid} ({_TYPE_WORDS.get(kind, kind)}{vms})", uid, True))
+        if mode == "resource":
+            for r in by_unit_res[uid]:
+                row_of[(uid, r)] = len(rows)
+                rows.append((_label(r), uid, False))
+
+    dense = mode == "unit" and len(rows) > DENSE_UNIT_ROWS
+    height = DENSE_HEIGHT if dense else max(4.0, 0.2 * len(rows) + 2.6)
+    fig = Figure(figsize=(14.0, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+
+    horizon = max(rep.horizon, 1.0)
+    _shade_maintenance(ax, clock, rep.maintenance, rep.horizon)
+
+    # alternate light bands per unit so groups read as groups (a dense chart has no room)
+    for i, uid in enumerate(unit_order if not dense else ()):
+        first = header_of[uid]
+        last = (header_of[unit_order[i + 1]] if i + 1 < len(unit_order) else len(rows)) - 1
+        if i % 2 == 1:
+            ax.axhspan(first - 0.5, last + 0.5, color="#000000", alpha=0.035, linewidth=0, zorder=0)
+
+    def row(w: Window) -> int:
+        if mode == "unit":
+            return header_of[w.unit]
+        return row_of.get((w.unit, w.resource), header_of[w.unit])
+
+    def bars(windows: Sequence[Window], h: float, style: dict[str, Any], z: float) -> None:
+        groups: dict[int, list[tuple[float, float]]] = {}
+        for w in windows:
+            groups.setdefault(row(w), []).append((w.start, max(w.end, w.start)))
+        for y, spans in groups.items():
+            # One row per unit: overlapping windows of its resources drawn once (same look,
+            # far fewer shapes for a big estate).
+            merged = _union(spans) if mode == "unit" else spans
+            ax.broken_barh(
+                [(x(a), width(b - a)) for a, b in merged], (y - h / 2, h), zorder=z, **style
+            )
+
+    locks = [w for w in rep.windows if w.kind == "management"]
+    data = [w for w in rep.windows if w.kind == "data"]
+    gaps = [w for w in rep.windows if w.kind not in ("management", "data")]
+    bars(locks, 0.76, LOCK, 2)
+    bars(data, 0.36, DATA, 3)
+    bars(gaps, 0.36, GAP, 3)
+    if mode == "resource":
+        for w in gaps:
+            ax.text(
+                x(w.end),
+                row(w),
+                f" {w.kind}",
+                fontsize=6.5,
+                va="center",
+                ha="left",
+                color="#7a3d63",
+                zorder=4,
+            )
+
+    # unit header rows: active span, commit end, failures, retries, not migrated
+    fails: dict[int, list[float]] = {}
+    retries: dict[int, list[float]] = {}
+    for e in rep.events:
+        if e.unit not in header_of:
+            continue
+        if e.outcome == "fail":
+            fails.setdefault(header_of[e.unit], []).append(x(e.time))
+        elif _is_retry(e):
+            retries.setdefault(header_of[e.unit], []).append(x(e.time))
+    # A dense chart draws the same marks smaller, and marks a unit not migrated without its reason.
+    mark = 0.4 if dense else 1.0
+    for uid in unit_order:
+        o = outcomes[uid]
+        y = header_of[uid]
+        if o.first_start is not None and o.end is not None:
+            ax.hlines(
+                y, x(o.first_start), x(o.end), color=SPAN_COLOUR, linewidth=2.2 * mark, zorder=2
+            )
+        if o.commit_end is not None:
+            ax.plot(
+                [x(o.commit_end)], [y], marker="D", color=COMMIT_COLOUR, markersize=5 * mark,
+                zorder=5,
+            )  # fmt: skip
+        if not o.migrated and dense:
+            ax.plot(
+                [x(o.end if o.end is not None else 0.0)], [y], marker="|", color="#D55E00",
+                markersize=6, markeredgewidth=1.5, zorder=5,
+            )  # fmt: skip
+        elif not o.migrated:
+            ax.text(
+                x(o.end if o.end is not None else 0.0),
+                y,
+                "  not migrated: " + _shorten(o.reason, 110),
+                fontsize=7,
+                va="center",
+                ha="left",
+                color="#D55E00",
+                fontweight="bold",
+                zorder=5,
+            )
+    for y, xs in retries.items():
+        ax.plot(
+            xs,
+            [y] * len(xs),
+            linestyle="none",
+            marker="o",
+            markerfacecolor="#FFFFFF",
+            markeredgecolor=FAIL_COLOUR,
+            markeredgewidth=1.2,
+            markersize=9 * mark,
+            zorder=5.5,
+        )
+    for y, xs in fails.items():
+        ax.plot(
+            xs,
+            [y] * len(xs),
+            linestyle="none",
+            marker="X",
+            color=FAIL_COLOUR,
+            markersize=7 * mark,
+            zorder=6,
+        )
+
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    if dense:
+        every = math.ceil(len(rows) / DENSE_LABELS)
+        shown = range(0, len(rows), every)
+        ax.set_yticks(list(shown))
+        ax.set_yticklabels([f"{i + 1}. {rows[i][0]}" for i in shown], fontsize=7)
+    else:
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([label for label, _, _ in rows], fontsize=7.5)
+        for tick, (_, _, header) in zip(ax.get_yticklabels(), rows, strict=True):
+            if header:
+                tick.set_fontweight("bold")
+                tick.set_fontsize(8.5)
+    clock.axis(ax, horizon * 1.03)
+    ax.grid(axis="x", color="#cccccc", linewidth=0.5, zorder=1)
+    ax.set_axisbelow(True)
+
+    s = summary
+    end = f", ends {s.end}" if s.end else ""
+    fig.suptitle(
+        f"{name}: migration timeline (seed {s.seed}"
+        f"{', deterministic durations' if s.deterministic else ''})",
+        fontsize=12,
+        fontweight="bold",
+        y=1 - 0.12 / height,
+    )
+    ax.set_title(
+        f"makespan {format_minutes(s.makespan_minutes)}{end}; {s.units_migrated} of"
+        f" {s.units_total} units migrated; {s.vm_hours_down:.2f} VM-hours of data downtime"
+        f" (peak {s.peak_vms_down} VMs down); {s.lock_resource_hours:.1f} resource-hours locked"
+        + (
+            f"\n{len(rows):,} units, one thin row each in order of their first step, one in"
+            f" {every} labelled; {sum(not o.migrated for o in rep.outcomes):,} not migrated"
+            " (orange ticks; reasons in summary.json)"
+            if dense
+            else "; one row per unit"
+            if mode == "unit"
+            else ""
+        ),
+        fontsize=9,
+    )
+    handles = [
+        Patch(label="management plane locked (Prepare to Commit/Abort)", **_patch(LOCK)),
+        Patch(label="data plane down (VM stopped, or service removed)", **_patch(DATA)),
+        Patch(
+            label=(
+                "remediation gap (kind written beside it)"
+                if mode == "resource"
+                else "remediation gap (exposure, backup, monitoring...)"
+            ),
+            **_patch(GAP),
+        ),
+        Patch(facecolor=MAINTENANCE, alpha=0.25, label="maintenance window"),
+        Line2D([], [], color=SPAN_COLOUR, linewidth=2.2, label="unit busy (first to last step)"),
+        Line2D([], [], color=COMMIT_COLOUR, marker="D", linestyle="none", label="Commit finished"),
+        Line2D(
+            [],
+            [],
+            color=FAIL_COLOUR,
+            marker="X",
+            linestyle="none",
+            markersize=7,
+            label="failed attempt (aborted / retried)",
+        ),
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markerfacecolor="#FFFFFF",
+            markeredgecolor=FAIL_COLOUR,
+            markeredgewidth=1.2,
+            markersize=8,
+            label="retry started (attempt 2 or later)",
+        ),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.12 / height),
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
+    fig.subplots_adjust(left=0.2, right=0.9, top=1 - 0.85 / height, bottom=1.45 / height)
+    return fig
+
+
+_RETRIED_STEPS = ("validate", "prepare", "commit")
+
+
+def _is_retry(e: Event) -> bool:
+    return e.outcome == "start" and e.attempt > 1 and e.step in _RETRIED_STEPS
+
+
+def _patch(style: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in style.items() if k in ("facecolor", "edgecolor", "hatch", "alpha")}
+
+
+def _shorten(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ---- VMs down / resources locked over time -----------------------------------------------------
+
+
+def exposure_intervals(windows: Iterable[Window]) -> dict[str, list[tuple[float, float]]]:
+    """The intervals the "over time" plot counts, per series: ``down`` (each VM's data
+    downtime, merged per VM), ``locked`` (each resource's management lock, merged per
+    resource) and ``gap`` (each resource's remediation gaps, merged per resource)."""
+    ws = list(windows)
+    locked: dict[str, list[tuple[float, float]]] = {}
+    gap: dict[str, list[tuple[float, float]]] = {}
+    for w in ws:
+        if w.kind == "management":
+            locked.setdefault(w.resource, []).append((w.start, w.end))
+        elif w.kind != "data":
+            gap.setdefault(w.resource, []).append((w.start, w.end))
+    return {
+        "down": [iv for ivs in vm_down_intervals(ws).values() for iv in ivs],
+        "locked": [iv for ivs in locked.values() for iv in _union(ivs)],
+        "gap": [iv for ivs in gap.values() for iv in _union(ivs)],
+    }
+
+
+def _steps(intervals: Sequence[tuple[float, float]], right: float) -> tuple[Any, Any]:
+    """A step function ``(x, y)`` counting the open intervals (half-open) from 0 to ``right``."""
+    points = sorted(
+        [(a, 1) for a, b in intervals if b > a] + [(b, -1) for a, b in intervals if b > a]
+    )
+    xs, ys, now = [0.0], [0], 0
+    for t, d in points:
+        now += d
+        if xs[-1] == t:
+            ys[-1] = now
+        else:
+            xs.append(t)
+            ys.append(now)
+    xs.append(max(right, xs[-1]))
+    ys.append(ys[-1])
+    return np.asarray(xs), np.asarray(ys)
+
+
+def _count_at(intervals: Sequence[tuple[float, float]], grid: Any) -> Any:
+    starts = np.sort(np.asarray([a for a, b in intervals if b > a], dtype=float))
+    ends = np.sort(np.asarray([b for a, b in intervals if b > a], dtype=float))
+    return np.searchsorted(starts, grid, side="right") - np.searchsorted(ends, grid, side="right")
+
+
+_SERIES = (
+    ("down", "VMs down (data plane)", "VMs", DATA_LINE),
+    ("locked", "resources with the management plane locked", "resources", LOCK_LINE),
+    ("gap", "resources in a remediation gap", "resources", GAP_LINE),
+)
+
+
+def exposure(
+    windows: Sequence[Window],
+    *,
+    origin: datetime | None = None,
+    maintenance: Sequence[tuple[float, float]] = (),
+    horizon: float | None = None,
+    replications: Sequence[Sequence[Window]] = (),
+    title: str = "",
+) -> Figure:
+    """ "VMs down / resources locked over time": step plots of one replication's ``windows``
+    (VMs down, resources locked, resources in a remediation gap), with the P10-P90 band and
+    the median across ``replications`` (several window tables) when given at least two."""
+    series = exposure_intervals(windows)
+    ends = [b for ivs in series.values() for _, b in ivs]
+    own_end = horizon if horizon is not None else max(ends, default=0.0)
+    others = [exposure_intervals(ws) for ws in replications]
+    for o in others:
+        ends += [b for ivs in o.values() for _, b in ivs]
+    right = max([horizon or 0.0, *ends, 1.0])
+    clock = _Clock(origin)
+    banded = len(others) >= 2
+
+    fig = Figure(figsize=(14.0, 7.6))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(3, 1, sharex=True)
+    grid = np.linspace(0.0, right, 1201)
+    for ax, (key, what, unit, colour) in zip(axes, _SERIES, strict=True):
+        _shade_maintenance(ax, clock, maintenance, own_end, right * 1.03, alpha=0.08)
+        if banded:
+            counts = np.vstack([_count_at(o[key], grid) for o in others])
+            p10, p50, p90 = np.percentile(counts, [10, 50, 90], axis=0)
+            ax.fill_between(
+                clock.xs(grid), p10, p90, step="post", color=colour, alpha=0.3, linewidth=0
+            )
+            ax.step(clock.xs(grid), p50, where="post", color=colour, linewidth=1.0, linestyle="--")
+        xs, ys = _steps(series[key], right)
+        ax.step(clock.xs(xs), ys, where="post", color=colour, linewidth=1.8, zorder=3)
+        peak = int(ys.max()) if ys.size else 0
+        if peak > 0:
+            at = float(xs[int(np.argmax(ys))])
+            ax.annotate(
+                f"peak {peak} at {clock.when(at)}",
+                (clock.x(at), peak),
+                xytext=(4, 3),
+                textcoords="offset points",
+                fontsize=8,
+                va="bottom",
+                color="#333333",
+            )
+        top = max(peak, int(np.max(counts)) if banded else 0, 1)
+        ax.set_ylim(0, top * 1.15 + 0.5)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        ax.set_ylabel(unit, fontsize=9)
+        ax.set_title(what, loc="left", fontsize=9.5, fontweight="bold")
+        ax.grid(color="#dddddd", linewidth=0.5)
+        ax.set_axisbelow(True)
+    clock.axis(axes[-1], right * 1.03)
+    handles: list[Any] = [Line2D([], [], color="#333333", linewidth=1.8, label="this run")]
+    if banded:
+        handles += [
+            Patch(
+                facecolor="#777777",
+                alpha=0.3,
+                label=f"P10-P90 over {len(others)} replications",
+            ),
+            Line2D([], [], color="#333333", linewidth=1.0, linestyle="--", label="median (P50)"),
+        ]
+    if maintenance:
+        handles.append(Patch(facecolor=MAINTENANCE, alpha=0.25, label="maintenance window"))
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle(title or "VMs down and resources locked over time", fontsize=12, fontweight="bold")
+    fig.subplots_adjust(left=0.07, right=0.97, top=0.9, bottom=0.17, hspace=0.38)
+    return fig
+
+
+# ---- risk curves: ECDFs per alternative --------------------------------------------------------
+
+MARKED = ((50, "o"), (80, "s"), (90, "^"))
+"""The percentiles marked on every ECDF, with their marker."""
+
+
+def _style(i: int) -> dict[str, Any]:
+    return {
+        "color": ALTERNATIVE_COLOURS[i % len(ALTERNATIVE_COLOURS)],
+        "linestyle": ALTERNATIVE_STYLES[(i // len(ALTERNATIVE_COLOURS) + i) % 4],
+    }
+
+
+def _num(x: float) -> str:
+    if math.isnan(x):
+        return "-"
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
+
+
+def _ecdf_axes(ax: Axes, samples: Mapping[str, Sequence[float]], metric: str) -> None:
+    what, unit = metric_label(metric)
+    lo = min((min(v) for v in samples.values() if len(v)), default=0.0)
+    hi = max((max(v) for v in samples.values() if len(v)), default=1.0)
+    pad = (hi - lo) * 0.04 or max(abs(hi) * 0.04, 0.5)
+    for p, _ in MARKED:
+        ax.axhline(p / 100, color="#999999", linewidth=0.6, linestyle=":", zorder=1)
+        ax.text(
+            1.005,
+            p / 100,
+            f"P{p}",
+            transform=ax.get_yaxis_transform(),
+            fontsize=7.5,
+            va="center",
+            color="#555555",
+        )
+    for i, (name, values) in enumerate(samples.items()):
+        v = np.sort(np.asarray(values, dtype=float))
+        if v.size == 0:
+            continue
+        style = _style(i)
+        n = v.size
+        xs = np.concatenate([[lo - pad], v, [hi + pad]])
+        ys = np.concatenate([[0.0], np.arange(1, n + 1) / n, [1.0]])
+        pct = np.percentile(v, [p for p, _ in MARKED])
+        label = f"{name}: " + ", ".join(
+            f"P{p} {_num(float(q))}" for (p, _), q in zip(MARKED, pct, strict=True)
+        )
+        ax.step(xs, ys, where="post", linewidth=1.8, label=label, zorder=3, **style)
+        for (p, marker), q in zip(MARKED, pct, strict=True):
+            ax.plot(
+                [q],
+                [p / 100],
+                marker=marker,
+                color=style["color"],
+                markeredgecolor="#000000",
+                markeredgewidth=0.6,
+                markersize=6.5,
+                linestyle="none",
+                zorder=4,
+            )
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(f"{what} ({unit})" if unit else what, fontsize=9)
+    ax.set_ylabel("share of replications at or below", fontsize=9)
+    ax.set_title(what, loc="left", fontsize=10, fontweight="bold")
+    ax.grid(color="#e3e3e3", linewidth=0.5)
+    ax.set_axisbelow(True)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -_ECDF_LEGEND_GAP / _ECDF_AXES_H),
+        fontsize=7.5,
+        frameon=False,
+        title=f"P50 / P80 / P90 in {unit}" if unit else "P50 / P80 / P90",
+        title_fontsize=7.5,
+    )
+
+
+_ECDF_AXES_H = 3.6
+"""Inches of each ECDF panel; its legend goes below it, one line per alternative."""
+_ECDF_LEGEND_GAP = 0.5
+
+
+def ecdf(samples: Mapping[str, Sequence[float]], metric: str, title: str = "") -> Figure:
+    """The ECDF of one metric per alternative (``{name: values, one per replication}``) with
+    P50/P80/P90 marked on each curve (circle, square, triangle) and given in the legend."""
+    return risk_curves({metric: samples}, title=title)
+
+
+def risk_curves(
+    samples_by_metric: Mapping[str, Mapping[str, Sequence[float]]], title: str = ""
+) -> Figure:
+    """One ECDF panel per metric (``{metric: {alternative: values}}``), side by side: the
+    risk curves of a comparison. Further right is worse; a curve to the left of another at
+    the P80 line is the better alternative at that confidence."""
+    metrics = list(samples_by_metric)
+    n = max(len(metrics), 1)
+    alts = max((len(s) for s in samples_by_metric.values()), default=1)
+    below = _ECDF_LEGEND_GAP + 0.2 * alts + 0.3 + 0.35  # x label, legend, marker key
+    height = 0.75 + _ECDF_AXES_H + below
+    fig = Figure(figsize=(7.0 * n if n > 1 else 9.0, height))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, metric in zip(axes, metrics, strict=True):
+        _ecdf_axes(ax, samples_by_metric[metric], metric)
+    reps = max((len(v) for s in samples_by_metric.values() for v in s.values()), default=0)
+    fig.suptitle(
+        title or f"Risk curves: share of {reps} replications finishing at or below each value",
+        fontsize=12,
+        fontweight="bold",
+    )
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker=m,
+            color="#777777",
+            markeredgecolor="#000000",
+            linestyle="none",
+            label=f"P{p}",
+        )
+        for p, m in MARKED
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.subplots_adjust(
+        left=0.07 if n > 1 else 0.1,
+        right=0.96,
+        top=1 - 0.75 / height,
+        bottom=below / height,
+        wspace=0.22,
+    )
+    return fig
+
+
+def samples_by_alternative(
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    metrics: Sequence[str] = ("makespan_hours", "vm_hours_down"),
+) -> dict[str, dict[str, list[float]]]:
+    """``{metric: {alternative: values}}`` from one row list per alternative (objects with the
+    metric attributes, such as ``ReplicationRow``, or mappings): what :func:`risk_curves`
+    takes."""
+
+    def get(r: Any, m: str) -> float:
+        return float(r[m] if isinstance(r, Mapping) else getattr(r, m))
+
+    return {
+        m: {name: [get(r, m) for r in alt] for name, alt in zip(names, rows, strict=True)}
+        for m in metrics
+    }
+
+
+# ---- sensitivity: tornado and criticality ------------------------------------------------------
+
+
+class TornadoLike(Protocol):
+    """One tornado bar: the factor, its low and high settings and the metric at each."""
+
+    @property
+    def factor(self) -> str: ...
+    @property
+    def low(self) -> str: ...
+    @property
+    def high(self) -> str: ...
+    @property
+    def at_low(self) -> float: ...
+    @property
+    def at_high(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class TornadoBar:
+    """A tornado bar read back from ``sensitivity.csv``."""
+
+    factor: str
+    low: str
+    high: str
+    at_low: float
+    at_high: float
+
+
+def tornado(
+    rows: Sequence[TornadoLike],
+    *,
+    base: float,
+    metric: str = "makespan_hours",
+    statistic: str = "p80",
+    replications: int | None = None,
+    top: int = 16,
+) -> Figure:
+    """The tornado chart: one bar per factor, from the metric at the base plan to the metric
+    with the factor at its low (blue) and at its high value (orange), the widest swing on
+    top. Factors that do not move the metric are listed under the chart."""
+    what, unit = metric_label(metric)
+    stat = statistic.upper() if statistic.lower() != "mean" else "mean"
+    ordered = sorted(rows, key=lambda r: -abs(r.at_high - r.at_low))
+    moving = [r for r in ordered if abs(r.at_high - r.at_low) > 1e-9][:top]
+    still = [r.factor for r in ordered if abs(r.at_high - r.at_low) <= 1e-9]
+    n = max(len(moving), 1)
+    height = 1.9 + 0.42 * n + (0.3 if still else 0.0)
+    fig = Figure(figsize=(11.0, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    values = [base] + [v for r in moving for v in (r.at_low, r.at_high)]
+    span = (max(values) - min(values)) or max(abs(base) * 0.1, 1.0)
+    for y, r in enumerate(moving):
+        for value, colour in ((r.at_low, LOW_COLOUR), (r.at_high, HIGH_COLOUR)):
+            ax.barh(
+                y,
+                value - base,
+                left=base,
+                height=0.62,
+                color=colour,
+                edgecolor="#000000",
+                linewidth=0.5,
+                zorder=3,
+            )
+        low_text = f"{r.low}: {_num(r.at_low)}"
+        high_text = f"{r.high}: {_num(r.at_high)}"
+        if (r.at_low >= base) == (r.at_high >= base):
+            # both on one side: one label beyond the longer bar, low setting first
+            far = max(r.at_low, r.at_high) if r.at_low >= base else min(r.at_low, r.at_high)
+            labels = [(far, f"{low_text}  |  {high_text}")]
+        else:
+            labels = [(r.at_low, low_text), (r.at_high, high_text)]
+        for value, text in labels:
+            right = value >= base
+            ax.text(
+                value + (0.01 if right else -0.01) * span,
+                y,
+                text,
+                va="center",
+                ha="left" if right else "right",
+                fontsize=8,
+                zorder=4,
+            )
+    ax.axvline(base, color="#000000", linewidth=1.2, zorder=5)
+    ax.set_yticks(range(len(moving)))
+    ax.set_yticklabels([r.factor for r in moving], fontsize=8.5)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(min(values) - 0.22 * span, max(values) + 0.22 * span)
+    ax.set_xlabel(f"{stat} {what}" + (f" ({unit})" if unit else ""), fontsize=9)
+    ax.grid(axis="x", color="#e3e3e3", linewidth=0.5)
+    ax.set_axisbelow(True)
+    reps = f" over {replications} replications" if replications else ""
+    fig.suptitle(
+        f"What drives the {stat} {what}: one factor at a time",
+        fontsize=12,
+        fontweight="bold",
+        y=1 - 0.12 / height,
+    )
+    ax.set_title(
+        f"base plan: {_num(base)} {unit}{reps}; bars run from the base to the value with the"
+        " factor at its low and at its high setting",
+        fontsize=8.5,
+    )
+    handles = [
+        Patch(facecolor=LOW_COLOUR, edgecolor="#000000", label="factor at its low setting"),
+        Patch(facecolor=HIGH_COLOUR, edgecolor="#000000", label="factor at its high setting"),
+        Line2D([], [], color="#000000", linewidth=1.2, label="base plan"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    if still:
+        fig.text(
+            0.5,
+            0.42 / height,
+            _shorten("no effect: " + ", ".join(still), 170),
+            ha="center",
+            fontsize=7.5,
+            color="#555555",
+        )
+    bottom = (1.05 + (0.3 if still else 0.0)) / height
+    fig.subplots_adjust(left=0.2, right=0.96, top=1 - 0.75 / height, bottom=bottom)
+    return fig
+
+
+def criticality(
+    index: Mapping[str, float] | Sequence[tuple[str, float]],
+    *,
+    replications: int | None = None,
+    top: int = 30,
+) -> Figure:
+    """The criticality index per unit (share of replications in which the unit lies on the
+    critical path), highest first; at most ``top`` bars, units never critical left out."""
+    pairs = list(index.items()) if isinstance(index, Mapping) else list(index)
+    pairs = sorted(pairs, key=lambda p: -p[1])
+    shown = [p for p in pairs if p[1] > 0][:top]
+    never = sum(1 for p in pairs if p[1] <= 0)
+    hidden = sum(1 for p in pairs if p[1] > 0) - len(shown)
+    n = max(len(shown), 1)
+    height = 1.9 + 0.3 * n
+    fig = Figure(figsize=(10.0, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ys = range(len(shown))
+    vals = [v for _, v in shown]
+    ax.barh(
+        list(ys), vals, height=0.65, color=LOCK_LINE, edgecolor="#000000", linewidth=0.5, zorder=3
+    )
+    for y, v in zip(ys, vals, strict=True):
+        ax.text(v + 0.01, y, f"{v:.0%}", va="center", fontsize=8, zorder=4)
+    ax.set_yticks(list(ys))
+    ax.set_yticklabels([u for u, _ in shown], fontsize=8.5)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0, 1.08)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(
+        "criticality index: share of replications with the unit on the critical path", fontsize=9
+    )
+    ax.grid(axis="x", color="#e3e3e3", linewidth=0.5)
+    ax.set_axisbelow(True)
+    notes = []
+    if hidden:
+        notes.append(f"{hidden} more units below {shown[-1][1]:.0%} not shown")
+    if never:
+        notes.append(f"{never} units never on the critical path")
+    reps = f" ({replications} replications)" if replications else ""
+    fig.suptitle(
+        f"Criticality index per unit{reps}", fontsize=12, fontweight="bold", y=1 - 0.12 / height
+    )
+    ax.set_title(
+        "; ".join(notes) if notes else "units that set the makespan most often on top",
+        fontsize=8.5,
+    )
+    fig.subplots_adjust(left=0.22, right=0.96, top=1 - 0.75 / height, bottom=0.75 / height)
+    return fig
+
+
+# ---- the unit dependency graph -----------------------------------------------------------------
+
+
+def _layers(ids: Sequence[str], preds: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Longest-path depth of each unit in the must-precede DAG (a cycle: depth by listing)."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(ids)
+    g.add_edges_from((p, u) for u in ids for p in preds.get(u, ()) if p in preds)
+    depth: dict[str, int] = {}
+    try:
+        order = list(nx.topological_sort(g))
+    except nx.NetworkXUnfeasible:
+        order = list(ids)
+    for u in order:
+        depth[u] = max((depth.get(p, 0) + 1 for p in g.predecessors(u) if p in depth), default=0)
+    return depth
+
+
+def dependency_graph(
+    units: Sequence[Mapping[str, Any]],
+    *,
+    title: str = "",
+    max_units: int = 90,
+) -> Figure:
+    """The unit dependency graph: units as boxes in columns by must-precede depth (a unit is
+    right of every unit it must wait for), arrows for must-precede edges, boxes coloured by
+    validation status. Units that wait for a blocked unit (so will not migrate either) are
+    outlined and dotted. ``units`` are the ``units`` of ``validation.json`` (``id``, ``kind``,
+    ``status``, ``vms``, ``after``).
+
+    Above ``max_units`` units only the blocked and remediate units and their direct
+    neighbours are drawn (the rest listed as a count); still too many: the first
+    ``max_units`` of those, blocked first.
+    """
+    by_id = {str(u["id"]): u for u in units}
+    preds = {
+        uid: [str(p) for p in u.get("after", ()) if str(p) in by_id] for uid, u in by_id.items()
+    }
+    succs: dict[str, list[str]] = {uid: [] for uid in by_id}
+    for uid, ps in preds.items():
+        for p in ps:
+            succs[p].append(uid)
+    status = {uid: str(u.get("status", "clean")) for uid, u in by_id.items()}
+    # everything downstream of a blocked unit waits for it forever
+    waiting: set[str] = set()
+    stack = [uid for uid, s in status.items() if s == "blocked"]
+    while stack:
+        for nxt in succs[stack.pop()]:
+            if nxt not in waiting and status[nxt] != "blocked":
+                waiting.add(nxt)
+                stack.append(nxt)
+
+    ids = list(by_id)
+    note = ""
+    if len(ids) > max_units:
+        rank = {u: 0 if status[u] == "blocked" else 1 if u in waiting else 2 for u in ids}
+        chosen = [u for u in ids if status[u] in ("blocked", "remediate") or u in waiting]
+        chosen.sort(key=lambda u: rank[u])
+        chosen_set = set(chosen[:max_units])
+        ids = [u for u in ids if u in chosen_set]
+        note = (
+            f"{len(by_id)} units: showing the {len(ids)} that are blocked, wait for a blocked unit"
+            f" or need remediation; the other {len(by_id) - len(ids)} are left out"
+        )
+    shown = set(ids)
+    depth = _layers(ids, {u: [p for p in preds[u] if p in shown] for u in ids})
+    n_layers = max(depth.values(), default=0) + 1
+    per_col = max(8, math.ceil(math.sqrt(len(ids)) * 1.6))
+    # columns: each layer cut into sub-columns of at most per_col boxes
+    columns: list[list[str]] = []
+    y_of: dict[str, float] = {}
+    for layer in range(n_layers):
+        members = [u for u in ids if depth[u] == layer]
+        if layer > 0:  # barycentre of the predecessors' rows, fewer crossings
+            members.sort(
+                key=lambda u: (
+                    np.mean([y_of[p] for p in preds[u] if p in y_of]) if preds[u] else 0.0,
+                    ids.index(u),
+                )
+            )
+        for k in range(0, max(len(members), 1), per_col):
+            col = members[k : k + per_col]
+            if not col:
+                continue
+            for i, u in enumerate(col):
+                y_of[u] = float(i)
+            columns.append(col)
+    rows = max((len(c) for c in columns), default=1)
+    col_w, box_w, row_h, box_h = 2.5, 2.0, 0.52, 0.4
+    width = max(8.0, len(columns) * col_w + 0.6)
+    height = max(3.6, rows * row_h + 2.0)
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 1.05 / height, 1.0, 1 - 1.85 / height))
+    ax.set_axis_off()
+    pos: dict[str, tuple[float, float]] = {}
+    for c, col in enumerate(columns):
+        for i, u in enumerate(col):
+            pos[u] = (0.3 + c * col_w, float(i) * row_h)
+    for u in ids:
+        x0, y0 = pos[u]
+        for p in preds[u]:
+            if p not in pos:
+                continue
+            px, py = pos[p]
+            blocked_edge = status[p] == "blocked" or p in waiting
+            ax.add_patch(
+                FancyArrowPatch(
+                    (px + box_w, py),
+                    (x0, y0),
+                    arrowstyle="-|>",
+                    mutation_scale=9,
+                    color="#D55E00" if blocked_edge else "#555555",
+                    linewidth=1.1 if blocked_edge else 0.7,
+                    linestyle="--" if blocked_edge else "-",
+                    alpha=0.9 if blocked_edge else 0.55,
+                    connectionstyle="arc3,rad=0.0",
+                    shrinkA=1,
+                    shrinkB=1,
+                    zorder=1,
+                )
+            )
+    font = 7.5 if rows <= 30 else 6.5
+    for u in ids:
+        x0, y0 = pos[u]
+        info = by_id[u]
+        style = dict(STATUS_STYLE.get(status[u], STATUS_STYLE["clean"]))
+        if u in waiting:
+            style = {**WAITING_STYLE, "text": "#000000"}
+        ax.add_patch(
+            FancyBboxPatch(
+                (x0, y0 - box_h / 2),
+                box_w,
+                box_h,
+                boxstyle="round,pad=0.0,rounding_size=0.06",
+                facecolor=style["facecolor"],
+                edgecolor=style["edgecolor"],
+                hatch=style["hatch"] or None,
+                linewidth=2.2 if status[u] == "blocked" else 1.4 if u in waiting else 0.8,
+                zorder=2,
+            )
+        )
+        vms = len(info.get("vms", ()) or ())
+        sub = kind_word(str(info.get("kind", ""))) + (
+            f", {vms} VM{'s' if vms != 1 else ''}" if vms else ""
+        )
+        ax.text(
+            x0 + box_w / 2,
+            y0 - 0.05,
+            _shorten(u, 26),
+            ha="center",
+            va="center",
+            fontsize=font,
+            fontweight="bold",
+            color=style["text"],
+            zorder=3,
+            bbox={"facecolor": style["facecolor"], "edgecolor": "none", "pad": 0.5}
+            if style["hatch"]
+            else None,
+        )
+        ax.text(
+            x0 + box_w / 2,
+            y0 + 0.11,
+            sub,
+            ha="center",
+            va="center",
+            fontsize=font - 1.5,
+            color=style["text"],
+            zorder=3,
+            bbox={"facecolor": style["facecolor"], "edgecolor": "none", "pad": 0.3}
+            if style["hatch"]
+            else None,
+        )
+    ax.set_xlim(0.0, width)
+    ax.set_ylim(max(rows - 1, 0) * row_h + 0.35, -0.35)
+    counts = {s: sum(1 for u in by_id if status[u] == s) for s in ("blocked", "remediate", "clean")}
+    fig.suptitle(
+        title or "Migration units and their must-precede constraints",
+        fontsize=12,
+        fontweight="bold",
+        y=1 - 0.12 / height,
+    )
+    sub_title = (
+        f"{len(by_id)} units: {counts['blocked']} blocked, {counts['remediate']} to remediate,"
+        f" {counts['clean']} clean; an arrow A -> B: A must commit before B starts"
+    )
+    fig.text(0.5, 1 - 0.55 / height, note or sub_title, ha="center", fontsize=8.5)
+    handles = [
+        Patch(
+            **_patch(STATUS_STYLE["blocked"]),
+            linewidth=2.0,
+            label="blocked (cannot migrate as planned)",
+        ),
+        Patch(**_patch(STATUS_STYLE["remediate"]), label="needs remediation first"),
+        Patch(**_patch(STATUS_STYLE["clean"]), label="clean"),
+        Patch(**_patch(WAITING_STYLE), label="waits for a blocked unit"),
+        Line2D([], [], color="#555555", linewidth=0.8, label="must precede"),
+    ]
+    fig.legend(
+        handles=handles, loc="lower center", ncol=5 if width >= 11 else 3, fontsize=8, frameon=False
+    )
+    return fig

@@ -1,0 +1,431 @@
+"""What one replication produces: fixed-schema records, the summary, and byte-deterministic writers.
+
+Times are minutes from the plan's start (``plan.start``; without one, minute 0 is a Monday
+00:00 UTC, see :mod:`sim.model.calendar`). When the plan has a start, the CSV files carry ISO 8601
+UTC columns beside the minutes and the summary gives the clock time of the end.
+
+Determinism: the writers format every number with :func:`fmt_num` (at most six decimals, no
+trailing zeros), write ``\\n`` line endings and UTF-8, and keep the record order the engine made,
+so the same replication always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sim.common.gcpause import paused_gc
+from sim.common.timeparse import format_minutes
+from sim.common.version import __version__
+from sim.model.scenario import Scenario
+
+WINDOW_KINDS = (
+    "management",
+    "data",
+    "exposure",
+    "connectivity",
+    "monitoring",
+    "diagnostics",
+    "security-monitoring",
+    "backup",
+    "replication",
+)
+"""``management``: the management plane is locked (Prepare start to Commit/Abort end);
+``data``: the resource carries no traffic; the others: the gap each remediation opens
+(``rules.md``, last column)."""
+
+OUTCOMES = ("start", "end", "fail", "not_migrated")
+
+
+class Window(NamedTuple):
+    """One interval in which one resource is locked, down, or without a protection.
+
+    Windows and events are named tuples, not dataclasses: a replication of a big estate makes
+    tens of thousands of them and a tuple is built three times faster; they stay immutable,
+    compare by value, and a list of them is a DataFrame (``pandas.DataFrame(rep.windows)``).
+    """
+
+    resource: str
+    resource_type: str
+    unit: str
+    kind: str
+    start: float
+    end: float
+    cause: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class Event(NamedTuple):
+    """A step starting, ending or failing; ``crew`` is None for steps that need none (Check)."""
+
+    time: float
+    unit: str
+    step: str
+    outcome: str
+    crew: int | None
+    attempt: int
+
+
+@dataclass(frozen=True)
+class UnitOutcome:
+    """How one unit fared. ``status`` is ``committed`` or ``not_migrated`` (then ``reason``)."""
+
+    unit: str
+    kind: str
+    vms: int
+    status: str
+    first_start: float | None
+    commit_end: float | None
+    end: float | None
+    validate_attempts: int
+    prepare_attempts: int
+    commit_attempts: int
+    reason: str = ""
+    rules: tuple[str, ...] = ()
+
+    @property
+    def migrated(self) -> bool:
+        return self.status == "committed"
+
+
+@dataclass(frozen=True)
+class PostTask:
+    """A reconfiguration after migration (a ``dropped`` finding); ``done_at`` when simulated."""
+
+    unit: str
+    rule: str
+    resources: tuple[str, ...]
+    task: str
+    done_at: float | None
+
+
+@dataclass(frozen=True)
+class Replication:
+    """The raw result of one :func:`sim.engine.simulate` call."""
+
+    seed: int
+    deterministic: bool
+    origin: datetime | None
+    horizon: float
+    order: tuple[str, ...]
+    windows: tuple[Window, ...]
+    events: tuple[Event, ...]
+    outcomes: tuple[UnitOutcome, ...]
+    post_tasks: tuple[PostTask, ...]
+    maintenance: tuple[tuple[float, float], ...]
+    throttle_minutes: float = 0.0
+    open_windows: int = 0
+
+    def outcome(self, unit: str) -> UnitOutcome:
+        return next(o for o in self.outcomes if o.unit == unit)
+
+    def windows_of(
+        self, *, resource: str | None = None, kind: str | None = None, unit: str | None = None
+    ) -> list[Window]:
+        return [
+            w
+            for w in self.windows
+            if (resource is None or w.resource == resource)
+            and (kind is None or w.kind == kind)
+            and (unit is None or w.unit == unit)
+        ]
+
+    def events_of(
+        self, unit: str | None = None, step: str | None = None, outcome: str | None = None
+    ) -> list[Event]:
+        return [
+            e
+            for e in self.events
+            if (unit is None or e.unit == unit)
+            and (step is None or e.step == step)
+            and (outcome is None or e.outcome == outcome)
+        ]
+
+    @property
+    def makespan(self) -> float:
+        """Minutes from time 0 to the end of the last step (0 when nothing ran)."""
+        return max((e.time for e in self.events if e.outcome != "not_migrated"), default=0.0)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline numbers of one replication and everything needed to reproduce it."""
+
+    scenario_name: str
+    seed: int
+    deterministic: bool
+    migsim_version: str
+    start: str | None
+    makespan_minutes: float
+    end: str | None
+    units_total: int
+    units_migrated: int
+    vm_hours_down: float
+    peak_vms_down: int
+    peak_vms_down_at: float | None
+    lock_resource_hours: float
+    window_hours_by_kind: tuple[tuple[str, float], ...]
+    failed_attempts: int
+    throttle_minutes: float
+    open_windows: int
+    units: tuple[UnitOutcome, ...]
+    post_migration_tasks: tuple[PostTask, ...]
+    scenario: Mapping[str, Any] = field(compare=False)
+    origin: datetime | None = None
+
+    @property
+    def not_migrated(self) -> tuple[UnitOutcome, ...]:
+        return tuple(u for u in self.units if not u.migrated)
+
+    def headline(self) -> list[tuple[str, str]]:
+        """Rows ``(label, value)`` for a short terminal table."""
+        end = f" (ends {self.end})" if self.end else ""
+        rows = [
+            ("Makespan", f"{format_minutes(self.makespan_minutes)}{end}"),
+            ("Units migrated", f"{self.units_migrated} of {self.units_total}"),
+            ("VM-hours of data downtime", f"{self.vm_hours_down:.2f}"),
+            ("Peak VMs down at once", str(self.peak_vms_down)),
+            ("Resource-hours of management lock", f"{self.lock_resource_hours:.2f}"),
+            ("Failed attempts (retried or given up)", str(self.failed_attempts)),
+        ]
+        if self.throttle_minutes > 0:
+            rows.append(("Minutes added by the write throttle", f"{self.throttle_minutes:.1f}"))
+        for u in self.not_migrated:
+            rows.append((f"Not migrated: {u.unit}", u.reason))
+        if self.post_migration_tasks:
+            rows.append(("Post-migration tasks", str(len(self.post_migration_tasks))))
+        rows.append(
+            ("Seed", f"{self.seed}{' (deterministic durations)' if self.deterministic else ''}")
+        )
+        return rows
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario_name": self.scenario_name,
+            "migsim_version": self.migsim_version,
+            "seed": self.seed,
+            "deterministic": self.deterministic,
+            "time_unit": "minutes",
+            "start": self.start,
+            "makespan_minutes": _round(self.makespan_minutes),
+            "end": self.end,
+            "units_total": self.units_total,
+            "units_migrated": self.units_migrated,
+            "vm_hours_down": _round(self.vm_hours_down),
+            "peak_vms_down": self.peak_vms_down,
+            "peak_vms_down_at_minutes": _round(self.peak_vms_down_at),
+            "peak_vms_down_at_utc": iso(self.origin, self.peak_vms_down_at),
+            "lock_resource_hours": _round(self.lock_resource_hours),
+            "window_hours_by_kind": {k: _round(v) for k, v in self.window_hours_by_kind},
+            "failed_attempts": self.failed_attempts,
+            "throttle_minutes": _round(self.throttle_minutes),
+            "open_windows_at_end": self.open_windows,
+            "units": [_outcome_dict(u, self.origin) for u in self.units],
+            "not_migrated": [
+                {"unit": u.unit, "reason": u.reason, "rules": list(u.rules)}
+                for u in self.not_migrated
+            ],
+            "post_migration_tasks": [
+                {
+                    "unit": t.unit,
+                    "rule": t.rule,
+                    "resources": list(t.resources),
+                    "task": t.task,
+                    "done_at_minutes": _round(t.done_at),
+                    "done_at_utc": iso(self.origin, t.done_at),
+                }
+                for t in self.post_migration_tasks
+            ],
+            "scenario": dict(self.scenario),
+        }
+
+
+def _round(x: float | None) -> float | None:
+    if x is None:
+        return None
+    r = round(x, 6)
+    return 0.0 if r == 0 else r  # never "-0.0"
+
+
+def _outcome_dict(u: UnitOutcome, origin: datetime | None) -> dict[str, Any]:
+    return {
+        "unit": u.unit,
+        "kind": u.kind,
+        "vms": u.vms,
+        "status": u.status,
+        "first_start_minutes": _round(u.first_start),
+        "commit_end_minutes": _round(u.commit_end),
+        "end_minutes": _round(u.end),
+        "first_start_utc": iso(origin, u.first_start),
+        "commit_end_utc": iso(origin, u.commit_end),
+        "end_utc": iso(origin, u.end),
+        "attempts": {
+            "validate": u.validate_attempts,
+            "prepare": u.prepare_attempts,
+            "commit": u.commit_attempts,
+        },
+        "reason": u.reason,
+        "rules": list(u.rules),
+    }
+
+
+# ---- metrics -----------------------------------------------------------------------------------
+
+
+def _union(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def vm_down_intervals(windows: Iterable[Window]) -> dict[str, list[tuple[float, float]]]:
+    """Per VM, the union of its ``data`` windows (a VM down for two reasons counts once)."""
+    per: dict[str, list[tuple[float, float]]] = {}
+    for w in windows:
+        if w.kind == "data" and w.resource_type == "vm":
+            per.setdefault(w.resource, []).append((w.start, w.end))
+    return {vm: _union(iv) for vm, iv in per.items()}
+
+
+def peak_concurrent(intervals: Iterable[tuple[float, float]]) -> tuple[int, float | None]:
+    """Most intervals open at once (half-open: one ending as another starts is no overlap)."""
+    points: list[tuple[float, int]] = []
+    for a, b in intervals:
+        if b > a:
+            points.append((a, 1))
+            points.append((b, -1))
+    points.sort()  # at a tie, -1 sorts before +1
+    best, at, now = 0, None, 0
+    for t, delta in points:
+        now += delta
+        if now > best:
+            best, at = now, t
+    return best, at
+
+
+def iso(origin: datetime | None, minutes: float | None) -> str | None:
+    """ISO 8601 UTC of simulation time ``minutes`` (to the second), or None without an origin."""
+    if origin is None or minutes is None:
+        return None
+    t = origin + timedelta(seconds=round(minutes * 60.0))
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@paused_gc()
+def summarize(rep: Replication, scenario: Scenario) -> Summary:
+    """The summary of one replication of ``scenario`` (the resolved one, seed included)."""
+    down = vm_down_intervals(rep.windows)
+    vm_minutes = sum(b - a for iv in down.values() for a, b in iv)
+    peak, peak_at = peak_concurrent(iv for ivs in down.values() for iv in ivs)
+    lock_minutes = sum(w.duration for w in rep.windows if w.kind == "management")
+    by_kind: dict[str, float] = {}
+    for w in rep.windows:
+        by_kind[w.kind] = by_kind.get(w.kind, 0.0) + w.duration / 60.0
+    kinds = [k for k in WINDOW_KINDS if k in by_kind] + sorted(set(by_kind) - set(WINDOW_KINDS))
+    makespan = rep.makespan
+    return Summary(
+        scenario_name=scenario.name,
+        seed=rep.seed,
+        deterministic=rep.deterministic,
+        migsim_version=__version__,
+        start=iso(rep.origin, 0.0),
+        makespan_minutes=makespan,
+        end=iso(rep.origin, makespan),
+        units_total=len(rep.outcomes),
+        units_migrated=sum(o.migrated for o in rep.outcomes),
+        vm_hours_down=vm_minutes / 60.0,
+        peak_vms_down=peak,
+        peak_vms_down_at=peak_at,
+        lock_resource_hours=lock_minutes / 60.0,
+        window_hours_by_kind=tuple((k, by_kind[k]) for k in kinds),
+        failed_attempts=sum(1 for e in rep.events if e.outcome == "fail"),
+        throttle_minutes=rep.throttle_minutes,
+        open_windows=rep.open_windows,
+        units=rep.outcomes,
+        post_migration_tasks=rep.post_tasks,
+        scenario=scenario.model_dump(mode="json", by_alias=True),
+        origin=rep.origin,
+    )
+
+
+# ---- writers -----------------------------------------------------------------------------------
+
+
+def fmt_num(x: float) -> str:
+    """A number as the CSV files write it: at most six decimals, no trailing zeros."""
+    text = f"{x:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def windows_csv(windows: Sequence[Window], origin: datetime | None) -> str:
+    """``windows.csv``: one row per window, in the order the engine closed them."""
+    clock = origin is not None
+    header = ["resource", "resource_type", "unit", "kind", "start_min", "end_min", "duration_min"]
+    if clock:
+        header += ["start_utc", "end_utc"]
+    header.append("cause")
+    rows = []
+    for w in windows:
+        row = [
+            w.resource,
+            w.resource_type,
+            w.unit,
+            w.kind,
+            fmt_num(w.start),
+            fmt_num(w.end),
+            fmt_num(w.duration),
+        ]
+        if clock:
+            row += [iso(origin, w.start) or "", iso(origin, w.end) or ""]
+        row.append(w.cause)
+        rows.append(row)
+    return _csv(header, rows)
+
+
+def events_csv(events: Sequence[Event], origin: datetime | None) -> str:
+    """``events.csv``: one row per step start, end or failure, in simulation order."""
+    clock = origin is not None
+    header = (
+        ["time_min"]
+        + (["time_utc"] if clock else [])
+        + [
+            "unit",
+            "step",
+            "outcome",
+            "crew",
+            "attempt",
+        ]
+    )
+    rows = []
+    for e in events:
+        row = [fmt_num(e.time)]
+        if clock:
+            row.append(iso(origin, e.time) or "")
+        row += [e.unit, e.step, e.outcome, "" if e.crew is None else str(e.crew), str(e.attempt)]
+        rows.append(row)
+    return _csv(header, rows)
+
+
+def summary_json(summary: Summary) -> str:
+    """``summary.json``: two-space indented, keys in a fixed order, a final newline."""
+    return json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -1,0 +1,1408 @@
+"""``migsim report RESULTS_DIR``: one self-contained HTML page of a results directory.
+
+The report reads the files a results directory holds (the contract is in ``docs/report.md``)
+and nothing else: it never runs the engine or the rules. Every figure is drawn again from the
+data by :mod:`sim.outputs.plots` and inlined as SVG; the page carries its own CSS and one small
+script, loads nothing from the network (a Content-Security-Policy says so to the browser) and is
+byte-identical for the same results. A section whose files are absent is replaced by one line
+saying which command produces them.
+
+Files read (all optional except that at least one must be there):
+
+- ``summary.json``, ``validation.json``, ``windows.csv``, ``events.csv`` (``migsim run``);
+- ``replications.csv``, ``statistics.json``, ``kept-windows.csv``
+  (``migsim run --replications N``);
+- ``compare/compare.csv``, ``compare/compare-replications.csv`` (``migsim compare``);
+- ``sensitivity/sensitivity.csv``, ``sensitivity/criticality.csv`` (``migsim sensitivity``).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from sim.common.atomic import atomic_file
+from sim.common.errors import InputError
+from sim.common.timeparse import format_minutes
+from sim.common.version import __version__
+from sim.outputs import plots
+from sim.outputs.records import (
+    WINDOW_KINDS,
+    Event,
+    PostTask,
+    Replication,
+    Summary,
+    UnitOutcome,
+    Window,
+)
+
+REPORT_NAME = "report.html"
+SIZE_BUDGET = 5_000_000
+"""Bytes a report should stay under (a test holds a 2,000-VM estate's report to it)."""
+
+RUN_FILES = ("summary.json", "validation.json", "windows.csv", "events.csv")
+REPLICATION_FILES = ("replications.csv", "statistics.json", "kept-windows.csv")
+COMPARE_FILES = ("compare/compare.csv", "compare/compare-replications.csv")
+SENSITIVITY_FILES = ("sensitivity/sensitivity.csv", "sensitivity/criticality.csv")
+KNOWN_FILES = RUN_FILES + REPLICATION_FILES + COMPARE_FILES + SENSITIVITY_FILES
+
+HOW_TO = {
+    "run": "run `migsim run SCENARIO --out DIR`",
+    "replications": "run `migsim run SCENARIO --replications N --out DIR`",
+    "compare": "run `migsim compare SCENARIO --orderings a,b --replications N --out DIR/compare`",
+    "sensitivity": "run `migsim sensitivity SCENARIO --out DIR/sensitivity`",
+}
+STAT_COLUMNS = ("p50", "p80", "p90", "p99")
+COUNT_METRICS = ("peak_vms_down", "units_not_migrated", "retries")
+"""Metrics that count things: shown with one decimal."""
+COMPARE_OPEN = ("makespan_hours", "vm_hours_down", "peak_vms_down")
+"""Comparison tables shown open; the other metrics' tables are folded away."""
+SEVERITY_ORDER = {"blocker": 0, "remediate": 1, "dropped": 2, "note": 3}
+STATUS_ORDER = {"blocked": 0, "remediate": 1, "clean": 2}
+
+
+# ---- reading a results directory ---------------------------------------------------------------
+
+
+@dataclass
+class ResultsDir:
+    """What a results directory holds, read back into plain records. ``None`` / empty where a
+    file is absent; ``problems`` lists files that exist but could not be read."""
+
+    root: Path
+    summary: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
+    windows: list[Window] | None = None
+    events: list[Event] | None = None
+    replications: list[dict[str, float]] | None = None
+    statistics: dict[str, dict[str, Any]] | None = None
+    kept_windows: dict[int, list[Window]] | None = None
+    compare: list[dict[str, str]] | None = None
+    compare_replications: dict[str, list[dict[str, float]]] | None = None
+    sensitivity: list[dict[str, str]] | None = None
+    sensitivity_meta: dict[str, Any] = field(default_factory=dict)
+    criticality: list[tuple[str, float]] | None = None
+    criticality_replications: int | None = None
+    present: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def origin(self) -> datetime | None:
+        start = (self.summary or {}).get("start")
+        return _parse_time(start) if isinstance(start, str) else None
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        return [n for n in names if n not in self.present]
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+
+
+def _need(name: str, header: Sequence[str], columns: Sequence[str]) -> None:
+    absent = [c for c in columns if c not in header]
+    if absent:
+        raise ValueError(f"{name}: missing column(s) {', '.join(absent)}")
+
+
+def _float(text: str | None) -> float:
+    if text is None or text == "":
+        return math.nan
+    return float(text)
+
+
+def _opt(text: Any) -> float | None:
+    if text is None or text == "":
+        return None
+    return float(text)
+
+
+WINDOW_COLUMNS = ("resource", "resource_type", "unit", "kind", "start_min", "end_min")
+
+
+def _window(row: Mapping[str, str]) -> Window:
+    return Window(
+        resource=row["resource"],
+        resource_type=row["resource_type"],
+        unit=row["unit"],
+        kind=row["kind"],
+        start=float(row["start_min"]),
+        end=float(row["end_min"]),
+        cause=row.get("cause", "") or "",
+    )
+
+
+def read_windows(path: Path) -> list[Window]:
+    """``windows.csv`` back into :class:`~sim.outputs.records.Window` records."""
+    header, rows = _rows(path)
+    _need(path.name, header, WINDOW_COLUMNS)
+    return [_window(r) for r in rows]
+
+
+def read_kept_windows(path: Path) -> dict[int, list[Window]]:
+    """``kept-windows.csv`` (``replication`` then the windows columns) by replication."""
+    header, rows = _rows(path)
+    _need(path.name, header, ("replication", *WINDOW_COLUMNS))
+    out: dict[int, list[Window]] = {}
+    for r in rows:
+        out.setdefault(int(r["replication"]), []).append(_window(r))
+    return out
+
+
+def read_events(path: Path) -> list[Event]:
+    """``events.csv`` back into :class:`~sim.outputs.records.Event` records."""
+    header, rows = _rows(path)
+    _need(path.name, header, ("time_min", "unit", "step", "outcome", "attempt"))
+    return [
+        Event(
+            time=float(r["time_min"]),
+            unit=r["unit"],
+            step=r["step"],
+            outcome=r["outcome"],
+            crew=int(r["crew"]) if r.get("crew") else None,
+            attempt=int(r["attempt"]),
+        )
+        for r in rows
+    ]
+
+
+def _numeric_rows(
+    rows: Iterable[Mapping[str, str]], skip: Sequence[str] = ()
+) -> list[dict[str, float]]:
+    return [{k: _float(v) for k, v in r.items() if k not in skip and k is not None} for r in rows]
+
+
+def load_results(results_dir: Path) -> ResultsDir:
+    """Read every known file of ``results_dir`` that is present.
+
+    Raises :class:`~sim.common.errors.InputError` when ``results_dir`` is not a directory or holds
+    none of the files of a results directory. A file that is present but unreadable (bad JSON,
+    a missing column) is recorded in ``problems`` and its section is left out.
+    """
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise InputError(
+            str(root), (), "expected a results directory (written by migsim run --out DIR)"
+        )
+    res = ResultsDir(root=root)
+    res.present = [name for name in KNOWN_FILES if (root / name).is_file()]
+    if not res.present:
+        raise InputError(
+            str(root),
+            (),
+            "holds no results: expected summary.json, windows.csv... (written by migsim run"
+            " --out DIR), compare/ or sensitivity/",
+        )
+
+    def attempt(name: str, read: Any) -> None:
+        if name not in res.present:
+            return
+        try:
+            read(root / name)
+        except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
+            res.present.remove(name)
+            res.problems.append(f"{name} could not be read ({type(exc).__name__}: {exc})")
+
+    def summary(p: Path) -> None:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or "units" not in data:
+            raise ValueError("not a migsim summary (no 'units')")
+        res.summary = data
+
+    def validation(p: Path) -> None:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or "units" not in data:
+            raise ValueError("not a migsim validation report (no 'units')")
+        res.validation = data
+
+    def windows(p: Path) -> None:
+        res.windows = read_windows(p)
+
+    def events(p: Path) -> None:
+        res.events = read_events(p)
+
+    def replications(p: Path) -> None:
+        header, rows = _rows(p)
+        _need(p.name, header, ("replication",))
+        res.replications = _numeric_rows(rows)
+
+    def statistics(p: Path) -> None:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
+            data = data["metrics"]
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise ValueError("expected an object of metric -> statistics")
+        res.statistics = data
+
+    def kept(p: Path) -> None:
+        res.kept_windows = read_kept_windows(p)
+
+    def compare(p: Path) -> None:
+        header, rows = _rows(p)
+        _need(p.name, header, ("alternative", "metric"))
+        res.compare = rows
+
+    def compare_reps(p: Path) -> None:
+        header, rows = _rows(p)
+        _need(p.name, header, ("alternative",))
+        by: dict[str, list[dict[str, float]]] = {}
+        for r in rows:
+            by.setdefault(r["alternative"], []).extend(_numeric_rows([r], skip=("alternative",)))
+        res.compare_replications = by
+
+    def sensitivity(p: Path) -> None:
+        header, rows = _rows(p)
+        _need(p.name, header, ("factor", "low", "high", "at_low", "at_high"))
+        res.sensitivity = rows
+        meta = p.with_name("sensitivity.json")
+        if meta.is_file():
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                res.sensitivity_meta = data
+
+    def criticality(p: Path) -> None:
+        header, rows = _rows(p)
+        key = next((c for c in ("criticality_index", "criticality", "index") if c in header), None)
+        if key is None or not header:
+            raise ValueError(f"{p.name}: expected columns unit and criticality_index")
+        unit = "unit" if "unit" in header else header[0]
+        res.criticality = [(r[unit], float(r[key])) for r in rows]
+        if rows and "replications" in header and rows[0].get("replications"):
+            res.criticality_replications = int(float(rows[0]["replications"]))
+
+    attempt("summary.json", summary)
+    attempt("validation.json", validation)
+    attempt("windows.csv", windows)
+    attempt("events.csv", events)
+    attempt("replications.csv", replications)
+    attempt("statistics.json", statistics)
+    attempt("kept-windows.csv", kept)
+    attempt("compare/compare.csv", compare)
+    attempt("compare/compare-replications.csv", compare_reps)
+    attempt("sensitivity/sensitivity.csv", sensitivity)
+    attempt("sensitivity/criticality.csv", criticality)
+    return res
+
+
+# ---- rebuilding the run's records --------------------------------------------------------------
+
+
+def _outcome(u: Mapping[str, Any]) -> UnitOutcome:
+    attempts = u.get("attempts") or {}
+    return UnitOutcome(
+        unit=str(u["unit"]),
+        kind=str(u.get("kind", "")),
+        vms=int(u.get("vms", 0)),
+        status=str(u.get("status", "")),
+        first_start=_opt(u.get("first_start_minutes")),
+        commit_end=_opt(u.get("commit_end_minutes")),
+        end=_opt(u.get("end_minutes")),
+        validate_attempts=int(attempts.get("validate", 0)),
+        prepare_attempts=int(attempts.get("prepare", 0)),
+        commit_attempts=int(attempts.get("commit", 0)),
+        reason=str(u.get("reason", "")),
+        rules=tuple(u.get("rules", ())),
+    )
+
+
+def _maintenance(summary: Mapping[str, Any], horizon: float) -> tuple[tuple[float, float], ...]:
+    """The plan's maintenance windows from 0 to ``horizon`` (clipped as the engine clips)."""
+    from sim.model.calendar import Calendar
+    from sim.model.plan import Plan
+
+    plan_data = dict((summary.get("scenario") or {}).get("plan") or {})
+    windows = []
+    for w in plan_data.get("maintenance_windows") or ():
+        w = dict(w)
+        at = w.get("at")
+        if isinstance(at, int | float) and not isinstance(at, bool):
+            w["at"] = "{:02d}:{:02d}".format(*divmod(int(at), 60))  # dumped as minutes
+        windows.append({k: v for k, v in w.items() if v is not None})
+    try:
+        plan = Plan.model_validate(
+            {"start": plan_data.get("start"), "maintenance_windows": windows}
+        )
+        cal = Calendar(plan.maintenance_windows, plan.start)
+    except (ValueError, InputError):
+        return ()
+    return tuple(
+        (max(a, 0.0), min(b, horizon))
+        for a, b in cal.intervals(0.0, horizon)
+        if b > 0.0 and a < horizon
+    )
+
+
+def replication_of(res: ResultsDir) -> Replication | None:
+    """The run's :class:`~sim.outputs.records.Replication` rebuilt from ``summary.json``,
+    ``windows.csv`` and ``events.csv`` (``None`` when one of them is missing)."""
+    s = res.summary
+    if s is None or res.windows is None or res.events is None:
+        return None
+    outcomes = tuple(_outcome(u) for u in s.get("units", ()))
+    horizon = max(
+        [
+            float(s.get("makespan_minutes") or 0.0),
+            *(e.time for e in res.events),
+            *(w.end for w in res.windows),
+        ]
+    )
+    tasks = tuple(
+        PostTask(
+            unit=str(t.get("unit", "")),
+            rule=str(t.get("rule", "")),
+            resources=tuple(t.get("resources", ())),
+            task=str(t.get("task", "")),
+            done_at=_opt(t.get("done_at_minutes")),
+        )
+        for t in s.get("post_migration_tasks", ())
+    )
+    return Replication(
+        seed=int(s.get("seed", 0)),
+        deterministic=bool(s.get("deterministic", False)),
+        origin=res.origin,
+        horizon=horizon,
+        order=tuple(o.unit for o in outcomes),
+        windows=tuple(res.windows),
+        events=tuple(res.events),
+        outcomes=outcomes,
+        post_tasks=tasks,
+        maintenance=_maintenance(s, horizon),
+        throttle_minutes=float(s.get("throttle_minutes") or 0.0),
+        open_windows=int(s.get("open_windows_at_end") or 0),
+    )
+
+
+def summary_of(res: ResultsDir, rep: Replication) -> Summary:
+    """The run's :class:`~sim.outputs.records.Summary` from ``summary.json``."""
+    s = res.summary or {}
+    return Summary(
+        scenario_name=str(s.get("scenario_name", "")),
+        seed=int(s.get("seed", 0)),
+        deterministic=bool(s.get("deterministic", False)),
+        migsim_version=str(s.get("migsim_version", "")),
+        start=s.get("start"),
+        makespan_minutes=float(s.get("makespan_minutes") or 0.0),
+        end=s.get("end"),
+        units_total=int(s.get("units_total", len(rep.outcomes))),
+        units_migrated=int(s.get("units_migrated", 0)),
+        vm_hours_down=float(s.get("vm_hours_down") or 0.0),
+        peak_vms_down=int(s.get("peak_vms_down") or 0),
+        peak_vms_down_at=_opt(s.get("peak_vms_down_at_minutes")),
+        lock_resource_hours=float(s.get("lock_resource_hours") or 0.0),
+        window_hours_by_kind=tuple(
+            (str(k), float(v)) for k, v in (s.get("window_hours_by_kind") or {}).items()
+        ),
+        failed_attempts=int(s.get("failed_attempts") or 0),
+        throttle_minutes=float(s.get("throttle_minutes") or 0.0),
+        open_windows=int(s.get("open_windows_at_end") or 0),
+        units=rep.outcomes,
+        post_migration_tasks=rep.post_tasks,
+        scenario=dict(s.get("scenario") or {}),
+        origin=rep.origin,
+    )
+
+
+def unit_infos(res: ResultsDir) -> dict[str, plots.UnitInfo]:
+    """Each unit's kind, VM count and resources, from ``validation.json``."""
+    out: dict[str, plots.UnitInfo] = {}
+    for u in (res.validation or {}).get("units", ()):
+        out[str(u["id"])] = plots.UnitInfo(
+            kind=str(u.get("kind", "")),
+            vm_count=len(u.get("vms", ()) or ()),
+            resources=tuple(u.get("resources", ()) or ()),
+        )
+    return out
+
+
+# ---- HTML helpers ------------------------------------------------------------------------------
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _code(text: str) -> str:
+    """Escape ``text``, turning `backticked` parts into <code>."""
+    parts = str(text).split("`")
+    return "".join(f"<code>{esc(p)}</code>" if i % 2 else esc(p) for i, p in enumerate(parts))
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    cls: str = "",
+    numeric: Sequence[int] = (),
+    row_classes: Sequence[str] | None = None,
+) -> str:
+    """A table; cells are HTML already (escape before)."""
+    num = set(numeric)
+    head = "".join(
+        f"<th{' class=num' if i in num else ''}>{esc(h)}</th>" for i, h in enumerate(headers)
+    )
+    body = []
+    for k, row in enumerate(rows):
+        rc = f' class="{row_classes[k]}"' if row_classes and row_classes[k] else ""
+        cells = "".join(
+            f"<td{' class=num' if i in num else ''}>{c}</td>" for i, c in enumerate(row)
+        )
+        body.append(f"<tr{rc}>{cells}</tr>")
+    c = f' class="{cls}"' if cls else ""
+    return f"<table{c}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _n(x: Any, digits: int = 2) -> str:
+    if x is None:
+        return "–"
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return esc(x)
+    if math.isnan(v):
+        return "–"
+    if v == int(v) and abs(v) >= 1000:
+        return f"{int(v):,}"
+    return f"{v:,.{digits}f}"
+
+
+def _ci(low: Any, high: Any) -> str:
+    if _n(low) == "–" or _n(high) == "–":
+        return ""
+    return f' <span class="ci">({_n(low)} to {_n(high)})</span>'
+
+
+def _badge(kind: str, text: str | None = None) -> str:
+    return f'<span class="badge b-{esc(kind)}">{esc(text or kind)}</span>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="missing">{_code(text)}</p>'
+
+
+class _Figures:
+    """Numbered inline SVG figures (ids prefixed so glyph and clip ids never collide)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, fig: Figure, key: str, caption: str) -> str:
+        self.count += 1
+        svg = plots.svg_text(fig, prefix=f"f{self.count}-")
+        fig.clear()
+        return (
+            f'<figure class="plot" id="fig-{esc(key)}" data-figure="{esc(key)}">'
+            f'<div class="svg">{svg}</div>'
+            f"<figcaption><b>Figure {self.count}.</b> {caption}</figcaption></figure>"
+        )
+
+
+# ---- sections ----------------------------------------------------------------------------------
+
+
+def _estate_counts(estate: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def n(key: str) -> int:
+        v = estate.get(key) or ()
+        return len(v) if isinstance(v, list | tuple) else 0
+
+    vms = sum(len(cs.get("vms") or ()) for cs in estate.get("cloud_services") or ())
+    roles = sum(len(cs.get("roles") or ()) for cs in estate.get("cloud_services") or ())
+    rows = [
+        ("Subscription", esc(estate.get("subscription", "–"))),
+        ("Location", esc(estate.get("location", "–"))),
+        ("Virtual machines", _n(vms, 0)),
+        ("Cloud services", _n(n("cloud_services"), 0)),
+        ("Virtual networks", _n(n("vnets"), 0)),
+        ("ExpressRoute circuits", _n(n("expressroute_circuits"), 0)),
+        ("Storage accounts", _n(n("storage_accounts"), 0)),
+        (
+            "NSGs / route tables / reserved IPs",
+            f"{n('nsgs')} / {n('route_tables')} / {n('reserved_ips')}",
+        ),
+    ]
+    if roles:
+        rows.insert(4, ("PaaS web/worker roles", _n(roles, 0)))
+    return rows
+
+
+def _minutes_text(x: Any) -> str:
+    try:
+        return format_minutes(float(x))
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def _minutes(x: Any) -> str:
+    """Minutes as ``4h1m``, escaped for HTML."""
+    return esc(_minutes_text(x))
+
+
+def _window_text(w: Mapping[str, Any]) -> str:
+    length = _minutes_text(w.get("for", w.get("length", 0)))
+    if w.get("every"):
+        at = w.get("at")
+        if isinstance(at, int | float) and not isinstance(at, bool):
+            at = "{:02d}:{:02d}".format(*divmod(int(at), 60))
+        return f"every {w['every']} at {at} UTC for {length}"
+    return f"from {w.get('start')} for {length}"
+
+
+def _clock_text(value: Any) -> str:
+    """``2026-12-05T22:00:00Z`` as ``Sat 2026-12-05 22:00 UTC`` (other text unchanged)."""
+    if not isinstance(value, str) or not value:
+        return ""
+    t = _parse_time(value)
+    if t is None:
+        return value
+    return t.strftime("%a %Y-%m-%d %H:%M") + (f":{t.second:02d}" if t.second else "") + " UTC"
+
+
+def _plan_rows(plan: Mapping[str, Any], seed: Any) -> list[tuple[str, str]]:
+    ordering = plan.get("ordering", "as_listed")
+    if isinstance(ordering, list | tuple):
+        shown = ", ".join(str(o) for o in ordering[:12])
+        more = f" … (+{len(ordering) - 12})" if len(ordering) > 12 else ""
+        ordering_text = f"explicit list: {esc(shown)}{more}"
+    else:
+        ordering_text = f"<code>{esc(ordering)}</code>"
+    windows = plan.get("maintenance_windows") or []
+    fails = plan.get("failures") or {}
+    fail_text = ", ".join(
+        f"{step} {float(fails.get(step, 0) or 0):.0%}" for step in ("validate", "prepare", "commit")
+    )
+    rows = [
+        ("Start", esc(_clock_text(plan.get("start")) or "not set (minute 0 = a Monday 00:00 UTC)")),
+        ("Ordering", ordering_text),
+        ("Crews", esc(plan.get("crews", 1))),
+        ("Check (time Prepared before Commit)", _minutes(plan.get("check", 0))),
+        ("Remediation", esc(plan.get("remediation", "auto"))),
+        (
+            "Maintenance windows",
+            "<br>".join(esc(_window_text(w)) for w in windows) or "none (any time)",
+        ),
+        (
+            "Failure probability per attempt",
+            f"{esc(fail_text)}; at most {esc(fails.get('max_attempts', '–'))} attempts",
+        ),
+        ("VMs outside a VNet restart after", esc(plan.get("restart_after", "prepare"))),
+        ("Write throttle", f"{esc(plan.get('write_limit_per_hour') or 'none')} writes/hour"),
+        ("Seed", esc(seed)),
+    ]
+    if plan.get("future_support"):
+        rows.append(("What-if", "future support: MIG002/MIG003 migrate with downtime"))
+    if plan.get("precedence"):
+        pre = "; ".join(f"{p.get('before')} → {p.get('after')}" for p in plan["precedence"])
+        rows.append(("Own constraints", esc(pre)))
+    return rows
+
+
+def _durations_table(plan: Mapping[str, Any]) -> str:
+    rows = []
+    for step, d in (plan.get("durations") or {}).items():
+        if not isinstance(d, Mapping):
+            continue
+        spread = float(d.get("spread", 0) or 0)
+        rows.append(
+            [
+                esc(step),
+                _minutes(d.get("base", 0)),
+                _minutes(d.get("per_vm", 0)),
+                esc(d.get("distribution", "deterministic")),
+                _n(spread) if spread else "–",
+            ]
+        )
+    if not rows:
+        return ""
+    return (
+        "<details><summary>Step durations</summary>"
+        + _table(["step", "base", "per VM", "distribution", "spread"], rows, numeric=(1, 2, 4))
+        + "</details>"
+    )
+
+
+def _kv(rows: Sequence[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="kv"><tbody>{body}</tbody></table>'
+
+
+def _cards(res: ResultsDir) -> str:
+    s = res.summary
+    if s is None:
+        return ""
+    cards: list[tuple[str, str, str]] = []
+    end = s.get("end")
+    cards.append(
+        (
+            "Makespan",
+            _minutes(s.get("makespan_minutes", 0)),
+            f"ends {esc(end.replace('T', ' ').replace('Z', ' UTC'))}" if end else "this run",
+        )
+    )
+    total, done = s.get("units_total", 0), s.get("units_migrated", 0)
+    cards.append(
+        (
+            "Units migrated",
+            f"{esc(done)} of {esc(total)}",
+            "all units" if done == total else f"{int(total) - int(done)} not migrated",
+        )
+    )
+    cards.append(("VM-hours down", _n(s.get("vm_hours_down")), "data-plane downtime"))
+    at = s.get("peak_vms_down_at_utc")
+    cards.append(
+        (
+            "Peak VMs down",
+            esc(s.get("peak_vms_down", 0)),
+            f"at {esc(at[11:16])} UTC" if isinstance(at, str) else "at once",
+        )
+    )
+    cards.append(("Resource-hours locked", _n(s.get("lock_resource_hours"), 1), "management plane"))
+    cards.append(("Failed attempts", esc(s.get("failed_attempts", 0)), "retried or given up"))
+    stats = _statistics(res)
+    if stats and "makespan_hours" in stats:
+        m = stats["makespan_hours"]
+        cards.append(
+            (
+                "P80 makespan",
+                f"{_n(m.get('p80'))} h",
+                f"over {esc(int(m.get('n') or len(res.replications or ())))} replications",
+            )
+        )
+    bad = {"Units migrated": done != total, "Failed attempts": bool(s.get("failed_attempts"))}
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card{" warn" if bad.get(t) else ""}"><div class="label">{esc(t)}</div>'
+            f'<div class="value">{v}</div><div class="sub">{sub}</div></div>'
+            for t, v, sub in cards
+        )
+        + "</div>"
+    )
+
+
+def _section_scenario(res: ResultsDir) -> str:
+    s = res.summary
+    if s is None:
+        return _note("no run summary (summary.json) in this directory: " + HOW_TO["run"])
+    sc = s.get("scenario") or {}
+    estate = sc.get("estate") or {}
+    plan = sc.get("plan") or {}
+    units = (res.validation or {}).get("units")
+    estate_rows = _estate_counts(estate)
+    if units is not None:
+        estate_rows.append(("Migration units", _n(len(units), 0)))
+    return (
+        '<div class="two">'
+        f"<div><h3>Estate</h3>{_kv(estate_rows)}</div>"
+        f"<div><h3>Plan</h3>{_kv(_plan_rows(plan, s.get('seed')))}{_durations_table(plan)}</div>"
+        "</div>"
+    )
+
+
+FINDINGS_IN_FULL = 60
+"""Above this many findings the section shows a summary by rule, the blocked units in full and
+every other finding folded away (a big estate's report stays readable)."""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _findings_table(
+    order: Sequence[str],
+    info: Mapping[str, Mapping[str, Any]],
+    status: Mapping[str, str],
+    by_unit: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> str:
+    """One table: a header row per unit (status, id, kind, VMs), then its findings."""
+    body = []
+    for uid in order:
+        u = info[uid]
+        vms = len(u.get("vms") or ())
+        kind = esc(plots.kind_word(str(u.get("kind", ""))))
+        body.append(
+            f'<tr class="unit"><td colspan="5">{_badge(status[uid])} <b>{esc(uid)}</b> '
+            f'<span class="dim">{kind}{", " + _plural(vms, "VM") if vms else ""}</span></td></tr>'
+        )
+        for f in sorted(by_unit[uid], key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 9)):
+            body.append(
+                "<tr>"
+                f"<td>{_badge(str(f.get('severity', '')))}</td>"
+                f"<td><code>{esc(f.get('rule', ''))}</code></td>"
+                f"<td>{esc(f.get('message', ''))}</td>"
+                f"<td>{esc(f.get('remediation', ''))}</td>"
+                f"<td>{esc(f.get('caught_at', ''))}</td>"
+                "</tr>"
+            )
+    head = "".join(
+        f"<th>{h}</th>" for h in ("severity", "rule", "finding", "remediation", "caught at")
+    )
+    return (
+        f'<table class="findings"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _by_rule(findings: Sequence[Mapping[str, Any]]) -> str:
+    """Findings counted by rule: severity, rule, findings, units, what to do."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for f in findings:
+        groups.setdefault(str(f.get("rule", "")), []).append(f)
+    rows = []
+    for rule, fs in sorted(
+        groups.items(),
+        key=lambda kv: (SEVERITY_ORDER.get(str(kv[1][0].get("severity")), 9), kv[0]),
+    ):
+        units = list(dict.fromkeys(str(f.get("unit")) for f in fs))
+        shown = ", ".join(units[:8]) + (f" … (+{len(units) - 8})" if len(units) > 8 else "")
+        rows.append(
+            [
+                _badge(str(fs[0].get("severity", ""))),
+                f"<code>{esc(rule)}</code>",
+                _n(len(fs), 0),
+                esc(shown),
+                esc(fs[0].get("remediation", "")),
+            ]
+        )
+    return _table(
+        ["severity", "rule", "findings", "units", "remediation"], rows, numeric=(2,), cls="byrule"
+    )
+
+
+def _section_validation(res: ResultsDir, figure: _Figures) -> str:
+    v = res.validation
+    if v is None:
+        return _note("no validation.json in this directory: " + HOW_TO["run"])
+    units = list(v.get("units", ()))
+    status = {str(u["id"]): str(u.get("status", "clean")) for u in units}
+    info = {str(u["id"]): u for u in units}
+    findings = list(v.get("findings", ()))
+    by_unit: dict[str, list[Mapping[str, Any]]] = {}
+    for f in findings:
+        by_unit.setdefault(str(f.get("unit")), []).append(f)
+    counts = v.get("counts") or {}
+    blocked = [u for u, st in status.items() if st == "blocked"]
+    n_status = {k: sum(1 for st in status.values() if st == k) for k in STATUS_ORDER}
+    parts = [
+        '<p class="lead">'
+        + ", ".join(
+            f"{_badge(sev)} {esc(counts.get(sev, 0))}"
+            for sev in ("blocker", "remediate", "dropped", "note")
+        )
+        + f" findings on {_plural(len(units), 'unit')}"
+        + f" ({n_status['blocked']} blocked, {n_status['remediate']} to remediate,"
+        f" {n_status['clean']} clean). "
+        + (
+            f'<b class="bad">Blocked: {esc(", ".join(blocked[:12]))}'
+            f"{' …' if len(blocked) > 12 else ''}.</b>"
+            if blocked
+            else '<b class="good">No unit is blocked.</b>'
+        )
+        + "</p>"
+    ]
+    index = {u: i for i, u in enumerate(status)}
+    order = sorted(
+        (u for u in status if by_unit.get(u)),
+        key=lambda u: (STATUS_ORDER.get(status[u], 3), index[u]),
+    )
+    if len(findings) <= FINDINGS_IN_FULL:
+        if order:
+            parts.append(_findings_table(order, info, status, by_unit))
+    else:
+        parts.append("<h3>Findings by rule</h3>" + _by_rule(findings))
+        first = [u for u in order if status[u] == "blocked"]
+        if first:
+            parts.append("<h3>Blocked units</h3>" + _findings_table(first, info, status, by_unit))
+        rest = [u for u in order if status[u] != "blocked"]
+        if rest:
+            n_rest = sum(len(by_unit[u]) for u in rest)
+            parts.append(
+                f"<details><summary>All other findings by unit ({_plural(n_rest, 'finding')} on"
+                f" {_plural(len(rest), 'unit')})</summary>"
+                + _findings_table(rest, info, status, by_unit)
+                + "</details>"
+            )
+    clean = [u for u in status if not by_unit.get(u)]
+    if clean:
+        parts.append(
+            f'<p class="clean-list">{_badge("clean")} no findings ({len(clean)} units): '
+            f"{esc(', '.join(clean))}</p>"
+        )
+    fig = plots.dependency_graph(units)
+    parts.append(
+        figure(
+            fig,
+            "graph",
+            "Migration units and their must-precede constraints. Boxes are units, coloured by"
+            " validation status; an arrow A → B means A must commit before B starts. Units"
+            " drawn dotted wait for a blocked unit, so they will not migrate either.",
+        )
+    )
+    return "".join(parts)
+
+
+def _section_not_migrated(res: ResultsDir) -> str:
+    s = res.summary
+    if s is None:
+        return ""
+    rows = [
+        [
+            f"<b>{esc(u.get('unit'))}</b>",
+            esc(u.get("reason", "")),
+            esc(", ".join(u.get("rules") or ())),
+        ]
+        for u in s.get("not_migrated") or ()
+    ]
+    if not rows:
+        return '<p class="good">Every unit committed in this run.</p>'
+    return (
+        f"<p>{len(rows)} unit{'s' if len(rows) != 1 else ''} did not migrate in this run:</p>"
+        + _table(["unit", "why", "rules"], rows, cls="notmigrated")
+    )
+
+
+def _section_tasks(res: ResultsDir) -> str:
+    s = res.summary
+    if s is None:
+        return _note("no summary.json: " + HOW_TO["run"])
+    tasks = s.get("post_migration_tasks") or []
+    if not tasks:
+        return "<p>No post-migration task: no setting is dropped by the migration.</p>"
+    rows = []
+    for t in tasks:
+        done = t.get("done_at_utc") or (
+            f"+{_minutes(t['done_at_minutes'])}" if t.get("done_at_minutes") is not None else "–"
+        )
+        rows.append(
+            [
+                f"<b>{esc(t.get('unit'))}</b>",
+                f"<code>{esc(t.get('rule'))}</code>",
+                esc(", ".join(t.get("resources") or ())),
+                esc(t.get("task", "")),
+                esc(str(done).replace("T", " ").replace("Z", " UTC")),
+            ]
+        )
+    return "<p>Settings the migration drops: reconfigure them after the unit commits.</p>" + _table(
+        ["unit", "rule", "resources", "task", "done in the run at"], rows
+    )
+
+
+def _section_timeline(res: ResultsDir, figure: _Figures) -> str:
+    rep = replication_of(res)
+    if rep is None:
+        missing = res.missing(("summary.json", "windows.csv", "events.csv"))
+        return _note(
+            f"no timeline: {', '.join(missing) or 'the run files'} missing; " + HOW_TO["run"]
+        )
+    summary = summary_of(res, rep)
+    name = summary.scenario_name or (res.summary or {}).get("scenario", {}).get("name", "")
+    fig = plots.gantt(rep, summary, unit_infos(res), str(name), by="auto")
+    big = len(rep.outcomes) and sum(len(u.resources) for u in unit_infos(res).values()) > (
+        plots.AUTO_UNIT_ROWS
+    )
+    parts = [
+        figure(
+            fig,
+            "timeline",
+            "The migration timeline of this run"
+            + (" (one row per unit: the estate is large)" if big else "")
+            + ". Light-blue bars: the management plane is locked (no changes to the resource);"
+            " vermillion: the data plane is down; hatched purple: a remediation gap (a"
+            " protection such as endpoint ACLs, backup or monitoring is off); green shading:"
+            " maintenance windows; ✕ a failed attempt, ○ a retry.",
+        )
+    ]
+    kept = list((res.kept_windows or {}).values())
+    fig2 = plots.exposure(
+        rep.windows,
+        origin=rep.origin,
+        maintenance=rep.maintenance,
+        horizon=rep.horizon,
+        replications=kept,
+        title=f"{name}: VMs down and resources locked over time",
+    )
+    band = (
+        f" The shaded band is the P10-P90 range over {len(kept)} replications"
+        " (kept-windows.csv), the dashed line their median."
+        if len(kept) >= 2
+        else ""
+    )
+    parts.append(
+        figure(
+            fig2,
+            "exposure",
+            "How many VMs are down, how many resources are locked and how many are in a"
+            " remediation gap at each moment of this run." + band,
+        )
+    )
+    if len(kept) < 2:
+        parts.append(
+            _note(
+                "no band across replications: kept-windows.csv is written by "
+                "`migsim run SCENARIO --replications N --out DIR`"
+            )
+        )
+    hours = (res.summary or {}).get("window_hours_by_kind") or {}
+    if hours:
+        kinds = [k for k in WINDOW_KINDS if k in hours] + sorted(set(hours) - set(WINDOW_KINDS))
+        parts.append(
+            "<h3>Hours by window kind</h3>"
+            + _table(
+                ["window kind", "resource-hours"],
+                [[esc(k), _n(hours[k])] for k in kinds],
+                numeric=(1,),
+                cls="narrow",
+            )
+        )
+    return "".join(parts)
+
+
+def _statistics(res: ResultsDir) -> dict[str, dict[str, Any]] | None:
+    """``statistics.json``, or statistics computed from ``replications.csv`` when it is absent."""
+    if res.statistics is not None:
+        return res.statistics
+    if not res.replications:
+        return None
+    from sim.common.stats import describe
+
+    metrics = [k for k in res.replications[0] if k not in ("replication", "seed")]
+    out: dict[str, dict[str, Any]] = {}
+    for m in metrics:
+        values = [r[m] for r in res.replications if not math.isnan(r[m])]
+        if values:
+            out[m] = dict(describe(values).as_dict())
+    return out
+
+
+def _stat(d: Mapping[str, Any], *keys: str) -> Any:
+    for k in keys:
+        if k in d:
+            return d[k]
+    return None
+
+
+def _section_statistics(res: ResultsDir, figure: _Figures) -> str:
+    stats = _statistics(res)
+    if stats is None:
+        return _note("no replications in this run: " + HOW_TO["replications"])
+    parts = []
+    if res.statistics is None:
+        parts.append(
+            _note("statistics.json is missing: the table below is computed from replications.csv")
+        )
+    rows = []
+    for metric, d in stats.items():
+        what, unit = plots.metric_label(metric)
+        mean = _stat(d, "mean")
+        low = _stat(d, "mean_ci_low", "ci_low")
+        high = _stat(d, "mean_ci_high", "ci_high")
+        digits = 1 if metric in COUNT_METRICS else 2
+        rows.append(
+            [
+                f"{esc(what)}" + (f' <span class="dim">({esc(unit)})</span>' if unit else ""),
+                _n(_stat(d, "n"), 0),
+                _n(mean, digits) + _ci(low, high),
+                *(_n(_stat(d, p), digits) for p in STAT_COLUMNS),
+            ]
+        )
+    parts.append(
+        _table(
+            ["metric", "replications", "mean (95% CI)", "P50", "P80", "P90", "P99"],
+            rows,
+            numeric=(1, 2, 3, 4, 5, 6),
+        )
+    )
+    parts.append(
+        '<p class="dim">P80 is the value 80 % of the replications stay at or below: plan'
+        " on it when a late finish is costly. Confidence intervals are 95 %; “–” where there are"
+        " too few replications for one.</p>"
+    )
+    if res.replications:
+        samples: dict[str, dict[str, list[float]]] = {
+            m: {"this plan": [r[m] for r in res.replications if m in r]}
+            for m in ("makespan_hours", "vm_hours_down")
+            if m in res.replications[0]
+        }
+        if samples:
+            parts.append(
+                figure(
+                    plots.risk_curves(samples),
+                    "replications-ecdf",
+                    "Risk curves of this plan over its replications (replications.csv): the"
+                    " share of replications finishing at or below each value; P50, P80 and"
+                    " P90 marked.",
+                )
+            )
+    elif "replications.csv" not in res.present:
+        parts.append(_note("replications.csv is missing: " + HOW_TO["replications"]))
+    return "".join(parts)
+
+
+def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
+    table = [r for r in rows if r.get("metric") == metric]
+    best = next((r for r in table if r.get("best", "").lower() == "true"), None)
+    if best is None or not table:
+        return ""
+    what, unit = plots.metric_label(metric)
+    text = (
+        f"<b>{esc(best['alternative'])}</b> has the lowest mean {esc(what)}"
+        f" ({_n(best.get('mean'))} {esc(unit)})"
+    )
+    if best.get("prob_best"):
+        text += f" and is best in {_float(best['prob_best']):.0%} of the replications"
+    text += "."
+    others = sorted((r for r in table if r is not best), key=lambda r: _float(r.get("mean")))
+    if others:
+        nxt = others[0]
+        low, high = _float(nxt.get("diff_ci_low")), _float(nxt.get("diff_ci_high"))
+        if math.isnan(low):
+            sure = "too few replications for a confidence interval"
+        elif low > 0:
+            sure = "the 95 % confidence interval excludes 0: the difference is real"
+        else:
+            sure = "the 95 % confidence interval includes 0: not distinguishable yet"
+        text += (
+            f" Next: <b>{esc(nxt['alternative'])}</b>,"
+            f" {_float(nxt.get('diff_to_best')):+.2f} {esc(unit)}{_ci(low, high)} ({sure})."
+        )
+    return f'<p class="verdict">{text}</p>'
+
+
+def _section_compare(res: ResultsDir, figure: _Figures) -> str:
+    if res.compare is None and res.compare_replications is None:
+        return _note("no comparison in this run: " + HOW_TO["compare"])
+    parts = []
+    if res.compare is not None:
+        metrics = list(dict.fromkeys(r["metric"] for r in res.compare))
+        headline = "makespan_hours" if "makespan_hours" in metrics else metrics[0]
+        parts.append(_compare_verdict(res.compare, headline))
+        folded: list[str] = []
+        for metric in metrics:
+            what, unit = plots.metric_label(metric)
+            rows, classes = [], []
+            for r in (r for r in res.compare if r["metric"] == metric):
+                best = r.get("best", "").lower() == "true"
+                diff = (
+                    "best"
+                    if best
+                    else f"{_float(r.get('diff_to_best')):+.2f}"
+                    + _ci(r.get("diff_ci_low"), r.get("diff_ci_high"))
+                )
+                pb = r.get("prob_best")
+                rows.append(
+                    [
+                        f"<b>{esc(r['alternative'])}</b>" if best else esc(r["alternative"]),
+                        _n(r.get("p50")),
+                        _n(r.get("p80")),
+                        _n(r.get("p90")),
+                        _n(r.get("mean")) + _ci(r.get("mean_ci_low"), r.get("mean_ci_high")),
+                        diff,
+                        f"{_float(pb):.0%}" if pb else "–",
+                    ]
+                )
+                classes.append("best" if best else "")
+            n = next((r.get("n") for r in res.compare if r["metric"] == metric), "")
+            target = parts if metric in COMPARE_OPEN or metric == headline else folded
+            target.append(
+                f"<h3>{esc(what)}"
+                + (
+                    f' <span class="dim">({esc(unit)}, {esc(n)} replications)</span>'
+                    if unit
+                    else ""
+                )
+                + "</h3>"
+                + _table(
+                    [
+                        "alternative",
+                        "P50",
+                        "P80",
+                        "P90",
+                        "mean (95% CI)",
+                        "vs best (95% CI)",
+                        "P(best)",
+                    ],
+                    rows,
+                    numeric=(1, 2, 3, 4, 5, 6),
+                    row_classes=classes,
+                )
+            )
+        if folded:
+            parts.append(
+                f"<details><summary>The other metrics ({len(folded)})</summary>"
+                + "".join(folded)
+                + "</details>"
+            )
+    else:
+        parts.append(_note("compare/compare.csv is missing: " + HOW_TO["compare"]))
+    if res.compare_replications:
+        names = list(res.compare_replications)
+        first = next(iter(res.compare_replications.values()), [])
+        metrics = [m for m in ("makespan_hours", "vm_hours_down") if first and m in first[0]]
+        if metrics:
+            samples = {
+                m: {a: [r[m] for r in res.compare_replications[a]] for a in names} for m in metrics
+            }
+            parts.append(
+                figure(
+                    plots.risk_curves(samples),
+                    "compare-ecdf",
+                    "Risk curves per alternative (ECDF): for each value on the x axis, the share"
+                    " of replications that finish at or below it. Further left is better; read"
+                    " each curve where it crosses the P80 line to compare what you can promise"
+                    " with 80 % confidence.",
+                )
+            )
+    else:
+        parts.append(
+            _note(
+                "no risk curves: compare/compare-replications.csv is missing; " + HOW_TO["compare"]
+            )
+        )
+    return "".join(parts)
+
+
+def _section_sensitivity(res: ResultsDir, figure: _Figures) -> str:
+    if res.sensitivity is None and res.criticality is None:
+        return _note("no sensitivity analysis in this run: " + HOW_TO["sensitivity"])
+    parts = []
+    if res.sensitivity:
+        first = res.sensitivity[0]
+        meta = res.sensitivity_meta
+        metric = str(first.get("metric") or meta.get("metric") or "makespan_hours")
+        stat = str(first.get("statistic") or meta.get("statistic") or "p80")
+        reps_text = first.get("replications") or meta.get("replications")
+        base = (
+            _float(first.get("at_base"))
+            if first.get("at_base")
+            else _float(str(meta.get("base", "nan")))
+        )
+        bars = [
+            plots.TornadoBar(
+                factor=r["factor"],
+                low=r["low"],
+                high=r["high"],
+                at_low=_float(r["at_low"]),
+                at_high=_float(r["at_high"]),
+            )
+            for r in res.sensitivity
+        ]
+        if math.isnan(base):
+            base = bars[0].at_low if bars else 0.0
+        fig = plots.tornado(
+            bars,
+            base=base,
+            metric=metric,
+            statistic=stat,
+            replications=int(float(reps_text)) if reps_text else None,
+        )
+        parts.append(
+            figure(
+                fig,
+                "tornado",
+                "Tornado: each factor moved one at a time to a low and a high value, everything"
+                " else as planned. The longest bars are what drives the result: check those"
+                " estimates first, and spend effort (crews, dry runs) there.",
+            )
+        )
+    elif "sensitivity/sensitivity.csv" not in res.present:
+        parts.append(
+            _note("no tornado: sensitivity/sensitivity.csv is missing; " + HOW_TO["sensitivity"])
+        )
+    if res.criticality:
+        parts.append(
+            figure(
+                plots.criticality(res.criticality, replications=res.criticality_replications),
+                "criticality",
+                "Criticality index: the share of replications in which the unit lies on the"
+                " critical path (a delay to it delays the end). Units near 100 % set the"
+                " makespan; speeding up the others changes little.",
+            )
+        )
+    elif "sensitivity/criticality.csv" not in res.present:
+        parts.append(
+            _note(
+                "no criticality index: sensitivity/criticality.csv is missing; "
+                + HOW_TO["sensitivity"]
+            )
+        )
+    return "".join(parts)
+
+
+# ---- the page ----------------------------------------------------------------------------------
+
+CSS = """
+:root{--ink:#1d2230;--dim:#5b6372;--line:#d9dde5;--bg:#f6f7f9;--blue:#0072B2;
+--sky:#56B4E9;--verm:#D55E00;--orange:#E69F00;--green:#009E73;--purple:#CC79A7;--yellow:#F0E442}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);
+font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif}
+header{background:#1d2230;color:#fff;padding:22px 32px 18px}
+header h1{margin:0 0 4px;font-size:26px}
+header p{margin:2px 0;color:#c9cfdb}
+nav{background:#fff;border-bottom:1px solid var(--line);padding:8px 32px;
+position:sticky;top:0;z-index:2}
+nav a{color:var(--blue);margin-right:16px;text-decoration:none;font-weight:600;font-size:14px}
+main{max-width:1280px;margin:0 auto;padding:8px 32px 40px}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;margin:18px 0;
+padding:6px 22px 18px}
+h2{font-size:20px;margin:14px 0 10px;border-bottom:2px solid var(--blue);padding-bottom:4px}
+h3{font-size:16px;margin:16px 0 6px}
+table{border-collapse:collapse;width:100%;font-size:13.5px;margin:6px 0 10px}
+th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
+thead th{background:#eef1f5;font-weight:600;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.kv th{width:42%;font-weight:600;color:var(--dim);background:none}
+table.narrow{width:auto;min-width:320px}
+tr.unit td{background:#f2f4f8;padding-top:9px}
+tr.best td{background:#e7f4ee}
+.two{display:grid;grid-template-columns:1fr 1fr;gap:26px}
+@media (max-width:900px){.two{grid-template-columns:1fr}}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(165px,1fr));gap:12px;margin:18px 0}
+.card{background:#fff;border:1px solid var(--line);border-left:5px solid var(--blue);
+border-radius:8px;padding:10px 14px}
+.card.warn{border-left-color:var(--verm)}
+.card .label{font-size:12.5px;color:var(--dim);text-transform:uppercase;letter-spacing:.03em}
+.card .value{font-size:25px;font-weight:700;margin:2px 0}
+.card .sub{font-size:12.5px;color:var(--dim)}
+.badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:700;
+border:1px solid rgba(0,0,0,.35);white-space:nowrap}
+.b-blocker,.b-blocked{background:var(--verm);color:#fff}
+.b-remediate{background:var(--yellow);color:#000}
+.b-dropped{background:var(--purple);color:#000}
+.b-note{background:#dff0fa;color:#000}
+.b-clean{background:#CDEBDD;color:#000}
+.dim,.ci{color:var(--dim)}
+.ci{font-size:12px}
+.bad{color:var(--verm)}
+.good{color:#006e50}
+.missing{color:var(--dim);background:#f4f5f7;border-left:4px solid #aab2bf;
+padding:6px 10px;margin:8px 0}
+.verdict{font-size:16px;background:#eef6fb;border-left:4px solid var(--blue);padding:8px 12px}
+.clean-list{font-size:13.5px}
+figure.plot{margin:14px 0 18px}
+figure.plot .svg{overflow-x:auto}
+figure.plot svg{display:block;width:100%;height:auto;max-width:100%}
+figcaption{font-size:13.5px;color:var(--dim);margin-top:4px}
+code{font-family:ui-monospace,"DejaVu Sans Mono",Consolas,monospace;
+font-size:.92em;background:#f0f2f5;padding:0 3px;border-radius:3px}
+details summary{cursor:pointer;color:var(--blue);font-weight:600;margin:6px 0}
+footer{max-width:1280px;margin:0 auto;padding:0 32px 30px;color:var(--dim);font-size:13px}
+@media print{nav{display:none}section{break-inside:avoid-page;border:none}body{background:#fff}}
+"""
+
+# Records a script error on the page (read back by the browser test) before anything else runs.
+HEAD_SCRIPT = (
+    "window.addEventListener('error',function(e){var d=document.documentElement;"
+    "d.setAttribute('data-errors',(d.getAttribute('data-errors')||'')+String(e.message)+';');});"
+)
+# Writes each figure's rendered size into the DOM (data-rendered-size), so a headless browser's
+# dumped DOM shows whether the figures were laid out.
+SIZE_SCRIPT = (
+    "(function(){var f=document.querySelectorAll('figure.plot'),o=[];"
+    "for(var i=0;i<f.length;i++){var s=f[i].querySelector('svg');"
+    "var r=s?s.getBoundingClientRect():{width:0,height:0};"
+    "var v=Math.round(r.width)+'x'+Math.round(r.height);"
+    "f[i].setAttribute('data-rendered-size',v);o.push(v);}"
+    "document.body.setAttribute('data-figure-sizes',o.join(' '));"
+    "document.body.setAttribute('data-figure-count',String(f.length));})();"
+)
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+
+def render_report(results_dir: Path) -> str:
+    """The report of ``results_dir`` as HTML text (what :func:`build_report` writes)."""
+    res = load_results(results_dir)
+    figure = _Figures()
+    s = res.summary or {}
+    sc = s.get("scenario") or {}
+    name = str(
+        s.get("scenario_name")
+        or sc.get("name")
+        or (res.validation or {}).get("scenario")
+        or Path(results_dir).name
+    )
+    description = str(sc.get("description") or "")
+    sections: list[tuple[str, str, str]] = [
+        ("scenario", "Scenario", _section_scenario(res)),
+        ("validation", "Validation findings by unit", _section_validation(res, figure)),
+        ("outcome", "Units not migrated", _section_not_migrated(res)),
+        ("tasks", "Post-migration tasks", _section_tasks(res)),
+        ("timeline", "Timeline", _section_timeline(res, figure)),
+        ("statistics", "Statistics over replications", _section_statistics(res, figure)),
+        ("comparison", "Comparison of alternatives", _section_compare(res, figure)),
+        ("sensitivity", "What drives the result", _section_sensitivity(res, figure)),
+    ]
+    sections = [t for t in sections if t[2]]
+    meta = []
+    if s:
+        meta.append(
+            f"seed {esc(s.get('seed'))}"
+            + (" (deterministic durations)" if s.get("deterministic") else "")
+        )
+        if s.get("start"):
+            meta.append(f"plan starts {esc(_clock_text(s['start']))}")
+        meta.append(f"migsim {esc(s.get('migsim_version') or __version__)}")
+    nav = "".join(f'<a href="#{k}">{esc(title)}</a>' for k, title, _ in sections)
+    body = "".join(
+        f'<section id="{k}"><h2>{esc(title)}</h2>{content}</section>'
+        for k, title, content in sections
+    )
+    missing = res.missing(KNOWN_FILES)
+    foot = [
+        f"Results directory <code>{esc(Path(results_dir).name)}</code>: read "
+        f"{esc(', '.join(res.present)) or 'nothing'}."
+    ]
+    if missing:
+        foot.append(f"Not present: {esc(', '.join(missing))}.")
+    for p in res.problems:
+        foot.append(f'<span class="bad">{esc(p)}</span>.')
+    problems = "".join(_note(p) for p in res.problems)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<meta name="generator" content="migsim {esc(__version__)}">'
+        f"<title>{esc(name)}: migration report</title>"
+        f"<script>{HEAD_SCRIPT}</script>"
+        f"<style>{CSS}</style></head>\n"
+        "<body>"
+        f"<header><h1>{esc(name)}: migration report</h1>"
+        + (f"<p>{esc(description)}</p>" if description else "")
+        + (f"<p>{' · '.join(meta)}</p>" if meta else "")
+        + "</header>"
+        f"<nav>{nav}</nav>"
+        f"<main>{problems}{_cards(res)}{body}</main>"
+        f"<footer>{' '.join(foot)}</footer>"
+        f"<script>{SIZE_SCRIPT}</script>"
+        "</body></html>\n"
+    )
+
+
+def build_report(results_dir: Path, out: Path | None = None) -> Path:
+    """Write the report of ``results_dir`` to ``out`` (default ``RESULTS_DIR/report.html``)
+    atomically and return its path. Raises :class:`~sim.common.errors.InputError` when
+    ``results_dir`` is not a results directory."""
+    results_dir = Path(results_dir)
+    text = render_report(results_dir)
+    target = Path(out) if out is not None else results_dir / REPORT_NAME
+    with atomic_file(target) as tmp:
+        tmp.write_bytes(text.encode("utf-8"))
+    return target
