@@ -226,17 +226,23 @@ def graph(scenario: Path, overrides: tuple[str, ...], out_path: Path) -> None:
     from sim.model.graph import GRAPH_SUFFIXES, build_graph, write_graph
     from sim.model.units import annotate_graph, build_units
 
-    if out_path.suffix.lower() not in GRAPH_SUFFIXES:
+    suffixes = (*GRAPH_SUFFIXES, ".png")
+    if out_path.suffix.lower() not in suffixes:
         raise InputError(
             str(out_path),
             (),
-            f"unsupported suffix {out_path.suffix!r}; expected one of {', '.join(GRAPH_SUFFIXES)}",
+            f"unsupported suffix {out_path.suffix!r}; expected one of {', '.join(suffixes)}",
         )
     sc = _load(scenario, overrides)
     g = build_graph(sc.estate)
     annotate_graph(g, build_units(sc.estate, sc.plan))
     with atomic_file(out_path) as tmp:
-        write_graph(g, tmp)
+        if out_path.suffix.lower() == ".png":
+            from sim.outputs.plots import resource_graph, save_figure
+
+            save_figure(resource_graph(g), tmp)
+        else:
+            write_graph(g, tmp)
     out.print(
         f"Wrote {out_path} ({g.number_of_nodes()} resources, {g.number_of_edges()} relations)",
         soft_wrap=True,

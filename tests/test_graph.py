@@ -12,6 +12,7 @@ from sim.model.estate import Estate
 from sim.model.graph import EDGE_KINDS, build_graph, edges_of_kind, node_id, write_graph
 from sim.model.scenario import load_scenario
 from sim.model.units import annotate_graph, build_units
+from sim.outputs.plots import resource_graph, save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"
@@ -97,19 +98,33 @@ def test_exports_round_trip(contoso_graph: nx.MultiDiGraph, tmp_path: Path, suff
     assert back.nodes["vm:web-01"]["kind"] == "vm"
 
 
+def _write(g: nx.MultiDiGraph, out: Path) -> None:
+    if out.suffix == ".png":
+        save_figure(resource_graph(g), out)
+    else:
+        write_graph(g, out)
+
+
 def test_exports_are_deterministic(contoso_graph: nx.MultiDiGraph, tmp_path: Path) -> None:
     for suffix in (".graphml", ".json", ".png"):
         a, b = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
-        write_graph(contoso_graph, a)
-        write_graph(contoso_graph, b)
+        _write(contoso_graph, a)
+        _write(contoso_graph, b)
         assert a.read_bytes() == b.read_bytes(), suffix
+
+
+def test_write_graph_refuses_a_picture_suffix(
+    contoso_graph: nx.MultiDiGraph, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=r"unsupported graph format '\.png'"):
+        write_graph(contoso_graph, tmp_path / "g.png")
 
 
 def test_png_is_a_picture(contoso_graph: nx.MultiDiGraph, tmp_path: Path) -> None:
     import matplotlib.image
 
     out = tmp_path / "g.png"
-    write_graph(contoso_graph, out)
+    save_figure(resource_graph(contoso_graph), out)
     img = matplotlib.image.imread(out)
     assert img.shape[0] > 500 and img.shape[1] > 800
     assert img.std() > 0.05  # not a blank canvas

@@ -133,9 +133,10 @@ def edges_of_kind(g: nx.MultiDiGraph, kind: str) -> list[tuple[str, str]]:
 
 
 def write_graph(g: nx.MultiDiGraph, out: Path) -> None:
-    """Write ``g`` in the format its suffix names: ``.graphml``, ``.json`` (node-link) or ``.png``.
+    """Write ``g`` in the format its suffix names: ``.graphml`` or ``.json`` (node-link).
 
-    The caller handles atomicity; this writes exactly ``out``.
+    The picture (``.png``) is :func:`sim.outputs.plots.resource_graph`. The caller handles
+    atomicity; this writes exactly ``out``. Raises ``ValueError`` for another suffix.
     """
     suffix = out.suffix.lower()
     if suffix == ".graphml":
@@ -143,110 +144,9 @@ def write_graph(g: nx.MultiDiGraph, out: Path) -> None:
     elif suffix == ".json":
         data = nx.node_link_data(g, edges="edges")
         out.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
-    elif suffix == ".png":
-        _draw(g, out)
     else:
         raise ValueError(f"unsupported graph format {suffix!r}")
 
 
-GRAPH_SUFFIXES = (".graphml", ".json", ".png")
-
-# Colour-blind safe (Okabe-Ito) colours per node kind, so pictures read the same everywhere.
-_KIND_COLOURS = {
-    "expressroute_circuit": "#CC79A7",
-    "vnet": "#0072B2",
-    "subnet": "#56B4E9",
-    "gateway": "#882255",
-    "service": "#D55E00",
-    "cloud_service": "#009E73",
-    "role": "#E41A1C",
-    "availability_set": "#F0E442",
-    "vm": "#999999",
-    "storage_account": "#E69F00",
-    "nsg": "#000000",
-    "route_table": "#555555",
-    "reserved_ip": "#AAAAAA",
-}
-_EDGE_STYLES = {
-    "contains": ("#bbbbbb", "solid"),
-    "attached-to": ("#777777", "dotted"),
-    "disk-in": ("#E69F00", "solid"),
-    "diagnostics-in": ("#E69F00", "dashed"),
-    "links-to": ("#CC79A7", "solid"),
-    "peers-with": ("#0072B2", "dashed"),
-    "must-precede": ("#D55E00", "solid"),
-}
-_LAYER = {kind: i for i, kind in enumerate(NODE_KINDS)}
-
-
-def _draw(g: nx.MultiDiGraph, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    # One row per kind; within a row, each unit's resources together (fewer crossing edges).
-    rows: dict[int, list[str]] = {}
-    for n, data in g.nodes(data=True):
-        rows.setdefault(_LAYER.get(data["kind"], len(_LAYER)), []).append(n)
-    pos: dict[str, tuple[float, float]] = {}
-    for y, (_, members) in enumerate(sorted(rows.items())):
-        members.sort(key=lambda n: g.nodes[n].get("unit_index", 0))
-        for i, n in enumerate(members):
-            pos[n] = ((i + 0.5) / len(members), -float(y))
-    widest = max(len(m) for m in rows.values())
-    width = max(8.0, min(40.0, 0.9 * widest + 3))
-    fig, ax = plt.subplots(figsize=(width, max(6.0, 0.85 * len(rows))))
-    for kind, (colour, style) in _EDGE_STYLES.items():
-        edges = edges_of_kind(g, kind)
-        if edges:
-            nx.draw_networkx_edges(
-                g,
-                pos,
-                edgelist=edges,
-                ax=ax,
-                edge_color=colour,
-                style=style,
-                arrows=True,
-                arrowsize=8,
-                width=1.6 if kind == "must-precede" else 0.8,
-                node_size=220,
-            )
-    for kind in NODE_KINDS:
-        nodes = [n for n, d in g.nodes(data=True) if d["kind"] == kind]
-        if nodes:
-            nx.draw_networkx_nodes(
-                g,
-                pos,
-                nodelist=nodes,
-                ax=ax,
-                node_color=_KIND_COLOURS[kind],
-                node_size=220,
-                node_shape="s" if kind in ("vnet", "cloud_service", "storage_account") else "o",
-                label=kind.replace("_", " "),
-            )
-    if g.number_of_nodes() <= 300:
-        nx.draw_networkx_labels(
-            g,
-            {n: (x, y - 0.035) for n, (x, y) in pos.items()},
-            labels={n: d["name"] for n, d in g.nodes(data=True)},
-            font_size=7,
-            ax=ax,
-            verticalalignment="top",
-        )
-    handles, labels = ax.get_legend_handles_labels()
-    for kind, (colour, style) in _EDGE_STYLES.items():
-        handles.append(Line2D([0], [0], color=colour, linestyle=style))  # type: ignore[arg-type]
-        labels.append(kind)
-    ax.legend(
-        handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False
-    )
-    ax.set_title(
-        f"Resource graph: {g.graph.get('subscription', '')} ({g.number_of_nodes()} resources,"
-        f" {g.number_of_edges()} relations)"
-    )
-    ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+GRAPH_SUFFIXES = (".graphml", ".json")
+"""The data formats :func:`write_graph` writes."""

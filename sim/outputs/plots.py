@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import matplotlib
+import networkx as nx
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -40,6 +41,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.common.timeparse import format_minutes
+from sim.model.graph import NODE_KINDS, edges_of_kind
 from sim.model.units import MigrationUnits
 from sim.outputs.records import Event, Replication, Summary, Window, vm_down_intervals
 
@@ -1240,4 +1242,104 @@ def dependency_graph(
     fig.legend(
         handles=handles, loc="lower center", ncol=5 if width >= 11 else 3, fontsize=8, frameon=False
     )
+    return fig
+
+
+# ---- the resource graph -----------------------------------------------------------------------
+
+# Colour-blind safe (Okabe-Ito) colours per node kind, so pictures read the same everywhere.
+_GRAPH_KIND_COLOURS = {
+    "expressroute_circuit": "#CC79A7",
+    "vnet": "#0072B2",
+    "subnet": "#56B4E9",
+    "gateway": "#882255",
+    "service": "#D55E00",
+    "cloud_service": "#009E73",
+    "role": "#E41A1C",
+    "availability_set": "#F0E442",
+    "vm": "#999999",
+    "storage_account": "#E69F00",
+    "nsg": "#000000",
+    "route_table": "#555555",
+    "reserved_ip": "#AAAAAA",
+}
+_GRAPH_EDGE_STYLES = {
+    "contains": ("#bbbbbb", "solid"),
+    "attached-to": ("#777777", "dotted"),
+    "disk-in": ("#E69F00", "solid"),
+    "diagnostics-in": ("#E69F00", "dashed"),
+    "links-to": ("#CC79A7", "solid"),
+    "peers-with": ("#0072B2", "dashed"),
+    "must-precede": ("#D55E00", "solid"),
+}
+_GRAPH_LAYER = {kind: i for i, kind in enumerate(NODE_KINDS)}
+
+
+def resource_graph(g: nx.MultiDiGraph) -> Figure:
+    """The resource graph (:func:`sim.model.graph.build_graph`): one row per resource kind, each
+    unit's resources together, edges styled by relation; names shown up to 300 resources."""
+    # One row per kind; within a row, each unit's resources together (fewer crossing edges).
+    rows: dict[int, list[str]] = {}
+    for n, data in g.nodes(data=True):
+        rows.setdefault(_GRAPH_LAYER.get(data["kind"], len(_GRAPH_LAYER)), []).append(n)
+    pos: dict[str, tuple[float, float]] = {}
+    for y, (_, members) in enumerate(sorted(rows.items())):
+        members.sort(key=lambda n: g.nodes[n].get("unit_index", 0))
+        for i, n in enumerate(members):
+            pos[n] = ((i + 0.5) / len(members), -float(y))
+    widest = max(len(m) for m in rows.values())
+    width = max(8.0, min(40.0, 0.9 * widest + 3))
+    fig = Figure(figsize=(width, max(6.0, 0.85 * len(rows))))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for kind, (colour, style) in _GRAPH_EDGE_STYLES.items():
+        edges = edges_of_kind(g, kind)
+        if edges:
+            nx.draw_networkx_edges(
+                g,
+                pos,
+                edgelist=edges,
+                ax=ax,
+                edge_color=colour,
+                style=style,
+                arrows=True,
+                arrowsize=8,
+                width=1.6 if kind == "must-precede" else 0.8,
+                node_size=220,
+            )
+    for kind in NODE_KINDS:
+        nodes = [n for n, d in g.nodes(data=True) if d["kind"] == kind]
+        if nodes:
+            nx.draw_networkx_nodes(
+                g,
+                pos,
+                nodelist=nodes,
+                ax=ax,
+                node_color=_GRAPH_KIND_COLOURS[kind],
+                node_size=220,
+                node_shape="s" if kind in ("vnet", "cloud_service", "storage_account") else "o",
+                label=kind.replace("_", " "),
+            )
+    if g.number_of_nodes() <= 300:
+        nx.draw_networkx_labels(
+            g,
+            {n: (x, y - 0.035) for n, (x, y) in pos.items()},
+            labels={n: d["name"] for n, d in g.nodes(data=True)},
+            font_size=7,
+            ax=ax,
+            verticalalignment="top",
+        )
+    handles, labels = ax.get_legend_handles_labels()
+    for kind, (colour, style) in _GRAPH_EDGE_STYLES.items():
+        handles.append(Line2D([0], [0], color=colour, linestyle=style))  # type: ignore[arg-type]
+        labels.append(kind)
+    ax.legend(
+        handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False
+    )
+    ax.set_title(
+        f"Resource graph: {g.graph.get('subscription', '')} ({g.number_of_nodes()} resources,"
+        f" {g.number_of_edges()} relations)"
+    )
+    ax.axis("off")
+    fig.tight_layout()
     return fig
