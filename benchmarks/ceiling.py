@@ -3,10 +3,10 @@
 The engine's throughput target is a ratio to raw SimPy timeouts. What SimPy itself costs per event
 depends on the kind of event, so this module replays the *shape* of a deterministic replication
 with nothing else: one process per unit, waiting for its predecessors (``all_of``), holding its
-own one-operation lock (a ``Resource(1)``), asking the engine's crews (:class:`sim.engine.Crews`,
-a ``PriorityResource``) for Validate, Prepare and Commit (priority = position in the order), a
-timeout per step at its central duration, a Check timeout without a crew, and an event that tells
-its successors it committed.
+own one-operation lock (a ``Resource(1)``), asking the engine's crews
+(:class:`sim.engine.dispatch.Crews`, a ``PriorityResource``) for Validate, Prepare and Commit
+(priority = position in the order), a timeout per step at its central duration, a Check timeout
+without a crew, and an event that tells its successors it committed.
 No draws, no records, no windows, no throttle, no failures.
 
 :func:`skeleton` with ``crews="resource"`` is the engine's own choice of SimPy primitives; with

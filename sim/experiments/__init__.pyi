@@ -1,10 +1,13 @@
 from .calibration import calibrate as calibrate
 from .calibration import write_durations as write_durations
+from .comparison import TABLE_COLUMNS as TABLE_COLUMNS
 from .comparison import Alternative as Alternative
 from .comparison import Comparison as Comparison
 from .comparison import alternatives_from as alternatives_from
 from .comparison import compare as compare
 from .comparison import compare_csv as compare_csv
+from .comparison import write_compare_csv as write_compare_csv
+from .comparison import write_compare_replications as write_compare_replications
 from .optimizer import optimize as optimize
 from .optimizer import optimized_order as optimized_order
 from .replications import METRICS as METRICS
