@@ -5,13 +5,15 @@ digests; a deliberate model change updates them, and says so in its commit:
 
     .venv/bin/python tests/test_digest.py --update     # rewrites tests/digests.json
 
-Each case is a scenario (a shipped one, a ``--set`` variant of contoso, or a generated estate of
-300 or 2,000 VMs under a plan with windows, failures and uncertain durations). Its digest covers,
-for one deterministic run and for replications 0-19 of the Monte Carlo experiment:
+Each scenario case is a scenario (a shipped one, a ``--set`` variant of contoso, or a generated
+estate of 300 or 2,000 VMs under a plan with windows, failures and uncertain durations). Its
+digest covers, for one deterministic run and for replications 0-19 of the Monte Carlo experiment:
 every window, event, unit outcome and post-migration task, the maintenance intervals, horizon,
 throttle minutes and open-window count of the replication; the summary of the deterministic run
 (everything ``summary.json`` holds but the version and the embedded scenario); and each
-replication's row of ``replications.csv``. Floats are hashed by ``repr``: exact, not rounded.
+replication's row of ``replications.csv``. The experiment cases hash what a comparison, a
+sensitivity analysis and the optimizer (which draws from a stream of its own) make of contoso.
+Floats are hashed by ``repr``: exact, not rounded.
 """
 
 from __future__ import annotations
@@ -26,8 +28,16 @@ from typing import Any
 
 import pytest
 
+from sim.experiments.comparison import alternatives_from, compare, compare_csv
+from sim.experiments.optimizer import optimize
 from sim.experiments.replications import Prepared, row_of
 from sim.experiments.run import run_scenario
+from sim.experiments.sensitivity import (
+    criticality_csv,
+    criticality_index,
+    sensitivity_csv,
+    tornado,
+)
 from sim.importers.generate import generate_estate, scenario_yaml
 from sim.model.scenario import Scenario, load_scenario
 from sim.outputs.records import Replication
@@ -86,7 +96,10 @@ frequent failures with few attempts, a tight write throttle without windows."""
 GENERATED = {"generated-300": (300, 5), "generated-2000": (2000, 9)}
 """Name -> (VMs, generator seed)."""
 
-CASES = (*SHIPPED, *CONTOSO_VARIANTS, *GENERATED)
+EXPERIMENTS = ("contoso-comparison", "contoso-sensitivity", "contoso-optimizer")
+"""What the experiments make of contoso (see :func:`experiment_parts`)."""
+
+CASES = (*SHIPPED, *CONTOSO_VARIANTS, *GENERATED, *EXPERIMENTS)
 
 
 def _scenario(case: str, tmp: Path) -> Scenario:
@@ -109,15 +122,38 @@ def _replication_parts(rep: Replication) -> Iterator[Any]:
     yield from (("task", repr(t)) for t in rep.post_tasks)
 
 
+def experiment_parts(case: str) -> Iterator[Any]:
+    """What one experiment case hashes: the files the CLI writes, or the optimizer's result."""
+    scenario = load_scenario(REPO_ROOT / "scenarios" / "contoso.yaml")
+    if case == "contoso-comparison":
+        orderings = ("smallest_first", "largest_first", "critical_path_first")
+        alternatives = alternatives_from(scenario, orderings, ("plan.crews=1,3",))
+        yield compare_csv(compare(alternatives, REPLICATIONS, workers=1))
+    elif case == "contoso-sensitivity":
+        prepared = Prepared.of(scenario)
+        yield sensitivity_csv(tornado(prepared, 10))
+        yield criticality_csv(criticality_index(prepared, REPLICATIONS))
+    else:
+        result = optimize(
+            Prepared.of(scenario), replications=8, budget_s=None, max_evaluations=12, holdout=20
+        )
+        yield result.rows(), result.best_order, result.interval, result.objective_interval
+        yield result.interval_replications, result.evaluations, result.proposals, result.stopped
+
+
 def case_digest(case: str, tmp: Path) -> str:
     """The hex digest of one case (see the module docstring)."""
-    scenario = _scenario(case, tmp)
     h = hashlib.sha256()
 
     def add(part: Any) -> None:
         h.update(repr(part).encode("utf-8"))
         h.update(b"\n")
 
+    if case in EXPERIMENTS:
+        for part in experiment_parts(case):
+            add(part)
+        return h.hexdigest()
+    scenario = _scenario(case, tmp)
     base = run_scenario(scenario, deterministic=True)
     for part in _replication_parts(base.replication):
         add(part)
