@@ -35,7 +35,7 @@ from sim.model.scenario import Scenario, blamed_file, load_scenario
 from sim.model.validation import ValidationReport, validate_scenario
 
 if TYPE_CHECKING:
-    from sim.importers import ImportResult
+    from sim.importers.result import ImportResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -846,7 +846,7 @@ def import_() -> None:
 
 
 def _write_import(result: ImportResult, out_path: Path, force: bool) -> None:
-    from sim.importers import write_estate
+    from sim.importers.result import write_estate
 
     for warning in result.warnings:
         err.print(Text.assemble(("warning: ", "yellow"), warning), soft_wrap=True)
@@ -877,7 +877,7 @@ out_estate_option = click.option(
 @input_errors
 def import_asm_cmd(folder: Path, out_path: Path, force: bool) -> None:
     """Import a folder of Service Management API XML responses (and a netcfg file)."""
-    from sim.importers import import_asm
+    from sim.importers.asm import import_asm
 
     _write_import(import_asm(folder), out_path, force)
 
@@ -889,7 +889,7 @@ def import_asm_cmd(folder: Path, out_path: Path, force: bool) -> None:
 @input_errors
 def import_netcfg_cmd(file: Path, out_path: Path, force: bool) -> None:
     """Import a network configuration file (Get-AzureVNetConfig)."""
-    from sim.importers import import_netcfg
+    from sim.importers.netcfg import import_netcfg
 
     _write_import(import_netcfg(file), out_path, force)
 

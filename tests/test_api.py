@@ -31,6 +31,12 @@ def test_every_name_of_all_resolves(name: str) -> None:
     assert sorted(dir(package)) == sorted(package.__all__)
 
 
+def test_plots_names_what_a_notebook_draws() -> None:
+    assert "timeline" in sim.plots.__all__ and "picture" in sim.plots.__all__
+    for attr in sim.plots.__all__:
+        assert getattr(sim.plots, attr) is not None, attr
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_thing"):
         sim.no_such_thing  # noqa: B018

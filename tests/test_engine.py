@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sim.common.errors import InputError
+from sim.engine.dispatch import Dispatch, PrepareAhead, Proc
 from sim.engine.simulation import simulate
 from sim.engine.throttle import TokenBucket
 from sim.experiments.run import run_scenario
@@ -375,6 +376,45 @@ def test_crews_are_given_in_plan_order() -> None:
     firsts = sorted(rep.order, key=lambda u: rep.outcome(u).first_start or 0.0)
     assert firsts == ["n3", "n1", "n2"]
     assert rep.order == ("n3", "n1", "n2")
+
+
+class LastFirst(PrepareAhead):
+    """A policy that gives crews to the last unit of the order first."""
+
+    def priorities(self, order: Sequence[str]) -> Mapping[str, int]:
+        return {uid: -i for i, uid in enumerate(order)}
+
+
+class NotBeforeAnHour(PrepareAhead):
+    """A policy that begins no unit before minute 60."""
+
+    def begin(self, uid: str, not_before: float) -> Proc:
+        yield from super().begin(uid, max(not_before, 60.0))
+
+
+def _run_with(sc: Scenario, policy: type[Dispatch]) -> Replication:
+    units = build_units(sc.estate, sc.plan)
+    found = rules.check(sc.estate, units, sc.plan)
+    return simulate(sc.estate, units, sc.plan, found, deterministic=True, policy=policy)
+
+
+def test_the_dispatch_policy_decides_who_gets_the_crew() -> None:
+    estate = {"nsgs": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}], "storage_accounts": []}
+    sc = make(estate, crews=1, ordering=["n3", "n1", "n2"])
+    one = c(sc, "validate", 0) + c(sc, "prepare", 0) + c(sc, "commit", 0)
+    for policy, expected in ((PrepareAhead, ["n3", "n1", "n2"]), (LastFirst, ["n2", "n1", "n3"])):
+        rep = _run_with(sc, policy)
+        ends = {u: rep.outcome(u).commit_end for u in rep.order}
+        assert sorted(rep.order, key=lambda u: ends[u] or 0.0) == expected, policy.__name__
+        assert rep.makespan == 3 * one  # one crew, never idle
+        assert rep.order == ("n3", "n1", "n2")  # the order itself is the plan's
+
+
+def test_the_dispatch_policy_decides_when_a_unit_begins() -> None:
+    sc = make(ONE_VNET, check="30m")
+    base, later = run(sc), _run_with(sc, NotBeforeAnHour)
+    assert later.makespan == base.makespan + 60.0
+    assert [w.start for w in later.windows] == [w.start + 60.0 for w in base.windows]
 
 
 def test_crews_bound_concurrency() -> None:

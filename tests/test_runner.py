@@ -29,9 +29,9 @@ from sim.experiments.runner import (
     ReplicationsFailed,
     guided_batches,
     guided_sizes,
+    metric_statistics,
     replications_csv,
     run_replications,
-    summarise,
     summary_table,
     write_replications,
 )
@@ -193,9 +193,9 @@ def test_write_replications_is_lossless(alternatives: list[Prepared], tmp_path: 
             assert got == want  # floats round-trip exactly
 
 
-def test_summarise(alternatives: list[Prepared]) -> None:
+def test_metric_statistics(alternatives: list[Prepared]) -> None:
     rows = run_replications(alternatives[0], 30, workers=1)[0]
-    summary = summarise(rows)
+    summary = metric_statistics(rows)
     assert list(summary) == list(METRICS)
     makespans = np.array([r.makespan_hours for r in rows])
     s = summary["makespan_hours"]
@@ -206,12 +206,12 @@ def test_summarise(alternatives: list[Prepared]) -> None:
     low, high = s["mean_ci_low"], s["mean_ci_high"]
     assert low is not None and high is not None and low < s["mean"] < high  # type: ignore[operator]
     with pytest.raises(InputError):
-        summarise(rows, ["makespan"])
+        metric_statistics(rows, ["makespan"])
 
 
 def test_summary_table(alternatives: list[Prepared]) -> None:
     rows = run_replications(alternatives[0], 5, workers=1)[0]
-    table = summary_table(summarise(rows))
+    table = summary_table(metric_statistics(rows))
     assert [r[0] for r in table] == list(METRICS)
     assert all(len(r) == len(SUMMARY_COLUMNS) for r in table)
 
@@ -389,7 +389,7 @@ def test_importing_the_runner_leaves_scipy_out() -> None:
         "import sys, sim.experiments.runner\n"
         "bad = [m for m in ('scipy', 'sim.common.stats') if m in sys.modules]\n"
         "assert not bad, bad\n"
-        "assert callable(sim.experiments.runner.summarise)\n"
+        "assert callable(sim.experiments.runner.metric_statistics)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -166,7 +166,7 @@ class Platform:
         self.by_id: dict[str, Unit] = {u.id: u for u in units.units}
         if sorted(self.order) != sorted(self.by_id):
             raise ValueError("order must list every unit id exactly once")
-        self.prio = {uid: i for i, uid in enumerate(self.order)}
+        self.position = {uid: i for i, uid in enumerate(self.order)}  # for stable listings
         self.sampler = Sampler(plan.seed, deterministic=deterministic)
         self.cal = Calendar(plan.maintenance_windows, plan.start)
         self.fit_cache: dict[tuple[float, float], float | None] = {}
@@ -456,7 +456,11 @@ class Platform:
     # ---- the unit process -----------------------------------------------------------------------
 
     def unit_process(self, uid: str) -> Proc:
-        preds = sorted(self.units.dag.predecessors(uid), key=self.prio.__getitem__)
+        """One unit's life: its predecessors commit (or it is not migrated), its blockers, the
+        policy's :meth:`~sim.engine.dispatch.Dispatch.begin`, then under its one-operation lock
+        the pre-steps, Validate, Prepare, Check and Commit; then its post-steps, or the rollback
+        of its pre-steps."""
+        preds = sorted(self.units.dag.predecessors(uid), key=self.position.__getitem__)
         if preds:
             yield self.env.all_of([self.done[p] for p in preds])
             lost = [p for p in preds if not self.done[p].value]
@@ -550,7 +554,7 @@ class Platform:
                     for r in p
                     if r in self.units.unit_of and self.units.unit_of[r] != uid
                 },
-                key=self.prio.__getitem__,
+                key=self.position.__getitem__,
             )
             if peers:
                 yield self.env.all_of([self.done[p] for p in peers])

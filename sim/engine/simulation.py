@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import simpy
 
 from sim.common.gcpause import paused_gc
-from sim.engine.dispatch import PrepareAhead
+from sim.engine.dispatch import Dispatch, PrepareAhead
 from sim.engine.platform import Platform
 from sim.model.estate import Estate
 from sim.model.ordering import order_units
@@ -32,13 +32,15 @@ def simulate(
     *,
     order: Sequence[str] | None = None,
     deterministic: bool = False,
+    policy: type[Dispatch] = PrepareAhead,
 ) -> Replication:
     """One replication of ``plan`` on ``estate``: a pure function of its arguments.
 
     ``findings`` are the rule findings (:func:`sim.model.rules.check`); ``order`` the unit ids
     in the order crews take them (default :func:`sim.model.ordering.order_units` of
     ``plan.ordering``); the seed is ``plan.seed``. ``deterministic`` runs every duration at its
-    central value. Times in the result are minutes from the plan's start. Raises
+    central value. ``policy`` is the operator's dispatch policy (:mod:`sim.engine.dispatch`; the
+    default gives crews in ``order``). Times in the result are minutes from the plan's start. Raises
     :class:`~sim.common.errors.InputError` for plan input that only the engine can judge (a
     one-off maintenance window without ``plan.start``; a bad ``plan.ordering`` or
     ``plan.waves``).
@@ -46,4 +48,4 @@ def simulate(
     if order is None:
         order = order_units(units, plan.ordering, plan)
     env = simpy.Environment()
-    return Platform(env, estate, units, plan, findings, order, deterministic, PrepareAhead).run()
+    return Platform(env, estate, units, plan, findings, order, deterministic, policy).run()

@@ -22,8 +22,8 @@ from .run import write_run as write_run
 from .runner import Replications as Replications
 from .runner import ReplicationsFailed as ReplicationsFailed
 from .runner import close_backends as close_backends
+from .runner import metric_statistics as metric_statistics
 from .runner import run_replications as run_replications
-from .runner import summarise as summarise
 from .sensitivity import criticality_csv as criticality_csv
 from .sensitivity import criticality_index as criticality_index
 from .sensitivity import sensitivity_csv as sensitivity_csv

@@ -18,7 +18,7 @@ from sim.common.atomic import atomic_dir
 from sim.common.errors import InputError
 from sim.engine.simulation import simulate
 from sim.experiments.replications import Prepared, ReplicationRow
-from sim.experiments.runner import Progress, replications_csv, run_replications, summarise
+from sim.experiments.runner import Progress, metric_statistics, replications_csv, run_replications
 from sim.model import rules
 from sim.model.ordering import order_units
 from sim.model.rules import Finding
@@ -143,7 +143,7 @@ class Experiment:
     kept: tuple[tuple[int, Replication], ...]
 
     def statistics(self) -> dict[str, dict[str, float | int | None]]:
-        return summarise(self.rows)
+        return metric_statistics(self.rows)
 
 
 def run_experiment(

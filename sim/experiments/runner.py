@@ -65,8 +65,9 @@ from sim.common.errors import InputError
 from sim.engine.sampling import replication_seed
 from sim.experiments.replications import METRICS, Prepared, ReplicationRow
 
-# sim.common.stats (and with it scipy, most of this module's import time) is imported by summarise()
-# only: the fork server preloads this module, and the workers never summarise.
+# sim.common.stats (and with it scipy, most of this module's import time) is imported by
+# metric_statistics() only: the fork server preloads this module, and the workers never compute
+# statistics.
 
 Progress = Callable[[int, int], None]
 OnFailure = Literal["raise", "collect"]
@@ -617,7 +618,7 @@ def write_replications(rows: Sequence[ReplicationRow], path: Path) -> Path:
     return path
 
 
-def summarise(
+def metric_statistics(
     rows: Sequence[ReplicationRow], metrics: Sequence[str] = METRICS
 ) -> dict[str, dict[str, float | int | None]]:
     """Summary statistics per metric (see :mod:`sim.common.stats`): ``n``, ``mean`` and its 95 % CI,
@@ -640,7 +641,7 @@ SUMMARY_COLUMNS = ("metric", "mean (95% CI)", "P50", "P80", "P90", "P99")
 
 
 def summary_table(summary: dict[str, dict[str, float | int | None]]) -> list[tuple[str, ...]]:
-    """The output of :func:`summarise` as terminal-table rows (:data:`SUMMARY_COLUMNS`)."""
+    """The output of :func:`metric_statistics` as terminal-table rows (:data:`SUMMARY_COLUMNS`)."""
 
     def num(x: float | int | None) -> str:
         return "-" if x is None else f"{x:.2f}"

@@ -45,6 +45,32 @@ from sim.model.graph import NODE_KINDS, edges_of_kind
 from sim.model.units import MigrationUnits
 from sim.outputs.records import Event, Replication, Summary, Window, vm_down_intervals
 
+__all__ = [
+    "METRIC_LABELS",
+    "Picture",
+    "RunRecords",
+    "TornadoBar",
+    "UnitInfo",
+    "criticality",
+    "dependency_graph",
+    "ecdf",
+    "exposure",
+    "exposure_intervals",
+    "gantt",
+    "kind_word",
+    "metric_label",
+    "picture",
+    "png_bytes",
+    "resource_graph",
+    "risk_curves",
+    "samples_by_alternative",
+    "save_figure",
+    "svg_text",
+    "timeline",
+    "tornado",
+]
+"""What a notebook calls: each drawing returns a ``Figure``; :func:`picture` shows it."""
+
 LOCK = {"facecolor": "#56B4E9", "edgecolor": "#0072B2", "alpha": 0.55, "linewidth": 0.8}
 DATA = {"facecolor": "#D55E00", "edgecolor": "#000000", "linewidth": 0.6}
 GAP = {"facecolor": "none", "edgecolor": "#CC79A7", "hatch": "////", "linewidth": 1.0}
