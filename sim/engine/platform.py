@@ -137,6 +137,25 @@ class _Pair:
     open: bool = False
 
 
+class WindowFit:
+    """``Calendar.earliest_fit``, remembered: units re-ask the same question while they wait.
+
+    ``fit(t, minutes)`` is the earliest time from ``t`` at which ``minutes`` fit inside one
+    maintenance window, or ``None`` when no window is that long (:data:`~sim.engine.dispatch.Fits`).
+    """
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self.cache: dict[tuple[float, float], float | None] = {}
+
+    def __call__(self, t: float, minutes: float) -> float | None:
+        key = (t, minutes)
+        if key in self.cache:
+            return self.cache[key]
+        fit = self.cache[key] = self.calendar.earliest_fit(t, minutes)
+        return fit
+
+
 class Platform:
     """One replication's units, steps and records in the SimPy environment ``env``.
 
@@ -169,9 +188,10 @@ class Platform:
         self.position = {uid: i for i, uid in enumerate(self.order)}  # for stable listings
         self.sampler = Sampler(plan.seed, deterministic=deterministic)
         self.cal = Calendar(plan.maintenance_windows, plan.start)
-        self.fit_cache: dict[tuple[float, float], float | None] = {}
         self.env = env
-        self.dispatch = policy(env, plan.crews, self.order, self.earliest_fit)
+        # The policy gets the window fit, not this object: no reference cycle, so a finished
+        # replication is freed at once rather than by the collector.
+        self.dispatch = policy(env, plan.crews, self.order, WindowFit(self.cal))
         self.ops = {uid: simpy.Resource(self.env, capacity=1) for uid in self.order}
         self.done = {uid: self.env.event() for uid in self.order}
         self.bucket = (
@@ -399,14 +419,6 @@ class Platform:
         self.done[uid].succeed(False)
 
     # ---- crews, windows, steps -----------------------------------------------------------------
-
-    def earliest_fit(self, t: float, minutes: float) -> float | None:
-        """``Calendar.earliest_fit``, remembered: units re-ask the same question while they wait."""
-        key = (t, minutes)
-        if key in self.fit_cache:
-            return self.fit_cache[key]
-        fit = self.fit_cache[key] = self.cal.earliest_fit(t, minutes)
-        return fit
 
     def _run(
         self,
