@@ -1,7 +1,11 @@
-"""Shared test helpers: the repository root, and the rules run on a tiny estate given as a dict."""
+"""Shared test helpers: the repository root, the rules run on a tiny estate given as a dict, and
+the modules a fresh interpreter holds after some imports."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,5 +36,21 @@ def run_rules() -> RunRules:
         parsed = Estate.model_validate(estate)
         parsed_plan = Plan.model_validate(plan or {})
         return check(parsed, build_units(parsed, parsed_plan), parsed_plan)
+
+    return run
+
+
+@pytest.fixture
+def modules_after() -> Callable[[str], set[str]]:
+    """``modules_after(code)``: the names in ``sys.modules`` of a fresh interpreter that ran
+    ``code`` (imports, usually), to check what an import pulls in."""
+
+    def run(code: str) -> set[str]:
+        probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return set(json.loads(done.stdout.splitlines()[-1]))
 
     return run
