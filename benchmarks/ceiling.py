@@ -2,17 +2,16 @@
 
 The engine's throughput target is a ratio to raw SimPy timeouts. What SimPy itself costs per event
 depends on the kind of event, so this module replays the *shape* of a deterministic replication
-with nothing else: one process per unit, waiting for its predecessors (``all_of``), holding its
-own one-operation lock (a ``Resource(1)``), asking the engine's crews
-(:class:`sim.engine.dispatch.Crews`, a ``PriorityResource``) for Validate, Prepare and Commit
-(priority = position in the order), a timeout per step at its central duration, a Check timeout
-without a crew, and an event that tells its successors it committed.
+with nothing else: one process per unit, waiting for its predecessors (``all_of``), asking the
+engine's crews (:class:`sim.engine.dispatch.Crews`, a ``PriorityResource``) for one crew
+(priority = position in the order) that it holds, as just-in-time dispatch does, through a
+timeout per step at its central duration (Validate, Prepare, Check, Commit), and an event that
+tells its successors it committed.
 No draws, no records, no windows, no throttle, no failures.
 
 :func:`skeleton` with ``crews="resource"`` is the engine's own choice of SimPy primitives; with
 ``crews="queue"`` the crews are a hand-written priority queue that hands a crew over with a
-plain event and grants a free crew without any event, and a unit's steps need no lock of their
-own (what a resource-free engine would do).
+plain event and grants a free crew without any event (what a resource-free engine would do).
 Their events per second, divided by raw SimPy's, bound what an engine built that way can reach
 before it does any work of its own.
 """
@@ -75,24 +74,20 @@ def skeleton(prepared: Prepared, crews: str = "resource") -> simpy.Environment:
 
     env = simpy.Environment()
     done = {uid: env.event() for uid in order}
-    ops = {uid: simpy.Resource(env, capacity=1) for uid in order}
-
     if crews == "resource":
         pool = Crews(env, capacity=prepared.plan.crews)
 
         def unit(uid: str) -> Proc:
             if preds[uid]:
                 yield env.all_of([done[p] for p in preds[uid]])
-            op = ops[uid].request()
-            yield op
-            for step, d in enumerate(minutes[uid]):
-                req = pool.request(priority=prio[uid])
-                yield req
-                yield env.timeout(d)
-                pool.release(req)
-                if step == 1:
-                    yield env.timeout(check)
-            ops[uid].release(op)
+            req = pool.request(priority=prio[uid])
+            yield req
+            validate, prepare, commit = minutes[uid]
+            yield env.timeout(validate)
+            yield env.timeout(prepare)
+            yield env.timeout(check)
+            yield env.timeout(commit)
+            pool.release(req)
             done[uid].succeed(True)
 
     elif crews == "queue":
@@ -101,14 +96,15 @@ def skeleton(prepared: Prepared, crews: str = "resource") -> simpy.Environment:
         def unit(uid: str) -> Proc:
             if preds[uid]:
                 yield env.all_of([done[p] for p in preds[uid]])
-            for step, d in enumerate(minutes[uid]):
-                wait = queue.request(prio[uid])
-                if wait is not None:
-                    yield wait
-                yield env.timeout(d)
-                queue.release()
-                if step == 1:
-                    yield env.timeout(check)
+            wait = queue.request(prio[uid])
+            if wait is not None:
+                yield wait
+            validate, prepare, commit = minutes[uid]
+            yield env.timeout(validate)
+            yield env.timeout(prepare)
+            yield env.timeout(check)
+            yield env.timeout(commit)
+            queue.release()
             done[uid].succeed(True)
 
     else:

@@ -54,6 +54,11 @@ def c(sc: Scenario, step: str, vms: int) -> float:
     return sc.plan.durations.step(step).central(vms)
 
 
+def rc(sc: Scenario, rule: str, step: str, vms: int) -> float:
+    """The central duration of ``rule``'s ``remediate`` or ``restore`` step for ``vms`` VMs."""
+    return sc.plan.remedy_step(rule, "remediate" if step == "remediate" else "restore").central(vms)
+
+
 def span(rep: Replication, unit: str, step: str, attempt: int = 1) -> tuple[float, float]:
     start = next(e.time for e in rep.events_of(unit, step, "start") if e.attempt == attempt)
     end = next(
@@ -150,8 +155,8 @@ def test_makespan_with_one_crew_is_the_sum_of_crewed_steps() -> None:
         c(sc, "validate", n) + c(sc, "prepare", n) + c(sc, "commit", n) for n in vms.values()
     )
     by_hand += c(sc, "stop", 2) + c(sc, "deallocate", 2) + c(sc, "start", 2)
-    by_hand += c(sc, "remediate", 1) + c(sc, "restore", 1)  # MIG012 on VM a
-    by_hand += c(sc, "restore", 1)  # MIG017 alerts re-created on l2
+    by_hand += rc(sc, "MIG012", "remediate", 1) + rc(sc, "MIG012", "restore", 1)  # VM a's ACLs
+    by_hand += rc(sc, "MIG017", "restore", 1)  # alerts re-created on l2
     assert rep.makespan == pytest.approx(by_hand)
 
 
@@ -168,19 +173,30 @@ def _crewed_spans(rep: Replication, unit: str) -> list[tuple[float, float]]:
     return out
 
 
-def test_check_holds_no_crew() -> None:
-    estate = {
-        "vnets": [vnet("v1"), vnet("v2")],
-        "cloud_services": [
-            {"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"])]},
-            {"name": "c2", "vnet": "v2", "vms": [vm("b", subnets=["default"])]},
-        ],
-    }
-    rep = run(make(estate, crews=1, check="2h"))
+TWO_VNETS = {
+    "vnets": [vnet("v1"), vnet("v2")],
+    "cloud_services": [
+        {"name": "c1", "vnet": "v1", "vms": [vm("a", subnets=["default"])]},
+        {"name": "c2", "vnet": "v2", "vms": [vm("b", subnets=["default"])]},
+    ],
+}
+
+
+def test_check_holds_no_crew_when_preparing_ahead() -> None:
+    rep = run(make(TWO_VNETS, crews=1, check="2h", dispatch="prepare_ahead"))
     check = span(rep, "v1", "check")
     other = span(rep, "v2", "prepare")
     assert all(e.crew is None for e in rep.events_of(step="check"))
     assert check[0] < other[0] < check[1]  # v2 prepares while v1 waits in Check
+
+
+def test_just_in_time_keeps_the_crew_with_its_unit_through_check() -> None:
+    sc = make(TWO_VNETS, crews=1, check="2h")
+    rep = run(sc)
+    # v2 begins only when v1's whole sequence is over: one crew, one unit at a time
+    assert span(rep, "v2", "validate")[0] == span(rep, "v1", "commit")[1]
+    one = c(sc, "validate", 1) + c(sc, "prepare", 1) + 120.0 + c(sc, "commit", 1)
+    assert rep.outcome("v2").commit_end == pytest.approx(2 * one)
 
 
 def test_storage_prepares_only_after_every_holder_committed() -> None:
@@ -204,7 +220,8 @@ def test_circuit_commits_before_its_vnet_prepares() -> None:
     assert circuit_commit <= rep.outcome("vnet-shared").first_start  # type: ignore[operator]
 
 
-def test_commit_never_ends_outside_a_window() -> None:
+@pytest.mark.parametrize("dispatch", ["just_in_time", "prepare_ahead"])
+def test_commit_never_ends_outside_a_window(dispatch: str) -> None:
     estate = {
         "vnets": [vnet("v1"), vnet("v2")],
         "cloud_services": [
@@ -213,8 +230,8 @@ def test_commit_never_ends_outside_a_window() -> None:
             {"name": "legacy", "vms": [vm("l1")]},
         ],
     }
-    windows = [{"every": "day", "at": "22:00", "for": "40m"}]
-    sc = make(estate, crews=1, check="10m", maintenance_windows=windows)
+    windows = [{"every": "day", "at": "22:00", "for": "1h"}]
+    sc = make(estate, crews=1, check="10m", maintenance_windows=windows, dispatch=dispatch)
     rep = run(sc, deterministic=False)
     cal = Calendar(sc.plan.maintenance_windows, sc.plan.start)
     commits = [span(rep, u, "commit") for u in rep.order if rep.outcome(u).migrated]
@@ -229,10 +246,22 @@ def test_commit_never_ends_outside_a_window() -> None:
     assert rep.maintenance and all(b > a for a, b in rep.maintenance)
 
 
-def test_step_longer_than_every_window_is_not_migrated() -> None:
+def test_sequence_longer_than_every_window_is_not_migrated_and_never_locks() -> None:
+    sc = make(ONE_VNET, maintenance_windows=[{"every": "day", "at": "22:00", "for": "5m"}])
+    rep = run(sc)
+    out = rep.outcome("v1")
+    assert not out.migrated
+    assert "longer than every maintenance window (longest 5m)" in out.reason
+    assert out.reason.startswith("Validate, Prepare, Check and Commit (23m)")
+    assert rep.windows == () and rep.events_of("v1", "prepare") == []
+    assert rep.outcome("st1").reason.startswith("waits for v1")
+
+
+def test_commit_longer_than_every_window_is_aborted_when_preparing_ahead() -> None:
     sc = make(
         ONE_VNET,
         maintenance_windows=[{"every": "day", "at": "22:00", "for": "5m"}],
+        dispatch="prepare_ahead",
     )
     rep = run(sc)
     out = rep.outcome("v1")
@@ -247,7 +276,11 @@ def test_step_longer_than_every_window_is_not_migrated() -> None:
 
 
 def test_stopping_block_longer_than_every_window_never_locks() -> None:
-    sc = make(LEGACY, maintenance_windows=[{"every": "day", "at": "22:00", "for": "15m"}])
+    sc = make(
+        LEGACY,
+        maintenance_windows=[{"every": "day", "at": "22:00", "for": "15m"}],
+        dispatch="prepare_ahead",
+    )
     rep = run(sc)
     out = rep.outcome("legacy")
     assert not out.migrated
@@ -402,7 +435,8 @@ def test_the_dispatch_policy_decides_who_gets_the_crew() -> None:
     estate = {"nsgs": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}], "storage_accounts": []}
     sc = make(estate, crews=1, ordering=["n3", "n1", "n2"])
     one = c(sc, "validate", 0) + c(sc, "prepare", 0) + c(sc, "commit", 0)
-    for policy, expected in ((PrepareAhead, ["n3", "n1", "n2"]), (LastFirst, ["n2", "n1", "n3"])):
+    # n3 takes the free crew at minute 0; from then on it is work in progress and goes first
+    for policy, expected in ((PrepareAhead, ["n3", "n1", "n2"]), (LastFirst, ["n3", "n2", "n1"])):
         rep = _run_with(sc, policy)
         ends = {u: rep.outcome(u).commit_end for u in rep.order}
         assert sorted(rep.order, key=lambda u: ends[u] or 0.0) == expected, policy.__name__
@@ -438,13 +472,18 @@ def test_remediation_windows_from_pre_step_to_post_step() -> None:
     rep = run(make(estate))
     exposure = rep.windows_of(resource="vm:a", kind="exposure")
     assert len(exposure) == 1
-    pre = span(rep, "v1", "remediate:MIG012:vm:a")
-    post = span(rep, "v1", "restore:MIG012:vm:a")
+    pre = span(rep, "v1", "remediate:MIG012")
+    post = span(rep, "v1", "restore:MIG012")
     assert exposure[0].start == pre[1] and exposure[0].end == post[1]
     assert post[0] >= span(rep, "v1", "commit")[1]
     agw = rep.windows_of(resource="service:agw", kind="data")
     assert len(agw) == 1 and agw[0].unit == "v1"
-    assert agw[0].start == span(rep, "v1", "remediate:MIG013:service:agw")[1]
+    assert agw[0].start == span(rep, "v1", "remediate:MIG013")[1]
+    # the outage is restored first after Commit, then the exposure
+    assert agw[0].end == span(rep, "v1", "restore:MIG013")[1] == post[0]
+    assert span(rep, "v1", "restore:MIG013")[0] == span(rep, "v1", "commit")[1]
+    # and removed last before Validate: the ACLs go first
+    assert pre[1] == span(rep, "v1", "remediate:MIG013")[0]
 
 
 def test_remediation_none_blocks_instead() -> None:
@@ -459,7 +498,7 @@ def test_remediation_none_blocks_instead() -> None:
     assert not out.migrated and out.rules == ("MIG012",)
 
 
-def test_peering_is_restored_only_after_both_ends_commit() -> None:
+def test_peering_is_removed_and_restored_once_per_pair() -> None:
     estate = {
         "vnets": [vnet("v1", peerings=["v2"]), vnet("v2")],
         "cloud_services": [
@@ -470,16 +509,22 @@ def test_peering_is_restored_only_after_both_ends_commit() -> None:
     rep = run(make(estate, crews=2))
     conn = rep.windows_of(kind="connectivity")
     assert {w.resource for w in conn} == {"vnet:v1", "vnet:v2"}
+    removals = [
+        e for e in rep.events if e.step.startswith("remediate:MIG014") and e.outcome == "end"
+    ]
+    repeers = [e for e in rep.events if e.step.startswith("restore:MIG014") and e.outcome == "end"]
+    assert len(removals) == 1 and len(repeers) == 1  # one peering: one removal, one re-peering
+    assert removals[0].step == "remediate:MIG014:v1+v2"
     both_committed = max(span(rep, "v1", "commit")[1], span(rep, "v2", "commit")[1])
-    repeers = [span(rep, u, f"restore:MIG014:vnet:{u}") for u in ("v1", "v2")]
-    assert all(start >= both_committed for start, _ in repeers)
-    first_removal = min(span(rep, u, f"remediate:MIG014:vnet:{u}")[1] for u in ("v1", "v2"))
+    repeer = span(rep, repeers[0].unit, "restore:MIG014:v1+v2")
+    assert repeer[0] == both_committed  # re-peered by the end that commits last, at once
     for w in conn:
-        assert w.start == first_removal
-        assert w.end == max(end for _, end in repeers)
+        assert w.start == removals[0].time and w.end == repeer[1]
 
 
-def test_peering_stays_open_when_the_peer_is_not_migrated() -> None:
+def test_peering_is_restored_when_the_peer_will_not_migrate() -> None:
+    # The peer stays classic (blocked): the migrated end re-peers with it right after its Commit
+    # (a Resource Manager VNet may peer with a classic one).
     estate = {
         "vnets": [
             vnet("v1", peerings=["v2"]),
@@ -489,9 +534,9 @@ def test_peering_stays_open_when_the_peer_is_not_migrated() -> None:
     }
     rep = run(make(estate))
     assert rep.outcome("v1").migrated and not rep.outcome("v2").migrated
-    conn = rep.windows_of(resource="vnet:v1", kind="connectivity")
-    assert len(conn) == 1 and "still open" in conn[0].cause
-    assert rep.events_of("v1", "restore:MIG014:vnet:v1") == []
+    (conn,) = rep.windows_of(resource="vnet:v1", kind="connectivity")
+    assert conn.end == span(rep, "v1", "restore:MIG014:v1+v2")[1]
+    assert span(rep, "v1", "restore:MIG014:v1+v2")[0] == span(rep, "v1", "commit")[1]
 
 
 def test_dropped_alerts_open_a_monitoring_gap_from_commit() -> None:
@@ -499,8 +544,8 @@ def test_dropped_alerts_open_a_monitoring_gap_from_commit() -> None:
     result_rep = run(sc)
     gap = result_rep.windows_of(resource="vm:l1", kind="monitoring")[0]
     assert gap.start == span(result_rep, "legacy", "commit")[1]
-    assert gap.end == span(result_rep, "legacy", "restore:MIG017:vm:l1")[1]
-    assert gap.duration == pytest.approx(c(sc, "restore", 1))
+    assert gap.end == span(result_rep, "legacy", "restore:MIG017")[1]
+    assert gap.duration == pytest.approx(rc(sc, "MIG017", "restore", 1))
     (task,) = result_rep.post_tasks
     assert task.rule == "MIG017" and task.done_at == gap.end
 
@@ -520,8 +565,12 @@ def test_cross_subscription_circuit_opens_gateway_downtime() -> None:
     rep = run(make(estate))
     down = rep.windows_of(resource="gateway:gw", kind="data")
     assert len(down) == 1
-    assert down[0].start == span(rep, "v1", "remediate:MIG010:gateway:gw")[1]
-    assert down[0].end == span(rep, "v1", "restore:MIG010:gateway:gw")[1]
+    assert down[0].start == span(rep, "v1", "remediate:MIG010")[1]
+    assert down[0].end == span(rep, "v1", "restore:MIG010")[1]
+    # 5 minutes' pause after the links are removed, then Validate (the lead time)
+    assert span(rep, "v1", "validate")[0] == down[0].start + 5.0
+    # the gateway is rebuilt: at least the 45 minutes a gateway takes to create
+    assert span(rep, "v1", "restore:MIG010")[1] - span(rep, "v1", "restore:MIG010")[0] >= 45.0
     # same subscription: the ordering is the whole remediation, no steps
     estate["expressroute_circuits"] = [{"name": "er"}]
     same = run(make(estate))

@@ -1,7 +1,8 @@
+from .dispatch import POLICIES as POLICIES
 from .dispatch import Dispatch as Dispatch
+from .dispatch import JustInTime as JustInTime
 from .dispatch import PrepareAhead as PrepareAhead
 from .platform import Platform as Platform
-from .remedies import REMEDIES as REMEDIES
 from .sampling import Sampler as Sampler
 from .sampling import replication_seed as replication_seed
 from .simulation import simulate as simulate

@@ -2,26 +2,41 @@
 begins.
 
 The platform's mechanics (:mod:`sim.engine.platform`: what a step does, locks, stopped VMs,
-windows, the write throttle) ask a :class:`Dispatch` three things, and nothing else about
+windows, the write throttle) ask a :class:`Dispatch` these things, and nothing else about
 scheduling:
 
 - :meth:`Dispatch.begin`: a unit whose must-precede predecessors have committed and whose
   blockers allow it may begin; the policy decides when (``not_before`` is the earliest start its
   wave allows, ``plan.waves``);
+- :meth:`Dispatch.runs_just_in_time`: whether the unit's window-bound sequence is admitted as a
+  whole (:meth:`Dispatch.admit`) or step by step;
+- :meth:`Dispatch.admit`: a crew, a concurrency slot (``plan.max_parallel``) and a start at
+  which the unit's whole window-bound sequence fits inside one maintenance window;
 - :meth:`Dispatch.crew` / :meth:`Dispatch.release`: a crew for one step of a unit, handed back
-  when the step ends;
-- :meth:`Dispatch.slot`: a crew and a start time at which a window-bound sequence (Commit; the
+  when the step ends; :meth:`Dispatch.parallel` / :meth:`Dispatch.unpark`: the concurrency slot
+  of a unit between Prepare start and Commit end when it is not admitted as a whole;
+- :meth:`Dispatch.slot`: a crew and a start time at which one window-bound step (Commit; the
   Stop-Deallocate-Prepare-Start of a unit that stops VMs) fits inside one maintenance window.
 
-The crews are a :class:`simpy.PriorityResource` of ``plan.crews`` (:class:`Crews`): a request
-carries the unit's priority (lower is served first; equal priorities in request order), and the
-crew handed out is the lowest-numbered free one, so ``events.csv`` names crews 1..N
-deterministically.
+**Work in progress first.** The crews are a :class:`simpy.PriorityResource` of ``plan.crews``
+(:class:`Crews`): a request carries ``(class, priority)``, class 0 for a unit that has begun (its
+first step started) and 1 for one that has not, so a begun unit gets the next free crew ahead of
+every unit that has not; within a class the unit's priority decides (lower first; equal
+priorities in request order). The crew handed out is the lowest-numbered free one, so
+``events.csv`` names crews 1..N deterministically.
 
-:class:`PrepareAhead` is the policy the engine runs: the unit at position ``i`` of the order asks
-with priority ``i``, so earlier units get crews first; a unit begins as soon as it may; it
-prepares when a crew is free and, when Commit must wait for a window, waits Prepared (its
-management plane locked) until one fits.
+The two policies (``plan.dispatch``):
+
+- :class:`JustInTime` (the default): every unit is admitted as a whole: its disruptive pre-steps,
+  Validate, Prepare, Check, Commit and restores run back to back on one crew, started only when
+  the whole sequence, with its durations already drawn, fits inside one maintenance window (at
+  once without windows). No lock, outage or gap runs out of its window except after a failure.
+- :class:`PrepareAhead`: a unit with a disruptive pre-step is admitted as a whole as above; any
+  other unit prepares when a crew is free and, when Commit must wait for a window, waits
+  Prepared (its management plane locked) until one fits: fewer steps inside the window, longer
+  locks.
+
+In both, the unit at position ``i`` of the order has priority ``i``.
 """
 
 from __future__ import annotations
@@ -71,22 +86,41 @@ class Crews(simpy.PriorityResource):
     PutQueue = _PriorityQueue
 
 
+_LATER = 1 << 40
+
+Admitted = tuple[Any, int, Any]
+"""What :meth:`Dispatch.admit` hands over: ``(crew request, crew number, slot request or None)``."""
+
+
 class Dispatch(ABC):
     """An operator's dispatch policy over ``crews`` crews (see the module docstring).
 
-    The base class holds the crew pool; a policy sets each unit's priority and implements
-    :meth:`begin` and :meth:`slot`. ``order`` lists every unit id; ``fits`` answers window
-    questions (:data:`Fits`).
+    The base class holds the crew pool and the concurrency slots; a policy sets each unit's
+    priority and implements :meth:`begin`, :meth:`slot` and :meth:`runs_just_in_time`. ``order``
+    lists every unit id; ``fits`` answers window questions (:data:`Fits`); ``groups`` maps a unit
+    to its ``plan.max_parallel`` group and ``caps`` a group to its cap (a group with no cap is
+    absent).
     """
 
     def __init__(
-        self, env: simpy.Environment, crews: int, order: Sequence[str], fits: Fits
+        self,
+        env: simpy.Environment,
+        crews: int,
+        order: Sequence[str],
+        fits: Fits,
+        groups: Mapping[str, str] | None = None,
+        caps: Mapping[str, int] | None = None,
     ) -> None:
         self.env = env
         self.crews = Crews(env, capacity=crews)
         self.free = set(range(1, crews + 1))
         self.fits = fits
         self.priority: Mapping[str, int] = self.priorities(order)
+        self.begun: set[str] = set()
+        self.groups: Mapping[str, str] = groups or {}
+        self.slots: dict[str, Crews] = {
+            group: Crews(env, capacity=cap) for group, cap in (caps or {}).items()
+        }
 
     @abstractmethod
     def priorities(self, order: Sequence[str]) -> Mapping[str, int]:
@@ -101,9 +135,22 @@ class Dispatch(ABC):
         """A crew for ``uid`` and, with ``total``, a start at which ``total(now)`` minutes fit in
         one window. Returns ``(request, crew)``, or ``None`` when no window is long enough."""
 
+    @abstractmethod
+    def runs_just_in_time(self, uid: str, disruptive: bool) -> bool:
+        """Whether unit ``uid`` (``disruptive``: it has a pre-step that opens a window) is
+        admitted as a whole by :meth:`admit`."""
+
+    def _key(self, uid: str) -> int:
+        # Work in progress first: a unit not yet begun asks one class (2**40) further back.
+        return self.priority[uid] + (0 if uid in self.begun else _LATER)
+
+    def started(self, uid: str) -> None:
+        """Unit ``uid`` has begun: from now on it is work in progress."""
+        self.begun.add(uid)
+
     def crew(self, uid: str) -> Proc:
         """Wait for a crew for one step of ``uid``; returns ``(request, crew number)``."""
-        req = self.crews.request(priority=self.priority[uid])
+        req = self.crews.request(priority=self._key(uid))
         yield req
         crew = min(self.free)
         self.free.discard(crew)
@@ -114,14 +161,51 @@ class Dispatch(ABC):
         self.crews.release(req)
         self.free.add(crew)
 
+    def parallel(self, uid: str) -> Proc:
+        """Wait for a ``plan.max_parallel`` slot of ``uid``'s group; returns the request (``None``
+        when the group has no cap). Hand it back with :meth:`unpark`."""
+        pool = self.slots.get(self.groups.get(uid, ""))
+        if pool is None:
+            return None
+        req = pool.request(priority=self._key(uid))
+        yield req
+        return req
 
-class PrepareAhead(Dispatch):
-    """Crews in the order's priority; begin as soon as allowed; prepare ahead of the window.
+    def unpark(self, uid: str, req: Any) -> None:
+        """Hand back the slot ``req`` of :meth:`parallel` (``None``: nothing)."""
+        if req is not None:
+            self.slots[self.groups[uid]].release(req)
 
-    A window-bound sequence waits, without a crew, for the earliest start at which it fits a
-    window, then asks for a crew; a crew that comes too late (the fit has moved on) is handed
-    back and the wait starts again.
-    """
+    def admit(self, uid: str, total: SequenceLength) -> Proc:
+        """Wait until unit ``uid`` can run its whole window-bound sequence of ``total(now)``
+        minutes inside one maintenance window, with a crew and a concurrency slot. Returns
+        :data:`Admitted`, or ``None`` when no window is long enough. A unit that gets its crew
+        when the sequence no longer fits hands it back and waits for the next fit."""
+        while True:
+            now = float(self.env.now)
+            t = self.fits(now, total(now))
+            if t is None:
+                return None
+            if t > now:
+                yield self.env.timeout(t - now)
+                continue
+            slot = yield from self.parallel(uid)
+            req, crew = yield from self.crew(uid)
+            now = float(self.env.now)
+            t = self.fits(now, total(now))
+            if t is not None and t <= now:
+                self.started(uid)
+                return req, crew, slot
+            self.release(req, crew)
+            self.unpark(uid, slot)
+            if t is None:
+                return None
+            yield self.env.timeout(t - now)
+
+
+class JustInTime(Dispatch):
+    """Crews in the order's priority, work in progress first; every unit admitted as a whole,
+    just in time inside one maintenance window (:meth:`Dispatch.admit`)."""
 
     def priorities(self, order: Sequence[str]) -> Mapping[str, int]:
         return {uid: i for i, uid in enumerate(order)}
@@ -131,22 +215,50 @@ class PrepareAhead(Dispatch):
         if not_before > now:
             yield self.env.timeout(not_before - now)
 
+    def runs_just_in_time(self, uid: str, disruptive: bool) -> bool:
+        return True
+
     def slot(self, uid: str, total: SequenceLength | None) -> Proc:
-        while True:
-            if total is not None:
-                now = float(self.env.now)
-                t = self.fits(now, total(now))
-                if t is None:
-                    return None
-                if t > now:
-                    yield self.env.timeout(t - now)
-            req, crew = yield from self.crew(uid)
-            if total is None:
-                return req, crew
-            now = float(self.env.now)
-            t = self.fits(now, total(now))
-            if t is not None and t <= now:
-                return req, crew
-            self.release(req, crew)
+        return (yield from _slot(self, uid, total))
+
+
+class PrepareAhead(JustInTime):
+    """Crews in the order's priority, work in progress first; a unit with a disruptive pre-step
+    is admitted as a whole, any other prepares ahead of its window.
+
+    A window-bound step waits, without a crew, for the earliest start at which it fits a
+    window, then asks for a crew; a crew that comes too late (the fit has moved on) is handed
+    back and the wait starts again.
+    """
+
+    def runs_just_in_time(self, uid: str, disruptive: bool) -> bool:
+        return disruptive
+
+
+def _slot(policy: Dispatch, uid: str, total: SequenceLength | None) -> Proc:
+    env = policy.env
+    while True:
+        if total is not None:
+            now = float(env.now)
+            t = policy.fits(now, total(now))
             if t is None:
                 return None
+            if t > now:
+                yield env.timeout(t - now)
+        req, crew = yield from policy.crew(uid)
+        if total is None:
+            return req, crew
+        now = float(env.now)
+        t = policy.fits(now, total(now))
+        if t is not None and t <= now:
+            return req, crew
+        policy.release(req, crew)
+        if t is None:
+            return None
+
+
+POLICIES: dict[str, type[Dispatch]] = {
+    "just_in_time": JustInTime,
+    "prepare_ahead": PrepareAhead,
+}
+"""``plan.dispatch`` -> the policy class."""

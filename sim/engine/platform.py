@@ -87,7 +87,6 @@ import simpy
 
 from sim.common.timeparse import format_minutes
 from sim.engine.dispatch import Dispatch, Proc
-from sim.engine.remedies import REMEDIES, Remedy, resource_type, short_name
 from sim.engine.sampling import Sampler
 from sim.engine.throttle import TokenBucket
 from sim.model.calendar import Calendar
@@ -95,6 +94,7 @@ from sim.model.estate import Estate
 from sim.model.graph import node_id
 from sim.model.ordering import wave_starts
 from sim.model.plan import Plan
+from sim.model.remedies import REMEDIES, RESTORE_ORDER, Remedy, resource_type, short_name
 from sim.model.rules import FUTURE_SUPPORT_RULES, Finding
 from sim.model.units import MigrationUnits, Unit
 from sim.outputs.records import Event, PostTask, Replication, UnitOutcome, Window
@@ -114,7 +114,6 @@ class _UnitState:
     attempts: dict[str, int] = field(
         default_factory=lambda: {"validate": 0, "prepare": 0, "commit": 0}
     )
-    pre_done: list[int] = field(default_factory=list)
     locked_for_good: bool = False  # a failed Commit: no rollback, the lock stays
 
 
@@ -127,14 +126,35 @@ class _Open:
     cause: str
 
 
-@dataclass
-class _Pair:
-    """One VNet peering (MIG014): who removed it, who has re-created their end."""
+@dataclass(eq=False)
+class _Rem:
+    """One remediation as the operator runs it: one pre-step and one post-step for a unit
+    (scope ``unit``), a VNet peering (``pair``) or the subscription (``subscription``)."""
 
-    vnets: tuple[str, str]
-    removers: set[int] = field(default_factory=set)
-    restored: set[int] = field(default_factory=set)
-    open: bool = False
+    key: str  # the step name after "remediate:" / "restore:"
+    rule: str
+    remedy: Remedy
+    units: list[str]  # the units that need it, in the order's position
+    targets: tuple[str, ...]  # the resources whose window it opens
+    vms: int  # affected VMs (the per_vm part of its durations)
+    waits_for: frozenset[str] = frozenset()  # units done before the post-step (MIG022)
+    findings: list[int] = field(default_factory=list)
+    claimed: bool = False  # a unit has taken the pre-step on
+    removed: float | None = None  # when the pre-step ended
+    gone: simpy.Event | None = None  # fires when the pre-step ends
+    restoring: bool = False  # the post-step is scheduled
+    restored: float | None = None
+
+
+@dataclass
+class _Plan:
+    """A unit's just-in-time sequence: the pre-steps it runs, their lead time, its writes, and
+    ``p_total(t)`` = (Prepare minutes, Commit minutes, whole sequence minutes) if begun at ``t``."""
+
+    pres: list[_Rem]
+    lead: float
+    p_total: Callable[[float], tuple[float, float, float]]
+    writes: float
 
 
 class WindowFit:
@@ -191,8 +211,17 @@ class Platform:
         self.env = env
         # The policy gets the window fit, not this object: no reference cycle, so a finished
         # replication is freed at once rather than by the collector.
-        self.dispatch = policy(env, plan.crews, self.order, WindowFit(self.cal))
-        self.ops = {uid: simpy.Resource(self.env, capacity=1) for uid in self.order}
+        kinds = {uid: self.by_id[uid].kind for uid in self.order}
+        groups = {
+            uid: k if k in ("vnet", "cloud_service", "storage_account") else "other"
+            for uid, k in kinds.items()
+        }
+        caps = {
+            g: cap
+            for g in ("vnet", "cloud_service", "storage_account", "other")
+            if (cap := plan.max_parallel.cap(g)) is not None
+        }
+        self.dispatch = policy(env, plan.crews, self.order, WindowFit(self.cal), groups, caps)
         self.done = {uid: self.env.event() for uid in self.order}
         self.bucket = (
             TokenBucket(float(plan.write_limit_per_hour))
@@ -207,7 +236,8 @@ class Platform:
         self.locks: dict[str, tuple[float, str]] = {}  # unit -> (Prepare start, cause)
         self.rows = units.resource_rows
         self.throttle_minutes = 0.0
-        self.post_done: dict[int, float] = {}
+        self.reserved = 0.0  # writes of admitted units not yet taken (just-in-time projection)
+        self.finished: set[str] = set()  # committed or not migrated
         self._lifted: dict[str, list[Finding]] | None = None
         self._cs_index: dict[str, int] = {}
         self._setup_findings()
@@ -219,13 +249,9 @@ class Platform:
         auto = self.plan.remediation == "auto"
         self.early: dict[str, list[Finding]] = {uid: [] for uid in self.order}
         self.at_prepare: dict[str, list[Finding]] = {uid: [] for uid in self.order}
-        self.pre: dict[str, list[int]] = {uid: [] for uid in self.order}
-        self.commit_open: dict[str, list[int]] = {uid: [] for uid in self.order}
-        self.targets: dict[int, tuple[str, ...]] = {}
-        self.step_key: dict[int, str] = {}
-        self.pairs: dict[int, list[frozenset[str]]] = {}
-        self.pair_state: dict[frozenset[str], _Pair] = {}
-        seen_keys: dict[str, int] = {}
+        self.rems: list[_Rem] = []
+        by_key: dict[tuple[str, ...], _Rem] = {}
+        self.rem_of: dict[int, _Rem] = {}  # finding index -> its remediation
         for idx, f in enumerate(self.findings):
             if f.unit not in self.by_id:
                 raise ValueError(f"finding {f.rule} names unknown unit {f.unit!r}")
@@ -235,28 +261,97 @@ class Platform:
             remedy = REMEDIES.get(f.rule)
             if remedy is None:
                 continue
+            runs_pre = remedy.pre and f.severity == "remediate" and auto
+            if not runs_pre and not (remedy.opens == "commit" and remedy.kind is not None):
+                continue  # nothing to schedule
             targets = self._targets(f, remedy)
             if f.rule == "MIG010" and not targets:
                 continue  # same subscription: the ordering is the whole remediation
-            self.targets[idx] = targets
-            subject = targets[0] if targets else (f.resources or (self.by_id[f.unit].root,))[0]
-            base = f"{f.rule}:{subject}"
-            seen_keys[base] = seen_keys.get(base, 0) + 1
-            self.step_key[idx] = base if seen_keys[base] == 1 else f"{base}#{seen_keys[base]}"
-            if remedy.pre and f.severity == "remediate" and auto:
-                self.pre[f.unit].append(idx)
-            elif remedy.opens == "commit" and remedy.kind is not None:
-                self.commit_open[f.unit].append(idx)
-            if f.rule == "MIG014":
+            groups: list[tuple[tuple[str, ...], tuple[str, ...], list[str]]] = []
+            if remedy.scope == "pair":
                 own = self.by_id[f.unit].root
-                pairs = [frozenset((own, t)) for t in targets if t != own]
-                self.pairs[idx] = pairs
-                for p in pairs:
-                    a, b = sorted(p)
-                    self.pair_state.setdefault(p, _Pair((a, b)))
+                for t in targets:
+                    if t == own:
+                        continue
+                    a, b = sorted((own, t))
+                    members = [self.units.unit_of[r] for r in (a, b) if r in self.units.unit_of]
+                    key = f"{f.rule}:{short_name(a)}+{short_name(b)}"
+                    groups.append(((f.rule, key), (a, b), members))
+            elif remedy.scope == "subscription":
+                groups.append(((f.rule, "subscription"), targets, [f.unit]))
+            else:
+                groups.append(((f.rule, f.unit), targets, [f.unit]))
+            for gk, tg, members in groups:
+                rem = by_key.get(gk)
+                if rem is None:
+                    name = (
+                        gk[1]
+                        if remedy.scope == "pair"
+                        else (
+                            f"{f.rule}:subscription" if remedy.scope == "subscription" else f.rule
+                        )
+                    )
+                    rem = by_key[gk] = _Rem(name, f.rule, remedy, [], (), 0)
+                    rem.gone = self.env.event()
+                    self.rems.append(rem)
+                rem.targets = tuple(dict.fromkeys([*rem.targets, *tg]))
+                for m in members:
+                    if m not in rem.units:
+                        rem.units.append(m)
+                rem.findings.append(idx)
+                self.rem_of.setdefault(idx, rem)
+        for rem in self.rems:
+            rem.units.sort(key=self.position.__getitem__)
+            rem.vms = sum(resource_type(r) == "vm" for r in rem.targets)
+            if rem.rule == "MIG022":
+                rem.waits_for = frozenset(self._storage_units(rem.targets)) - set(rem.units)
+        # per unit: what it runs before its sequence, inside it, and which windows its Commit opens
+        self.free_pre: dict[str, list[_Rem]] = {uid: [] for uid in self.order}
+        self.window_pre: dict[str, list[_Rem]] = {uid: [] for uid in self.order}
+        self.shared_pre: dict[str, list[_Rem]] = {uid: [] for uid in self.order}
+        self.commit_open: dict[str, list[_Rem]] = {uid: [] for uid in self.order}
+        self.involved: dict[str, list[_Rem]] = {uid: [] for uid in self.order}
+        for rem in self.rems:
+            r = rem.remedy
+            for uid in rem.units:
+                self.involved[uid].append(rem)
+                if r.opens == "commit":
+                    self.commit_open[uid].append(rem)
+                elif r.scope == "subscription":
+                    self.shared_pre[uid].append(rem)
+                elif r.disruptive:
+                    self.window_pre[uid].append(rem)
+                else:
+                    self.free_pre[uid].append(rem)
+            for uid in rem.waits_for:
+                self.involved[uid].append(rem)
+        for uid in self.order:
+            # Gaps first, outages last before Validate, so the outages are the shortest.
+            self.window_pre[uid].sort(key=lambda m: -RESTORE_ORDER.get(m.remedy.kind or "", 99))
+        self._asleep = {
+            vm.name
+            for cs in self.estate.cloud_services
+            for vm in cs.vms
+            if vm.state == "StoppedDeallocated"
+        }
         self.stopped: dict[str, tuple[str, ...]] = {
             uid: self._stopped_vms(self.by_id[uid]) for uid in self.order
         }
+
+    def _storage_units(self, vms: Sequence[str]) -> list[str]:
+        """The units of the storage accounts holding the disks of ``vms`` (graph node ids)."""
+        wanted = {short_name(v) for v in vms if resource_type(v) == "vm"}
+        out: list[str] = []
+        for cs in self.estate.cloud_services:
+            for vm in cs.vms:
+                if vm.name in wanted:
+                    for disk in vm.disks:
+                        uid = self.units.unit_of.get(
+                            node_id("storage_account", disk.storage_account)
+                        )
+                        if uid is not None and uid not in out:
+                            out.append(uid)
+        return out
 
     def _prefetch(self) -> None:
         """Ask the sampler for every first-attempt number a scheduled unit draws, in one pass.
@@ -327,7 +422,8 @@ class Platform:
     def _stopped_vms(self, unit: Unit) -> tuple[str, ...]:
         """The VMs the platform stops, deallocates and starts in this unit's Prepare."""
         if unit.kind == "cloud_service":
-            return unit.vms
+            # A VM already StoppedDeallocated is not stopped, and not down, by the migration.
+            return tuple(vm for vm in unit.vms if vm not in self._asleep)
         if not self.plan.future_support:
             return ()
         if self._lifted is None:  # once per run, not once per unit: findings grouped by unit
@@ -348,7 +444,7 @@ class Platform:
             if not named and not any(resource_type(r) == "vm" for r in f.resources):
                 vms += list(unit.vms)
         members = set(unit.vms)
-        return tuple(vm for vm in dict.fromkeys(vms) if vm in members)
+        return tuple(vm for vm in dict.fromkeys(vms) if vm in members and vm not in self._asleep)
 
     # ---- bookkeeping --------------------------------------------------------------------------
 
@@ -365,8 +461,10 @@ class Platform:
         if outcome in ("end", "fail"):
             st.end = now
 
-    def _open_window(self, key: tuple[Any, ...], resource: str, kind: str, cause: str) -> None:
-        unit = self.units.unit_of.get(resource, key[1] if len(key) > 1 else "")
+    def _open_window(
+        self, key: tuple[Any, ...], resource: str, kind: str, cause: str, unit: str = ""
+    ) -> None:
+        unit = self.units.unit_of.get(resource, unit)
         self.open[key] = _Open(resource, str(unit), kind, self.now, cause)
 
     def _close_window(
@@ -417,6 +515,7 @@ class Platform:
         st.rules = tuple(dict.fromkeys(rules))
         self.events.append(Event(self.now, uid, "unit", "not_migrated", None, 0))
         self.done[uid].succeed(False)
+        self.finished.add(uid)
 
     # ---- crews, windows, steps -----------------------------------------------------------------
 
@@ -465,13 +564,163 @@ class Platform:
             f" (longest {shown})"
         )
 
+    # ---- remediation steps ----------------------------------------------------------------------
+
+    def _rem_minutes(self, rem: _Rem, step: str, uid: str) -> float:
+        spec = self.plan.remedy_step(rem.rule, "remediate" if step == "remediate" else "restore")
+        return self.sampler.duration(spec, rem.vms, uid, f"{step}:{rem.key}")
+
+    def _rem_cause(self, rem: _Rem, uid: str) -> str:
+        r = rem.remedy
+        if rem.rule == "MIG014":
+            a, b = rem.targets[0], rem.targets[-1]
+            return (
+                f"MIG014: peering {short_name(a)} <-> {short_name(b)} removed before migrating"
+                f" {uid}, re-peered once both VNets are done"
+            )
+        if r.opens == "commit":
+            return f"{rem.rule}: {r.removed}"
+        return f"{rem.rule}: {r.removed} before migration, {r.restored} after"
+
+    def _pre_step(self, uid: str, rem: _Rem, crew: int) -> Proc:
+        rem.claimed = True
+        minutes = self._rem_minutes(rem, "remediate", uid)
+        yield from self._run(uid, f"remediate:{rem.key}", minutes, crew, 1)
+        rem.removed = self.now
+        assert rem.gone is not None
+        rem.gone.succeed()
+        kind = rem.remedy.kind
+        if kind is not None:
+            cause = self._rem_cause(rem, uid)
+            for r in rem.targets:
+                self._open_window(("remedy", rem.key, r), r, kind, cause, uid)
+
+    def _post_step(self, uid: str, rem: _Rem, crew: int) -> Proc:
+        minutes = self._rem_minutes(rem, "restore", uid)
+        yield from self._run(uid, f"restore:{rem.key}", minutes, crew, 1)
+        rem.restored = self.now
+        rolled = not any(self.state[m].status == "committed" for m in rem.units)
+        suffix = " (rolled back: unit not migrated)" if rolled else ""
+        for r in rem.targets:
+            w = self.open.get(("remedy", rem.key, r))
+            if w is not None:
+                self._close_window(("remedy", rem.key, r), w.cause + suffix)
+
+    def _ready(self, rem: _Rem, done: set[str], committed: set[str]) -> bool:
+        """Whether ``rem``'s post-step may run once the units of ``done`` are done (those of
+        ``committed`` committed): every unit that needs it is done, and, when one of them
+        migrated, every unit it waits for (MIG022's storage accounts). When none migrated the
+        post-step rolls the pre-step back at once."""
+        r = rem.remedy
+        if rem.restoring or not r.post or self.plan.remediation != "auto":
+            return False
+        if not all(m in done for m in rem.units):
+            return False
+        migrated = any(m in committed for m in rem.units)
+        if r.opens == "commit":
+            return migrated
+        if rem.removed is None and not rem.claimed:
+            return False
+        return not migrated or all(w in done for w in rem.waits_for)
+
+    def _now_ready(self, uid: str) -> list[_Rem]:
+        """The post-steps that unit ``uid``, just done, may run now (data-plane first)."""
+        committed = {m for m in self.finished if self.state[m].status == "committed"}
+        ready = [
+            rem
+            for rem in dict.fromkeys(self.involved[uid])
+            if self._ready(rem, self.finished, committed)
+        ]
+        for rem in ready:
+            rem.restoring = True
+        ready.sort(key=lambda m: RESTORE_ORDER.get(m.remedy.kind or "", 99))
+        return ready
+
+    def _restores(self, uid: str, ready: Sequence[_Rem]) -> Proc:
+        """Post-steps run after unit ``uid`` is done, each with a crew (work in progress)."""
+        self.dispatch.started(uid)
+        for rem in ready:
+            req, crew = yield from self.dispatch.crew(uid)
+            yield from self._post_step(uid, rem, crew)
+            self.dispatch.release(req, crew)
+
+    def _finish(self, uid: str, held: tuple[Any, int] | None) -> Proc:
+        """Unit ``uid`` is done (committed or not migrated): run the post-steps that became
+        ready, on the held crew right away, else as their own process."""
+        self.finished.add(uid)
+        ready = self._now_ready(uid)
+        if not ready:
+            return
+        if held is None:
+            self.env.process(self._restores(uid, ready))
+            return
+        for rem in ready:
+            yield from self._post_step(uid, rem, held[1])
+
+    # ---- the just-in-time plan of a unit -----------------------------------------------------
+
+    def _project(self, minutes: float, writes: float, t: float, extra: float) -> float:
+        """A Prepare or Commit of ``minutes`` issuing ``writes`` at ``t`` under the throttle, with
+        every admitted unit's writes not yet taken (and ``extra`` more) already taken."""
+        if self.bucket is None:
+            return minutes
+        level = self.bucket.level_at(t) - self.reserved - extra
+        return max(minutes, (writes - level) / self.bucket.rate)
+
+    def _jit_plan(self, uid: str) -> _Plan:
+        """Unit ``uid``'s window-bound sequence as it would run if admitted now."""
+        u = self.by_id[uid]
+        pres = [rem for rem in self.window_pre[uid] if not rem.claimed]
+        pre = sum(self._rem_minutes(rem, "remediate", uid) for rem in pres)
+        lead = max((rem.remedy.lead for rem in pres), default=0.0)
+        n = len(self.stopped[uid])
+        restart_commit = self.plan.restart_after == "commit" and n > 0
+        d_val = self._draw(uid, "validate", u.vm_count, 1)
+        d_prep = self._draw(uid, "prepare", u.vm_count, 1)
+        d_commit = self._draw(uid, "commit", u.vm_count, 1)
+        stop = (self._draw(uid, "stop", n, 1) + self._draw(uid, "deallocate", n, 1)) if n else 0.0
+        start = self._draw(uid, "start", n, 1) if n else 0.0
+        writes = self._writes(uid)
+        # The post-steps this unit's Commit will make ready, as things stand.
+        done = self.finished | {uid}
+        committed = {m for m in self.finished if self.state[m].status == "committed"} | {uid}
+        claimed = {id(rem) for rem in pres}
+        after = [
+            rem
+            for rem in dict.fromkeys(self.involved[uid])
+            if (rem.claimed or id(rem) in claimed or rem.remedy.opens == "commit")
+            and self._ready_if(rem, done, committed, claimed)
+        ]
+        rest = sum(self._rem_minutes(rem, "restore", uid) for rem in after)
+        before_prepare = pre + lead + d_val + stop
+
+        def timing(t: float) -> tuple[float, float, float]:
+            p = self._project(d_prep, writes, t + before_prepare, 0.0)
+            tc = before_prepare + p + (0.0 if restart_commit else start) + self.plan.check
+            c = self._project(d_commit, writes, t + tc, writes)
+            return p, c, tc + c + (start if restart_commit else 0.0) + rest
+
+        return _Plan(pres, lead, p_total=timing, writes=writes)
+
+    def _ready_if(self, rem: _Rem, done: set[str], committed: set[str], claimed: set[int]) -> bool:
+        if rem.restoring or not rem.remedy.post or self.plan.remediation != "auto":
+            return False
+        if not all(m in done for m in rem.units):
+            return False
+        migrated = any(m in committed for m in rem.units)
+        if rem.remedy.opens == "commit":
+            return migrated
+        if rem.removed is None and not rem.claimed and id(rem) not in claimed:
+            return False
+        return not migrated or all(w in done for w in rem.waits_for)
+
     # ---- the unit process -----------------------------------------------------------------------
 
     def unit_process(self, uid: str) -> Proc:
         """One unit's life: its predecessors commit (or it is not migrated), its blockers, the
-        policy's :meth:`~sim.engine.dispatch.Dispatch.begin`, then under its one-operation lock
-        the pre-steps, Validate, Prepare, Check and Commit; then its post-steps, or the rollback
-        of its pre-steps."""
+        policy's :meth:`~sim.engine.dispatch.Dispatch.begin`, the pre-steps that open no window,
+        then its window-bound sequence, just in time (:meth:`_just_in_time`) or step by step
+        (:meth:`_ahead`); then its post-steps, or the rollback of its pre-steps."""
         preds = sorted(self.units.dag.predecessors(uid), key=self.position.__getitem__)
         if preds:
             yield self.env.all_of([self.done[p] for p in preds])
@@ -479,6 +728,7 @@ class Platform:
             if lost:
                 verb = "was" if len(lost) == 1 else "were"
                 self._give_up(uid, f"waits for {', '.join(lost)}, which {verb} not migrated")
+                yield from self._finish(uid, None)
                 return
         early = self.early[uid]
         if early:
@@ -488,136 +738,149 @@ class Platform:
                 f"blocked by {', '.join(dict.fromkeys(rules))}: {early[0].message}",
                 rules,
             )
+            yield from self._finish(uid, None)
             return
         yield from self.dispatch.begin(uid, self.not_before.get(uid, 0.0))
-        op = self.ops[uid].request()
-        yield op
-        for idx in self.pre[uid]:
-            yield from self._pre_step(uid, idx)
-        ok = yield from self._validate(uid)
+        for rem in self.free_pre[uid]:
+            req, crew = yield from self.dispatch.crew(uid)
+            yield from self._pre_step(uid, rem, crew)
+            self.dispatch.release(req, crew)
+        ok = yield from self._shared_pre_steps(uid)
         if ok:
-            ok = yield from self._prepare(uid)
+            disruptive = bool(self.window_pre[uid] or self.shared_pre[uid])
+            if self.dispatch.runs_just_in_time(uid, disruptive):
+                yield from self._just_in_time(uid)
+            else:
+                yield from self._ahead(uid)
+
+    def _shared_pre_steps(self, uid: str) -> Proc:
+        """The subscription-wide pre-steps (MIG020) the unit needs: the first unit to need one
+        runs it inside a window; every unit waits for it to end and for its lead time."""
+        for rem in self.shared_pre[uid]:
+            if rem.claimed:
+                continue
+            rem.claimed = True
+            minutes = self._rem_minutes(rem, "remediate", uid)
+            lead = rem.remedy.lead
+
+            def total(t: float, minutes: float = minutes, lead: float = lead) -> float:
+                return minutes + lead + self._jit_plan(uid).p_total(t + minutes + lead)[2]
+
+            got = yield from self.dispatch.admit(uid, total)
+            if got is None:
+                rem.claimed = False
+                self._give_up(
+                    uid,
+                    self._no_window(
+                        f"{rem.rule}'s pre-step, lead time and the unit's sequence", total(self.now)
+                    ),
+                )
+                yield from self._finish(uid, None)
+                return False
+            req, crew, slot = got
+            yield from self._pre_step(uid, rem, crew)
+            self.dispatch.release(req, crew)
+            self.dispatch.unpark(uid, slot)
+        for rem in self.shared_pre[uid]:
+            assert rem.gone is not None
+            yield rem.gone
+            assert rem.removed is not None
+            wait = rem.removed + rem.remedy.lead - self.now
+            if wait > 0:
+                yield self.env.timeout(wait)
+        return True
+
+    def _just_in_time(self, uid: str) -> Proc:
+        """The window-bound sequence admitted as a whole and run on one crew."""
+        got = yield from self.dispatch.admit(uid, lambda t: self._jit_plan(uid).p_total(t)[2])
+        if got is None:
+            plan = self._jit_plan(uid)
+            parts = ["Validate", "Prepare", "Check", "Commit"]
+            if self.stopped[uid]:
+                parts = ["Stop", "Deallocate", *parts, "Start"]
+            if plan.pres:
+                parts.insert(0, "pre-steps")
+            if self.involved[uid] and self.plan.remediation == "auto":
+                parts.append("restores")
+            what = ", ".join(parts[:-1]) + f" and {parts[-1]}"
+            self._give_up(uid, self._no_window(what, plan.p_total(self.now)[2]))
+            yield from self._finish(uid, None)
+            return
+        req, crew, slot = got
+        held = (req, crew)
+        plan = self._jit_plan(uid)
+        p_eff, c_eff, _ = plan.p_total(self.now)
+        for rem in plan.pres:
+            rem.claimed = True
+        self.reserved += 2 * plan.writes
+        for rem in plan.pres:
+            yield from self._pre_step(uid, rem, crew)
+        if plan.lead > 0:
+            yield self.env.timeout(plan.lead)
+        ok = yield from self._validate(uid, held)
+        if ok:
+            ok = yield from self._prepare(uid, held, p_eff)
+        else:
+            self.reserved -= 2 * plan.writes
         if ok:
             yield from self._run(uid, "check", self.plan.check, None, 1)
-            ok = yield from self._commit(uid)
-        self.ops[uid].release(op)
+            ok = yield from self._commit(uid, held, c_eff)
+        elif self.state[uid].attempts["prepare"]:
+            self.reserved -= plan.writes  # the Commit's writes were never taken
+        self.dispatch.unpark(uid, slot)
+        if ok:
+            self._committed(uid)
+        yield from self._finish(uid, held)
+        self.dispatch.release(req, crew)
+
+    def _ahead(self, uid: str) -> Proc:
+        """The sequence step by step: a crew per step, Prepare when one is free, Commit when it
+        fits a window (the unit waits Prepared)."""
+        ok = yield from self._validate(uid, None)
+        slot = None
+        if ok:
+            slot = yield from self.dispatch.parallel(uid)
+            ok = yield from self._prepare(uid, None, None)
+        if ok:
+            yield from self._run(uid, "check", self.plan.check, None, 1)
+            ok = yield from self._commit(uid, None, None)
+        self.dispatch.unpark(uid, slot)
+        if ok:
+            self._committed(uid)
+        yield from self._finish(uid, None)
+
+    def _committed(self, uid: str) -> None:
         st = self.state[uid]
-        if not ok:
-            if not st.locked_for_good:
-                for idx in self.state[uid].pre_done:
-                    if REMEDIES[self.findings[idx].rule].post:
-                        self.env.process(self._post_step(uid, idx, rollback=True))
-            return
         st.status = "committed"
         self.done[uid].succeed(True)
-        for idx in self.commit_open[uid]:
-            f = self.findings[idx]
-            remedy = REMEDIES[f.rule]
-            assert remedy.kind is not None
-            for r in self.targets[idx]:
-                self._open_window(("remedy", idx, r), r, remedy.kind, f"{f.rule}: {remedy.removed}")
-        if self.plan.remediation == "auto":
-            for idx in [*self.pre[uid], *self.commit_open[uid]]:
-                if REMEDIES[self.findings[idx].rule].post:
-                    self.env.process(self._post_step(uid, idx, rollback=False))
+        for rem in self.commit_open[uid]:
+            kind = rem.remedy.kind
+            assert kind is not None
+            for r in rem.targets:
+                if self.units.unit_of.get(r, uid) == uid:
+                    self._open_window(("remedy", rem.key, r), r, kind, self._rem_cause(rem, uid))
 
-    def _pre_step(self, uid: str, idx: int) -> Proc:
-        f = self.findings[idx]
-        remedy = REMEDIES[f.rule]
-        targets = self.targets[idx]
-        vms = sum(resource_type(r) == "vm" for r in targets)
-        step = f"remediate:{self.step_key[idx]}"
-        minutes = self.sampler.duration(self.plan.durations.step("remediate"), vms, uid, step)
-        req, crew = yield from self.dispatch.crew(uid)
-        yield from self._run(uid, step, minutes, crew, 1)
-        self.dispatch.release(req, crew)
-        self.state[uid].pre_done.append(idx)
-        if remedy.kind is None:
-            return
-        if f.rule == "MIG014":
-            for p in self.pairs[idx]:
-                pair = self.pair_state[p]
-                pair.removers.add(idx)
-                if not pair.open:
-                    pair.open = True
-                    a, b = pair.vnets
-                    cause = (
-                        f"MIG014: peering {short_name(a)} <-> {short_name(b)} removed"
-                        f" before migrating {uid}, re-peered once both VNets committed"
-                    )
-                    for r in pair.vnets:
-                        self._open_window(("pair", p, r), r, remedy.kind, cause)
-            return
-        for r in targets:
-            self._open_window(
-                ("remedy", idx, r),
-                r,
-                remedy.kind,
-                f"{f.rule}: {remedy.removed} before migration, {remedy.restored} after",
-            )
-
-    def _post_step(self, uid: str, idx: int, *, rollback: bool) -> Proc:
-        f = self.findings[idx]
-        if f.rule == "MIG014" and not rollback:
-            peers = sorted(
-                {
-                    self.units.unit_of[r]
-                    for p in self.pairs[idx]
-                    for r in p
-                    if r in self.units.unit_of and self.units.unit_of[r] != uid
-                },
-                key=self.position.__getitem__,
-            )
-            if peers:
-                yield self.env.all_of([self.done[p] for p in peers])
-                if not all(self.done[p].value for p in peers):
-                    return  # the peering stays removed: its window stays open
-        op = self.ops[uid].request()
-        yield op
-        targets = self.targets[idx]
-        vms = sum(resource_type(r) == "vm" for r in targets)
-        step = f"restore:{self.step_key[idx]}"
-        minutes = self.sampler.duration(self.plan.durations.step("restore"), vms, uid, step)
-        req, crew = yield from self.dispatch.crew(uid)
-        yield from self._run(uid, step, minutes, crew, 1)
-        self.dispatch.release(req, crew)
-        self.ops[uid].release(op)
-        if not rollback:
-            self.post_done[idx] = self.now
-        if f.rule == "MIG014":
-            for p in self.pairs[idx]:
-                pair = self.pair_state[p]
-                pair.restored.add(idx)
-                if pair.open and pair.removers <= pair.restored:
-                    pair.open = False
-                    suffix = " (rolled back: unit not migrated)" if rollback else ""
-                    for r in pair.vnets:
-                        w = self.open.get(("pair", p, r))
-                        if w is not None:
-                            self._close_window(("pair", p, r), w.cause + suffix)
-            return
-        for r in targets:
-            w = self.open.get(("remedy", idx, r))
-            if w is not None:
-                suffix = " (rolled back: unit not migrated)" if rollback else ""
-                self._close_window(("remedy", idx, r), w.cause + suffix)
-
-    def _validate(self, uid: str) -> Proc:
+    def _validate(self, uid: str, held: tuple[Any, int] | None) -> Proc:
         u = self.by_id[uid]
         tries = self.plan.failures.max_attempts
         for attempt in range(1, tries + 1):
             minutes = self._draw(uid, "validate", u.vm_count, attempt)
-            req, crew = yield from self.dispatch.crew(uid)
+            if held is None:
+                req, crew = yield from self.dispatch.crew(uid)
+                self.dispatch.started(uid)
+            else:
+                req, crew = held
             self.state[uid].attempts["validate"] = attempt
             fail = self.sampler.fails(self.plan.failures.validate_, uid, "validate", attempt)
             yield from self._run(uid, "validate", minutes, crew, attempt, fail)
-            self.dispatch.release(req, crew)
+            if held is None:
+                self.dispatch.release(req, crew)
             if not fail:
                 return True
         self._give_up(uid, f"Validate failed {tries} times (plan.failures.max_attempts)")
         return False
 
-    def _prepare(self, uid: str) -> Proc:
+    def _prepare(self, uid: str, held: tuple[Any, int] | None, planned: float | None) -> Proc:
         u = self.by_id[uid]
         stopped = self.stopped[uid]
         n = len(stopped)
@@ -631,25 +894,26 @@ class Platform:
             d_stop = self._draw(uid, "stop", n, attempt) if n else 0.0
             d_deall = self._draw(uid, "deallocate", n, attempt) if n else 0.0
             d_start = self._draw(uid, "start", n, attempt) if n else 0.0
-            total: Callable[[float], float] | None = None
-            if n:
-                tail = d_start
-                if restart_commit:
-                    tail += self.plan.check + self._draw(uid, "commit", u.vm_count, 1)
-                total = self._block(d_stop + d_deall, d_prep, tail, writes)
-            got = yield from self.dispatch.slot(uid, total)
-            if got is None:
-                assert total is not None
-                what = "Stop, Deallocate, Prepare" + (
-                    ", Check, Commit and Start" if restart_commit else " and Start"
-                )
-                self._give_up(uid, self._no_window(what, total(self.now)))
-                return False
-            req, crew = got
+            if held is None:
+                total: Callable[[float], float] | None = None
+                if n:
+                    tail = d_start
+                    if restart_commit:
+                        tail += self.plan.check + self._draw(uid, "commit", u.vm_count, 1)
+                    total = self._block(d_stop + d_deall, d_prep, tail, writes)
+                got = yield from self.dispatch.slot(uid, total)
+                if got is None:
+                    assert total is not None
+                    what = "Stop, Deallocate, Prepare" + (
+                        ", Check, Commit and Start" if restart_commit else " and Start"
+                    )
+                    self._give_up(uid, self._no_window(what, total(self.now)))
+                    return False
+                req, crew = got
+            else:
+                req, crew = held
             self.state[uid].attempts["prepare"] = attempt
             self._lock(uid, f"Prepare attempt {attempt} to Commit")
-            d_eff = self._throttled(d_prep, writes, self.now)
-            self._take_writes(writes, d_prep, d_eff)
             if n:
                 self._stop_vms(
                     uid,
@@ -659,6 +923,12 @@ class Platform:
                 )
                 yield from self._run(uid, "stop", d_stop, crew, attempt)
                 yield from self._run(uid, "deallocate", d_deall, crew, attempt)
+            if planned is not None and attempt == 1:
+                d_eff = planned  # fixed when the unit was admitted
+                self.reserved -= writes
+            else:
+                d_eff = self._throttled(d_prep, writes, self.now)
+            self._take_writes(writes, d_prep, d_eff)
             fail = bool(forced and attempt == 1) or self.sampler.fails(
                 self.plan.failures.prepare, uid, "prepare", attempt
             )
@@ -670,7 +940,8 @@ class Platform:
                 if n:
                     yield from self._run(uid, "start", d_start, crew, attempt)
                     self._start_vms(uid)
-                self.dispatch.release(req, crew)
+                if held is None:
+                    self.dispatch.release(req, crew)
                 if forced:
                     rules = [f.rule for f in forced]
                     self._give_up(
@@ -690,11 +961,12 @@ class Platform:
             if n and not restart_commit:
                 yield from self._run(uid, "start", d_start, crew, attempt)
                 self._start_vms(uid)
-            self.dispatch.release(req, crew)
+            if held is None:
+                self.dispatch.release(req, crew)
             return True
         return False  # pragma: no cover - the loop always returns
 
-    def _commit(self, uid: str) -> Proc:
+    def _commit(self, uid: str, held: tuple[Any, int] | None, planned: float | None) -> Proc:
         u = self.by_id[uid]
         st = self.state[uid]
         n = len(self.stopped[uid])
@@ -704,42 +976,56 @@ class Platform:
         writes = self._writes(uid)
         tries = self.plan.failures.max_attempts
         for attempt in range(1, tries + 1):
+            if attempt > 1 and self.plan.failures.retry_after > 0:
+                # "retry the operation after a short time" (plan.failures.retry_after)
+                yield self.env.timeout(self.plan.failures.retry_after)
             d_commit = self._draw(uid, "commit", u.vm_count, attempt)
-            total = self._block(0.0, d_commit, d_start, writes)
-            got = yield from self.dispatch.slot(uid, total)
-            if got is None:
-                what = "Commit" + (" and Start" if restart_commit else "")
-                reason = self._no_window(what, total(self.now))
-                if attempt > 1:
-                    st.locked_for_good = True
-                    self._give_up(
-                        uid, f"{reason}; a failed Commit cannot be aborted: the unit stays locked"
+            if held is None:
+                total = self._block(0.0, d_commit, d_start, writes)
+                got = yield from self.dispatch.slot(uid, total)
+                if got is None:
+                    what = "Commit" + (" and Start" if restart_commit else "")
+                    reason = self._no_window(what, total(self.now))
+                    if attempt > 1:
+                        st.locked_for_good = True
+                        self._give_up(
+                            uid,
+                            f"{reason}; a failed Commit cannot be aborted: the unit stays locked",
+                        )
+                        return False
+                    req, crew = yield from self.dispatch.crew(uid)
+                    d_abort = self._draw(uid, "abort", u.vm_count, prep_attempt)
+                    yield from self._run(uid, "abort", d_abort, crew, prep_attempt)
+                    self._unlock(
+                        uid, f"Prepare attempt {prep_attempt} to Abort (no window for Commit)"
                     )
+                    if restart_commit:
+                        yield from self._run(uid, "start", d_start, crew, prep_attempt)
+                        self._start_vms(uid)
+                    self.dispatch.release(req, crew)
+                    self._give_up(uid, f"{reason}; aborted")
                     return False
-                req, crew = yield from self.dispatch.crew(uid)
-                d_abort = self._draw(uid, "abort", u.vm_count, prep_attempt)
-                yield from self._run(uid, "abort", d_abort, crew, prep_attempt)
-                self._unlock(uid, f"Prepare attempt {prep_attempt} to Abort (no window for Commit)")
-                if restart_commit:
-                    yield from self._run(uid, "start", d_start, crew, prep_attempt)
-                    self._start_vms(uid)
-                self.dispatch.release(req, crew)
-                self._give_up(uid, f"{reason}; aborted")
-                return False
-            req, crew = got
+                req, crew = got
+            else:
+                req, crew = held
             st.attempts["commit"] = attempt
-            d_eff = self._throttled(d_commit, writes, self.now)
+            if planned is not None and attempt == 1:
+                d_eff = planned
+                self.reserved -= writes
+            else:
+                d_eff = self._throttled(d_commit, writes, self.now)
             self._take_writes(writes, d_commit, d_eff)
             fail = self.sampler.fails(self.plan.failures.commit, uid, "commit", attempt)
             yield from self._run(uid, "commit", d_eff, crew, attempt, fail)
             if fail:
-                self.dispatch.release(req, crew)
+                if held is None:
+                    self.dispatch.release(req, crew)
                 if attempt == tries:
                     st.locked_for_good = True
                     self._give_up(
                         uid,
                         f"Commit failed {tries} times (plan.failures.max_attempts); a failed"
-                        " Commit cannot be aborted: the unit stays locked",
+                        " Commit cannot be aborted: the unit stays locked (needs support)",
                     )
                     return False
                 continue
@@ -748,7 +1034,8 @@ class Platform:
             if restart_commit:
                 yield from self._run(uid, "start", d_start, crew, prep_attempt)
                 self._start_vms(uid)
-            self.dispatch.release(req, crew)
+            if held is None:
+                self.dispatch.release(req, crew)
             return True
         return False  # pragma: no cover
 
@@ -792,7 +1079,7 @@ class Platform:
                 rule=f.rule,
                 resources=tuple(f.resources),
                 task=f.remediation,
-                done_at=self.post_done.get(idx),
+                done_at=rem.restored if (rem := self.rem_of.get(idx)) is not None else None,
             )
             for idx, f in enumerate(self.findings)
             if f.severity == "dropped" and f.unit in committed

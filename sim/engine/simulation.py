@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import simpy
 
 from sim.common.gcpause import paused_gc
-from sim.engine.dispatch import Dispatch, PrepareAhead
+from sim.engine.dispatch import POLICIES, Dispatch
 from sim.engine.platform import Platform
 from sim.model.estate import Estate
 from sim.model.ordering import order_units
@@ -32,20 +32,22 @@ def simulate(
     *,
     order: Sequence[str] | None = None,
     deterministic: bool = False,
-    policy: type[Dispatch] = PrepareAhead,
+    policy: type[Dispatch] | None = None,
 ) -> Replication:
     """One replication of ``plan`` on ``estate``: a pure function of its arguments.
 
     ``findings`` are the rule findings (:func:`sim.model.rules.check`); ``order`` the unit ids
     in the order crews take them (default :func:`sim.model.ordering.order_units` of
     ``plan.ordering``); the seed is ``plan.seed``. ``deterministic`` runs every duration at its
-    central value. ``policy`` is the operator's dispatch policy (:mod:`sim.engine.dispatch`; the
-    default gives crews in ``order``). Times in the result are minutes from the plan's start. Raises
+    central value. ``policy`` is the operator's dispatch policy (:mod:`sim.engine.dispatch`;
+    default the plan's, ``plan.dispatch``). Times in the result are minutes from the plan's start. Raises
     :class:`~sim.common.errors.InputError` for plan input that only the engine can judge (a
     one-off maintenance window without ``plan.start``; a bad ``plan.ordering`` or
     ``plan.waves``).
     """
     if order is None:
         order = order_units(units, plan.ordering, plan)
+    if policy is None:
+        policy = POLICIES[plan.dispatch]
     env = simpy.Environment()
     return Platform(env, estate, units, plan, findings, order, deterministic, policy).run()

@@ -11,7 +11,8 @@ Tornado (:func:`tornado`)
 
     - ``durations.STEP`` for each of the nine steps: ``base`` and ``per_vm`` scaled by ``low``
       and ``high`` (default x0.5 and x1.5), so the central value scales and the spread
-      (relative) stays;
+      (relative) stays; for ``remediate`` and ``restore`` every rule's own duration is scaled
+      (``plan.remedies``, :data:`sim.model.remedies.REMEDIES`);
     - ``crews``: one fewer (never below 1) and one more;
     - ``check``: 0 and twice the plan's;
     - ``failures.validate|prepare|commit``: 0 and twice the plan's, capped at 1;
@@ -53,7 +54,8 @@ from typing import Any, Literal
 import numpy as np
 
 from sim.experiments.replications import METRICS, Prepared, ReplicationRow
-from sim.model.plan import STEP_NAMES, Plan
+from sim.model.plan import STEP_NAMES, Plan, RemedyDurations
+from sim.model.remedies import REMEDIES
 from sim.model.rules import check
 from sim.model.units import MigrationUnits
 from sim.outputs.records import Replication
@@ -144,6 +146,16 @@ def factors(plan: Plan, low: float = 0.5, high: float = 1.5) -> list[Factor]:
         raise ValueError(f"expected 0 <= low <= high, got low={low}, high={high}")
 
     def scaled(step: str, k: float) -> Plan:
+        if step in ("remediate", "restore"):
+            # Every rule's own duration (plan.remedies, else the table) scaled, one rule at a
+            # time as the plan resolves it.
+            remedies = {}
+            for rule in REMEDIES:
+                spec = plan.remedy_step(rule, "remediate" if step == "remediate" else "restore")
+                new = spec.model_copy(update={"base": spec.base * k, "per_vm": spec.per_vm * k})
+                own = plan.remedies.get(rule, RemedyDurations())
+                remedies[rule] = own.model_copy(update={step: new})
+            return plan.model_copy(update={"remedies": remedies})
         spec = plan.durations.step(step)
         new = spec.model_copy(update={"base": spec.base * k, "per_vm": spec.per_vm * k})
         durations = plan.durations.model_copy(update={_field(step): new})

@@ -6,6 +6,7 @@ from .graph import write_graph as write_graph
 from .ordering import STRATEGIES as STRATEGIES
 from .ordering import order_units as order_units
 from .plan import Plan as Plan
+from .remedies import REMEDIES as REMEDIES
 from .rules import CATALOGUE as CATALOGUE
 from .rules import Finding as Finding
 from .rules import check as check

@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from sim.common.timeparse import ClockMinutes, Minutes, parse_duration
 from sim.model.estate import Items, Model, Name
+from sim.model.remedies import REMEDIES
 
 Distribution = Literal["deterministic", "triangular", "lognormal", "pert"]
 
@@ -55,12 +56,13 @@ DEFAULT_STEPS: dict[str, dict[str, Any]] = {
     "stop": {"base": 2},  # assumption
     "deallocate": {"base": 2},  # assumption
     "start": {"base": 5},  # source: migration lab toolset, "5-10 minutes to create and start"
-    "remediate": {"base": 15},  # assumption: each pre-step (remove ACLs, uninstall extension, ...)
-    "restore": {"base": 15},  # assumption: each post-step (re-create, re-enable, re-peer)
 }
+"""The defaults of the platform's steps. The remediation steps (``remediate``, ``restore``) have
+no default here: each rule has its own (:data:`sim.model.remedies.REMEDIES`); a value set in
+``durations:`` replaces every rule's."""
 
 
-STEP_NAMES: tuple[str, ...] = tuple(DEFAULT_STEPS)
+STEP_NAMES: tuple[str, ...] = (*DEFAULT_STEPS, "remediate", "restore")
 """The step names of :class:`Durations` (the keys of a scenario's ``durations:``)."""
 
 
@@ -72,8 +74,14 @@ class Durations(Model):
     stop: Step = StepDuration(**DEFAULT_STEPS["stop"])
     deallocate: Step = StepDuration(**DEFAULT_STEPS["deallocate"])
     start: Step = StepDuration(**DEFAULT_STEPS["start"])
-    remediate: Step = StepDuration(**DEFAULT_STEPS["remediate"])
-    restore: Step = StepDuration(**DEFAULT_STEPS["restore"])
+    remediate: Step | None = Field(
+        default=None,
+        description="Every rule's pre-step at once (default: each rule's own, plan.remedies).",
+    )
+    restore: Step | None = Field(
+        default=None,
+        description="Every rule's post-step at once (default: each rule's own, plan.remedies).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -89,6 +97,8 @@ class Durations(Model):
         return merged
 
     def step(self, name: str) -> StepDuration:
+        """The duration of platform step ``name`` (not ``remediate``/``restore``: see
+        :meth:`Plan.remedy_step`)."""
         value = getattr(self, "validate_" if name == "validate" else name)
         assert isinstance(value, StepDuration)
         return value
@@ -103,7 +113,17 @@ class Failures(Model):
     validate_: Probability = Field(default=0.0, alias="validate")
     prepare: Probability = 0.0
     commit: Probability = 0.0
-    max_attempts: int = Field(default=5, ge=1, description="Attempts before a unit is given up.")
+    max_attempts: int = Field(
+        default=5, ge=1, le=100, description="Attempts before a unit is given up."
+    )
+    # Assumption: the platform says "retry the operation after a short time" (migration-facts.md)
+    # without a number; five minutes is ours.
+    retry_after: Minutes = Field(
+        default=5.0,
+        ge=0.0,
+        le=1440.0,
+        description="Assumption: minutes before a failed Commit is tried again.",
+    )
 
 
 Every = Literal[
@@ -169,6 +189,38 @@ class Precedence(Model):
 
 
 Remediation = Literal["auto", "none"]
+
+
+DispatchPolicy = Literal["just_in_time", "prepare_ahead"]
+"""The operator's dispatch policy (:mod:`sim.engine.dispatch`)."""
+
+
+class RemedyDurations(Model):
+    """One rule's remediation durations (``plan.remedies.MIG013``): overrides of the table."""
+
+    remediate: Step | None = None
+    restore: Step | None = None
+
+
+class MaxParallel(Model):
+    """Caps on units of one kind between Prepare start and Commit end at once (no cap: None).
+
+    Microsoft's toolset ran eight concurrent streams and the platform moves "one virtual network
+    at a time" (migration-facts.md): ``vnet: 1`` is that rule; no cap is published otherwise.
+    """
+
+    vnet: int | None = Field(default=None, ge=1, le=10_000)
+    cloud_service: int | None = Field(default=None, ge=1, le=10_000)
+    storage_account: int | None = Field(default=None, ge=1, le=10_000)
+    other: int | None = Field(default=None, ge=1, le=10_000)
+
+    def cap(self, kind: str) -> int | None:
+        """The cap of unit kind ``kind`` (``vnet``, ``cloud_service``, ``storage_account``, any
+        other kind counts as ``other``)."""
+        if kind in ("vnet", "cloud_service", "storage_account"):
+            value: int | None = getattr(self, kind)
+            return value
+        return self.other
 
 
 RestartAfter = Literal["prepare", "commit"]
@@ -250,6 +302,18 @@ class Plan(Model):
         ge=0.0,
         description="Assumption: writes per other resource of a unit in each Prepare and Commit.",
     )
+    dispatch: DispatchPolicy = Field(
+        default="just_in_time",
+        description="just_in_time: a unit's disruptive pre-steps, Validate, Prepare, Check, Commit"
+        " and restores run back to back inside one maintenance window; prepare_ahead: units with"
+        " no disruptive pre-step prepare when a crew is free and wait Prepared for Commit's"
+        " window.",
+    )
+    max_parallel: MaxParallel = MaxParallel()
+    remedies: dict[str, RemedyDurations] = Field(
+        default_factory=dict,
+        description="Per rule (MIG013, ...): durations of its pre-step and post-step.",
+    )
     precedence: Items[Precedence] = ()
     waves: Items[Wave] = Field(
         default=(),
@@ -261,3 +325,28 @@ class Plan(Model):
     @classmethod
     def _zone(cls, v: datetime | None) -> datetime | None:
         return _utc(v)
+
+    @field_validator("remedies")
+    @classmethod
+    def _known_rules(cls, v: dict[str, RemedyDurations]) -> dict[str, RemedyDurations]:
+        unknown = sorted(set(v) - set(REMEDIES))
+        if unknown:
+            raise ValueError(
+                f"no remediation step for {', '.join(unknown)}; expected one of"
+                f" {', '.join(sorted(REMEDIES))}"
+            )
+        return v
+
+    def remedy_step(self, rule: str, step: Literal["remediate", "restore"]) -> StepDuration:
+        """The duration of rule ``rule``'s pre-step (``remediate``) or post-step (``restore``):
+        ``plan.remedies.RULE`` if set, else ``plan.durations.remediate``/``restore`` if set, else
+        the table's (:data:`sim.model.remedies.REMEDIES`)."""
+        own = self.remedies.get(rule)
+        chosen = getattr(own, step) if own is not None else None
+        if chosen is None:
+            chosen = getattr(self.durations, step)
+        if chosen is None:
+            base, per_vm = getattr(REMEDIES[rule], step)
+            chosen = StepDuration(base=base, per_vm=per_vm)
+        assert isinstance(chosen, StepDuration)
+        return chosen
