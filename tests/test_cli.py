@@ -364,3 +364,36 @@ def test_generate_writes_an_estate_that_runs(tmp_path: Path) -> None:
     ran = migsim("run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
     assert ran.returncode == 0, ran.stderr
     assert migsim("generate", "--vms", "0", "--out", str(tmp_path / "z.yaml")).returncode == 2
+
+
+@pytest.mark.parametrize("metric", ["service_hours_down", "exposure_hours", "protection_gap_hours"])
+def test_compare_by_the_new_headline_figures(metric: str, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = migsim(
+        "compare", str(CONTOSO), "--orderings", "smallest_first,largest_first",
+        "--replications", "4", "--workers", "1", "--metric", metric, "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"{metric}: 4 replications per alternative" in result.stdout
+    assert f"has the lowest mean {metric}" in result.stdout
+    rows = [line.split(",") for line in (out / "compare.csv").read_text().splitlines()[1:]]
+    assert sum(r[1] == metric for r in rows) == 2  # one row per alternative
+    header = (out / "compare-replications.csv").read_text().splitlines()[0]
+    assert header.endswith(
+        ",retries,service_hours_down,exposure_hours,protection_gap_hours,units_needing_support"
+    )
+
+
+def test_sensitivity_and_run_take_the_service_hours(tmp_path: Path) -> None:
+    result = migsim(
+        "sensitivity", str(CONTOSO), "--replications", "2", "--workers", "1",
+        "--metric", "service_hours_down",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "P80 service_hours_down over 2 replications" in result.stdout
+    result = migsim(
+        "run", str(CONTOSO), "--replications", "3", "--workers", "1", "--out", str(tmp_path / "r")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Service-hours of data downtime (not VMs)" in result.stdout
+    assert "│ service_hours_down " in result.stdout and "│ units_needing_support " in result.stdout

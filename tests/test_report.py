@@ -280,3 +280,70 @@ def test_a_2000_vm_estate_stays_readable_and_small(tmp_path: Path) -> None:
     assert "<h3>Findings by rule</h3>" in html and "<details><summary>All other findings" in html
     units = len(json.loads((tmp_path / "big" / "validation.json").read_text())["units"])
     assert "2000" in html.replace(",", "") and units > 100
+
+
+def _card(html: str, label: str) -> tuple[str, str]:
+    """The value and sub-line of the headline card called ``label``."""
+    match = re.search(
+        rf'<div class="label">{re.escape(label)}</div><div class="value">([^<]*)</div>'
+        r'<div class="sub">([^<]*)</div>',
+        html,
+    )
+    assert match, label
+    return match.group(1), match.group(2)
+
+
+def test_the_cards_show_service_hours_exposure_and_gaps(run_only: Path) -> None:
+    html = render_report(run_only)
+    summary = json.loads((run_only / "summary.json").read_text())
+    # contoso's Application Gateway (~145 min) and its peering (on both VNets) are service-hours
+    assert summary["service_hours_down"] > 145 / 60
+    value, sub = _card(html, "Service-hours down")
+    assert value == f"{summary['service_hours_down']:.2f}"
+    windows = load_results(run_only).windows or []
+    appgw = [w for w in windows if w.resource == "service:appgw-prod" and w.kind == "data"]
+    assert len(appgw) == 1
+    assert sub == f"connectivity 5.4 h · service {appgw[0].duration / 60:.1f} h"
+    value, sub = _card(html, "Exposure · protection gaps")
+    assert value == f"{summary['exposure_hours']:.1f} · {summary['protection_gap_hours']:.1f}"
+    assert "resource-hours" in sub
+    assert _card(html, "VM-hours down")[0] == f"{summary['vm_hours_down']:.2f}"
+    # the caption says what the new cards count; no support card when no unit needs support
+    assert '<p class="cards-note"><b>VM-hours down</b>' in html
+    assert "an Application Gateway removed" in html and "Locked: needs support" not in html
+
+
+def test_a_unit_locked_by_failed_commits_is_flagged(run_only: Path, tmp_path: Path) -> None:
+    root = tmp_path / "support"
+    shutil.copytree(run_only, root)
+    summary = json.loads((root / "summary.json").read_text())
+    unit = summary["units"][-1]
+    unit.update(status="not_migrated", reason="Commit failed after 3 attempts", needs_support=True)
+    summary["units_migrated"] -= 1
+    summary["units_needing_support"] = 1
+    summary["not_migrated"] = [
+        {"unit": unit["unit"], "reason": unit["reason"], "rules": [], "needs_support": True}
+    ]
+    (root / "summary.json").write_text(json.dumps(summary))
+    html = render_report(root)
+    assert _card(html, "Locked: needs support") == ("1", "failed Commits: open a case")
+    assert '<div class="card warn" title="Units left locked' in html
+    assert '<span class="badge b-support">locked: needs support</span>' in html
+    assert f"<b>Locked: needs support:</b> {unit['unit']} is left locked" in html
+    back = replication_of(load_results(root))
+    assert back is not None and back.outcome(unit["unit"]).needs_support
+
+
+def test_results_written_before_the_new_figures_still_show_them(
+    run_only: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "old"
+    shutil.copytree(run_only, root)
+    summary = json.loads((root / "summary.json").read_text())
+    new = ("service_hours_down", "exposure_hours", "protection_gap_hours", "units_needing_support")
+    for key in new:
+        summary.pop(key)
+    (root / "summary.json").write_text(json.dumps(summary))
+    html = render_report(root)
+    fresh = json.loads((run_only / "summary.json").read_text())
+    assert _card(html, "Service-hours down")[0] == f"{fresh['service_hours_down']:.2f}"

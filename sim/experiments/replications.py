@@ -20,7 +20,7 @@ from sim.model.plan import Plan
 from sim.model.rules import Finding, check
 from sim.model.scenario import Scenario
 from sim.model.units import MigrationUnits, build_units
-from sim.outputs.records import Replication, peak_concurrent, vm_down_intervals
+from sim.outputs.records import Replication, peak_concurrent, vm_down_intervals, window_hours
 
 METRICS: tuple[str, ...] = (
     "makespan_hours",
@@ -29,13 +29,19 @@ METRICS: tuple[str, ...] = (
     "lock_resource_hours",
     "units_not_migrated",
     "retries",
+    "service_hours_down",
+    "exposure_hours",
+    "protection_gap_hours",
+    "units_needing_support",
 )
-"""The metrics a planner compares alternatives by (lower is better for every one)."""
+"""The metrics a planner compares alternatives by (lower is better for every one). New metrics
+are appended, so ``replications.csv`` and the tables keep their first columns."""
 
 
 @dataclass(frozen=True)
 class ReplicationRow:
-    """One row of ``replications.csv``."""
+    """One row of ``replications.csv`` (what each column counts: ``docs/experiments.md``); a new
+    column goes at the end, so the file's first columns never move."""
 
     replication: int
     seed: int
@@ -45,6 +51,10 @@ class ReplicationRow:
     lock_resource_hours: float
     units_not_migrated: int
     retries: int
+    service_hours_down: float
+    exposure_hours: float
+    protection_gap_hours: float
+    units_needing_support: int
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -58,6 +68,7 @@ def row_of(rep: Replication, replication: int) -> ReplicationRow:
     """The headline metrics of one engine run."""
     down = vm_down_intervals(rep.windows)
     peak, _ = peak_concurrent(iv for ivs in down.values() for iv in ivs)
+    hours = window_hours(rep.windows)
     return ReplicationRow(
         replication=replication,
         seed=rep.seed,
@@ -67,6 +78,10 @@ def row_of(rep: Replication, replication: int) -> ReplicationRow:
         lock_resource_hours=sum(w.duration for w in rep.windows if w.kind == "management") / 60.0,
         units_not_migrated=sum(not o.migrated for o in rep.outcomes),
         retries=sum(1 for e in rep.events if e.outcome == "fail"),
+        service_hours_down=hours.service_hours_down,
+        exposure_hours=hours.exposure_hours,
+        protection_gap_hours=hours.protection_gap_hours,
+        units_needing_support=sum(o.needs_support for o in rep.outcomes),
     )
 
 

@@ -122,6 +122,10 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "lock_resource_hours": ("resource-hours of management lock", "resource-hours"),
     "units_not_migrated": ("units not migrated", "units"),
     "retries": ("failed attempts (retried or given up)", "attempts"),
+    "service_hours_down": ("service-hours of data downtime (not VMs)", "resource-hours"),
+    "exposure_hours": ("resource-hours exposed (endpoint ACLs off)", "resource-hours"),
+    "protection_gap_hours": ("resource-hours of protection gaps", "resource-hours"),
+    "units_needing_support": ("units locked, needing support", "units"),
 }
 """What each metric of ``replications.csv`` is, and its unit, for titles and axes."""
 
@@ -535,7 +539,8 @@ def gantt(
     ax.set_title(
         f"makespan {format_minutes(s.makespan_minutes)}{end}; {s.units_migrated} of"
         f" {s.units_total} units migrated; {s.vm_hours_down:.2f} VM-hours of data downtime"
-        f" (peak {s.peak_vms_down} VMs down); {s.lock_resource_hours:.1f} resource-hours locked"
+        f" (peak {s.peak_vms_down} VMs down); {s.service_hours_down:.2f} service-hours down;"
+        f" {s.lock_resource_hours:.1f} resource-hours locked"
         + (
             f"\n{len(rows):,} units, one thin row each in order of their first step, one in"
             f" {every} labelled; {sum(not o.migrated for o in rep.outcomes):,} not migrated"

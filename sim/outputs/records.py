@@ -27,6 +27,7 @@ from sim.model.scenario import Scenario
 WINDOW_KINDS = (
     "management",
     "data",
+    "nic",
     "exposure",
     "connectivity",
     "monitoring",
@@ -36,8 +37,12 @@ WINDOW_KINDS = (
     "replication",
 )
 """``management``: the management plane is locked (Prepare start to Commit/Abort end);
-``data``: the resource carries no traffic; the others: the gap each remediation opens
-(``rules.md``, last column)."""
+``data``: the resource carries no traffic; ``nic``: a VM's secondary NIC is detached (the VM is
+up, the NIC carries no traffic); the others: the gap each remediation opens (``rules.md``, last
+column)."""
+
+PROTECTION_GAP_KINDS = ("monitoring", "diagnostics", "security-monitoring", "backup", "replication")
+"""The window kinds ``protection_gap_hours`` adds up: a protection switched off by a remediation."""
 
 OUTCOMES = ("start", "end", "fail", "not_migrated")
 
@@ -76,7 +81,8 @@ class Event(NamedTuple):
 
 @dataclass(frozen=True)
 class UnitOutcome:
-    """How one unit fared. ``status`` is ``committed`` or ``not_migrated`` (then ``reason``)."""
+    """How one unit fared. ``status`` is ``committed`` or ``not_migrated`` (then ``reason``);
+    ``needs_support`` when failed Commits left it locked."""
 
     unit: str
     kind: str
@@ -90,6 +96,9 @@ class UnitOutcome:
     commit_attempts: int
     reason: str = ""
     rules: tuple[str, ...] = ()
+    needs_support: bool = False
+    """Left with its management plane locked by failed Commits (a Commit cannot be aborted):
+    only Microsoft support can unlock it."""
 
     @property
     def migrated(self) -> bool:
@@ -180,10 +189,18 @@ class Summary:
     post_migration_tasks: tuple[PostTask, ...]
     scenario: Mapping[str, Any] = field(compare=False)
     origin: datetime | None = None
+    service_hours_down: float = 0.0
+    exposure_hours: float = 0.0
+    protection_gap_hours: float = 0.0
 
     @property
     def not_migrated(self) -> tuple[UnitOutcome, ...]:
         return tuple(u for u in self.units if not u.migrated)
+
+    @property
+    def needing_support(self) -> tuple[UnitOutcome, ...]:
+        """Units left locked by failed Commits: only Microsoft support can unlock them."""
+        return tuple(u for u in self.units if u.needs_support)
 
     def headline(self) -> list[tuple[str, str]]:
         """Rows ``(label, value)`` for a short terminal table."""
@@ -193,13 +210,19 @@ class Summary:
             ("Units migrated", f"{self.units_migrated} of {self.units_total}"),
             ("VM-hours of data downtime", f"{self.vm_hours_down:.2f}"),
             ("Peak VMs down at once", str(self.peak_vms_down)),
+            ("Service-hours of data downtime (not VMs)", f"{self.service_hours_down:.2f}"),
             ("Resource-hours of management lock", f"{self.lock_resource_hours:.2f}"),
+            ("Resource-hours exposed (endpoint ACLs off)", f"{self.exposure_hours:.2f}"),
+            ("Resource-hours of protection gaps", f"{self.protection_gap_hours:.2f}"),
             ("Failed attempts (retried or given up)", str(self.failed_attempts)),
         ]
         if self.throttle_minutes > 0:
             rows.append(("Minutes added by the write throttle", f"{self.throttle_minutes:.1f}"))
-        for u in self.not_migrated:
-            rows.append((f"Not migrated: {u.unit}", u.reason))
+        for u in self.units:
+            if u.needs_support:
+                rows.append((f"Locked: needs support: {u.unit}", u.reason or "left locked"))
+            elif not u.migrated:
+                rows.append((f"Not migrated: {u.unit}", u.reason))
         if self.post_migration_tasks:
             rows.append(("Post-migration tasks", str(len(self.post_migration_tasks))))
         rows.append(
@@ -228,9 +251,18 @@ class Summary:
             "failed_attempts": self.failed_attempts,
             "throttle_minutes": _round(self.throttle_minutes),
             "open_windows_at_end": self.open_windows,
+            "service_hours_down": _round(self.service_hours_down),
+            "exposure_hours": _round(self.exposure_hours),
+            "protection_gap_hours": _round(self.protection_gap_hours),
+            "units_needing_support": len(self.needing_support),
             "units": [_outcome_dict(u, self.origin) for u in self.units],
             "not_migrated": [
-                {"unit": u.unit, "reason": u.reason, "rules": list(u.rules)}
+                {
+                    "unit": u.unit,
+                    "reason": u.reason,
+                    "rules": list(u.rules),
+                    "needs_support": u.needs_support,
+                }
                 for u in self.not_migrated
             ],
             "post_migration_tasks": [
@@ -274,6 +306,7 @@ def _outcome_dict(u: UnitOutcome, origin: datetime | None) -> dict[str, Any]:
         },
         "reason": u.reason,
         "rules": list(u.rules),
+        "needs_support": u.needs_support,
     }
 
 
@@ -291,12 +324,63 @@ def _union(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]
 
 
 def vm_down_intervals(windows: Iterable[Window]) -> dict[str, list[tuple[float, float]]]:
-    """Per VM, the union of its ``data`` windows (a VM down for two reasons counts once)."""
+    """Per VM, the union of its ``data`` windows (a VM down for two reasons counts once).
+
+    Only kind ``data`` of resource type ``vm`` counts: a VM whose secondary NIC is detached
+    (kind ``nic``) is up, and a non-VM resource's data plane is in ``service_hours_down``."""
     per: dict[str, list[tuple[float, float]]] = {}
     for w in windows:
         if w.kind == "data" and w.resource_type == "vm":
             per.setdefault(w.resource, []).append((w.start, w.end))
     return {vm: _union(iv) for vm, iv in per.items()}
+
+
+def is_service_down(w: Window) -> bool:
+    """Whether ``w`` counts in ``service_hours_down``: the data plane of something that is not a
+    VM (a ``data`` window of a non-VM resource: an Application Gateway removed, a gateway
+    rebuilt), a VM's secondary NIC detached (``nic``: the VM is up, the NIC's traffic is not), or
+    a connectivity loss (``connectivity``: a VNet peering removed, on each of its two VNets; a
+    gateway's transit connectivity)."""
+    if w.kind == "data":
+        return w.resource_type != "vm"
+    return w.kind in ("nic", "connectivity")
+
+
+class WindowHours(NamedTuple):
+    """Hours of the windows that are neither the management lock nor a VM down, each resource's
+    windows of one kind merged first (:func:`window_hours`)."""
+
+    service_hours_down: float
+    exposure_hours: float
+    protection_gap_hours: float
+
+
+def window_hours(windows: Iterable[Window]) -> WindowHours:
+    """Service-hours down (:func:`is_service_down`), exposure hours (kind ``exposure``) and
+    protection-gap hours (:data:`PROTECTION_GAP_KINDS`). Within each figure the windows of one
+    resource and one kind are merged (their union), so a resource out for two overlapping
+    reasons of the same kind counts once; different kinds (a VNet's peering and its gateway's
+    transit, a VM's backup and its monitoring) add up."""
+    service: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    exposure: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    gaps: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for w in windows:
+        if w.kind == "management":
+            continue
+        if is_service_down(w):
+            target = service
+        elif w.kind == "exposure":
+            target = exposure
+        elif w.kind in PROTECTION_GAP_KINDS:
+            target = gaps
+        else:
+            continue
+        target.setdefault((w.resource, w.kind), []).append((w.start, w.end))
+
+    def hours(per: dict[tuple[str, str], list[tuple[float, float]]]) -> float:
+        return sum(b - a for iv in per.values() for a, b in _union(iv)) / 60.0
+
+    return WindowHours(hours(service), hours(exposure), hours(gaps))
 
 
 def peak_concurrent(intervals: Iterable[tuple[float, float]]) -> tuple[int, float | None]:
@@ -334,6 +418,7 @@ def summarize(rep: Replication, scenario: Scenario) -> Summary:
     for w in rep.windows:
         by_kind[w.kind] = by_kind.get(w.kind, 0.0) + w.duration / 60.0
     kinds = [k for k in WINDOW_KINDS if k in by_kind] + sorted(set(by_kind) - set(WINDOW_KINDS))
+    hours = window_hours(rep.windows)
     makespan = rep.makespan
     return Summary(
         scenario_name=scenario.name,
@@ -357,6 +442,9 @@ def summarize(rep: Replication, scenario: Scenario) -> Summary:
         post_migration_tasks=rep.post_tasks,
         scenario=scenario.model_dump(mode="json", by_alias=True),
         origin=rep.origin,
+        service_hours_down=hours.service_hours_down,
+        exposure_hours=hours.exposure_hours,
+        protection_gap_hours=hours.protection_gap_hours,
     )
 
 

@@ -43,6 +43,8 @@ from sim.outputs.records import (
     Summary,
     UnitOutcome,
     Window,
+    is_service_down,
+    window_hours,
 )
 
 REPORT_NAME = "report.html"
@@ -62,9 +64,9 @@ HOW_TO = {
     "sensitivity": "run `migsim sensitivity SCENARIO --out DIR/sensitivity`",
 }
 STAT_COLUMNS = ("p50", "p80", "p90", "p99")
-COUNT_METRICS = ("peak_vms_down", "units_not_migrated", "retries")
+COUNT_METRICS = ("peak_vms_down", "units_not_migrated", "retries", "units_needing_support")
 """Metrics that count things: shown with one decimal."""
-COMPARE_OPEN = ("makespan_hours", "vm_hours_down", "peak_vms_down")
+COMPARE_OPEN = ("makespan_hours", "vm_hours_down", "peak_vms_down", "service_hours_down")
 """Comparison tables shown open; the other metrics' tables are folded away."""
 SEVERITY_ORDER = {"blocker": 0, "remediate": 1, "dropped": 2, "note": 3}
 STATUS_ORDER = {"blocked": 0, "remediate": 1, "clean": 2}
@@ -321,6 +323,7 @@ def _outcome(u: Mapping[str, Any]) -> UnitOutcome:
         commit_attempts=int(attempts.get("commit", 0)),
         reason=str(u.get("reason", "")),
         rules=tuple(u.get("rules", ())),
+        needs_support=bool(u.get("needs_support", False)),
     )
 
 
@@ -418,7 +421,22 @@ def summary_of(res: ResultsDir, rep: Replication) -> Summary:
         post_migration_tasks=rep.post_tasks,
         scenario=dict(s.get("scenario") or {}),
         origin=rep.origin,
+        service_hours_down=_headline_hours(res, "service_hours_down"),
+        exposure_hours=_headline_hours(res, "exposure_hours"),
+        protection_gap_hours=_headline_hours(res, "protection_gap_hours"),
     )
+
+
+def _headline_hours(res: ResultsDir, key: str) -> float:
+    """``service_hours_down``, ``exposure_hours`` or ``protection_gap_hours`` from
+    ``summary.json``; from ``windows.csv`` for results written before the key existed (0 when
+    neither has it)."""
+    value = (res.summary or {}).get(key)
+    if value is not None:
+        return float(value)
+    if res.windows is None:
+        return 0.0
+    return float(getattr(window_hours(res.windows), key))
 
 
 def unit_infos(res: ResultsDir) -> dict[str, plots.UnitInfo]:
@@ -643,6 +661,49 @@ def _kv(rows: Sequence[tuple[str, str]]) -> str:
     return f'<table class="kv"><tbody>{body}</tbody></table>'
 
 
+CARD_NOTES = {
+    "VM-hours down": "VM-hours with the data plane down: each VM's stopped intervals merged, so a"
+    " VM down for two reasons counts once. A VM whose secondary NIC is detached is up: that NIC"
+    " counts in service-hours.",
+    "Service-hours down": "Hours without data plane of what is not a VM: an Application Gateway"
+    " removed, a cross-subscription gateway rebuilt, a VM's secondary NIC detached, a VNet"
+    " peering removed (counted on each of its two VNets) or a gateway's transit connectivity"
+    " lost; each resource's windows of one kind merged.",
+    "Exposure · protection gaps": "Resource-hours of VMs with their endpoint ACLs removed"
+    " (exposure), and of protections switched off by a remediation: monitoring, diagnostics,"
+    " security monitoring, backup, replication (each resource and protection merged; two"
+    " protections off at once count twice).",
+    "Locked: needs support": "Units left locked by failed Commits (a Commit cannot be aborted):"
+    " only Microsoft support can unlock them.",
+}
+"""What the less obvious cards count: the card's tooltip and the caption under the cards."""
+
+
+def _support_count(s: Mapping[str, Any]) -> int:
+    if "units_needing_support" in s:
+        return int(s.get("units_needing_support") or 0)
+    return sum(bool(u.get("needs_support")) for u in s.get("units") or ())
+
+
+def _service_parts(res: ResultsDir) -> str:
+    """The card's sub-line: service-hours down by what was down (``service 2.4 h ·
+    connectivity 5.4 h``), from ``windows.csv``; a fixed line without it."""
+    if res.windows is None:
+        return "gateways, NICs, peerings: not VMs"
+    parts: dict[str, list[Window]] = {}
+    for w in res.windows:
+        if is_service_down(w):
+            what = plots.kind_word(w.resource_type) if w.kind == "data" else w.kind
+            parts.setdefault("NICs" if w.kind == "nic" else what, []).append(w)
+    if not parts:
+        return "no gateway, NIC or peering down"
+    hours = sorted(
+        ((window_hours(ws).service_hours_down, what) for what, ws in parts.items()),
+        key=lambda hw: (-hw[0], hw[1]),
+    )
+    return " · ".join(f"{esc(what)} {_n(h, 1)} h" for h, what in hours[:3])
+
+
 def _cards(res: ResultsDir) -> str:
     s = res.summary
     if s is None:
@@ -664,6 +725,9 @@ def _cards(res: ResultsDir) -> str:
             "all units" if done == total else f"{int(total) - int(done)} not migrated",
         )
     )
+    support = _support_count(s)
+    if support:
+        cards.append(("Locked: needs support", esc(support), "failed Commits: open a case"))
     cards.append(("VM-hours down", _n(s.get("vm_hours_down")), "data-plane downtime"))
     at = s.get("peak_vms_down_at_utc")
     cards.append(
@@ -673,7 +737,22 @@ def _cards(res: ResultsDir) -> str:
             f"at {esc(at[11:16])} UTC" if isinstance(at, str) else "at once",
         )
     )
+    cards.append(
+        (
+            "Service-hours down",
+            _n(_headline_hours(res, "service_hours_down")),
+            _service_parts(res),
+        )
+    )
     cards.append(("Resource-hours locked", _n(s.get("lock_resource_hours"), 1), "management plane"))
+    cards.append(
+        (
+            "Exposure · protection gaps",
+            f"{_n(_headline_hours(res, 'exposure_hours'), 1)} · "
+            f"{_n(_headline_hours(res, 'protection_gap_hours'), 1)}",
+            "resource-hours: ACLs off · protections off",
+        )
+    )
     cards.append(("Failed attempts", esc(s.get("failed_attempts", 0)), "retried or given up"))
     stats = _statistics(res)
     if stats and "makespan_hours" in stats:
@@ -685,15 +764,25 @@ def _cards(res: ResultsDir) -> str:
                 f"over {esc(int(m.get('n') or len(res.replications or ())))} replications",
             )
         )
-    bad = {"Units migrated": done != total, "Failed attempts": bool(s.get("failed_attempts"))}
+    bad = {
+        "Units migrated": done != total,
+        "Failed attempts": bool(s.get("failed_attempts")),
+        "Locked: needs support": True,
+    }
+    notes = " ".join(
+        f"<b>{esc(t)}</b>: {esc(CARD_NOTES[t])}" for t, _, _ in cards if t in CARD_NOTES
+    )
     return (
         '<div class="cards">'
         + "".join(
-            f'<div class="card{" warn" if bad.get(t) else ""}"><div class="label">{esc(t)}</div>'
+            f'<div class="card{" warn" if bad.get(t) else ""}"'
+            + (f' title="{esc(CARD_NOTES[t])}"' if t in CARD_NOTES else "")
+            + f'><div class="label">{esc(t)}</div>'
             f'<div class="value">{v}</div><div class="sub">{sub}</div></div>'
             for t, v, sub in cards
         )
         + "</div>"
+        + f'<p class="cards-note">{notes}</p>'
     )
 
 
@@ -862,18 +951,30 @@ def _section_not_migrated(res: ResultsDir) -> str:
     s = res.summary
     if s is None:
         return ""
+    units = list(s.get("not_migrated") or ())
     rows = [
         [
-            f"<b>{esc(u.get('unit'))}</b>",
+            f"<b>{esc(u.get('unit'))}</b>"
+            + (f" {_badge('support', 'locked: needs support')}" if u.get("needs_support") else ""),
             esc(u.get("reason", "")),
             esc(", ".join(u.get("rules") or ())),
         ]
-        for u in s.get("not_migrated") or ()
+        for u in units
     ]
     if not rows:
         return '<p class="good">Every unit committed in this run.</p>'
+    support = [str(u.get("unit")) for u in units if u.get("needs_support")]
+    line = (
+        f'<p class="bad"><b>Locked: needs support:</b> {esc(", ".join(support))}'
+        f" {'is' if len(support) == 1 else 'are'} left locked by failed Commits (a Commit cannot be"
+        " aborted): only a Microsoft support case can unlock "
+        f"{'it' if len(support) == 1 else 'them'}.</p>"
+        if support
+        else ""
+    )
     return (
         f"<p>{len(rows)} unit{'s' if len(rows) != 1 else ''} did not migrate in this run:</p>"
+        + line
         + _table(["unit", "why", "rules"], rows, cls="notmigrated")
     )
 
@@ -1281,9 +1382,10 @@ border-radius:8px;padding:10px 14px}
 .card .label{font-size:12.5px;color:var(--dim);text-transform:uppercase;letter-spacing:.03em}
 .card .value{font-size:25px;font-weight:700;margin:2px 0}
 .card .sub{font-size:12.5px;color:var(--dim)}
+.cards-note{font-size:12.5px;color:var(--dim);margin:-6px 0 12px}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:700;
 border:1px solid rgba(0,0,0,.35);white-space:nowrap}
-.b-blocker,.b-blocked{background:var(--verm);color:#fff}
+.b-blocker,.b-blocked,.b-support{background:var(--verm);color:#fff}
 .b-remediate{background:var(--yellow);color:#000}
 .b-dropped{background:var(--purple);color:#000}
 .b-note{background:#dff0fa;color:#000}
