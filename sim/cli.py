@@ -588,10 +588,19 @@ def sensitivity(
     )
     out.print(
         _stats_table(
-            "Criticality index: share of replications on the critical path",
-            [(c.unit, f"{c.index:.0%}") for c in crit if c.critical],
-            ("unit", "criticality"),
+            f"Criticality over {replications} replications",
+            [
+                (c.unit, f"{c.index:.0%}", f"{c.resource_index:.0%}")
+                for c in crit
+                if c.critical or c.handoffs
+            ],
+            ("unit", "criticality index", "resource criticality"),
         )
+    )
+    out.print(
+        "criticality index: share of replications with the unit on the critical path (its own"
+        " steps and the must-precede constraints); resource criticality: share in which it"
+        " held a crew the critical path waited for."
     )
     if out_dir is not None:
         with atomic_dir(out_dir, force=force) as tmp:

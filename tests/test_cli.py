@@ -310,9 +310,16 @@ def test_sensitivity_writes_tornado_and_criticality(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "crews" in result.stdout and "Criticality" in result.stdout
+    assert "criticality index" in result.stdout and "resource criticality" in result.stdout
     header = (out / "sensitivity.csv").read_text().splitlines()[0]
     assert header.startswith("factor,low,high,at_low,at_base,at_high,swing")
-    assert (out / "criticality.csv").read_text().startswith("unit,critical,replications")
+    assert (
+        (out / "criticality.csv")
+        .read_text()
+        .startswith(
+            "unit,critical,replications,criticality_index,crew_handoffs,resource_criticality\n"
+        )
+    )
 
 
 def test_optimize_prints_a_rerunnable_ordering(tmp_path: Path) -> None:

@@ -244,6 +244,23 @@ def test_criticality_bars_highest_first() -> None:
     assert [t.get_text() for t in ax.texts] == ["100%", "55%", "20%"]
 
 
+def test_criticality_with_resource_criticality_two_bars_per_unit() -> None:
+    fig = plots.criticality(
+        [("a", 0.0), ("b", 1.0), ("c", 0.0), ("d", 0.0)],
+        resource={"a": 0.5, "b": 0.25, "c": 0.0, "d": 0.75},
+        replications=4,
+    )
+    ax = fig.axes[0]
+    # by the criticality index, then the resource criticality; c is neither
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "d", "a"]
+    assert [t.get_text() for t in ax.texts] == ["100%", "0%", "0%", "25%", "75%", "50%"]
+    assert "3 units never on the critical path" in ax.get_title()
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == 3 and len(ax.patches) == 6
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "criticality index" in legend and "resource criticality" in legend
+
+
 # ---- the dependency graph -----------------------------------------------------------------------
 
 UNITS = [

@@ -19,7 +19,7 @@ from sim.experiments.comparison import (
 )
 from sim.experiments.replications import Prepared
 from sim.experiments.run import run_experiment, run_scenario, write_experiment, write_run
-from sim.experiments.sensitivity import criticality_index, tornado
+from sim.experiments.sensitivity import criticality_csv, criticality_index, tornado
 from sim.model.scenario import Scenario, load_scenario
 from sim.outputs.report import (
     SIZE_BUDGET,
@@ -53,11 +53,7 @@ def write_sensitivity(scenario: Scenario, out: Path, n: int = 4) -> None:
         for row in t.rows:
             d = row.as_dict()
             w.writerow([*(d[c] for c in t.columns()), t.metric, t.statistic, t.replications])
-    with (out / "criticality.csv").open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["unit", "critical", "replications", "criticality_index"])
-        for c in criticality_index(prepared, n + 2):
-            w.writerow([c.unit, c.critical, c.replications, c.index])
+    (out / "criticality.csv").write_text(criticality_csv(criticality_index(prepared, n + 2)))
 
 
 def make_results(root: Path, scenario: Scenario) -> Path:
@@ -170,6 +166,28 @@ def test_a_comparison_alone_is_a_report(full: Path, tmp_path: Path) -> None:
     assert "no run summary (summary.json)" in html
     assert re.findall(r'id="fig-([a-z-]+)"', html) == ["compare-ecdf"]
     assert 'class="verdict"' in html
+
+
+def test_criticality_shows_both_figures_and_reads_an_older_file(full: Path, tmp_path: Path) -> None:
+    root = tmp_path / "crit"
+    shutil.copytree(full / "sensitivity", root / "sensitivity")
+    (root / "sensitivity" / "sensitivity.csv").unlink()
+    res = load_results(root)
+    assert res.criticality is not None and res.resource_criticality is not None
+    assert {u for u, _ in res.criticality} == {u for u, _ in res.resource_criticality}
+    html = render_report(root)
+    assert re.findall(r'id="fig-([a-z-]+)"', html) == ["criticality"]
+    assert "Criticality index (blue): the share of replications" in html
+    assert "Resource criticality (orange, hatched): the share of replications" in html
+    assert "resource criticality: held a crew the critical path waited for" in html
+    # A criticality.csv from before the resource criticality: one bar per unit.
+    (root / "sensitivity" / "criticality.csv").write_text(
+        "unit,critical,replications,criticality_index\nvnet-prod,3,4,0.75\nstlogs,0,4,0.0\n"
+    )
+    html = render_report(root)
+    assert load_results(root).resource_criticality is None
+    assert "Criticality index: the share of replications" in html
+    assert "Resource criticality" not in html and "resource criticality" not in html
 
 
 def test_not_a_results_directory(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""What drives the result: a one-at-a-time tornado, and each unit's criticality index.
+"""What drives the result: a one-at-a-time tornado, and how critical each unit is.
 
 Tornado (:func:`tornado`)
     Every factor below is set to a low and a high value, one at a time, everything else as the
@@ -20,26 +20,47 @@ Tornado (:func:`tornado`)
 
     A factor that cannot move (a probability of 0 doubled, one crew minus one) shows a swing of 0.
 
-Criticality index (:func:`criticality_index`)
-    The share of replications in which a unit lies on the critical path (:func:`critical_path`).
-    The path is traced back on the replication's step intervals (start/end events), from the
-    step that ends last. For a step of unit ``u`` starting at ``s`` the path goes on to, first
-    match wins:
+Criticality (:func:`criticality_index`): two figures per unit
+    **Criticality index**: the share of replications in which the unit lies on the critical
+    path (:func:`critical_path`): if the unit is late, the migration ends late through its own
+    steps and the must-precede constraints. The path is traced back over the replication's step
+    intervals (start/end events; remediation pre-steps ``remediate:...``, Validate ... Commit,
+    Abort, Stop/Deallocate/Start and the post-steps ``restore:...`` all belong to their unit),
+    from the step that ends last (on a tie, the one whose end was recorded last). From a step
+    ``X`` of unit ``u`` it goes on to the link that ended last among:
 
-    1. ``u``'s own step that ended at ``s`` (Validate -> Prepare -> Check -> Commit...);
-    2. for ``u``'s first step only: a DAG predecessor of ``u`` whose Commit (or the Start after
-       it) ended at ``s`` (``u`` waited for it to commit);
-    3. another unit's step that ended at ``s`` on the crew this step took (``u`` waited for that
-       crew), else another unit's crew-holding step ending at ``s``;
-    4. another unit's Commit (or the Start after it) ending at ``s`` (a re-peering that waits
-       for the peer VNet);
-    5. none: the step started at time 0, at a maintenance window's opening or a wave's
-       ``not_before``: the path starts there.
+    1. ``u``'s own previous step (the unit runs one operation at a time, so its steps form one
+       chain), even when ``X`` started later than it ended: a gap is ``u`` waiting for a crew,
+       a maintenance window or its turn, and a later previous step would still delay ``u``;
+    2. only for ``u``'s first step (it has no previous step): for each must-precede predecessor
+       ``p`` of ``u`` (``units.dag``), ``p``'s last Commit (or the Start after it) recorded
+       before ``X`` started, whatever the gap: the predecessor that committed last binds;
+    3. only for a re-peering (``restore:MIG014:...`` of a unit that committed; it waits for the
+       peer VNets to commit): each peer VNet unit's last Commit (or the Start after it) recorded
+       before ``X`` started (the peers come from the MIG014 findings passed in).
+
+    On a tie the own step wins, then the first unit by name. The path ends at a step with no
+    link: the first step of a unit without predecessors. Waiting for a crew or a window never
+    ends the path and never moves it to another unit: a unit reached only through a crew it
+    held is not on the path. So a unit with no must-precede successors (nothing waits for its
+    Commit) is on the path exactly when its own step ends last, and the unit that ends last is
+    always on it. Every unit with a step on the path is critical in that replication.
+
+    **Resource criticality**: the share of replications in which the unit held a crew that the
+    critical path waited for (:func:`crew_handoff_units`). A step ``X`` on the path was *ready*
+    when its link ended (at 0 for a unit's first step without predecessors: a wave's
+    ``not_before`` is not in the records). When ``X`` takes a crew, started after it was ready,
+    and another unit's step on the same crew ended at the very minute ``X`` started (recorded
+    before ``X``'s start), that step handed its crew over: its unit counts. The two figures are
+    independent: a unit may count in both. A resource-critical unit is not tied to the end by
+    the must-precede constraints, but it held crew time the path waited for: shortening its
+    steps, moving it later in the order or one more crew may shorten the migration.
 
     Times are matched exactly: the engine's clock gives the same number to a step's end and to
-    the start it releases. Among several matches, the first unit by name.
+    the start it releases.
 
-    Every unit with a step on the path is on the critical path of that replication.
+    ``criticality.csv``: ``unit, critical, replications, criticality_index, crew_handoffs,
+    resource_criticality`` (counts of replications and the two shares).
 """
 
 from __future__ import annotations
@@ -47,16 +68,17 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from sim.experiments.replications import METRICS, Prepared, ReplicationRow
 from sim.model.plan import STEP_NAMES, Plan, RemedyDurations
 from sim.model.remedies import REMEDIES
-from sim.model.rules import check
+from sim.model.rules import Finding, check
 from sim.model.units import MigrationUnits
 from sim.outputs.records import Replication
 
@@ -289,109 +311,187 @@ class Interval:
 
 @dataclass(frozen=True)
 class PathStep:
-    """A step on the critical path and why the path goes on from it to the next one back."""
+    """A step on the critical path, why the path goes on from it to the next one back, when the
+    step was ready to start, and the crew hand-off it waited for, if any."""
 
     interval: Interval
-    cause: str  # "own step", "predecessor", "crew", "commit of", or "start"
+    cause: str  # "own step", "predecessor", "peer commit", or "start"
+    ready: float = 0.0
+    handoffs: tuple[Interval, ...] = ()
+
+
+class CriticalSets(NamedTuple):
+    """What one replication adds to the two figures of :func:`criticality_index`."""
+
+    units: frozenset[str]
+    """On the critical path (:func:`critical_units`)."""
+    handoffs: frozenset[str]
+    """Held a crew the critical path waited for (:func:`crew_handoff_units`)."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    interval: Interval
+    first: int  # index of the start event in ``rep.events``
+    last: int  # index of the end (or fail) event
+
+
+def _steps(rep: Replication) -> list[_Step]:
+    pending: dict[tuple[str, str, int], list[tuple[float, int | None, int]]] = {}
+    out: list[_Step] = []
+    for i, e in enumerate(rep.events):
+        key = (e.unit, e.step, e.attempt)
+        if e.outcome == "start":
+            pending.setdefault(key, []).append((e.time, e.crew, i))
+        elif e.outcome in ("end", "fail") and pending.get(key):
+            start, crew, first = pending[key].pop(0)
+            out.append(_Step(Interval(e.unit, e.step, e.attempt, crew, start, e.time), first, i))
+    return out
 
 
 def intervals(rep: Replication) -> list[Interval]:
     """Every step of the replication as an interval, in the order the steps ended."""
-    pending: dict[tuple[str, str, int], list[tuple[float, int | None]]] = {}
-    out: list[Interval] = []
-    for e in rep.events:
-        key = (e.unit, e.step, e.attempt)
-        if e.outcome == "start":
-            pending.setdefault(key, []).append((e.time, e.crew))
-        elif e.outcome in ("end", "fail") and pending.get(key):
-            start, crew = pending[key].pop(0)
-            out.append(Interval(e.unit, e.step, e.attempt, crew, start, e.time))
-    return out
+    return [s.interval for s in _steps(rep)]
 
 
-def _main_end(iv: Interval) -> bool:
+def _releases(step: str) -> bool:
     # The step whose end lets a waiting unit go: Commit, or the Start after it.
-    return iv.step in ("commit", "start")
+    return step in ("commit", "start")
 
 
-def critical_path(rep: Replication, units: MigrationUnits) -> list[PathStep]:
+def _peers(units: MigrationUnits, findings: Iterable[Finding]) -> dict[str, frozenset[str]]:
+    """Per VNet unit, the units of the VNets it is peered with (its MIG014 findings)."""
+    out: dict[str, set[str]] = {}
+    for f in findings:
+        if f.rule == "MIG014":
+            others = {units.unit_of.get(r) for r in f.resources} - {f.unit, None}
+            out.setdefault(f.unit, set()).update(u for u in others if u is not None)
+    return {u: frozenset(p) for u, p in out.items()}
+
+
+def critical_path(
+    rep: Replication, units: MigrationUnits, findings: Iterable[Finding] = ()
+) -> list[PathStep]:
     """The critical path of one replication, from the step that ends last back to its start
-    (rules in the module doc). Empty when no step ran."""
-    steps = intervals(rep)
+    (rules in the module doc). Pass the findings the replication ran with
+    (:attr:`Prepared.findings <sim.experiments.replications.Prepared>`) so that a re-peering
+    (MIG014) goes on to the peer VNet's Commit. Empty when no step ran."""
+    steps = _steps(rep)
     if not steps:
         return []
-    position = {iv: i for i, iv in enumerate(steps)}
-    by_end: dict[float, list[Interval]] = {}
-    first: dict[str, Interval] = {}
-    for iv in steps:
-        by_end.setdefault(iv.end, []).append(iv)
-        if iv.unit not in first or iv.start < first[iv.unit].start:
-            first[iv.unit] = iv
+    peers = _peers(units, findings)
+    migrated = {o.unit for o in rep.outcomes if o.migrated}
+    own: dict[str, list[_Step]] = {}
+    for s in steps:
+        own.setdefault(s.interval.unit, []).append(s)
+    previous: dict[_Step, _Step] = {}
+    for seq in own.values():
+        seq.sort(key=lambda s: s.first)  # a unit's steps never overlap (one operation at a time)
+        previous.update(itertools.pairwise(reversed(seq)))
+    by_end: dict[float, list[_Step]] = {}
+    for s in steps:
+        by_end.setdefault(s.interval.end, []).append(s)
+
+    def released(unit: str, before: _Step) -> _Step | None:
+        # ``unit``'s last Commit (or Start after it) that ended before ``before`` started.
+        done = [
+            s for s in own.get(unit, ()) if _releases(s.interval.step) and s.last < before.first
+        ]
+        return max(done, key=lambda s: s.last) if done else None
+
+    def back(current: _Step) -> tuple[_Step | None, str]:
+        iv = current.interval
+        links: list[tuple[_Step, str]] = []
+        mine = previous.get(current)
+        if mine is not None:
+            links.append((mine, "own step"))
+        else:
+            for p in sorted(units.dag.predecessors(iv.unit)):
+                found = released(p, current)
+                if found is not None:
+                    links.append((found, "predecessor"))
+        if iv.step.startswith("restore:MIG014:") and iv.unit in migrated:
+            for p in sorted(peers.get(iv.unit, ())):
+                found = released(p, current)
+                if found is not None:
+                    links.append((found, "peer commit"))
+        if not links:
+            return None, "start"
+        # The link that ended last binds; on a tie the first listed (own step, then by name).
+        latest = max(s.interval.end for s, _ in links)
+        return next((s, cause) for s, cause in links if s.interval.end == latest)
+
+    def handoffs(current: _Step, ready: float) -> tuple[Interval, ...]:
+        iv = current.interval
+        if iv.crew is None or ready >= iv.start:
+            return ()
+        return tuple(
+            s.interval
+            for s in by_end.get(iv.start, ())
+            if s.interval.unit != iv.unit and s.interval.crew == iv.crew and s.last < current.first
+        )
+
     last = max(by_end)
-    current = max(by_end[last], key=position.__getitem__)
-    seen = {current}
+    current = max(by_end[last], key=lambda s: s.last)
     path: list[PathStep] = []
-
-    def ended_at(t: float, pred: Callable[[Interval], bool]) -> Interval | None:
-        found = [iv for iv in by_end.get(t, ()) if iv not in seen and pred(iv)]
-        # The first unit by name; its latest-starting step (a zero-length Check ending at t sits
-        # after the Prepare ending at t).
-        return min(found, key=lambda iv: (iv.unit, -iv.start, -position[iv])) if found else None
-
-    def back(current: Interval) -> tuple[Interval | None, str]:
-        s, u, crew = current.start, current.unit, current.crew
-        nxt = ended_at(s, lambda iv: iv.unit == u)
-        if nxt is not None:
-            return nxt, "own step"
-        if current is first[u]:
-            preds = set(units.dag.predecessors(u))
-            nxt = ended_at(s, lambda iv: iv.unit in preds and _main_end(iv))
-            if nxt is not None:
-                return nxt, "predecessor"
-        if crew is not None:
-            nxt = ended_at(s, lambda iv: iv.unit != u and iv.crew == crew) or ended_at(
-                s, lambda iv: iv.unit != u and iv.crew is not None
-            )
-            if nxt is not None:
-                return nxt, "crew"
-        return ended_at(s, lambda iv: iv.unit != u and _main_end(iv)), "commit of"
-
     while True:
         nxt, cause = back(current)
+        ready = nxt.interval.end if nxt is not None else 0.0
+        path.append(PathStep(current.interval, cause, ready, handoffs(current, ready)))
         if nxt is None:
-            path.append(PathStep(current, "start"))
             return path
-        path.append(PathStep(current, cause))
-        seen.add(nxt)
         current = nxt
 
 
-def critical_units(rep: Replication, units: MigrationUnits) -> frozenset[str]:
+def critical_units(
+    rep: Replication, units: MigrationUnits, findings: Iterable[Finding] = ()
+) -> frozenset[str]:
     """The units with a step on :func:`critical_path`."""
-    return frozenset(p.interval.unit for p in critical_path(rep, units))
+    return frozenset(p.interval.unit for p in critical_path(rep, units, findings))
+
+
+def crew_handoff_units(path: Iterable[PathStep]) -> frozenset[str]:
+    """The units whose step handed a crew to a step of ``path`` (:attr:`PathStep.handoffs`)."""
+    return frozenset(h.unit for p in path for h in p.handoffs)
 
 
 def critical_units_of(prepared: Prepared, replication: int) -> frozenset[str]:
     """:func:`critical_units` of replication ``replication`` (picklable, for a process pool)."""
-    return critical_units(prepared.replicate(replication), prepared.units)
+    rep = prepared.replicate(replication)
+    return critical_units(rep, prepared.units, prepared.findings)
+
+
+def criticality_of(prepared: Prepared, replication: int) -> CriticalSets:
+    """The unit-critical and the crew hand-off units of replication ``replication`` (picklable,
+    for a process pool)."""
+    path = critical_path(prepared.replicate(replication), prepared.units, prepared.findings)
+    return CriticalSets(frozenset(p.interval.unit for p in path), crew_handoff_units(path))
 
 
 @dataclass(frozen=True)
 class Criticality:
-    """One unit's criticality index: on the critical path in ``critical`` of ``replications``."""
+    """One unit's two figures: on the critical path in ``critical`` of ``replications``, and
+    holding a crew the critical path waited for in ``handoffs`` of them."""
 
     unit: str
     critical: int
     replications: int
+    handoffs: int = 0
 
     @property
     def index(self) -> float:
+        """The criticality index: ``critical / replications``."""
         return self.critical / self.replications if self.replications else 0.0
+
+    @property
+    def resource_index(self) -> float:
+        """The resource criticality: ``handoffs / replications``."""
+        return self.handoffs / self.replications if self.replications else 0.0
 
 
 MapFn = Callable[
-    [Callable[[Prepared, int], frozenset[str]], Sequence[Prepared], Sequence[int]],
-    Iterable[frozenset[str]],
+    [Callable[[Prepared, int], CriticalSets], Sequence[Prepared], Sequence[int]],
+    Iterable[CriticalSets],
 ]
 """A ``map`` over two argument sequences: the builtin (default) or ``executor.map``."""
 
@@ -403,22 +503,28 @@ def criticality_index(
     map_fn: MapFn | None = None,
     progress: Progress | None = None,
 ) -> list[Criticality]:
-    """The criticality index of every unit over replications ``0..n-1``, highest first (ties in
-    the unit order of ``prepared``). ``map_fn`` (default the builtin ``map``) may be a process
+    """The criticality index and the resource criticality of every unit over replications
+    ``0..n-1``, by criticality index, then resource criticality, highest first (ties in the
+    unit order of ``prepared``). ``map_fn`` (default the builtin ``map``) may be a process
     pool's ``map``; ``progress(done, n)`` is called as results arrive."""
     if n < 1:
         raise ValueError(f"expected at least one replication, got {n}")
     mapper: Any = map if map_fn is None else map_fn
-    counts: Mapping[str, int] = {uid: 0 for uid in prepared.order}
-    tally = dict(counts)
-    for done, found in enumerate(mapper(critical_units_of, [prepared] * n, range(n)), 1):
-        for uid in found:
-            tally[uid] = tally.get(uid, 0) + 1
+    critical = dict.fromkeys(prepared.order, 0)
+    handoffs = dict.fromkeys(prepared.order, 0)
+    for done, found in enumerate(mapper(criticality_of, [prepared] * n, range(n)), 1):
+        for uid in found.units:
+            critical[uid] = critical.get(uid, 0) + 1
+        for uid in found.handoffs:
+            handoffs[uid] = handoffs.get(uid, 0) + 1
         if progress is not None:
             progress(done, n)
     pos = {uid: i for i, uid in enumerate(prepared.order)}
-    rows = [Criticality(uid, k, n) for uid, k in tally.items()]
-    rows.sort(key=lambda c: (-c.critical, pos.get(c.unit, len(pos))))
+    rows = [
+        Criticality(uid, critical.get(uid, 0), n, handoffs.get(uid, 0))
+        for uid in dict.fromkeys([*critical, *handoffs])
+    ]
+    rows.sort(key=lambda c: (-c.critical, -c.handoffs, pos.get(c.unit, len(pos))))
     return rows
 
 
@@ -450,9 +556,21 @@ def sensitivity_csv(result: Tornado) -> str:
     )
 
 
+CRITICALITY_COLUMNS = (
+    "unit",
+    "critical",
+    "replications",
+    "criticality_index",
+    "crew_handoffs",
+    "resource_criticality",
+)
+
+
 def criticality_csv(rows: Sequence[Criticality]) -> str:
-    """``criticality.csv``: unit, replications on the critical path, of how many, the index."""
+    """``criticality.csv`` (:data:`CRITICALITY_COLUMNS`): unit, replications on the critical
+    path, of how many, the criticality index, replications in which the unit held a crew the
+    critical path waited for, the resource criticality."""
     return _csv_text(
-        ["unit", "critical", "replications", "criticality_index"],
-        ([c.unit, c.critical, c.replications, c.index] for c in rows),
+        CRITICALITY_COLUMNS,
+        ([c.unit, c.critical, c.replications, c.index, c.handoffs, c.resource_index] for c in rows),
     )

@@ -1018,55 +1018,113 @@ def tornado(
     return fig
 
 
+def _shares(
+    values: Mapping[str, float] | Sequence[tuple[str, float]] | None,
+) -> dict[str, float]:
+    if values is None:
+        return {}
+    return dict(values.items() if isinstance(values, Mapping) else values)
+
+
+RESOURCE_COLOUR = HIGH_COLOUR
+"""The resource criticality's bars (hatched), beside the criticality index's (blue, solid)."""
+
+
 def criticality(
     index: Mapping[str, float] | Sequence[tuple[str, float]],
     *,
+    resource: Mapping[str, float] | Sequence[tuple[str, float]] | None = None,
     replications: int | None = None,
     top: int = 30,
 ) -> Figure:
     """The criticality index per unit (share of replications in which the unit lies on the
-    critical path), highest first; at most ``top`` bars, units never critical left out."""
-    pairs = list(index.items()) if isinstance(index, Mapping) else list(index)
-    pairs = sorted(pairs, key=lambda p: -p[1])
-    shown = [p for p in pairs if p[1] > 0][:top]
-    never = sum(1 for p in pairs if p[1] <= 0)
-    hidden = sum(1 for p in pairs if p[1] > 0) - len(shown)
+    critical path), highest first; at most ``top`` units, units never critical left out.
+
+    With ``resource`` (the resource criticality per unit: share of replications in which the
+    unit held a crew the critical path waited for), two bars per unit: the criticality index
+    (blue, solid) and the resource criticality (orange, hatched); units are sorted by the
+    index, then the resource criticality, and a unit shows when either is above 0."""
+    crit = _shares(index)
+    res = _shares(resource)
+    both = resource is not None
+    names = list(dict.fromkeys([*crit, *res]))
+    names.sort(key=lambda u: (-crit.get(u, 0.0), -res.get(u, 0.0)))
+    listed = [u for u in names if crit.get(u, 0.0) > 0 or (both and res.get(u, 0.0) > 0)]
+    shown = listed[:top]
+    never = sum(1 for u in names if crit.get(u, 0.0) <= 0)
+    hidden = len(listed) - len(shown)
     n = max(len(shown), 1)
-    height = 1.9 + 0.3 * n
+    height = 1.9 + (0.5 if both else 0.3) * n + (0.3 if both else 0.0)
     fig = Figure(figsize=(10.0, height))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    ys = range(len(shown))
-    vals = [v for _, v in shown]
-    ax.barh(
-        list(ys), vals, height=0.65, color=LOCK_LINE, edgecolor="#000000", linewidth=0.5, zorder=3
-    )
-    for y, v in zip(ys, vals, strict=True):
-        ax.text(v + 0.01, y, f"{v:.0%}", va="center", fontsize=8, zorder=4)
-    ax.set_yticks(list(ys))
-    ax.set_yticklabels([u for u, _ in shown], fontsize=8.5)
+    ys = list(range(len(shown)))
+    bars: list[tuple[list[float], dict[str, float], float, dict[str, Any]]] = [
+        (
+            [y - 0.2 for y in ys] if both else [float(y) for y in ys],
+            crit,
+            0.38 if both else 0.65,
+            {"color": LOCK_LINE},
+        )
+    ]
+    if both:
+        bars.append(
+            (
+                [y + 0.2 for y in ys],
+                res,
+                0.38,
+                {"color": RESOURCE_COLOUR, "hatch": "////"},
+            )
+        )
+    for pos, shares, thickness, style in bars:
+        vals = [shares.get(u, 0.0) for u in shown]
+        ax.barh(pos, vals, height=thickness, edgecolor="#000000", linewidth=0.5, zorder=3, **style)
+        for y, v in zip(pos, vals, strict=True):
+            ax.text(v + 0.01, y, f"{v:.0%}", va="center", fontsize=8 if not both else 7.5, zorder=4)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(shown, fontsize=8.5)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0, 1.08)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel(
-        "criticality index: share of replications with the unit on the critical path", fontsize=9
+        "share of replications"
+        if both
+        else "criticality index: share of replications with the unit on the critical path",
+        fontsize=9,
     )
     ax.grid(axis="x", color="#e3e3e3", linewidth=0.5)
     ax.set_axisbelow(True)
     notes = []
     if hidden:
-        notes.append(f"{hidden} more units below {shown[-1][1]:.0%} not shown")
+        below = "" if both else f" below {crit.get(shown[-1], 0.0):.0%}"
+        notes.append(f"{hidden} more units{below} not shown")
     if never:
         notes.append(f"{never} units never on the critical path")
     reps = f" ({replications} replications)" if replications else ""
-    fig.suptitle(
-        f"Criticality index per unit{reps}", fontsize=12, fontweight="bold", y=1 - 0.12 / height
-    )
+    title = "Criticality per unit" if both else "Criticality index per unit"
+    fig.suptitle(f"{title}{reps}", fontsize=12, fontweight="bold", y=1 - 0.12 / height)
     ax.set_title(
         "; ".join(notes) if notes else "units that set the makespan most often on top",
         fontsize=8.5,
     )
-    fig.subplots_adjust(left=0.22, right=0.96, top=1 - 0.75 / height, bottom=0.75 / height)
+    bottom = 0.75 / height
+    if both:
+        handles = [
+            Patch(
+                facecolor=LOCK_LINE,
+                edgecolor="#000000",
+                label="criticality index: on the critical path (own steps, must-precede)",
+            ),
+            Patch(
+                facecolor=RESOURCE_COLOUR,
+                edgecolor="#000000",
+                hatch="////",
+                label="resource criticality: held a crew the critical path waited for",
+            ),
+        ]
+        fig.legend(handles=handles, loc="lower center", ncol=1, fontsize=8, frameon=False)
+        bottom = 1.3 / height
+    fig.subplots_adjust(left=0.22, right=0.96, top=1 - 0.75 / height, bottom=bottom)
     return fig
 
 

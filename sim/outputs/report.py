@@ -93,6 +93,7 @@ class ResultsDir:
     sensitivity: list[dict[str, str]] | None = None
     sensitivity_meta: dict[str, Any] = field(default_factory=dict)
     criticality: list[tuple[str, float]] | None = None
+    resource_criticality: list[tuple[str, float]] | None = None
     criticality_replications: int | None = None
     present: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -288,6 +289,10 @@ def load_results(results_dir: Path) -> ResultsDir:
             raise ValueError(f"{p.name}: expected columns unit and criticality_index")
         unit = "unit" if "unit" in header else header[0]
         res.criticality = [(r[unit], float(r[key])) for r in rows]
+        if "resource_criticality" in header:
+            res.resource_criticality = [
+                (r[unit], float(r["resource_criticality"] or 0)) for r in rows
+            ]
         if rows and "replications" in header and rows[0].get("replications"):
             res.criticality_replications = int(float(rows[0]["replications"]))
 
@@ -1327,13 +1332,32 @@ def _section_sensitivity(res: ResultsDir, figure: _Figures) -> str:
             _note("no tornado: sensitivity/sensitivity.csv is missing; " + HOW_TO["sensitivity"])
         )
     if res.criticality:
+        index = (
+            "the share of replications in which the unit lies on the critical path, the chain of"
+            " its own steps and must-precede constraints that ends last, so a delay to it can"
+            " delay the end."
+        )
+        if res.resource_criticality is None:
+            caption = (
+                f"Criticality index: {index} Units near 100 % set the makespan; speeding up the"
+                " others changes little."
+            )
+        else:
+            caption = (
+                f"Criticality index (blue): {index} Resource criticality (orange, hatched): the"
+                " share of replications in which the unit held a crew that a unit on the"
+                " critical path was waiting for, so running it later in the order or adding a"
+                " crew can shorten the migration."
+            )
         parts.append(
             figure(
-                plots.criticality(res.criticality, replications=res.criticality_replications),
+                plots.criticality(
+                    res.criticality,
+                    resource=res.resource_criticality,
+                    replications=res.criticality_replications,
+                ),
                 "criticality",
-                "Criticality index: the share of replications in which the unit lies on the"
-                " critical path (a delay to it delays the end). Units near 100 % set the"
-                " makespan; speeding up the others changes little.",
+                caption,
             )
         )
     elif "sensitivity/criticality.csv" not in res.present:
