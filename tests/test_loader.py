@@ -753,7 +753,9 @@ def test_reference_scenario_loads_unchanged() -> None:
     assert p.durations.step("stop") == StepDuration(base=2.0)
     assert p.durations.step("start").distribution == "triangular"
     # not in the file: the defaults
-    assert p.durations.step("remediate") == StepDuration(**DEFAULT_STEPS["remediate"])
+    assert p.durations.remediate is None and p.durations.restore is None  # each rule's own
+    assert p.remedy_step("MIG013", "restore") == StepDuration(base=20.0)  # the table's
+    assert p.remedy_step("MIG012", "remediate") == StepDuration(base=5.0, per_vm=2.0)
     assert (p.failures.prepare, p.failures.commit, p.failures.validate_) == (0.05, 0.01, 0.0)
     assert p.restart_after == "prepare"
     assert p.write_limit_per_hour == 1200
@@ -857,7 +859,7 @@ def test_step_forms_and_defaults() -> None:
     assert (d.step("start").distribution, d.step("start").spread) == ("triangular", 0.5)
     assert d.step("commit").central(6) == pytest.approx(7.0)
     assert d.step("validate").distribution == "pert"
-    for step in ("prepare", "abort", "deallocate", "remediate", "restore"):
+    for step in ("prepare", "abort", "deallocate"):
         assert d.step(step) == StepDuration(**DEFAULT_STEPS[step]), step
 
 

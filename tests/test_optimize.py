@@ -57,7 +57,9 @@ def one_crew(accounts: int, nsgs: int = 0, small_vnets: int = 0) -> Scenario:
         "storage_accounts": [{"name": n} for n in names],
         "nsgs": [{"name": f"n{i}"} for i in range(nsgs)],
     }
-    plan = {"crews": 1, "check": "30m", "write_limit_per_hour": None}
+    # Preparing ahead: one crew serves other units while a unit sits in Check, so the order
+    # decides the makespan (just in time, one crew runs the units back to back in any order).
+    plan = {"crews": 1, "check": "30m", "write_limit_per_hour": None, "dispatch": "prepare_ahead"}
     return Scenario.model_validate({"name": "t", "estate": estate, "plan": plan})
 
 
@@ -76,8 +78,9 @@ def test_the_long_unit_heading_its_successors_goes_first() -> None:
     assert len(every) == 40
     optimum = min(every.values())
     best_orders = [o for o, v in every.items() if v == optimum]
-    # Proven by enumeration: the optimum starts the long unit and its accounts first.
-    assert all(o[0] == "big" and set(o[1:3]) == {"s0", "s1"} for o in best_orders)
+    # Proven by enumeration: every optimum starts the long unit first (its accounts then follow
+    # while the crew serves the others).
+    assert all(o[0] == "big" for o in best_orders)
     units = Prepared.of(sc).units
     named = {name: every[tuple(order_units(units, name, sc.plan))] for name in STRATEGIES}
     assert named["as_listed"] > optimum and named["smallest_first"] > optimum
@@ -95,7 +98,7 @@ def test_the_long_unit_heading_its_successors_goes_first() -> None:
 
 
 def test_finds_an_optimum_no_named_strategy_reaches() -> None:
-    sc = one_crew(accounts=2, nsgs=3)
+    sc = one_crew(accounts=1, nsgs=1, small_vnets=2)
     every = exhaustive(sc)
     optimum = min(every.values())
     res = optimize(Prepared.of(sc), replications=1, budget_s=None, max_evaluations=200, seed=7)

@@ -161,6 +161,7 @@ def test_critical_path_first_shortens_the_makespan() -> None:
         },
         precedence=[{"before": "n1", "after": "v2"}],
         check="30m",
+        dispatch="prepare_ahead",  # a crew serves another unit during Check: the order matters
     )
     cpf = run(sc, "critical_path_first").makespan
     assert cpf < run(sc, "largest_first").makespan

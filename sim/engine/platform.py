@@ -147,6 +147,14 @@ class _Rem:
 
 
 @dataclass
+class _Held:
+    """The crew a just-in-time unit holds (swapped when it has to wait for another window)."""
+
+    req: Any
+    crew: int
+
+
+@dataclass
 class _Plan:
     """A unit's just-in-time sequence: the pre-steps it runs, their lead time, its writes, and
     ``p_total(t)`` = (Prepare minutes, Commit minutes, whole sequence minutes) if begun at ``t``."""
@@ -155,6 +163,7 @@ class _Plan:
     lead: float
     p_total: Callable[[float], tuple[float, float, float]]
     writes: float
+    rest: float  # minutes of the post-steps run right after Commit
 
 
 class WindowFit:
@@ -238,6 +247,7 @@ class Platform:
         self.throttle_minutes = 0.0
         self.reserved = 0.0  # writes of admitted units not yet taken (just-in-time projection)
         self.finished: set[str] = set()  # committed or not migrated
+        self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
         self._lifted: dict[str, list[Finding]] | None = None
         self._cs_index: dict[str, int] = {}
         self._setup_findings()
@@ -644,7 +654,7 @@ class Platform:
             yield from self._post_step(uid, rem, crew)
             self.dispatch.release(req, crew)
 
-    def _finish(self, uid: str, held: tuple[Any, int] | None) -> Proc:
+    def _finish(self, uid: str, held: _Held | None) -> Proc:
         """Unit ``uid`` is done (committed or not migrated): run the post-steps that became
         ready, on the held crew right away, else as their own process."""
         self.finished.add(uid)
@@ -655,7 +665,7 @@ class Platform:
             self.env.process(self._restores(uid, ready))
             return
         for rem in ready:
-            yield from self._post_step(uid, rem, held[1])
+            yield from self._post_step(uid, rem, held.crew)
 
     # ---- the just-in-time plan of a unit -----------------------------------------------------
 
@@ -700,7 +710,7 @@ class Platform:
             c = self._project(d_commit, writes, t + tc, writes)
             return p, c, tc + c + (start if restart_commit else 0.0) + rest
 
-        return _Plan(pres, lead, p_total=timing, writes=writes)
+        return _Plan(pres, lead, p_total=timing, writes=writes, rest=rest)
 
     def _ready_if(self, rem: _Rem, done: set[str], committed: set[str], claimed: set[int]) -> bool:
         if rem.restoring or not rem.remedy.post or self.plan.remediation != "auto":
@@ -807,8 +817,9 @@ class Platform:
             yield from self._finish(uid, None)
             return
         req, crew, slot = got
-        held = (req, crew)
+        held = _Held(req, crew)
         plan = self._jit_plan(uid)
+        self.rest[uid] = plan.rest
         p_eff, c_eff, _ = plan.p_total(self.now)
         for rem in plan.pres:
             rem.claimed = True
@@ -831,7 +842,7 @@ class Platform:
         if ok:
             self._committed(uid)
         yield from self._finish(uid, held)
-        self.dispatch.release(req, crew)
+        self.dispatch.release(held.req, held.crew)
 
     def _ahead(self, uid: str) -> Proc:
         """The sequence step by step: a crew per step, Prepare when one is free, Commit when it
@@ -860,7 +871,7 @@ class Platform:
                 if self.units.unit_of.get(r, uid) == uid:
                     self._open_window(("remedy", rem.key, r), r, kind, self._rem_cause(rem, uid))
 
-    def _validate(self, uid: str, held: tuple[Any, int] | None) -> Proc:
+    def _validate(self, uid: str, held: _Held | None) -> Proc:
         u = self.by_id[uid]
         tries = self.plan.failures.max_attempts
         for attempt in range(1, tries + 1):
@@ -869,7 +880,7 @@ class Platform:
                 req, crew = yield from self.dispatch.crew(uid)
                 self.dispatch.started(uid)
             else:
-                req, crew = held
+                req, crew = held.req, held.crew
             self.state[uid].attempts["validate"] = attempt
             fail = self.sampler.fails(self.plan.failures.validate_, uid, "validate", attempt)
             yield from self._run(uid, "validate", minutes, crew, attempt, fail)
@@ -880,7 +891,7 @@ class Platform:
         self._give_up(uid, f"Validate failed {tries} times (plan.failures.max_attempts)")
         return False
 
-    def _prepare(self, uid: str, held: tuple[Any, int] | None, planned: float | None) -> Proc:
+    def _prepare(self, uid: str, held: _Held | None, planned: float | None) -> Proc:
         u = self.by_id[uid]
         stopped = self.stopped[uid]
         n = len(stopped)
@@ -894,9 +905,17 @@ class Platform:
             d_stop = self._draw(uid, "stop", n, attempt) if n else 0.0
             d_deall = self._draw(uid, "deallocate", n, attempt) if n else 0.0
             d_start = self._draw(uid, "start", n, attempt) if n else 0.0
-            if held is None:
+            if held is None or attempt > 1:
                 total: Callable[[float], float] | None = None
-                if n:
+                if held is not None:
+                    # A retry after a failed Prepare: the rest of the sequence must fit a window
+                    # again, or the unit waits (unlocked) for the next one.
+                    tail = (0.0 if restart_commit else d_start) + self.plan.check
+                    tail += self._draw(uid, "commit", u.vm_count, 1) + self.rest.get(uid, 0.0)
+                    tail += d_start if restart_commit else 0.0
+                    total = self._block(d_stop + d_deall, d_prep, tail, writes)
+                    self.dispatch.release(held.req, held.crew)
+                elif n:
                     tail = d_start
                     if restart_commit:
                         tail += self.plan.check + self._draw(uid, "commit", u.vm_count, 1)
@@ -907,11 +926,15 @@ class Platform:
                     what = "Stop, Deallocate, Prepare" + (
                         ", Check, Commit and Start" if restart_commit else " and Start"
                     )
+                    if held is not None:
+                        held.req, held.crew = yield from self.dispatch.crew(uid)
                     self._give_up(uid, self._no_window(what, total(self.now)))
                     return False
                 req, crew = got
+                if held is not None:
+                    held.req, held.crew = req, crew
             else:
-                req, crew = held
+                req, crew = held.req, held.crew
             self.state[uid].attempts["prepare"] = attempt
             self._lock(uid, f"Prepare attempt {attempt} to Commit")
             if n:
@@ -966,7 +989,7 @@ class Platform:
             return True
         return False  # pragma: no cover - the loop always returns
 
-    def _commit(self, uid: str, held: tuple[Any, int] | None, planned: float | None) -> Proc:
+    def _commit(self, uid: str, held: _Held | None, planned: float | None) -> Proc:
         u = self.by_id[uid]
         st = self.state[uid]
         n = len(self.stopped[uid])
@@ -980,6 +1003,22 @@ class Platform:
                 # "retry the operation after a short time" (plan.failures.retry_after)
                 yield self.env.timeout(self.plan.failures.retry_after)
             d_commit = self._draw(uid, "commit", u.vm_count, attempt)
+            if held is not None:
+                d_first = planned if planned is not None and attempt == 1 else d_commit
+                rest = d_start + self.rest.get(uid, 0.0)
+                if self.dispatch.fits(self.now, d_first + rest) != self.now:
+                    # After a failure the Commit no longer fits this window: the unit waits
+                    # Prepared, without its crew, for the next one (every Commit in a window).
+                    self.dispatch.release(held.req, held.crew)
+                    if planned is not None:
+                        self.reserved -= writes  # no longer the admitted plan's Commit
+                        planned = None
+                    total = self._block(0.0, d_commit, rest, writes)
+                    got = yield from self.dispatch.slot(uid, total)
+                    if got is None:
+                        held.req, held.crew = yield from self.dispatch.crew(uid)
+                    else:
+                        held.req, held.crew = got
             if held is None:
                 total = self._block(0.0, d_commit, d_start, writes)
                 got = yield from self.dispatch.slot(uid, total)
@@ -1007,7 +1046,7 @@ class Platform:
                     return False
                 req, crew = got
             else:
-                req, crew = held
+                req, crew = held.req, held.crew
             st.attempts["commit"] = attempt
             if planned is not None and attempt == 1:
                 d_eff = planned
@@ -1070,6 +1109,7 @@ class Platform:
                     commit_attempts=st.attempts["commit"],
                     reason=st.reason,
                     rules=st.rules,
+                    needs_support=st.locked_for_good,
                 )
             )
         committed = {uid for uid in self.order if self.state[uid].status == "committed"}

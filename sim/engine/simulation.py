@@ -40,8 +40,8 @@ def simulate(
     in the order crews take them (default :func:`sim.model.ordering.order_units` of
     ``plan.ordering``); the seed is ``plan.seed``. ``deterministic`` runs every duration at its
     central value. ``policy`` is the operator's dispatch policy (:mod:`sim.engine.dispatch`;
-    default the plan's, ``plan.dispatch``). Times in the result are minutes from the plan's start. Raises
-    :class:`~sim.common.errors.InputError` for plan input that only the engine can judge (a
+    default the plan's, ``plan.dispatch``). Times in the result are minutes from the plan's
+    start. Raises :class:`~sim.common.errors.InputError` for plan input that only the engine can judge (a
     one-off maintenance window without ``plan.start``; a bad ``plan.ordering`` or
     ``plan.waves``).
     """
