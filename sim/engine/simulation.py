@@ -41,8 +41,8 @@ def simulate(
     ``plan.ordering``); the seed is ``plan.seed``. ``deterministic`` runs every duration at its
     central value. ``policy`` is the operator's dispatch policy (:mod:`sim.engine.dispatch`;
     default the plan's, ``plan.dispatch``). Times in the result are minutes from the plan's
-    start. Raises :class:`~sim.common.errors.InputError` for plan input that only the engine can judge (a
-    one-off maintenance window without ``plan.start``; a bad ``plan.ordering`` or
+    start. Raises :class:`~sim.common.errors.InputError` for plan input that only the engine can
+    judge (a one-off maintenance window without ``plan.start``; a bad ``plan.ordering`` or
     ``plan.waves``).
     """
     if order is None:
