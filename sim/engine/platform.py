@@ -144,6 +144,9 @@ class _Rem:
     gone: simpy.Event | None = None  # fires when the pre-step ends
     restoring: bool = False  # the post-step is scheduled
     restored: float | None = None
+    # scope "subscription": one cycle per maintenance window (disabled ... re-enabled)
+    users: set[str] = field(default_factory=set)  # units admitted into the open cycle
+    ready: simpy.Event | None = None  # fires when the open cycle's lead time has passed
 
 
 @dataclass
@@ -164,6 +167,7 @@ class _Plan:
     p_total: Callable[[float], tuple[float, float, float]]
     writes: float
     rest: float  # minutes of the post-steps run right after Commit
+    cycles: list[_Rem]  # subscription-wide remediations this unit opens a cycle of
 
 
 class WindowFit:
@@ -624,6 +628,8 @@ class Platform:
         r = rem.remedy
         if rem.restoring or not r.post or self.plan.remediation != "auto":
             return False
+        if r.scope == "subscription":
+            return False  # closed by the last unit of its cycle (_close_cycle)
         if not all(m in done for m in rem.units):
             return False
         migrated = any(m in committed for m in rem.units)
@@ -659,6 +665,15 @@ class Platform:
         ready, on the held crew right away, else as their own process."""
         self.finished.add(uid)
         ready = self._now_ready(uid)
+        closing = []
+        for rem in self.shared_pre[uid]:
+            if uid in rem.users:
+                rem.users.discard(uid)
+                if not rem.users and rem.removed is not None:
+                    closing.append(rem)
+        if held is not None:
+            for rem in closing:
+                yield from self._close_cycle(uid, rem, held.crew)
         if not ready:
             return
         if held is None:
@@ -683,6 +698,11 @@ class Platform:
         pres = [rem for rem in self.window_pre[uid] if not rem.claimed]
         pre = sum(self._rem_minutes(rem, "remediate", uid) for rem in pres)
         lead = max((rem.remedy.lead for rem in pres), default=0.0)
+        cycles = [rem for rem in self.shared_pre[uid] if rem.removed is None]
+        # A unit that opens a cycle disables the setting and waits out its lead time first;
+        # every unit of a cycle may be the last, which re-enables it: counted in each.
+        pre += sum(self._rem_minutes(rem, "remediate", uid) + rem.remedy.lead for rem in cycles)
+        closing = sum(self._rem_minutes(rem, "restore", uid) for rem in self.shared_pre[uid])
         n = len(self.stopped[uid])
         restart_commit = self.plan.restart_after == "commit" and n > 0
         d_val = self._draw(uid, "validate", u.vm_count, 1)
@@ -701,7 +721,7 @@ class Platform:
             if (rem.claimed or id(rem) in claimed or rem.remedy.opens == "commit")
             and self._ready_if(rem, done, committed, claimed)
         ]
-        rest = sum(self._rem_minutes(rem, "restore", uid) for rem in after)
+        rest = sum(self._rem_minutes(rem, "restore", uid) for rem in after) + closing
         before_prepare = pre + lead + d_val + stop
 
         def timing(t: float) -> tuple[float, float, float]:
@@ -710,11 +730,13 @@ class Platform:
             c = self._project(d_commit, writes, t + tc, writes)
             return p, c, tc + c + (start if restart_commit else 0.0) + rest
 
-        return _Plan(pres, lead, p_total=timing, writes=writes, rest=rest)
+        return _Plan(pres, lead, p_total=timing, writes=writes, rest=rest, cycles=cycles)
 
     def _ready_if(self, rem: _Rem, done: set[str], committed: set[str], claimed: set[int]) -> bool:
         if rem.restoring or not rem.remedy.post or self.plan.remediation != "auto":
             return False
+        if rem.remedy.scope == "subscription":
+            return False  # counted apart: the unit may close its cycle
         if not all(m in done for m in rem.units):
             return False
         migrated = any(m in committed for m in rem.units)
@@ -755,54 +777,67 @@ class Platform:
             req, crew = yield from self.dispatch.crew(uid)
             yield from self._pre_step(uid, rem, crew)
             self.dispatch.release(req, crew)
-        ok = yield from self._shared_pre_steps(uid)
-        if ok:
-            disruptive = bool(self.window_pre[uid] or self.shared_pre[uid])
-            if self.dispatch.runs_just_in_time(uid, disruptive):
-                yield from self._just_in_time(uid)
-            else:
-                yield from self._ahead(uid)
+        disruptive = bool(self.window_pre[uid] or self.shared_pre[uid])
+        if self.dispatch.runs_just_in_time(uid, disruptive):
+            yield from self._just_in_time(uid)
+        else:
+            yield from self._ahead(uid)
 
-    def _shared_pre_steps(self, uid: str) -> Proc:
-        """The subscription-wide pre-steps (MIG020) the unit needs: the first unit to need one
-        runs it inside a window; every unit waits for it to end and for its lead time."""
-        for rem in self.shared_pre[uid]:
-            if rem.claimed:
-                continue
-            rem.claimed = True
-            minutes = self._rem_minutes(rem, "remediate", uid)
-            lead = rem.remedy.lead
+    def _cycle_wait(self, uid: str) -> Proc:
+        """Wait while a subscription-wide remediation the unit needs (MIG020) is in its lead
+        time: the unit joins the cycle once the lead has passed, or opens a new one."""
+        while True:
+            pending = [
+                rem.ready
+                for rem in self.shared_pre[uid]
+                if rem.ready is not None and not rem.ready.triggered and rem.removed is not None
+            ]
+            if not pending:
+                return
+            yield self.env.all_of(pending)
 
-            def total(t: float, minutes: float = minutes, lead: float = lead) -> float:
-                return minutes + lead + self._jit_plan(uid).p_total(t + minutes + lead)[2]
+    def _open_cycle(self, uid: str, rem: _Rem, crew: int) -> Proc:
+        """Disable the subscription's setting (MIG020's policy) and wait out its lead time on
+        the same crew; the gap opens on every VM it covers."""
+        rem.ready = self.env.event()
+        rem.removed = self.now  # marks the cycle as opening (_cycle_wait)
+        minutes = self._rem_minutes(rem, "remediate", uid)
+        yield from self._run(uid, f"remediate:{rem.key}", minutes, crew, 1)
+        rem.removed = self.now
+        kind = rem.remedy.kind
+        assert kind is not None
+        cause = self._rem_cause(rem, uid)
+        for r in rem.targets:
+            self._open_window(("remedy", rem.key, r), r, kind, cause, uid)
+        if rem.remedy.lead > 0:
+            yield self.env.timeout(rem.remedy.lead)
+        rem.ready.succeed()
 
-            got = yield from self.dispatch.admit(uid, total)
-            if got is None:
-                rem.claimed = False
-                self._give_up(
-                    uid,
-                    self._no_window(
-                        f"{rem.rule}'s pre-step, lead time and the unit's sequence", total(self.now)
-                    ),
-                )
-                yield from self._finish(uid, None)
-                return False
-            req, crew, slot = got
-            yield from self._pre_step(uid, rem, crew)
-            self.dispatch.release(req, crew)
-            self.dispatch.unpark(uid, slot)
-        for rem in self.shared_pre[uid]:
-            assert rem.gone is not None
-            yield rem.gone
-            assert rem.removed is not None
-            wait = rem.removed + rem.remedy.lead - self.now
-            if wait > 0:
-                yield self.env.timeout(wait)
-        return True
+    def _close_cycle(self, uid: str, rem: _Rem, crew: int) -> Proc:
+        """Re-enable the subscription's setting once no unit of the cycle is left."""
+        minutes = self._rem_minutes(rem, "restore", uid)
+        yield from self._run(uid, f"restore:{rem.key}", minutes, crew, 1)
+        rem.restored = self.now
+        rem.removed = None
+        rem.ready = None
+        for r in rem.targets:
+            w = self.open.get(("remedy", rem.key, r))
+            if w is not None:
+                self._close_window(("remedy", rem.key, r), w.cause)
 
     def _just_in_time(self, uid: str) -> Proc:
         """The window-bound sequence admitted as a whole and run on one crew."""
-        got = yield from self.dispatch.admit(uid, lambda t: self._jit_plan(uid).p_total(t)[2])
+        while True:
+            yield from self._cycle_wait(uid)
+            got = yield from self.dispatch.admit(uid, lambda t: self._jit_plan(uid).p_total(t)[2])
+            if got is None or not any(
+                rem.ready is not None and not rem.ready.triggered for rem in self.shared_pre[uid]
+            ):
+                break
+            # another unit opened a cycle while this one got its crew: join it after its lead
+            req, crew, slot = got
+            self.dispatch.release(req, crew)
+            self.dispatch.unpark(uid, slot)
         if got is None:
             plan = self._jit_plan(uid)
             parts = ["Validate", "Prepare", "Check", "Commit"]
@@ -824,6 +859,10 @@ class Platform:
         for rem in plan.pres:
             rem.claimed = True
         self.reserved += 2 * plan.writes
+        for rem in plan.cycles:
+            yield from self._open_cycle(uid, rem, crew)
+        for rem in self.shared_pre[uid]:
+            rem.users.add(uid)
         for rem in plan.pres:
             yield from self._pre_step(uid, rem, crew)
         if plan.lead > 0:
