@@ -83,6 +83,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import networkx as nx
 import simpy
 
 from sim.common.timeparse import format_minutes
@@ -351,6 +352,48 @@ class Platform:
         self.stopped: dict[str, tuple[str, ...]] = {
             uid: self._stopped_vms(self.by_id[uid]) for uid in self.order
         }
+        self._setup_chains()
+
+    def _setup_chains(self) -> None:
+        """Chains for MIG022: the units whose Site Recovery replication is disabled and the
+        storage accounts of those VMs' disks run back to back on one crew, in one window, so
+        replication is re-enabled in the window it was disabled in.
+
+        One chain per connected group (units sharing a storage account join), in must-precede
+        order. The first unit (the leader) waits until every unit outside the chain that one of
+        its units waits for is done, then is admitted for the whole chain; each unit hands its
+        crew to the next. A group with a unit outside it that itself waits for one of its units
+        is not chained (it could never be admitted); nor is one longer than every window."""
+        self.chain_of: dict[str, list[str]] = {}
+        self.outside: dict[str, list[str]] = {}
+        self.baton: dict[str, simpy.Event] = {}
+        self.took: set[str] = set()
+        if self.plan.remediation != "auto":
+            return
+        g: nx.Graph[str] = nx.Graph()
+        for rem in self.rems:
+            if rem.rule == "MIG022" and rem.waits_for:
+                for m in rem.units:
+                    for w in rem.waits_for:
+                        g.add_edge(m, w)
+        dag = self.units.dag
+        for comp in nx.connected_components(g):
+            sub = dag.subgraph(comp)
+            members = list(nx.lexicographical_topological_sort(sub, key=self.position.__getitem__))
+            outside = sorted(
+                {p for m in members for p in dag.predecessors(m)} - set(members),
+                key=self.position.__getitem__,
+            )
+            below: set[str] = set()
+            for m in members:
+                below |= nx.descendants(dag, m)
+            if below & set(outside):
+                continue
+            for m in members:
+                self.chain_of[m] = members
+            self.outside[members[0]] = outside
+            for m in members[1:]:
+                self.baton[m] = self.env.event()
 
     def _storage_units(self, vms: Sequence[str]) -> list[str]:
         """The units of the storage accounts holding the disks of ``vms`` (graph node ids)."""
@@ -530,6 +573,20 @@ class Platform:
         self.events.append(Event(self.now, uid, "unit", "not_migrated", None, 0))
         self.done[uid].succeed(False)
         self.finished.add(uid)
+        baton = self.baton.get(uid)
+        if baton is not None and baton.triggered and uid not in self.took:
+            self.took.add(uid)
+            if baton.value is not None:
+                self._pass(uid, baton.value)  # its turn in the chain came: the next unit's
+
+    def _pass(self, uid: str, held: _Held) -> None:
+        """Hand ``uid``'s crew to the next unit of its chain that is not done, or back."""
+        chain = self.chain_of.get(uid, [uid])
+        for m in chain[chain.index(uid) + 1 :]:
+            if m not in self.finished and not self.baton[m].triggered:
+                self.baton[m].succeed(held)
+                return
+        self.dispatch.release(held.req, held.crew)
 
     # ---- crews, windows, steps -----------------------------------------------------------------
 
@@ -778,7 +835,7 @@ class Platform:
             yield from self._pre_step(uid, rem, crew)
             self.dispatch.release(req, crew)
         disruptive = bool(self.window_pre[uid] or self.shared_pre[uid])
-        if self.dispatch.runs_just_in_time(uid, disruptive):
+        if uid in self.chain_of or self.dispatch.runs_just_in_time(uid, disruptive):
             yield from self._just_in_time(uid)
         else:
             yield from self._ahead(uid)
@@ -813,6 +870,40 @@ class Platform:
             yield self.env.timeout(rem.remedy.lead)
         rem.ready.succeed()
 
+    def _with_cycles(self, uid: str, total: Callable[[float], float]) -> Callable[[float], float]:
+        """``total`` plus, for a unit that left its cycles, opening one again if none is open
+        then (the setting disabled, the lead time)."""
+        rems = self.shared_pre[uid]
+        if not rems:
+            return total
+
+        def length(t: float) -> float:
+            again = sum(
+                self._rem_minutes(rem, "remediate", uid) + rem.remedy.lead
+                for rem in rems
+                if rem.removed is None
+            )
+            return total(t) + again
+
+        return length
+
+    def _leave_cycles(self, uid: str, held: _Held) -> Proc:
+        """A unit that must wait for another window leaves its cycles; the last one out
+        re-enables the setting before the window ends."""
+        for rem in self.shared_pre[uid]:
+            if uid in rem.users:
+                rem.users.discard(uid)
+                if not rem.users and rem.removed is not None:
+                    yield from self._close_cycle(uid, rem, held.crew)
+
+    def _rejoin_cycles(self, uid: str, held: _Held) -> Proc:
+        """Back in a window: join the open cycle (after its lead) or open a new one."""
+        yield from self._cycle_wait(uid)
+        for rem in self.shared_pre[uid]:
+            rem.users.add(uid)
+            if rem.removed is None:
+                yield from self._open_cycle(uid, rem, held.crew)
+
     def _close_cycle(self, uid: str, rem: _Rem, crew: int) -> Proc:
         """Re-enable the subscription's setting once no unit of the cycle is left."""
         minutes = self._rem_minutes(rem, "restore", uid)
@@ -825,11 +916,45 @@ class Platform:
             if w is not None:
                 self._close_window(("remedy", rem.key, r), w.cause)
 
+    def _chain_total(self, uid: str, t: float) -> float:
+        """Minutes of ``uid``'s sequence, and of the rest of its chain when it leads one."""
+        chain = self.chain_of.get(uid)
+        if chain is None or chain[0] != uid:
+            return self._jit_plan(uid).p_total(t)[2]
+        total = 0.0
+        for m in chain:
+            if m not in self.finished:
+                total += self._jit_plan(m).p_total(t + total)[2]
+        reenable = {
+            id(rem): self._rem_minutes(rem, "restore", rem.units[0])
+            for m in chain
+            for rem in self.involved[m]
+            if rem.rule == "MIG022"
+        }
+        return total + sum(reenable.values())
+
     def _just_in_time(self, uid: str) -> Proc:
-        """The window-bound sequence admitted as a whole and run on one crew."""
+        """The window-bound sequence admitted as a whole and run on one crew (for a chain's
+        leader, the whole chain; a follower gets the crew from the unit before it)."""
+        baton = self.baton.get(uid)
+        if baton is not None:
+            handed = yield baton
+            if handed is not None:
+                self.took.add(uid)
+                self.dispatch.started(uid)
+                slot = yield from self.dispatch.parallel(uid)
+                yield from self._sequence(uid, handed, slot)
+                return
+        chain = self.chain_of.get(uid)
+        if chain is not None and chain[0] == uid:
+            waits = [self.done[p] for p in self.outside[uid]]
+            if waits:
+                yield self.env.all_of(waits)
+            if self.dispatch.fits(self.now, self._chain_total(uid, self.now)) is None:
+                self._unchain(chain)
         while True:
             yield from self._cycle_wait(uid)
-            got = yield from self.dispatch.admit(uid, lambda t: self._jit_plan(uid).p_total(t)[2])
+            got = yield from self.dispatch.admit(uid, lambda t: self._chain_total(uid, t))
             if got is None or not any(
                 rem.ready is not None and not rem.ready.triggered for rem in self.shared_pre[uid]
             ):
@@ -852,17 +977,32 @@ class Platform:
             yield from self._finish(uid, None)
             return
         req, crew, slot = got
-        held = _Held(req, crew)
+        yield from self._sequence(uid, _Held(req, crew), slot)
+
+    def _unchain(self, chain: Sequence[str]) -> None:
+        """Let a chain's units run each on its own: it fits no window as a whole."""
+        for m in chain[1:]:
+            baton = self.baton.pop(m)
+            if not baton.triggered:
+                baton.succeed(None)
+        for m in chain:
+            self.chain_of.pop(m, None)
+
+    def _sequence(self, uid: str, held: _Held, slot: Any) -> Proc:
+        """Unit ``uid``'s window-bound sequence on the crew ``held``, then the crew goes to the
+        next unit of its chain, or back."""
+        crew = held.crew
+        yield from self._cycle_wait(uid)  # a chain's follower may find a cycle in its lead
         plan = self._jit_plan(uid)
         self.rest[uid] = plan.rest
         p_eff, c_eff, _ = plan.p_total(self.now)
         for rem in plan.pres:
             rem.claimed = True
         self.reserved += 2 * plan.writes
-        for rem in plan.cycles:
-            yield from self._open_cycle(uid, rem, crew)
         for rem in self.shared_pre[uid]:
             rem.users.add(uid)
+        for rem in plan.cycles:
+            yield from self._open_cycle(uid, rem, crew)
         for rem in plan.pres:
             yield from self._pre_step(uid, rem, crew)
         if plan.lead > 0:
@@ -881,7 +1021,10 @@ class Platform:
         if ok:
             self._committed(uid)
         yield from self._finish(uid, held)
-        self.dispatch.release(held.req, held.crew)
+        if uid in self.chain_of:
+            self._pass(uid, held)
+        else:
+            self.dispatch.release(held.req, held.crew)
 
     def _ahead(self, uid: str) -> Proc:
         """The sequence step by step: a crew per step, Prepare when one is free, Commit when it
@@ -944,15 +1087,23 @@ class Platform:
             d_stop = self._draw(uid, "stop", n, attempt) if n else 0.0
             d_deall = self._draw(uid, "deallocate", n, attempt) if n else 0.0
             d_start = self._draw(uid, "start", n, attempt) if n else 0.0
-            if held is None or attempt > 1:
+            refit: Callable[[float], float] | None = None
+            if held is not None and attempt > 1:
+                # A retry after a failed Prepare: the rest of the sequence must fit the window
+                # again, or the unit waits (unlocked, without its crew) for the next one.
+                tail = (0.0 if restart_commit else d_start) + self.plan.check
+                tail += self._draw(uid, "commit", u.vm_count, 1) + self.rest.get(uid, 0.0)
+                tail += d_start if restart_commit else 0.0
+                refit = self._block(d_stop + d_deall, d_prep, tail, writes)
+                if self.dispatch.fits(self.now, refit(self.now)) == self.now:
+                    refit = None
+                else:
+                    refit = self._with_cycles(uid, refit)
+            if held is None or refit is not None:
                 total: Callable[[float], float] | None = None
                 if held is not None:
-                    # A retry after a failed Prepare: the rest of the sequence must fit a window
-                    # again, or the unit waits (unlocked) for the next one.
-                    tail = (0.0 if restart_commit else d_start) + self.plan.check
-                    tail += self._draw(uid, "commit", u.vm_count, 1) + self.rest.get(uid, 0.0)
-                    tail += d_start if restart_commit else 0.0
-                    total = self._block(d_stop + d_deall, d_prep, tail, writes)
+                    total = refit
+                    yield from self._leave_cycles(uid, held)
                     self.dispatch.release(held.req, held.crew)
                 elif n:
                     tail = d_start
@@ -972,6 +1123,7 @@ class Platform:
                 req, crew = got
                 if held is not None:
                     held.req, held.crew = req, crew
+                    yield from self._rejoin_cycles(uid, held)
             else:
                 req, crew = held.req, held.crew
             self.state[uid].attempts["prepare"] = attempt
@@ -1048,16 +1200,18 @@ class Platform:
                 if self.dispatch.fits(self.now, d_first + rest) != self.now:
                     # After a failure the Commit no longer fits this window: the unit waits
                     # Prepared, without its crew, for the next one (every Commit in a window).
+                    yield from self._leave_cycles(uid, held)
                     self.dispatch.release(held.req, held.crew)
                     if planned is not None:
                         self.reserved -= writes  # no longer the admitted plan's Commit
                         planned = None
-                    total = self._block(0.0, d_commit, rest, writes)
+                    total = self._with_cycles(uid, self._block(0.0, d_commit, rest, writes))
                     got = yield from self.dispatch.slot(uid, total)
                     if got is None:
                         held.req, held.crew = yield from self.dispatch.crew(uid)
                     else:
                         held.req, held.crew = got
+                    yield from self._rejoin_cycles(uid, held)
             if held is None:
                 total = self._block(0.0, d_commit, d_start, writes)
                 got = yield from self.dispatch.slot(uid, total)
