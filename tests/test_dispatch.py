@@ -5,6 +5,7 @@ Deterministic durations give exact windows; the random cases check invariants.""
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from pathlib import Path
 from typing import Any
@@ -293,7 +294,7 @@ def test_a_failed_commit_is_retried_after_a_delay_and_left_locked_needs_support(
     )
     rep = replicate(sc)
     commits = [span(rep, "n1", "commit", a) for a in (1, 2, 3)]
-    assert [b[0] - a[1] for a, b in zip(commits, commits[1:], strict=False)] == [10, 10]
+    assert [b[0] - a[1] for a, b in itertools.pairwise(commits)] == [10, 10]
     out = rep.outcome("n1")
     assert not out.migrated and out.needs_support
     assert "needs support" in out.reason
