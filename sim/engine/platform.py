@@ -87,7 +87,7 @@ import networkx as nx
 import simpy
 
 from sim.common.timeparse import format_minutes
-from sim.engine.dispatch import Dispatch, Proc
+from sim.engine.dispatch import Crews, Dispatch, Proc
 from sim.engine.sampling import Sampler
 from sim.engine.throttle import TokenBucket
 from sim.model.calendar import Calendar
@@ -150,12 +150,28 @@ class _Rem:
     ready: simpy.Event | None = None  # fires when the open cycle's lead time has passed
 
 
+@dataclass(eq=False)
+class _Group:
+    """MIG022: units that must migrate in one window, on crews of their own (see
+    :meth:`Platform._setup_groups`)."""
+
+    members: list[str]  # in must-precede order, then the order's position
+    outside: list[str]  # units outside it that one of its units waits for
+    started: simpy.Event  # True: admitted with crews; False: dissolved (units go alone)
+    pool: Crews | None = None
+    free: set[int] = field(default_factory=set)
+    held: list[tuple[Any, int]] = field(default_factory=list)  # the crews taken for it
+    done: set[str] = field(default_factory=set)
+
+
 @dataclass
 class _Held:
-    """The crew a just-in-time unit holds (swapped when it has to wait for another window)."""
+    """The crew a just-in-time unit holds (swapped when it has to wait for another window);
+    ``group``: a crew of its group's (``None``: of the plan's pool)."""
 
     req: Any
     crew: int
+    group: _Group | None = None
 
 
 @dataclass
@@ -352,22 +368,20 @@ class Platform:
         self.stopped: dict[str, tuple[str, ...]] = {
             uid: self._stopped_vms(self.by_id[uid]) for uid in self.order
         }
-        self._setup_chains()
+        self._setup_groups()
 
-    def _setup_chains(self) -> None:
-        """Chains for MIG022: the units whose Site Recovery replication is disabled and the
-        storage accounts of those VMs' disks run back to back on one crew, in one window, so
-        replication is re-enabled in the window it was disabled in.
+    def _setup_groups(self) -> None:
+        """Groups for MIG022: the units whose Site Recovery replication is disabled and the
+        storage accounts of those VMs' disks migrate in one maintenance window, on crews taken
+        for the group, so replication is re-enabled in the window it was disabled in.
 
-        One chain per connected group (units sharing a storage account join), in must-precede
-        order. The first unit (the leader) waits until every unit outside the chain that one of
-        its units waits for is done, then is admitted for the whole chain; each unit hands its
-        crew to the next. A group with a unit outside it that itself waits for one of its units
-        is not chained (it could never be admitted); nor is one longer than every window."""
-        self.chain_of: dict[str, list[str]] = {}
-        self.outside: dict[str, list[str]] = {}
-        self.baton: dict[str, simpy.Event] = {}
-        self.took: set[str] = set()
+        One group per connected set (units sharing a storage account join; groups that wait
+        for each other's units merge). Its first unit (the leader) waits until every unit
+        outside the group that one of its units waits for is done, then takes the crews and
+        the window for the whole group (:meth:`_admit_group`). A group with a unit outside it
+        that itself waits for one of its units is not formed (it could never start), nor is
+        one longer than every window: its units then go alone."""
+        self.group_of: dict[str, _Group] = {}
         if self.plan.remediation != "auto":
             return
         g: nx.Graph[str] = nx.Graph()
@@ -377,23 +391,45 @@ class Platform:
                     for w in rem.waits_for:
                         g.add_edge(m, w)
         dag = self.units.dag
-        for comp in nx.connected_components(g):
+        comps = [set(c) for c in nx.connected_components(g)]
+        ancestors: dict[str, set[str]] = {}
+
+        def need(members: set[str]) -> set[str]:
+            # every unit that must be done before the chain's leader may be admitted
+            out = {p for m in members for p in dag.predecessors(m)} - members
+            for u in list(out):
+                if u not in ancestors:
+                    ancestors[u] = nx.ancestors(dag, u)
+                out |= ancestors[u]
+            return out
+
+        while True:
+            # Chains that wait for each other's units would never start: merge them.
+            needs = [need(c) for c in comps]
+            owner = {m: i for i, c in enumerate(comps) for m in c}
+            h: nx.DiGraph[int] = nx.DiGraph()
+            h.add_nodes_from(range(len(comps)))
+            for i, n in enumerate(needs):
+                h.add_edges_from((i, owner[u]) for u in n if u in owner and owner[u] != i)
+            loops = [sorted(c) for c in nx.strongly_connected_components(h) if len(c) > 1]
+            if not loops:
+                break
+            merged = {i for loop in loops for i in loop}
+            comps = [c for i, c in enumerate(comps) if i not in merged] + [
+                set().union(*(comps[i] for i in loop)) for loop in loops
+            ]
+        for comp, needed in zip(comps, needs, strict=True):
+            if needed & comp:
+                continue  # a unit it waits for waits for one of its units: not formed
             sub = dag.subgraph(comp)
             members = list(nx.lexicographical_topological_sort(sub, key=self.position.__getitem__))
             outside = sorted(
-                {p for m in members for p in dag.predecessors(m)} - set(members),
+                {p for m in members for p in dag.predecessors(m)} - comp,
                 key=self.position.__getitem__,
             )
-            below: set[str] = set()
+            group = _Group(members, outside, self.env.event())
             for m in members:
-                below |= nx.descendants(dag, m)
-            if below & set(outside):
-                continue
-            for m in members:
-                self.chain_of[m] = members
-            self.outside[members[0]] = outside
-            for m in members[1:]:
-                self.baton[m] = self.env.event()
+                self.group_of[m] = group
 
     def _storage_units(self, vms: Sequence[str]) -> list[str]:
         """The units of the storage accounts holding the disks of ``vms`` (graph node ids)."""
@@ -573,20 +609,40 @@ class Platform:
         self.events.append(Event(self.now, uid, "unit", "not_migrated", None, 0))
         self.done[uid].succeed(False)
         self.finished.add(uid)
-        baton = self.baton.get(uid)
-        if baton is not None and baton.triggered and uid not in self.took:
-            self.took.add(uid)
-            if baton.value is not None:
-                self._pass(uid, baton.value)  # its turn in the chain came: the next unit's
+        group = self.group_of.get(uid)
+        if group is not None:
+            if not group.started.triggered and uid == group.members[0]:
+                self._dissolve(group)  # its leader will never take the crews
+            else:
+                self._member_done(uid)
 
-    def _pass(self, uid: str, held: _Held) -> None:
-        """Hand ``uid``'s crew to the next unit of its chain that is not done, or back."""
-        chain = self.chain_of.get(uid, [uid])
-        for m in chain[chain.index(uid) + 1 :]:
-            if m not in self.finished and not self.baton[m].triggered:
-                self.baton[m].succeed(held)
-                return
-        self.dispatch.release(held.req, held.crew)
+    def _dissolve(self, group: _Group) -> None:
+        """Let a group's units go each on its own."""
+        for m in group.members:
+            self.group_of.pop(m, None)
+        if not group.started.triggered:
+            group.started.succeed(False)
+
+    def _member_done(self, uid: str) -> None:
+        """A unit of a started group is done; the last one hands the group's crews back."""
+        group = self.group_of.get(uid)
+        if group is None or not group.started.triggered or not group.started.value:
+            return
+        group.done.add(uid)
+        if group.held and all(m in self.finished for m in group.members):
+            for req, crew in group.held:
+                self.dispatch.release(req, crew)
+            group.held = []
+
+    def _let_go(self, held: _Held) -> None:
+        """Hand the crew ``held`` back to where it came from (its group's, or the pool)."""
+        group = held.group
+        if group is not None and group.pool is not None:
+            group.pool.release(held.req)
+            group.free.add(held.crew)
+            held.group = None
+        else:
+            self.dispatch.release(held.req, held.crew)
 
     # ---- crews, windows, steps -----------------------------------------------------------------
 
@@ -830,15 +886,22 @@ class Platform:
             yield from self._finish(uid, None)
             return
         yield from self.dispatch.begin(uid, self.not_before.get(uid, 0.0))
-        for rem in self.free_pre[uid]:
-            req, crew = yield from self.dispatch.crew(uid)
-            yield from self._pre_step(uid, rem, crew)
-            self.dispatch.release(req, crew)
+        if uid not in self.group_of:  # a group's unit runs them on its group's crew
+            yield from self._free_pre_steps(uid)
         disruptive = bool(self.window_pre[uid] or self.shared_pre[uid])
-        if uid in self.chain_of or self.dispatch.runs_just_in_time(uid, disruptive):
+        if uid in self.group_of or self.dispatch.runs_just_in_time(uid, disruptive):
             yield from self._just_in_time(uid)
         else:
             yield from self._ahead(uid)
+
+    def _free_pre_steps(self, uid: str) -> Proc:
+        """The pre-steps that open no window (MIG009, MIG018), each when a crew is free."""
+        for rem in self.free_pre[uid]:
+            if rem.claimed:
+                continue
+            req, crew = yield from self.dispatch.crew(uid)
+            yield from self._pre_step(uid, rem, crew)
+            self.dispatch.release(req, crew)
 
     def _cycle_wait(self, uid: str) -> Proc:
         """Wait while a subscription-wide remediation the unit needs (MIG020) is in its lead
@@ -916,45 +979,97 @@ class Platform:
             if w is not None:
                 self._close_window(("remedy", rem.key, r), w.cause)
 
-    def _chain_total(self, uid: str, t: float) -> float:
-        """Minutes of ``uid``'s sequence, and of the rest of its chain when it leads one."""
-        chain = self.chain_of.get(uid)
-        if chain is None or chain[0] != uid:
-            return self._jit_plan(uid).p_total(t)[2]
-        total = 0.0
-        for m in chain:
-            if m not in self.finished:
-                total += self._jit_plan(m).p_total(t + total)[2]
+    def _group_length(self, group: _Group, crews: int, t: float) -> float:
+        """An upper bound of the minutes ``group``'s units not yet done take on ``crews`` crews
+        from ``t`` (Graham's bound for any schedule that never leaves a crew idle while a unit
+        is ready: total work / crews + (1 - 1/crews) * longest chain), with the re-enabling of
+        replication counted on every path."""
+        alive = [m for m in group.members if m not in self.finished]
+        if not alive:
+            return 0.0
+        length = {
+            m: self._jit_plan(m).p_total(t)[2]
+            + sum(self._rem_minutes(rem, "remediate", m) for rem in self.free_pre[m])
+            for m in alive
+        }
         reenable = {
             id(rem): self._rem_minutes(rem, "restore", rem.units[0])
-            for m in chain
+            for m in alive
             for rem in self.involved[m]
             if rem.rule == "MIG022"
         }
-        return total + sum(reenable.values())
+        extra = sum(reenable.values())
+        dag = self.units.dag
+        path: dict[str, float] = {}
+        for m in alive:  # members are in must-precede order
+            path[m] = length[m] + max(
+                (path[p] for p in dag.predecessors(m) if p in path), default=0
+            )
+        work, longest = sum(length.values()), max(path.values())
+        return work / crews + (1 - 1 / crews) * longest + extra
+
+    def _admit_group(self, uid: str, group: _Group) -> Proc:
+        """The leader ``uid`` of ``group``: when every unit outside it that it waits for is
+        done, take crews for it (as many as it has units, at most the plan's) at a time when
+        the whole group fits inside one maintenance window; or dissolve it."""
+        waits = [self.done[p] for p in group.outside]
+        if waits:
+            yield self.env.all_of(waits)
+        alive = [m for m in group.members if m not in self.finished]
+        crews = max(1, min(self.plan.crews, len(alive)))
+        while True:
+            now = self.now
+            t = self.dispatch.fits(now, self._group_length(group, crews, now))
+            if t is None:
+                self._dissolve(group)
+                return
+            if t > now:
+                yield self.env.timeout(t - now)
+                continue
+            self.dispatch.started(uid)
+            taken = []
+            for _ in range(crews):
+                taken.append((yield from self.dispatch.crew(uid)))
+            now = self.now
+            t = self.dispatch.fits(now, self._group_length(group, crews, now))
+            if t is not None and t <= now:
+                group.held = taken
+                group.free = {crew for _, crew in taken}
+                group.pool = Crews(self.env, capacity=crews)
+                group.started.succeed(True)
+                return
+            for req, crew in taken:
+                self.dispatch.release(req, crew)
+            if t is None:
+                self._dissolve(group)
+                return
+            yield self.env.timeout(t - now)
 
     def _just_in_time(self, uid: str) -> Proc:
-        """The window-bound sequence admitted as a whole and run on one crew (for a chain's
-        leader, the whole chain; a follower gets the crew from the unit before it)."""
-        baton = self.baton.get(uid)
-        if baton is not None:
-            handed = yield baton
-            if handed is not None:
-                self.took.add(uid)
+        """The window-bound sequence admitted as a whole and run on one crew (a group's unit:
+        on one of the crews taken for its group, when the group starts)."""
+        group = self.group_of.get(uid)
+        if group is not None:
+            if uid == group.members[0] and not group.started.triggered:
+                yield from self._admit_group(uid, group)
+            started = yield group.started
+            if started and group.pool is not None:
+                req = group.pool.request(priority=self.position[uid])
+                yield req
+                crew = min(group.free)
+                group.free.discard(crew)
+                held = _Held(req, crew, group)
                 self.dispatch.started(uid)
+                for rem in self.free_pre[uid]:
+                    if not rem.claimed:
+                        yield from self._pre_step(uid, rem, crew)
                 slot = yield from self.dispatch.parallel(uid)
-                yield from self._sequence(uid, handed, slot)
+                yield from self._sequence(uid, held, slot)
                 return
-        chain = self.chain_of.get(uid)
-        if chain is not None and chain[0] == uid:
-            waits = [self.done[p] for p in self.outside[uid]]
-            if waits:
-                yield self.env.all_of(waits)
-            if self.dispatch.fits(self.now, self._chain_total(uid, self.now)) is None:
-                self._unchain(chain)
+            yield from self._free_pre_steps(uid)  # the group dissolved: alone
         while True:
             yield from self._cycle_wait(uid)
-            got = yield from self.dispatch.admit(uid, lambda t: self._chain_total(uid, t))
+            got = yield from self.dispatch.admit(uid, lambda t: self._jit_plan(uid).p_total(t)[2])
             if got is None or not any(
                 rem.ready is not None and not rem.ready.triggered for rem in self.shared_pre[uid]
             ):
@@ -979,20 +1094,10 @@ class Platform:
         req, crew, slot = got
         yield from self._sequence(uid, _Held(req, crew), slot)
 
-    def _unchain(self, chain: Sequence[str]) -> None:
-        """Let a chain's units run each on its own: it fits no window as a whole."""
-        for m in chain[1:]:
-            baton = self.baton.pop(m)
-            if not baton.triggered:
-                baton.succeed(None)
-        for m in chain:
-            self.chain_of.pop(m, None)
-
     def _sequence(self, uid: str, held: _Held, slot: Any) -> Proc:
-        """Unit ``uid``'s window-bound sequence on the crew ``held``, then the crew goes to the
-        next unit of its chain, or back."""
+        """Unit ``uid``'s window-bound sequence on the crew ``held``, which it then hands back."""
         crew = held.crew
-        yield from self._cycle_wait(uid)  # a chain's follower may find a cycle in its lead
+        yield from self._cycle_wait(uid)  # a group's unit may find a cycle in its lead
         plan = self._jit_plan(uid)
         self.rest[uid] = plan.rest
         p_eff, c_eff, _ = plan.p_total(self.now)
@@ -1021,10 +1126,8 @@ class Platform:
         if ok:
             self._committed(uid)
         yield from self._finish(uid, held)
-        if uid in self.chain_of:
-            self._pass(uid, held)
-        else:
-            self.dispatch.release(held.req, held.crew)
+        self._let_go(held)
+        self._member_done(uid)
 
     def _ahead(self, uid: str) -> Proc:
         """The sequence step by step: a crew per step, Prepare when one is free, Commit when it
@@ -1104,7 +1207,7 @@ class Platform:
                 if held is not None:
                     total = refit
                     yield from self._leave_cycles(uid, held)
-                    self.dispatch.release(held.req, held.crew)
+                    self._let_go(held)
                 elif n:
                     tail = d_start
                     if restart_commit:
@@ -1201,7 +1304,7 @@ class Platform:
                     # After a failure the Commit no longer fits this window: the unit waits
                     # Prepared, without its crew, for the next one (every Commit in a window).
                     yield from self._leave_cycles(uid, held)
-                    self.dispatch.release(held.req, held.crew)
+                    self._let_go(held)
                     if planned is not None:
                         self.reserved -= writes  # no longer the admitted plan's Commit
                         planned = None
@@ -1277,6 +1380,9 @@ class Platform:
         for uid in self.order:
             self.env.process(self.unit_process(uid))
         self.env.run()
+        stuck = [uid for uid in self.order if self.state[uid].status == "pending"]
+        if stuck:  # a bug, never an input: fail loudly rather than report them half-done
+            raise RuntimeError(f"the engine left units waiting forever: {', '.join(stuck[:5])}")
         horizon = max(self.now, max((e.time for e in self.events), default=0.0))
         open_count = len(self.open) + sum(len(self.rows[uid]) for uid in self.locks)
         for uid, (_, cause) in list(self.locks.items()):
