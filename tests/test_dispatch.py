@@ -15,6 +15,7 @@ import pytest
 from sim.experiments.replications import Prepared, row_of
 from sim.importers.generate import generate_estate
 from sim.model.calendar import Calendar
+from sim.model.remedies import REMEDIES
 from sim.model.scenario import Scenario, load_scenario
 from sim.outputs.records import Replication, Window
 
@@ -353,3 +354,32 @@ def test_a_generated_estate_keeps_every_window_inside_one_maintenance_window() -
     for rep in (p.replicate(0, deterministic=True), p.replicate(1), p.replicate(2)):
         assert _window_faults(sc, rep) == []
         assert sum(o.migrated for o in rep.outcomes) > 0.5 * len(rep.outcomes)
+
+
+def test_docs_remediation_table_is_the_codes() -> None:
+    # docs/model.md gives every number of the table with its source; it must be the code's.
+    text = (ROOT / "docs" / "model.md").read_text()
+    rows = {
+        cells[0]: cells
+        for line in text.splitlines()
+        if line.startswith("| MIG")
+        and len(cells := [c.strip() for c in line.strip("|").split("|")]) == 7
+    }
+    assert set(rows) == set(REMEDIES)
+
+    def minutes(base_per_vm: tuple[float, float]) -> str:
+        base, per_vm = base_per_vm
+        if base == per_vm == 0:
+            return "-"
+        return f"{base:g}" + (f" + {per_vm:g}/VM" if per_vm else "")
+
+    for rule, r in REMEDIES.items():
+        _, scope, pre, post, lead, _window, source = rows[rule]
+        assert (scope, pre, post, lead) == (
+            r.scope,
+            minutes(r.remediate),
+            minutes(r.restore),
+            f"{r.lead:g}",
+        ), rule
+        assert "assumption" in source or "migration-facts.md" in source or "script" in source
+        assert "assumption" in r.source or "migration-facts.md" in r.source
