@@ -121,6 +121,11 @@ class Dispatch(ABC):
         self.slots: dict[str, Crews] = {
             group: Crews(env, capacity=cap) for group, cap in (caps or {}).items()
         }
+        self.unparked: dict[str, simpy.Event] = {group: env.event() for group in self.slots}
+        """Per capped group: fires when one of its slots is handed back."""
+        self.gang = simpy.Resource(env, capacity=1)
+        """Held while one unit gathers several crews (:meth:`crews_for`): two gatherers never
+        hold part of what the other waits for."""
 
     @abstractmethod
     def priorities(self, order: Sequence[str]) -> Mapping[str, int]:
@@ -156,6 +161,21 @@ class Dispatch(ABC):
         self.free.discard(crew)
         return req, crew
 
+    def crews_for(self, uid: str, n: int) -> Proc:
+        """``n`` crews for ``uid`` at once, ahead of every other request; returns the list of
+        ``(request, crew)``. One gatherer at a time, so gatherers never deadlock; everyone else
+        holds a crew for a bounded step, so the crews come."""
+        with self.gang.request() as turn:
+            yield turn
+            taken = []
+            for _ in range(n):
+                req = self.crews.request(priority=self.priority[uid] - _LATER)
+                yield req
+                crew = min(self.free)
+                self.free.discard(crew)
+                taken.append((req, crew))
+        return taken
+
     def release(self, req: Any, crew: int) -> None:
         """Hand crew ``crew`` (held through ``req``) back."""
         self.crews.release(req)
@@ -174,7 +194,10 @@ class Dispatch(ABC):
     def unpark(self, uid: str, req: Any) -> None:
         """Hand back the slot ``req`` of :meth:`parallel` (``None``: nothing)."""
         if req is not None:
-            self.slots[self.groups[uid]].release(req)
+            group = self.groups[uid]
+            self.slots[group].release(req)
+            event, self.unparked[group] = self.unparked[group], self.env.event()
+            event.succeed()
 
     def admit(self, uid: str, total: SequenceLength) -> Proc:
         """Wait until unit ``uid`` can run its whole window-bound sequence of ``total(now)``
@@ -189,8 +212,18 @@ class Dispatch(ABC):
             if t > now:
                 yield self.env.timeout(t - now)
                 continue
-            slot = yield from self.parallel(uid)
             req, crew = yield from self.crew(uid)
+            # The slot only when one is free as the crew comes: a unit never holds a crew while
+            # it waits for a slot (whose holder may wait for a crew).
+            group = self.groups.get(uid, "")
+            pool = self.slots.get(group)
+            if pool is not None and pool.count >= pool.capacity:
+                self.release(req, crew)
+                yield self.unparked[group]
+                continue
+            slot = pool.request(priority=self._key(uid)) if pool is not None else None
+            if slot is not None:
+                yield slot  # granted at once: a slot was free
             now = float(self.env.now)
             t = self.fits(now, total(now))
             if t is not None and t <= now:

@@ -87,7 +87,7 @@ import networkx as nx
 import simpy
 
 from sim.common.timeparse import format_minutes
-from sim.engine.dispatch import Crews, Dispatch, Proc
+from sim.engine.dispatch import Dispatch, Proc
 from sim.engine.sampling import Sampler
 from sim.engine.throttle import TokenBucket
 from sim.model.calendar import Calendar
@@ -101,6 +101,9 @@ from sim.model.units import MigrationUnits, Unit
 from sim.outputs.records import Event, PostTask, Replication, UnitOutcome, Window
 
 _WINDOW_ORDER = operator.itemgetter(4, 5, 0, 3, 2)
+
+_SPANS = " (may span windows: with the units that share its storage accounts it fits no one window)"
+"""Said of a MIG022 gap whose group could not migrate in one window."""
 """A window's sort key: start, end, resource, kind, unit (fields of :class:`Window`)."""
 
 
@@ -158,10 +161,10 @@ class _Group:
     members: list[str]  # in must-precede order, then the order's position
     outside: list[str]  # units outside it that one of its units waits for
     started: simpy.Event  # True: admitted with crews; False: dissolved (units go alone)
-    pool: Crews | None = None
-    free: set[int] = field(default_factory=set)
-    held: list[tuple[Any, int]] = field(default_factory=list)  # the crews taken for it
-    done: set[str] = field(default_factory=set)
+    held: dict[int, Any] = field(default_factory=dict)  # crew -> the pool's request for it
+    free: set[int] = field(default_factory=set)  # its crews no unit of it holds
+    waiting: list[tuple[int, simpy.Event]] = field(default_factory=list)  # (position, wake)
+    broken: bool = False  # a unit had to wait for another window: the rest go alone
 
 
 @dataclass
@@ -185,6 +188,7 @@ class _Plan:
     writes: float
     rest: float  # minutes of the post-steps run right after Commit
     cycles: list[_Rem]  # subscription-wide remediations this unit opens a cycle of
+    after: list[_Rem]  # the post-steps counted in ``rest``
 
 
 class WindowFit:
@@ -269,6 +273,7 @@ class Platform:
         self.reserved = 0.0  # writes of admitted units not yet taken (just-in-time projection)
         self.finished: set[str] = set()  # committed or not migrated
         self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
+        self.planned: dict[str, set[int]] = {}  # the post-steps those minutes count
         self._lifted: dict[str, list[Finding]] | None = None
         self._cs_index: dict[str, int] = {}
         self._setup_findings()
@@ -382,7 +387,13 @@ class Platform:
         that itself waits for one of its units is not formed (it could never start), nor is
         one longer than every window: its units then go alone."""
         self.group_of: dict[str, _Group] = {}
-        if self.plan.remediation != "auto":
+        caps = self.plan.max_parallel
+        if self.plan.remediation != "auto" or any(
+            caps.cap(kind) is not None
+            for kind in ("vnet", "cloud_service", "storage_account", "other")
+        ):
+            # With plan.max_parallel a group's unit could hold the group's crew while it waits
+            # for a slot whose holder waits for a crew: groups are formed only without caps.
             return
         g: nx.Graph[str] = nx.Graph()
         for rem in self.rems:
@@ -624,23 +635,74 @@ class Platform:
             group.started.succeed(False)
 
     def _member_done(self, uid: str) -> None:
-        """A unit of a started group is done; the last one hands the group's crews back."""
+        """A unit of a started group is done; after the last one the group's crews go back."""
         group = self.group_of.get(uid)
         if group is None or not group.started.triggered or not group.started.value:
             return
-        group.done.add(uid)
-        if group.held and all(m in self.finished for m in group.members):
-            for req, crew in group.held:
-                self.dispatch.release(req, crew)
-            group.held = []
+        if all(m in self.finished for m in group.members):
+            for crew in sorted(group.free):
+                self.dispatch.release(group.held.pop(crew), crew)
+            group.free.clear()
 
-    def _let_go(self, held: _Held) -> None:
-        """Hand the crew ``held`` back to where it came from (its group's, or the pool)."""
+    def _group_take(self, uid: str, group: _Group) -> Proc:
+        """One of ``group``'s crews for ``uid`` (the lowest position first); ``None`` when the
+        group broke up meanwhile."""
+        if group.broken:
+            return None
+        if group.free:
+            crew = min(group.free)
+            group.free.discard(crew)
+            return crew
+        wake = self.env.event()
+        group.waiting.append((self.position[uid], wake))
+        group.waiting.sort(key=lambda w: w[0])
+        crew = yield wake
+        return crew
+
+    def _group_give(self, group: _Group, crew: int) -> None:
+        """Crew ``crew`` of ``group`` is free again: to the next unit waiting, or kept."""
+        if group.broken:
+            self.dispatch.release(group.held.pop(crew), crew)
+        elif group.waiting:
+            group.waiting.pop(0)[1].succeed(crew)
+        else:
+            group.free.add(crew)
+
+    def _fits_now(self, uid: str) -> bool:
+        """Whether ``uid``'s sequence, begun now, ends inside the window it begins in."""
+        minutes = self._jit_plan(uid).p_total(self.now)[2]
+        return self.dispatch.fits(self.now, minutes) == self.now
+
+    def _break(self, group: _Group) -> None:
+        """A unit of ``group`` must wait for another window: the units that have not begun go
+        alone, and the group's crews go back to the pool as they come free. Replication gaps
+        already open say they may now span windows."""
+        if not group.broken:
+            for m in group.members:
+                for rem in self.involved[m]:
+                    if rem.rule != "MIG022":
+                        continue
+                    for r in rem.targets:
+                        w = self.open.get(("remedy", rem.key, r))
+                        if w is not None and _SPANS not in w.cause:
+                            w.cause += _SPANS
+        group.broken = True
+        for _, wake in group.waiting:
+            wake.succeed(None)
+        group.waiting.clear()
+        for crew in sorted(group.free):
+            self.dispatch.release(group.held.pop(crew), crew)
+        group.free.clear()
+
+    def _let_go(self, held: _Held, *, waiting: bool = False) -> None:
+        """Hand the crew ``held`` back to where it came from (its group's, or the pool);
+        ``waiting``: its unit now waits for another window, which breaks its group up."""
         group = held.group
-        if group is not None and group.pool is not None:
-            group.pool.release(held.req)
-            group.free.add(held.crew)
+        if group is not None:
+            if waiting:
+                self._break(group)
             held.group = None
+            self._group_give(group, held.crew)
         else:
             self.dispatch.release(held.req, held.crew)
 
@@ -707,7 +769,18 @@ class Platform:
             )
         if r.opens == "commit":
             return f"{rem.rule}: {r.removed}"
-        return f"{rem.rule}: {r.removed} before migration, {r.restored} after"
+        restored = r.restored if "after" in r.restored else f"{r.restored} after"
+        cause = f"{rem.rule}: {r.removed} before migration, {restored}"
+        if rem.rule == "MIG022" and rem.waits_for:
+            group = self.group_of.get(uid)
+            if (
+                group is None
+                or group.broken
+                or not group.started.triggered
+                or not group.started.value
+            ):
+                cause += _SPANS
+        return cause
 
     def _pre_step(self, uid: str, rem: _Rem, crew: int) -> Proc:
         rem.claimed = True
@@ -784,16 +857,25 @@ class Platform:
                 rem.users.discard(uid)
                 if not rem.users and rem.removed is not None:
                     closing.append(rem)
-        if held is not None:
-            for rem in closing:
-                yield from self._close_cycle(uid, rem, held.crew)
-        if not ready:
-            return
         if held is None:
-            self.env.process(self._restores(uid, ready))
+            if ready:
+                self.env.process(self._restores(uid, ready))
             return
-        for rem in ready:
-            yield from self._post_step(uid, rem, held.crew)
+        # On the held crew: the post-steps its admission counted on (others, made ready by
+        # units done meanwhile, go as their own process), and the cycles it is the last of;
+        # outages first.
+        planned = self.planned.pop(uid, set())
+        later = [rem for rem in ready if id(rem) not in planned]
+        steps = [(rem, False) for rem in ready if id(rem) in planned]
+        steps += [(rem, True) for rem in closing]
+        steps.sort(key=lambda step: RESTORE_ORDER.get(step[0].remedy.kind or "", 99))
+        for rem, cycle in steps:
+            if cycle:
+                yield from self._close_cycle(uid, rem, held.crew)
+            else:
+                yield from self._post_step(uid, rem, held.crew)
+        if later:
+            self.env.process(self._restores(uid, later))
 
     # ---- the just-in-time plan of a unit -----------------------------------------------------
 
@@ -843,7 +925,9 @@ class Platform:
             c = self._project(d_commit, writes, t + tc, writes)
             return p, c, tc + c + (start if restart_commit else 0.0) + rest
 
-        return _Plan(pres, lead, p_total=timing, writes=writes, rest=rest, cycles=cycles)
+        return _Plan(
+            pres, lead, p_total=timing, writes=writes, rest=rest, cycles=cycles, after=after
+        )
 
     def _ready_if(self, rem: _Rem, done: set[str], committed: set[str], claimed: set[int]) -> bool:
         if rem.restoring or not rem.remedy.post or self.plan.remediation != "auto":
@@ -1027,15 +1111,12 @@ class Platform:
                 yield self.env.timeout(t - now)
                 continue
             self.dispatch.started(uid)
-            taken = []
-            for _ in range(crews):
-                taken.append((yield from self.dispatch.crew(uid)))
+            taken = yield from self.dispatch.crews_for(uid, crews)
             now = self.now
             t = self.dispatch.fits(now, self._group_length(group, crews, now))
             if t is not None and t <= now:
-                group.held = taken
+                group.held = {crew: req for req, crew in taken}
                 group.free = {crew for _, crew in taken}
-                group.pool = Crews(self.env, capacity=crews)
                 group.started.succeed(True)
                 return
             for req, crew in taken:
@@ -1053,16 +1134,20 @@ class Platform:
             if uid == group.members[0] and not group.started.triggered:
                 yield from self._admit_group(uid, group)
             started = yield group.started
-            if started and group.pool is not None:
-                req = group.pool.request(priority=self.position[uid])
-                yield req
-                crew = min(group.free)
-                group.free.discard(crew)
-                held = _Held(req, crew, group)
+            crew = (yield from self._group_take(uid, group)) if started else None
+            if crew is not None:
                 self.dispatch.started(uid)
                 for rem in self.free_pre[uid]:
                     if not rem.claimed:
                         yield from self._pre_step(uid, rem, crew)
+                if not self._fits_now(uid):
+                    # The group's bound did not hold (the write throttle moved, a cycle's
+                    # lead): the unit waits for another window alone; the group breaks up.
+                    self._break(group)
+                    self._group_give(group, crew)
+                    crew = None
+            if crew is not None:
+                held = _Held(None, crew, group)
                 slot = yield from self.dispatch.parallel(uid)
                 yield from self._sequence(uid, held, slot)
                 return
@@ -1100,6 +1185,7 @@ class Platform:
         yield from self._cycle_wait(uid)  # a group's unit may find a cycle in its lead
         plan = self._jit_plan(uid)
         self.rest[uid] = plan.rest
+        self.planned[uid] = {id(rem) for rem in plan.after}
         p_eff, c_eff, _ = plan.p_total(self.now)
         for rem in plan.pres:
             rem.claimed = True
@@ -1207,7 +1293,7 @@ class Platform:
                 if held is not None:
                     total = refit
                     yield from self._leave_cycles(uid, held)
-                    self._let_go(held)
+                    self._let_go(held, waiting=True)
                 elif n:
                     tail = d_start
                     if restart_commit:
@@ -1304,7 +1390,7 @@ class Platform:
                     # After a failure the Commit no longer fits this window: the unit waits
                     # Prepared, without its crew, for the next one (every Commit in a window).
                     yield from self._leave_cycles(uid, held)
-                    self._let_go(held)
+                    self._let_go(held, waiting=True)
                     if planned is not None:
                         self.reserved -= writes  # no longer the admitted plan's Commit
                         planned = None
