@@ -275,6 +275,7 @@ class Platform:
         self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
         self.planned: dict[str, set[int]] = {}  # the post-steps those minutes count
         self._lifted: dict[str, list[Finding]] | None = None
+        self._disk_units: dict[str, list[str]] | None = None
         self._cs_index: dict[str, int] = {}
         self._setup_findings()
         self._prefetch()
@@ -444,17 +445,23 @@ class Platform:
 
     def _storage_units(self, vms: Sequence[str]) -> list[str]:
         """The units of the storage accounts holding the disks of ``vms`` (graph node ids)."""
-        wanted = {short_name(v) for v in vms if resource_type(v) == "vm"}
-        out: list[str] = []
-        for cs in self.estate.cloud_services:
-            for vm in cs.vms:
-                if vm.name in wanted:
+        if self._disk_units is None:  # once per run: VM name -> its disks' storage units
+            self._disk_units = {}
+            for cs in self.estate.cloud_services:
+                for vm in cs.vms:
+                    units = self._disk_units.setdefault(vm.name, [])
                     for disk in vm.disks:
                         uid = self.units.unit_of.get(
                             node_id("storage_account", disk.storage_account)
                         )
-                        if uid is not None and uid not in out:
-                            out.append(uid)
+                        if uid is not None and uid not in units:
+                            units.append(uid)
+        out: list[str] = []
+        for v in vms:
+            if resource_type(v) == "vm":
+                for uid in self._disk_units.get(short_name(v), ()):
+                    if uid not in out:
+                        out.append(uid)
         return out
 
     def _prefetch(self) -> None:
@@ -806,9 +813,9 @@ class Platform:
             if w is not None:
                 self._close_window(("remedy", rem.key, r), w.cause + suffix)
 
-    def _ready(self, rem: _Rem, done: set[str], committed: set[str]) -> bool:
-        """Whether ``rem``'s post-step may run once the units of ``done`` are done (those of
-        ``committed`` committed): every unit that needs it is done, and, when one of them
+    def _ready(self, rem: _Rem, also: str = "", claimed: frozenset[int] = frozenset()) -> bool:
+        """Whether ``rem``'s post-step may run now (or once unit ``also`` has committed, its
+        pre-steps ``claimed`` done): every unit that needs it is done, and, when one of them
         migrated, every unit it waits for (MIG022's storage accounts). When none migrated the
         post-step rolls the pre-step back at once."""
         r = rem.remedy
@@ -816,23 +823,19 @@ class Platform:
             return False
         if r.scope == "subscription":
             return False  # closed by the last unit of its cycle (_close_cycle)
-        if not all(m in done for m in rem.units):
+        finished, state = self.finished, self.state
+        if not all(m == also or m in finished for m in rem.units):
             return False
-        migrated = any(m in committed for m in rem.units)
+        migrated = any(m == also or state[m].status == "committed" for m in rem.units)
         if r.opens == "commit":
             return migrated
-        if rem.removed is None and not rem.claimed:
+        if rem.removed is None and not rem.claimed and id(rem) not in claimed:
             return False
-        return not migrated or all(w in done for w in rem.waits_for)
+        return not migrated or all(w == also or w in finished for w in rem.waits_for)
 
     def _now_ready(self, uid: str) -> list[_Rem]:
         """The post-steps that unit ``uid``, just done, may run now (data-plane first)."""
-        committed = {m for m in self.finished if self.state[m].status == "committed"}
-        ready = [
-            rem
-            for rem in dict.fromkeys(self.involved[uid])
-            if self._ready(rem, self.finished, committed)
-        ]
+        ready = [rem for rem in dict.fromkeys(self.involved[uid]) if self._ready(rem)]
         for rem in ready:
             rem.restoring = True
         ready.sort(key=lambda m: RESTORE_ORDER.get(m.remedy.kind or "", 99))
@@ -907,14 +910,12 @@ class Platform:
         start = self._draw(uid, "start", n, 1) if n else 0.0
         writes = self._writes(uid)
         # The post-steps this unit's Commit will make ready, as things stand.
-        done = self.finished | {uid}
-        committed = {m for m in self.finished if self.state[m].status == "committed"} | {uid}
-        claimed = {id(rem) for rem in pres}
+        claimed = frozenset(id(rem) for rem in pres)
         after = [
             rem
             for rem in dict.fromkeys(self.involved[uid])
             if (rem.claimed or id(rem) in claimed or rem.remedy.opens == "commit")
-            and self._ready_if(rem, done, committed, claimed)
+            and self._ready(rem, uid, claimed)
         ]
         rest = sum(self._rem_minutes(rem, "restore", uid) for rem in after) + closing
         before_prepare = pre + lead + d_val + stop
@@ -928,20 +929,6 @@ class Platform:
         return _Plan(
             pres, lead, p_total=timing, writes=writes, rest=rest, cycles=cycles, after=after
         )
-
-    def _ready_if(self, rem: _Rem, done: set[str], committed: set[str], claimed: set[int]) -> bool:
-        if rem.restoring or not rem.remedy.post or self.plan.remediation != "auto":
-            return False
-        if rem.remedy.scope == "subscription":
-            return False  # counted apart: the unit may close its cycle
-        if not all(m in done for m in rem.units):
-            return False
-        migrated = any(m in committed for m in rem.units)
-        if rem.remedy.opens == "commit":
-            return migrated
-        if rem.removed is None and not rem.claimed and id(rem) not in claimed:
-            return False
-        return not migrated or all(w in done for w in rem.waits_for)
 
     # ---- the unit process -----------------------------------------------------------------------
 
