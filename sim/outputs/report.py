@@ -691,8 +691,8 @@ def _support_count(s: Mapping[str, Any]) -> int:
 
 
 def _service_parts(res: ResultsDir) -> str:
-    """The card's sub-line: service-hours down by what was down (``service 2.4 h ·
-    connectivity 5.4 h``), from ``windows.csv``; a fixed line without it."""
+    """The card's sub-line: service-hours down by what was down, most hours first
+    (``connectivity 7.1 h · service 1.3 h``), from ``windows.csv``; a fixed line without it."""
     if res.windows is None:
         return "gateways, NICs, peerings: not VMs"
     parts: dict[str, list[Window]] = {}
@@ -1031,8 +1031,9 @@ def _section_timeline(res: ResultsDir, figure: _Figures) -> str:
             + (" (one row per unit: the estate is large)" if big else "")
             + ". Light-blue bars: the management plane is locked (no changes to the resource);"
             " vermillion: the data plane is down; hatched purple: a remediation gap (a"
-            " protection such as endpoint ACLs, backup or monitoring is off); green shading:"
-            " maintenance windows; ✕ a failed attempt, ○ a retry.",
+            " protection such as endpoint ACLs, backup or monitoring is off, a VNet peering"
+            " removed, a secondary NIC detached); green shading: maintenance windows; ✕ a"
+            " failed attempt, ○ a retry.",
         )
     ]
     kept = list((res.kept_windows or {}).values())
