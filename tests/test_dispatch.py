@@ -116,6 +116,8 @@ def test_monday_saturday_gateway_and_lock_lie_inside_saturdays_window(dispatch: 
     for w in (outage, lock):
         assert cal.fits(w.start, w.end)
     assert rep.outcome("vnet-a").commit_end == SATURDAY_22 + 65
+    check = rep.events_of("vnet-a", "check", "start")[0]
+    assert check.crew == 1  # run just in time under both: the crew runs the checks
 
 
 def test_prepare_ahead_still_prepares_on_monday_without_a_disruptive_pre_step() -> None:
@@ -140,6 +142,12 @@ def test_a_sequence_that_fits_no_window_is_not_migrated_and_says_so() -> None:
         " every maintenance window (longest 8h)"
     )
     assert rep.windows == ()  # the gateway was never removed
+    # nor is an extension uninstalled for a unit that will not migrate (MIG018, no window)
+    estate = gateway_vnet()
+    estate["cloud_services"][0]["vms"][0]["extensions"] = ["BGInfo/1.0"]
+    rep = replicate(monday_saturday(estate, check="8h"))
+    assert not rep.outcome("vnet-a").migrated
+    assert not [e for e in rep.events if e.step.startswith("remediate")]
 
 
 def test_contoso_application_gateway_outage_is_its_own_steps() -> None:

@@ -675,6 +675,10 @@ class Platform:
         else:
             group.free.add(crew)
 
+    def _fits_never(self, uid: str) -> bool:
+        """Whether ``uid``'s just-in-time sequence is longer than every window."""
+        return self.dispatch.fits(self.now, self._jit_plan(uid).p_total(self.now)[2]) is None
+
     def _fits_now(self, uid: str) -> bool:
         """Whether ``uid``'s sequence, begun now, ends inside the window it begins in."""
         minutes = self._jit_plan(uid).p_total(self.now)[2]
@@ -957,16 +961,20 @@ class Platform:
             yield from self._finish(uid, None)
             return
         yield from self.dispatch.begin(uid, self.not_before.get(uid, 0.0))
-        if uid not in self.group_of:  # a group's unit runs them on its group's crew
-            yield from self._free_pre_steps(uid)
         disruptive = bool(self.window_pre[uid] or self.shared_pre[uid])
-        if uid in self.group_of or self.dispatch.runs_just_in_time(uid, disruptive):
+        jit = uid in self.group_of or self.dispatch.runs_just_in_time(uid, disruptive)
+        if uid not in self.group_of:  # a group's unit runs them on its group's crew
+            yield from self._free_pre_steps(uid, jit)
+        if jit:
             yield from self._just_in_time(uid)
         else:
             yield from self._ahead(uid)
 
-    def _free_pre_steps(self, uid: str) -> Proc:
-        """The pre-steps that open no window (MIG009, MIG018), each when a crew is free."""
+    def _free_pre_steps(self, uid: str, jit: bool = True) -> Proc:
+        """The pre-steps that open no window (MIG009, MIG018), each when a crew is free; none
+        for a unit run just in time whose sequence fits no window (it will not migrate)."""
+        if self.free_pre[uid] and jit and self._fits_never(uid):
+            return
         for rem in self.free_pre[uid]:
             if rem.claimed:
                 continue
@@ -1191,7 +1199,8 @@ class Platform:
         else:
             self.reserved -= 2 * plan.writes
         if ok:
-            yield from self._run(uid, "check", self.plan.check, None, 1)
+            # the crew stays with its unit through Check (it runs the checks)
+            yield from self._run(uid, "check", self.plan.check, held.crew, 1)
             ok = yield from self._commit(uid, held, c_eff)
         elif self.state[uid].attempts["prepare"]:
             self.reserved -= plan.writes  # the Commit's writes were never taken

@@ -615,6 +615,7 @@ def _plan_rows(plan: Mapping[str, Any], seed: Any) -> list[tuple[str, str]]:
         ("Start", esc(_clock_text(plan.get("start")) or "not set (minute 0 = a Monday 00:00 UTC)")),
         ("Ordering", ordering_text),
         ("Crews", esc(plan.get("crews", 1))),
+        ("Dispatch", f"<code>{esc(plan.get('dispatch', 'just_in_time'))}</code>"),
         ("Check (time Prepared before Commit)", _minutes(plan.get("check", 0))),
         ("Remediation", esc(plan.get("remediation", "auto"))),
         (
@@ -623,12 +624,27 @@ def _plan_rows(plan: Mapping[str, Any], seed: Any) -> list[tuple[str, str]]:
         ),
         (
             "Failure probability per attempt",
-            f"{esc(fail_text)}; at most {esc(fails.get('max_attempts', '–'))} attempts",
+            f"{esc(fail_text)}; at most {esc(fails.get('max_attempts', '–'))} attempts;"
+            f" a failed Commit retried after {_minutes(fails.get('retry_after', 5))}",
         ),
         ("VMs outside a VNet restart after", esc(plan.get("restart_after", "prepare"))),
         ("Write throttle", f"{esc(plan.get('write_limit_per_hour') or 'none')} writes/hour"),
         ("Seed", esc(seed)),
     ]
+    caps = {k: v for k, v in (plan.get("max_parallel") or {}).items() if v is not None}
+    if caps:
+        shown = ", ".join(f"{kind} {cap}" for kind, cap in caps.items())
+        rows.append(("At most at once (Prepare to Commit)", esc(shown)))
+    remedies = plan.get("remedies") or {}
+    if remedies:
+        parts = [
+            f"{rule} {step} {_minutes(d.get('base', 0) if isinstance(d, Mapping) else d)}"
+            for rule, steps in remedies.items()
+            if isinstance(steps, Mapping)
+            for step, d in steps.items()
+            if d is not None
+        ]
+        rows.append(("Remediation durations set by the plan", "; ".join(parts)))
     if plan.get("future_support"):
         rows.append(("What-if", "future support: MIG002/MIG003 migrate with downtime"))
     if plan.get("precedence"):
