@@ -116,3 +116,19 @@ def test_fits_uses_a_tolerance_for_float_sums() -> None:
 def test_window_records_validate() -> None:
     with pytest.raises(ValueError):
         MaintenanceWindow.model_validate({"every": "monday", "at": "01:00", "for": 0})
+
+
+def test_a_start_with_an_offset_is_read_in_utc() -> None:
+    # 09:00 at UTC-5 is 14:00 UTC: recurring windows (read in UTC) and every *_utc column follow.
+    from sim.model.plan import Plan
+
+    plan = Plan.model_validate(
+        {
+            "start": "2026-12-07T09:00:00-05:00",
+            "maintenance_windows": [{"start": "2026-12-12T22:00:00+01:00", "for": "1h"}],
+        }
+    )
+    assert plan.start == datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+    assert plan.maintenance_windows[0].start == datetime(2026, 12, 12, 21, 0, tzinfo=UTC)
+    cal = Calendar(plan.maintenance_windows, plan.start)
+    assert cal.intervals(0, WEEK) == [(5 * 1440 + 7 * 60, 5 * 1440 + 8 * 60)]

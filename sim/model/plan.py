@@ -144,10 +144,13 @@ LooseDateTime = Annotated[datetime, Field(strict=False)]
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    # A timestamp without a zone is read as UTC, so outputs never depend on the machine's zone.
-    if value is not None and value.tzinfo is None:
+    # A timestamp without a zone is read as UTC, so outputs never depend on the machine's zone;
+    # one with an offset is converted to UTC (the clock and every *_utc column are UTC).
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value
+    return value.astimezone(UTC)
 
 
 class MaintenanceWindow(Model):
