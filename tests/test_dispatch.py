@@ -438,3 +438,37 @@ def test_generated_estates_always_finish_and_keep_their_windows(
             # the one documented exception: a MIG022 group that fits no window goes alone
             faults = [w for w in _window_faults(sc, rep) if "fits no one window" not in w.cause]
             assert faults == []
+
+
+def test_one_security_center_cycle_serves_every_unit_that_fits_the_window() -> None:
+    # Three VNets with a Security Center VM, one crew, one 12-hour window: the migration lead
+    # disables the policy once (no crew), the three VNets migrate one after another inside the
+    # cycle, and the policy is re-enabled once, after the last of them.
+    ext = ["Microsoft.Azure.Security.AzureSecurityWindowsAgent/1.0"]
+    names = ("v1", "v2", "v3")
+    estate = {
+        "vnets": vnets(*names),
+        "cloud_services": [
+            {"name": f"c{v}", "vnet": v, "vms": [vm(f"m{v}", extensions=ext, subnets=["default"])]}
+            for v in names
+        ],
+        "nsgs": [{"name": "n1"}],
+    }
+    windows = [{"every": "saturday", "at": "00:00", "for": "12h"}]
+    sc = scenario(estate, crews=1, maintenance_windows=windows, durations=STEPS)
+    rep = replicate(sc)
+    toggles = [e for e in rep.events if "MIG020" in e.step and e.outcome == "end"]
+    assert [e.step for e in toggles] == [
+        "remediate:MIG020:subscription",
+        "restore:MIG020:subscription",
+    ]
+    assert all(e.crew is None for e in rep.events if "MIG020" in e.step)
+    disabled, enabled = toggles[0].time, toggles[1].time
+    assert span(rep, "v1", "validate")[0] == disabled + 180
+    assert all(rep.outcome(v).migrated for v in names)
+    # the policy change is a restore step: STEPS sets every rule's to 15 minutes
+    assert enabled == max(rep.outcome(v).commit_end for v in names) + 15  # type: ignore[type-var]
+    # during the lead time the crew migrates the NSG, which needs no policy change
+    assert span(rep, "n1", "commit")[1] < disabled + 180 == span(rep, "v1", "validate")[0]
+    cal = Calendar(sc.plan.maintenance_windows, sc.plan.start)
+    assert all(cal.fits(w.start, w.end) for w in rep.windows)

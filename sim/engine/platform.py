@@ -78,6 +78,7 @@ A window still open at the end of the run ends at the run's last event and its c
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -150,7 +151,9 @@ class _Rem:
     restored: float | None = None
     # scope "subscription": one cycle per maintenance window (disabled ... re-enabled)
     users: set[str] = field(default_factory=set)  # units admitted into the open cycle
+    candidates: set[str] = field(default_factory=set)  # units waiting to be admitted
     ready: simpy.Event | None = None  # fires when the open cycle's lead time has passed
+    changed: simpy.Event | None = None  # fires when users or candidates change
 
 
 @dataclass(eq=False)
@@ -189,6 +192,7 @@ class _Plan:
     rest: float  # minutes of the post-steps run right after Commit
     cycles: list[_Rem]  # subscription-wide remediations this unit opens a cycle of
     after: list[_Rem]  # the post-steps counted in ``rest``
+    takes: Callable[[float], list[tuple[float, float]]]  # (minute, writes) of Prepare, Commit
 
 
 class WindowFit:
@@ -270,7 +274,9 @@ class Platform:
         self.locks: dict[str, tuple[float, str]] = {}  # unit -> (Prepare start, cause)
         self.rows = units.resource_rows
         self.throttle_minutes = 0.0
-        self.reserved = 0.0  # writes of admitted units not yet taken (just-in-time projection)
+        # Writes admitted units will take, not yet taken: unit -> [(minute, writes)] for its
+        # Prepare and its Commit (the just-in-time projection of the throttle).
+        self.pending: dict[str, list[tuple[float, float]]] = {}
         self.finished: set[str] = set()  # committed or not migrated
         self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
         self.planned: dict[str, set[int]] = {}  # the post-steps those minutes count
@@ -826,7 +832,7 @@ class Platform:
         if rem.restoring or not r.post or self.plan.remediation != "auto":
             return False
         if r.scope == "subscription":
-            return False  # closed by the last unit of its cycle (_close_cycle)
+            return False  # closed by its cycle (_cycle)
         finished, state = self.finished, self.state
         if not all(m == also or m in finished for m in rem.units):
             return False
@@ -857,29 +863,20 @@ class Platform:
         """Unit ``uid`` is done (committed or not migrated): run the post-steps that became
         ready, on the held crew right away, else as their own process."""
         self.finished.add(uid)
+        self.pending.pop(uid, None)  # writes it will never take
         ready = self._now_ready(uid)
-        closing = []
         for rem in self.shared_pre[uid]:
-            if uid in rem.users:
-                rem.users.discard(uid)
-                if not rem.users and rem.removed is not None:
-                    closing.append(rem)
+            self._leave(rem, uid)
         if held is None:
             if ready:
                 self.env.process(self._restores(uid, ready))
             return
-        # On the held crew: the post-steps its admission counted on (others, made ready by
-        # units done meanwhile, go as their own process), and the cycles it is the last of;
-        # outages first.
+        # On the held crew: the post-steps its admission counted on, outages first (others,
+        # made ready by units done meanwhile, go as their own process).
         planned = self.planned.pop(uid, set())
         later = [rem for rem in ready if id(rem) not in planned]
-        steps = [(rem, False) for rem in ready if id(rem) in planned]
-        steps += [(rem, True) for rem in closing]
-        steps.sort(key=lambda step: RESTORE_ORDER.get(step[0].remedy.kind or "", 99))
-        for rem, cycle in steps:
-            if cycle:
-                yield from self._close_cycle(uid, rem, held.crew)
-            else:
+        for rem in ready:
+            if id(rem) in planned:
                 yield from self._post_step(uid, rem, held.crew)
         if later:
             self.env.process(self._restores(uid, later))
@@ -887,12 +884,25 @@ class Platform:
     # ---- the just-in-time plan of a unit -----------------------------------------------------
 
     def _project(self, minutes: float, writes: float, t: float, extra: float) -> float:
-        """A Prepare or Commit of ``minutes`` issuing ``writes`` at ``t`` under the throttle, with
-        every admitted unit's writes not yet taken (and ``extra`` more) already taken."""
+        """A Prepare or Commit of ``minutes`` issuing ``writes`` at minute ``t`` under the
+        throttle: the bucket as it will be at ``t`` once every admitted unit has taken the writes
+        it will take by then (and ``extra`` more, the unit's own Prepare before its Commit)."""
         if self.bucket is None:
             return minutes
-        level = self.bucket.level_at(t) - self.reserved - extra
+        due = sum(w for takes in self.pending.values() for when, w in takes if when <= t)
+        level = self.bucket.level_at(t) - due - extra
         return max(minutes, (writes - level) / self.bucket.rate)
+
+    def _taken(self, uid: str, which: int | None = None) -> None:
+        """Unit ``uid`` took (or will never take) its planned Prepare (0) or Commit (1) writes;
+        ``None``: both."""
+        takes = self.pending.get(uid)
+        if takes is None:
+            return
+        if which is None or len(takes) == 1:
+            del self.pending[uid]
+        else:
+            del takes[which if which < len(takes) else -1]
 
     def _jit_plan(self, uid: str) -> _Plan:
         """Unit ``uid``'s window-bound sequence as it would run if admitted now."""
@@ -930,8 +940,20 @@ class Platform:
             c = self._project(d_commit, writes, t + tc, writes)
             return p, c, tc + c + (start if restart_commit else 0.0) + rest
 
+        def takes(t: float) -> list[tuple[float, float]]:
+            p = timing(t)[0]
+            tc = before_prepare + p + (0.0 if restart_commit else start) + self.plan.check
+            return [(t + before_prepare, writes), (t + tc, writes)]
+
         return _Plan(
-            pres, lead, p_total=timing, writes=writes, rest=rest, cycles=cycles, after=after
+            pres,
+            lead,
+            p_total=timing,
+            writes=writes,
+            rest=rest,
+            cycles=cycles,
+            after=after,
+            takes=takes,
         )
 
     # ---- the unit process -----------------------------------------------------------------------
@@ -984,25 +1006,48 @@ class Platform:
 
     def _cycle_wait(self, uid: str) -> Proc:
         """Wait while a subscription-wide remediation the unit needs (MIG020) is in its lead
-        time: the unit joins the cycle once the lead has passed, or opens a new one."""
+        time: the unit joins the cycle once the lead has passed."""
         while True:
             pending = [
                 rem.ready
                 for rem in self.shared_pre[uid]
-                if rem.ready is not None and not rem.ready.triggered and rem.removed is not None
+                if rem.ready is not None and not rem.ready.triggered
             ]
             if not pending:
                 return
             yield self.env.all_of(pending)
 
-    def _open_cycle(self, uid: str, rem: _Rem, crew: int) -> Proc:
-        """Disable the subscription's setting (MIG020's policy) and wait out its lead time on
-        the same crew; the gap opens on every VM it covers."""
+    def _signal(self, rem: _Rem) -> None:
+        event, rem.changed = rem.changed, self.env.event()
+        if event is not None:
+            event.succeed()
+
+    def _join(self, rem: _Rem, uid: str) -> None:
+        rem.users.add(uid)
+        rem.candidates.discard(uid)
+        self._signal(rem)
+
+    def _leave(self, rem: _Rem, uid: str) -> None:
+        if uid in rem.users or uid in rem.candidates:
+            rem.users.discard(uid)
+            rem.candidates.discard(uid)
+            self._signal(rem)
+
+    def _open(self, rem: _Rem, uid: str) -> None:
+        """Open a cycle of ``rem`` (MIG020) for unit ``uid``: see :meth:`_cycle`."""
         rem.ready = self.env.event()
-        rem.removed = self.now  # marks the cycle as opening (_cycle_wait)
+        rem.removed = self.now  # the cycle is opening (_cycle_wait waits for its lead)
+        self.env.process(self._cycle(rem, uid))
+
+    def _cycle(self, rem: _Rem, uid: str) -> Proc:
+        """One cycle of a subscription-wide remediation (MIG020's Security Center policy): the
+        migration lead disables it (no crew: one subscription setting), the lead time passes,
+        units needing it join while it is off; it is re-enabled once no unit is in it and none
+        is waiting to join, or at the latest when the window it opened in ends (less the
+        re-enabling), so the gap stays inside that window."""
         minutes = self._rem_minutes(rem, "remediate", uid)
-        yield from self._run(uid, f"remediate:{rem.key}", minutes, crew, 1)
-        rem.removed = self.now
+        yield from self._run(uid, f"remediate:{rem.key}", minutes, None, 1)
+        rem.removed = opened = self.now
         kind = rem.remedy.kind
         assert kind is not None
         cause = self._rem_cause(rem, uid)
@@ -1010,7 +1055,36 @@ class Platform:
             self._open_window(("remedy", rem.key, r), r, kind, cause, uid)
         if rem.remedy.lead > 0:
             yield self.env.timeout(rem.remedy.lead)
+        assert rem.ready is not None
         rem.ready.succeed()
+        last = uid
+        closing = self._rem_minutes(rem, "restore", uid)
+        deadline = self._window_end(opened) - closing
+        while rem.users or (rem.candidates and self.now < deadline):
+            if rem.users:
+                last = min(rem.users, key=self.position.__getitem__)
+            if rem.changed is None:
+                rem.changed = self.env.event()
+            waits: list[simpy.Event] = [rem.changed]
+            if self.now < deadline < math.inf:
+                waits.append(self.env.timeout(deadline - self.now))
+            yield self.env.any_of(waits)
+        yield from self._run(last, f"restore:{rem.key}", closing, None, 1)
+        rem.restored = self.now
+        rem.removed = None
+        rem.ready = None
+        for r in rem.targets:
+            w = self.open.get(("remedy", rem.key, r))
+            if w is not None:
+                self._close_window(("remedy", rem.key, r), w.cause)
+        self._signal(rem)
+
+    def _window_end(self, t: float) -> float:
+        """The end of the maintenance window holding minute ``t`` (``inf`` without windows)."""
+        if self.cal.always_open:
+            return math.inf
+        ends = [b for a, b in self.cal.intervals(t, t) if a <= t + 1e-6 and t <= b + 1e-6]
+        return max(ends, default=t)
 
     def _with_cycles(self, uid: str, total: Callable[[float], float]) -> Callable[[float], float]:
         """``total`` plus, for a unit that left its cycles, opening one again if none is open
@@ -1030,33 +1104,20 @@ class Platform:
         return length
 
     def _leave_cycles(self, uid: str, held: _Held) -> Proc:
-        """A unit that must wait for another window leaves its cycles; the last one out
-        re-enables the setting before the window ends."""
+        """A unit that must wait for another window leaves its cycles (which close when it was
+        the last)."""
         for rem in self.shared_pre[uid]:
-            if uid in rem.users:
-                rem.users.discard(uid)
-                if not rem.users and rem.removed is not None:
-                    yield from self._close_cycle(uid, rem, held.crew)
+            self._leave(rem, uid)
+        yield from ()
 
     def _rejoin_cycles(self, uid: str, held: _Held) -> Proc:
         """Back in a window: join the open cycle (after its lead) or open a new one."""
         yield from self._cycle_wait(uid)
         for rem in self.shared_pre[uid]:
-            rem.users.add(uid)
             if rem.removed is None:
-                yield from self._open_cycle(uid, rem, held.crew)
-
-    def _close_cycle(self, uid: str, rem: _Rem, crew: int) -> Proc:
-        """Re-enable the subscription's setting once no unit of the cycle is left."""
-        minutes = self._rem_minutes(rem, "restore", uid)
-        yield from self._run(uid, f"restore:{rem.key}", minutes, crew, 1)
-        rem.restored = self.now
-        rem.removed = None
-        rem.ready = None
-        for r in rem.targets:
-            w = self.open.get(("remedy", rem.key, r))
-            if w is not None:
-                self._close_window(("remedy", rem.key, r), w.cause)
+                self._open(rem, uid)
+            self._join(rem, uid)
+        yield from self._cycle_wait(uid)
 
     def _group_length(self, group: _Group, crews: int, t: float) -> float:
         """An upper bound of the minutes ``group``'s units not yet done take on ``crews`` crews
@@ -1147,17 +1208,39 @@ class Platform:
                 yield from self._sequence(uid, held, slot)
                 return
             yield from self._free_pre_steps(uid)  # the group dissolved: alone
+        rems = self.shared_pre[uid]
+        for rem in rems:
+            rem.candidates.add(uid)
+            self._signal(rem)
         while True:
             yield from self._cycle_wait(uid)
+            if any(rem.removed is None for rem in rems):
+                # No cycle open: open one when the setting's change, its lead time, the
+                # unit's sequence and the re-enabling fit the window from now.
+                t = self.dispatch.fits(self.now, self._jit_plan(uid).p_total(self.now)[2])
+                if t is not None and t > self.now:
+                    yield self.env.timeout(t - self.now)
+                    continue
+                if t is not None:
+                    for rem in rems:
+                        if rem.removed is None:
+                            self._open(rem, uid)
+                    continue
             got = yield from self.dispatch.admit(uid, lambda t: self._jit_plan(uid).p_total(t)[2])
             if got is None or not any(
-                rem.ready is not None and not rem.ready.triggered for rem in self.shared_pre[uid]
+                (rem.ready is not None and not rem.ready.triggered) or rem.removed is None
+                for rem in rems
             ):
                 break
-            # another unit opened a cycle while this one got its crew: join it after its lead
+            # the cycle closed, or another opened, while this unit got its crew: try again
             req, crew, slot = got
             self.dispatch.release(req, crew)
             self.dispatch.unpark(uid, slot)
+        for rem in rems:
+            if got is not None:
+                self._join(rem, uid)
+            else:
+                self._leave(rem, uid)
         if got is None:
             plan = self._jit_plan(uid)
             parts = ["Validate", "Prepare", "Check", "Commit"]
@@ -1184,11 +1267,14 @@ class Platform:
         p_eff, c_eff, _ = plan.p_total(self.now)
         for rem in plan.pres:
             rem.claimed = True
-        self.reserved += 2 * plan.writes
+        if self.bucket is not None:
+            self.pending[uid] = plan.takes(self.now)
+        if plan.cycles:  # a group's unit: no cycle open, it opens one and waits out the lead
+            for rem in plan.cycles:
+                self._open(rem, uid)
+            yield from self._cycle_wait(uid)
         for rem in self.shared_pre[uid]:
-            rem.users.add(uid)
-        for rem in plan.cycles:
-            yield from self._open_cycle(uid, rem, crew)
+            self._join(rem, uid)
         for rem in plan.pres:
             yield from self._pre_step(uid, rem, crew)
         if plan.lead > 0:
@@ -1197,13 +1283,13 @@ class Platform:
         if ok:
             ok = yield from self._prepare(uid, held, p_eff)
         else:
-            self.reserved -= 2 * plan.writes
+            self._taken(uid)
         if ok:
             # the crew stays with its unit through Check (it runs the checks)
             yield from self._run(uid, "check", self.plan.check, held.crew, 1)
             ok = yield from self._commit(uid, held, c_eff)
         elif self.state[uid].attempts["prepare"]:
-            self.reserved -= plan.writes  # the Commit's writes were never taken
+            self._taken(uid)  # the Commit's writes were never taken
         self.dispatch.unpark(uid, slot)
         if ok:
             self._committed(uid)
@@ -1324,7 +1410,7 @@ class Platform:
                 yield from self._run(uid, "deallocate", d_deall, crew, attempt)
             if planned is not None and attempt == 1:
                 d_eff = planned  # fixed when the unit was admitted
-                self.reserved -= writes
+                self._taken(uid, 0)
             else:
                 d_eff = self._throttled(d_prep, writes, self.now)
             self._take_writes(writes, d_prep, d_eff)
@@ -1388,7 +1474,7 @@ class Platform:
                     yield from self._leave_cycles(uid, held)
                     self._let_go(held, waiting=True)
                     if planned is not None:
-                        self.reserved -= writes  # no longer the admitted plan's Commit
+                        self._taken(uid)  # no longer the admitted plan's Commit
                         planned = None
                     total = self._with_cycles(uid, self._block(0.0, d_commit, rest, writes))
                     got = yield from self.dispatch.slot(uid, total)
@@ -1428,7 +1514,7 @@ class Platform:
             st.attempts["commit"] = attempt
             if planned is not None and attempt == 1:
                 d_eff = planned
-                self.reserved -= writes
+                self._taken(uid)
             else:
                 d_eff = self._throttled(d_commit, writes, self.now)
             self._take_writes(writes, d_commit, d_eff)
@@ -1465,7 +1551,11 @@ class Platform:
         stuck = [uid for uid in self.order if self.state[uid].status == "pending"]
         if stuck:  # a bug, never an input: fail loudly rather than report them half-done
             raise RuntimeError(f"the engine left units waiting forever: {', '.join(stuck[:5])}")
-        horizon = max(self.now, max((e.time for e in self.events), default=0.0))
+        # The last event, not the clock: a cycle's unneeded deadline may have moved the clock on.
+        horizon = max(
+            max((e.time for e in self.events), default=0.0),
+            max((w.end for w in self.closed), default=0.0),
+        )
         open_count = len(self.open) + sum(len(self.rows[uid]) for uid in self.locks)
         for uid, (_, cause) in list(self.locks.items()):
             self._unlock(uid, f"{cause} (still open at the end of the run)", at=horizon)
