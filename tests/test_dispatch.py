@@ -472,3 +472,28 @@ def test_one_security_center_cycle_serves_every_unit_that_fits_the_window() -> N
     assert span(rep, "n1", "commit")[1] < disabled + 180 == span(rep, "v1", "validate")[0]
     cal = Calendar(sc.plan.maintenance_windows, sc.plan.start)
     assert all(cal.fits(w.start, w.end) for w in rep.windows)
+
+
+def test_a_unit_that_waits_a_week_after_a_failed_prepare_undoes_its_pre_steps() -> None:
+    # Seed 5: the first Prepare fails (probability 0.5); the rest of the sequence (Prepare 10m,
+    # Check 3h, Commit 5m, re-create 15m) no longer fits the 4-hour window, so the unit waits
+    # for next Saturday. The gateway is re-created before the wait and removed again after it.
+    sc = monday_saturday(
+        gateway_vnet(),
+        seed=5,
+        check="3h",
+        failures={"prepare": 0.5, "max_attempts": 3},
+        maintenance_windows=[{"every": "saturday", "at": "22:00", "for": "4h"}],
+    )
+    rep = replicate(sc)
+    out = rep.outcome("vnet-a")
+    assert (out.prepare_attempts, out.migrated) == (2, True)
+    week = 7 * 1440
+    outages = sorted(rep.windows_of(resource="service:agw", kind="data"), key=lambda w: w.start)
+    assert [(w.start, w.end) for w in outages] == [
+        (SATURDAY_22 + 15, SATURDAY_22 + 50),  # removed, Validate, failed Prepare, Abort, undone
+        (SATURDAY_22 + week + 15, SATURDAY_22 + week + 15 + 10 + 180 + 5 + 15),
+    ]
+    assert "undone while the unit waits" in outages[0].cause
+    cal = Calendar(sc.plan.maintenance_windows, sc.plan.start)
+    assert all(cal.fits(w.start, w.end) for w in rep.windows)

@@ -747,10 +747,32 @@ class Platform:
         return self.plan.writes_per_vm * u.vm_count + self.plan.writes_per_resource * others
 
     def _block(
-        self, before: float, writing: float, after: float, writes: float
+        self,
+        before: float,
+        writing: float,
+        after: float,
+        writes: float,
+        then: Callable[[float], float] | None = None,
     ) -> Callable[[float], float]:
-        """Minutes of a sequence started at ``t``: ``before``, a throttled step, ``after``."""
+        """Minutes of a sequence started at ``t``: ``before``, a throttled step, ``after``, and
+        ``then`` (a sequence of its own) after them."""
+        if then is not None:
+            head = before + writing + after
+            return lambda t: head + then(t + head)
         return lambda t: before + self._throttled(writing, writes, t) + after
+
+    def _undo_for_later(self, uid: str) -> list[_Rem]:
+        """The unit's own disruptive pre-steps in force (not a peering's or the
+        subscription's), in the order they were done."""
+        return [
+            rem
+            for rem in self.window_pre[uid]
+            if rem.remedy.scope == "unit"
+            and rem.remedy.post
+            and rem.removed is not None
+            and rem.restored is None
+            and rem.units == [uid]
+        ]
 
     def _throttled(self, minutes: float, writes: float, t: float) -> float:
         if self.bucket is None:
@@ -799,25 +821,26 @@ class Platform:
                 cause += _SPANS
         return cause
 
-    def _pre_step(self, uid: str, rem: _Rem, crew: int) -> Proc:
+    def _pre_step(self, uid: str, rem: _Rem, crew: int, attempt: int = 1) -> Proc:
         rem.claimed = True
         minutes = self._rem_minutes(rem, "remediate", uid)
-        yield from self._run(uid, f"remediate:{rem.key}", minutes, crew, 1)
+        yield from self._run(uid, f"remediate:{rem.key}", minutes, crew, attempt)
         rem.removed = self.now
         assert rem.gone is not None
-        rem.gone.succeed()
+        if not rem.gone.triggered:
+            rem.gone.succeed()
         kind = rem.remedy.kind
         if kind is not None:
             cause = self._rem_cause(rem, uid)
             for r in rem.targets:
                 self._open_window(("remedy", rem.key, r), r, kind, cause, uid)
 
-    def _post_step(self, uid: str, rem: _Rem, crew: int) -> Proc:
+    def _post_step(self, uid: str, rem: _Rem, crew: int, attempt: int = 1, why: str = "") -> Proc:
         minutes = self._rem_minutes(rem, "restore", uid)
-        yield from self._run(uid, f"restore:{rem.key}", minutes, crew, 1)
+        yield from self._run(uid, f"restore:{rem.key}", minutes, crew, attempt)
         rem.restored = self.now
         rolled = not any(self.state[m].status == "committed" for m in rem.units)
-        suffix = " (rolled back: unit not migrated)" if rolled else ""
+        suffix = f" ({why})" if why else " (rolled back: unit not migrated)" if rolled else ""
         for r in rem.targets:
             w = self.open.get(("remedy", rem.key, r))
             if w is not None:
@@ -1359,6 +1382,7 @@ class Platform:
             d_deall = self._draw(uid, "deallocate", n, attempt) if n else 0.0
             d_start = self._draw(uid, "start", n, attempt) if n else 0.0
             refit: Callable[[float], float] | None = None
+            undone: list[_Rem] = []
             if held is not None and attempt > 1:
                 # A retry after a failed Prepare: the rest of the sequence must fit the window
                 # again, or the unit waits (unlocked, without its crew) for the next one.
@@ -1369,11 +1393,28 @@ class Platform:
                 if self.dispatch.fits(self.now, refit(self.now)) == self.now:
                     refit = None
                 else:
-                    refit = self._with_cycles(uid, refit)
+                    undone = self._undo_for_later(uid)
+                    again = sum(self._rem_minutes(rem, "remediate", uid) for rem in undone)
+                    refit = self._with_cycles(uid, self._block(again, 0.0, 0.0, 0.0, refit))
             if held is None or refit is not None:
                 total: Callable[[float], float] | None = None
                 if held is not None:
                     total = refit
+                    # No gateway stays removed, no ACL off, for the week the unit waits:
+                    # its pre-steps are undone now and done again in its next window.
+                    for rem in sorted(
+                        undone, key=lambda m: RESTORE_ORDER.get(m.remedy.kind or "", 99)
+                    ):
+                        yield from self._post_step(
+                            uid,
+                            rem,
+                            held.crew,
+                            attempt - 1,
+                            "undone while the unit waits"
+                            " for its next window after a failed Prepare",
+                        )
+                        rem.removed = rem.restored = None
+                        rem.claimed = False
                     yield from self._leave_cycles(uid, held)
                     self._let_go(held, waiting=True)
                 elif n:
@@ -1395,6 +1436,8 @@ class Platform:
                 if held is not None:
                     held.req, held.crew = req, crew
                     yield from self._rejoin_cycles(uid, held)
+                    for rem in undone:  # gaps first, outages last, as before Validate
+                        yield from self._pre_step(uid, rem, crew, attempt)
             else:
                 req, crew = held.req, held.crew
             self.state[uid].attempts["prepare"] = attempt
