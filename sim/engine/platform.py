@@ -1237,14 +1237,21 @@ class Platform:
             self._signal(rem)
         while True:
             yield from self._cycle_wait(uid)
-            if any(rem.removed is None for rem in rems):
-                # No cycle open: open one when the setting's change, its lead time, the
+            if rems:
+                # Not before it fits (a unit waiting for a later window keeps no cycle open);
+                # with no cycle open, open one when the setting's change, its lead time, the
                 # unit's sequence and the re-enabling fit the window from now.
                 t = self.dispatch.fits(self.now, self._jit_plan(uid).p_total(self.now)[2])
                 if t is not None and t > self.now:
+                    for rem in rems:
+                        rem.candidates.discard(uid)
+                        self._signal(rem)
                     yield self.env.timeout(t - self.now)
+                    for rem in rems:
+                        rem.candidates.add(uid)
+                        self._signal(rem)
                     continue
-                if t is not None:
+                if t is not None and any(rem.removed is None for rem in rems):
                     for rem in rems:
                         if rem.removed is None:
                             self._open(rem, uid)
