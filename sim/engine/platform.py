@@ -1,79 +1,53 @@
 """The platform's mechanics: what each step of a unit does, and what it records.
 
 :class:`Platform` runs every unit through the platform's steps in one SimPy environment and keeps
-the records (windows, events, outcomes). It makes no scheduling choice of its own: when a unit
-begins and which unit's step gets a free crew are the operator's policy, asked of a
-:class:`~sim.engine.dispatch.Dispatch` (:mod:`sim.engine.dispatch`).
-:func:`sim.engine.simulation.simulate` wires the two together.
+the records (windows, events, outcomes). When a unit begins, which unit gets a free crew and
+whether a unit's window-bound sequence is admitted as a whole are the operator's policy, asked of
+a :class:`~sim.engine.dispatch.Dispatch` (:mod:`sim.engine.dispatch`);
+:func:`sim.engine.simulation.simulate` wires the two together. ``docs/model.md`` ("The
+simulation") is the model in prose, with the worked example; in short (minutes from the plan's
+start; :mod:`sim.model.calendar` for the clock):
 
-The model (times in minutes from the plan's start; see :mod:`sim.model.calendar` for the clock)
----------------------------------------------------------------------------------------------
-**One process per unit.** A unit starts once every predecessor in ``units.dag`` has committed
-(``before`` commits before ``after`` starts); when a predecessor is not migrated, neither is the
-unit ("waits for X"). A unit of a wave (``plan.waves``) with a ``not_before`` does not start
-before it (:func:`sim.model.ordering.wave_starts`), whatever the ordering; within that, the
-dispatch policy decides when it begins (:meth:`~sim.engine.dispatch.Dispatch.begin`). Its steps,
-in order:
+**One process per unit.** A unit starts once every predecessor in ``units.dag`` has committed;
+when a predecessor is not migrated, neither is the unit ("waits for X"). Blockers stop it (those
+caught at Prepare fail its first Prepare and are aborted). Then, with ``plan.remediation: auto``,
+the pre-steps that open no window (MIG009, MIG018); then the window-bound sequence:
 
-1. remediation pre-steps, only with ``plan.remediation: auto``: one ``remediate`` step per
-   ``remediate`` finding of the unit whose remediation has a pre-step (table :data:`REMEDIES`);
-2. Validate (retried on failure);
-3. Prepare. For a unit that stops VMs (a cloud service not in a VNet; with
-   ``plan.future_support`` also the cloud services of MIG002/MIG003 findings) the platform's
-   Stop and Deallocate run first, inside Prepare, and Start follows Prepare when
-   ``plan.restart_after`` is ``prepare``. A failed Prepare is aborted (Abort, then Start for the
-   stopped VMs) and retried from the beginning;
-4. Check: ``plan.check`` minutes in the Prepared state, no crew;
-5. Commit (Start after it when ``restart_after`` is ``commit``). A failed Commit cannot be
-   aborted: it is retried;
-6. remediation post-steps (``restore``), after the unit has committed; the re-peering of MIG014
-   waits until both VNets of the peering have committed.
+- *just in time* (:meth:`Platform._just_in_time`, every unit under ``JustInTime``, units with a
+  disruptive pre-step under ``PrepareAhead``): admitted when the whole sequence (its disruptive
+  pre-steps, gaps first and outages last; the lead time; Validate; Stop, Deallocate, Prepare,
+  Start; Check; Commit; the post-steps its Commit makes ready, outages first), durations drawn,
+  fits one maintenance window from now; one crew runs it back to back (it stays through Check);
+- *step by step* (:meth:`Platform._ahead`): a crew per step, Prepare when one is free, the
+  Stop-Deallocate-Prepare-Start block and Commit each when it fits a window (the unit waits
+  Prepared, locked).
 
-**Shared limits.**
-- Crews: ``plan.crews``, handed out by the dispatch policy (:mod:`sim.engine.dispatch`; the
-  policy the engine runs gives them to units in the order's priority). A step holds one crew while
-  it runs; the Stop-Deallocate-Prepare(-Start) sequence is one platform operation and holds one
-  crew throughout; Prepare failure and its Abort too. Check holds none.
-- One operation at a time per unit (a ``Resource(1)`` per unit: the platform serialises changes
-  per cloud service and per VNet): the main sequence holds it from the first pre-step to the end
-  of Commit, and each post-step holds it while it runs.
-- The Resource Manager write throttle (``plan.write_limit_per_hour``; ``None`` switches it off)
-  is a token bucket holding at most one hour of writes, full at time 0 and refilled continuously.
-  Each Prepare and each Commit attempt costs ``plan.writes_per_vm`` per VM of the unit plus
-  ``plan.writes_per_resource`` per other resource (assumptions, see :mod:`sim.model.plan`). The
-  writes are taken when the step starts; a step whose writes exceed what the bucket holds lasts at
-  least until the bucket has refilled the shortfall (the bucket may go below zero, so later steps
-  wait their turn): big VNets get longer Prepares and Commits (MIG028).
-- Maintenance windows: Commit, and for units that stop VMs the whole Stop-Deallocate-Prepare-Start
-  sequence (with ``restart_after: commit``: Stop to the Start after Commit, Check included), wait
-  until they fit entirely inside one window (:meth:`~sim.engine.dispatch.Dispatch.slot`); the
-  sampled durations are known before the step starts (a planner knows how long their windows are,
-  not when a step will fail). A sequence longer than every window: the unit is not migrated and the
-  reason says so (no endless waiting). Each Commit attempt is fitted again when it starts: a Commit
-  that misses its window (crews busy, a failed attempt) waits for the next one, with
-  ``restart_after: commit`` VMs still down. A Commit that fits no window after a successful Prepare
-  is aborted first.
+**Remediation** (table :data:`sim.model.remedies.REMEDIES`): one step per rule and unit over its
+affected VMs; a VNet peering (MIG014) removed once by the first end to begin and re-peered once
+both ends are done; the Security Center policy (MIG020) switched off and on by the migration lead
+once per window (:meth:`Platform._cycle`); the units with Site Recovery VMs (MIG022) and the
+storage accounts of their disks migrated as a group on crews of their own in one window
+(:meth:`Platform._setup_groups`), replication re-enabled after the storage accounts' Commit.
 
-**Failures.** Each attempt of Validate, Prepare and Commit fails with the plan's probability
-(``plan.failures``), drawn from the failures stream. After ``plan.failures.max_attempts``
-attempts of one step the unit is not migrated; when that step is Commit, the unit stays locked
-(its management window stays open to the end of the run, as on the platform where a failed
-Commit cannot be aborted). Blockers caught at Prepare (``caught_at == "prepare"``: MIG011,
-MIG029, and MIG010 when the plan runs no remediation) pass Validate, fail the first Prepare,
-are aborted and are listed as not migrated; other blockers are not scheduled at all. A unit
-that is not migrated after its pre-steps ran rolls them back (``restore`` steps) so the windows
-they opened close.
+**Shared limits.** Crews (the policy's); ``plan.max_parallel``; the Resource Manager write
+throttle (``plan.write_limit_per_hour``), a token bucket holding one hour of writes, each Prepare
+and Commit costing ``plan.writes_per_vm`` per VM and ``plan.writes_per_resource`` per other
+resource: a step whose writes exceed what the bucket holds lasts until the shortfall is refilled;
+under just-in-time dispatch those lengths are fixed at admission (:meth:`Platform._project`).
 
-**Windows** (:class:`~sim.outputs.records.Window`):
-- ``management``: every resource of the unit, from Prepare start (Stop start for units that stop
-  VMs: Stop and Deallocate are part of Prepare) to the end of Commit or Abort, once per attempt;
-- ``data``: every stopped VM, from the start of Stop to the end of Start. VMs in a VNet get no
-  data window from the migration itself ("applications ... do not incur downtime");
-- the windows the remediations open, per :data:`REMEDIES` (``rules.md``, last column): from the
-  end of the pre-step (the setting removed) or from the end of Commit (MIG017 monitoring, MIG030
-  transit connectivity) to the end of the post-step. Without ``remediation: auto`` no post-step
-  runs and a window opened at Commit stays open to the end of the run.
-A window still open at the end of the run ends at the run's last event and its cause says so.
+**Failures.** Each attempt of Validate, Prepare and Commit fails with the plan's probability,
+drawn from the failures stream. A failed Prepare is aborted and retried (after undoing the
+unit's pre-steps and waiting for the next window when the rest no longer fits this one); a
+failed Commit is retried after ``plan.failures.retry_after`` and cannot be aborted. After
+``max_attempts`` the unit is not migrated; after a last failed Commit it stays locked to the end
+of the run and needs support. A unit not migrated after its pre-steps ran rolls them back.
+
+**Windows** (:class:`~sim.outputs.records.Window`): ``management`` on every resource of the unit
+from Prepare start (Stop start outside a VNet) to the end of Commit or Abort; ``data`` on stopped
+VMs from Stop to Start (never for a VM already StoppedDeallocated), and on the non-VM resources a
+remediation takes down; ``nic``, ``exposure``, ``connectivity`` and the protection gaps of the
+remediations, from the pre-step's end (or Commit's) to the post-step's end. A window still open
+at the end of the run ends at the run's last event and its cause says so.
 """
 
 from __future__ import annotations
