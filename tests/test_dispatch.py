@@ -435,8 +435,8 @@ def test_generated_estates_always_finish_and_keep_their_windows(
     for rep in (p.replicate(0, deterministic=True), p.replicate(1)):
         assert all(o.status in ("committed", "not_migrated") for o in rep.outcomes)
         if windows is not None and dispatch == "just_in_time":
-            # the one documented exception: a MIG022 group that fits no window goes alone
-            faults = [w for w in _window_faults(sc, rep) if "fits no one window" not in w.cause]
+            # the documented exception: a MIG022 group that could not stay in one window
+            faults = [w for w in _window_faults(sc, rep) if "may span windows" not in w.cause]
             assert faults == []
 
 

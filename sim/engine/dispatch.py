@@ -42,6 +42,7 @@ In both, the unit at position ``i`` of the order has priority ``i``.
 from __future__ import annotations
 
 import bisect
+import math
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Mapping, Sequence
@@ -161,16 +162,27 @@ class Dispatch(ABC):
         self.free.discard(crew)
         return req, crew
 
-    def crews_for(self, uid: str, n: int) -> Proc:
-        """``n`` crews for ``uid`` at once, ahead of every other request; returns the list of
-        ``(request, crew)``. One gatherer at a time, so gatherers never deadlock; everyone else
+    def crews_for(self, uid: str, n: int, until: float = math.inf) -> Proc:
+        """Up to ``n`` crews for ``uid``, ahead of every other request, gathered until minute
+        ``until`` at the latest; returns the list of ``(request, crew)`` (shorter than ``n``
+        when time ran out). One gatherer at a time, so gatherers never deadlock; everyone else
         holds a crew for a bounded step, so the crews come."""
         with self.gang.request() as turn:
             yield turn
             taken = []
             for _ in range(n):
                 req = self.crews.request(priority=self.priority[uid] - _LATER)
-                yield req
+                left = until - float(self.env.now)
+                if left < math.inf and not req.triggered:
+                    if left <= 0:
+                        req.cancel()
+                        break
+                    yield req | self.env.timeout(left)
+                    if not req.triggered:
+                        req.cancel()
+                        break
+                else:
+                    yield req
                 crew = min(self.free)
                 self.free.discard(crew)
                 taken.append((req, crew))

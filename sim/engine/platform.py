@@ -76,10 +76,16 @@ from sim.model.units import MigrationUnits, Unit
 from sim.outputs.records import Event, PostTask, Replication, UnitOutcome, Window
 
 _WINDOW_ORDER = operator.itemgetter(4, 5, 0, 3, 2)
-
-_SPANS = " (may span windows: with the units that share its storage accounts it fits no one window)"
-"""Said of a MIG022 gap whose group could not migrate in one window."""
 """A window's sort key: start, end, resource, kind, unit (fields of :class:`Window`)."""
+
+_SPANS = (
+    " (may span windows: the units that share its storage accounts could not migrate together"
+    " in one window)"
+)
+"""Said of a MIG022 gap whose group could not migrate in one window."""
+
+_FAILED = " (may span windows: a unit of the group that shares its storage accounts failed a step)"
+"""Said of a MIG022 gap whose group's length a failure changed."""
 
 
 @dataclass
@@ -142,6 +148,7 @@ class _Group:
     free: set[int] = field(default_factory=set)  # its crews no unit of it holds
     waiting: list[tuple[int, simpy.Event]] = field(default_factory=list)  # (position, wake)
     broken: bool = False  # a unit had to wait for another window: the rest go alone
+    failed: bool = False  # a unit of it failed a step: its length is no longer bounded
 
 
 @dataclass
@@ -377,11 +384,13 @@ class Platform:
             # for a slot whose holder waits for a crew: groups are formed only without caps.
             return
         g: nx.Graph[str] = nx.Graph()
+        blocked = {uid for uid in self.order if self.early[uid] or self.at_prepare[uid]}
         for rem in self.rems:
             if rem.rule == "MIG022" and rem.waits_for:
                 for m in rem.units:
-                    for w in rem.waits_for:
-                        g.add_edge(m, w)
+                    for w in rem.waits_for - blocked:  # a blocked account is done at once
+                        if m not in blocked:
+                            g.add_edge(m, w)
         dag = self.units.dag
         comps = [set(c) for c in nx.connected_components(g)]
         ancestors: dict[str, set[str]] = {}
@@ -669,14 +678,7 @@ class Platform:
         alone, and the group's crews go back to the pool as they come free. Replication gaps
         already open say they may now span windows."""
         if not group.broken:
-            for m in group.members:
-                for rem in self.involved[m]:
-                    if rem.rule != "MIG022":
-                        continue
-                    for r in rem.targets:
-                        w = self.open.get(("remedy", rem.key, r))
-                        if w is not None and _SPANS not in w.cause:
-                            w.cause += _SPANS
+            self._mark_group(group, _SPANS)
         group.broken = True
         for _, wake in group.waiting:
             wake.succeed(None)
@@ -684,6 +686,17 @@ class Platform:
         for crew in sorted(group.free):
             self.dispatch.release(group.held.pop(crew), crew)
         group.free.clear()
+
+    def _mark_group(self, group: _Group, why: str) -> None:
+        """Say on the group's open replication gaps why they may span windows (once)."""
+        for m in group.members:
+            for rem in self.involved[m]:
+                if rem.rule != "MIG022":
+                    continue
+                for r in rem.targets:
+                    w = self.open.get(("remedy", rem.key, r))
+                    if w is not None and "may span windows" not in w.cause:
+                        w.cause += why
 
     def _let_go(self, held: _Held, *, waiting: bool = False) -> None:
         """Hand the crew ``held`` back to where it came from (its group's, or the pool);
@@ -711,6 +724,9 @@ class Platform:
         self._event(uid, step, "start", crew, attempt)
         yield self.env.timeout(minutes)
         self._event(uid, step, "fail" if fail else "end", crew, attempt)
+        if fail and uid in self.group_of:
+            self.group_of[uid].failed = True
+            self._mark_group(self.group_of[uid], _FAILED)
 
     def _draw(self, uid: str, step: str, vms: int, attempt: int = 1) -> float:
         return self.sampler.duration(self.plan.durations.step(step), vms, uid, step, attempt)
@@ -793,6 +809,8 @@ class Platform:
                 or not group.started.value
             ):
                 cause += _SPANS
+            elif group.failed:
+                cause += _FAILED
         return cause
 
     def _pre_step(self, uid: str, rem: _Rem, crew: int, attempt: int = 1) -> Proc:
@@ -868,27 +886,44 @@ class Platform:
             if ready:
                 self.env.process(self._restores(uid, ready))
             return
-        # On the held crew: the post-steps its admission counted on, outages first (others,
-        # made ready by units done meanwhile, go as their own process).
+        # On the held crew, outages first: the post-steps its admission counted on, and those
+        # that units done meanwhile made ready too (a peer's re-peering) when they still fit the
+        # window; else those go as their own process.
         planned = self.planned.pop(uid, set())
         later = [rem for rem in ready if id(rem) not in planned]
+        if later:
+            minutes = sum(self._rem_minutes(rem, "restore", uid) for rem in ready)
+            if self.dispatch.fits(self.now, minutes) == self.now:
+                later = []
         for rem in ready:
-            if id(rem) in planned:
+            if rem not in later:
                 yield from self._post_step(uid, rem, held.crew)
         if later:
             self.env.process(self._restores(uid, later))
 
     # ---- the just-in-time plan of a unit -----------------------------------------------------
 
-    def _project(self, minutes: float, writes: float, t: float, extra: float) -> float:
+    def _due(self, t0: float, t1: float) -> float:
+        """Writes admitted units will take in ``(t0, t1]``."""
+        return sum(w for takes in self.pending.values() for when, w in takes if t0 < when <= t1)
+
+    def _project(
+        self, minutes: float, writes: float, t: float, own: tuple[float, float] | None = None
+    ) -> float:
         """A Prepare or Commit of ``minutes`` issuing ``writes`` at minute ``t`` under the
         throttle: the bucket as it will be at ``t`` once every admitted unit has taken the writes
-        it will take by then (and ``extra`` more, the unit's own Prepare before its Commit)."""
-        if self.bucket is None:
+        it will take by then; ``own``: the unit's own Prepare ``(minute, writes)`` before its
+        Commit, after which the bucket refills (up to its hour) until ``t``."""
+        bucket = self.bucket
+        if bucket is None:
             return minutes
-        due = sum(w for takes in self.pending.values() for when, w in takes if when <= t)
-        level = self.bucket.level_at(t) - due - extra
-        return max(minutes, (writes - level) / self.bucket.rate)
+        if own is None:
+            level = bucket.level_at(t) - self._due(-math.inf, t)
+        else:
+            tp, taken = own
+            after = bucket.level_at(tp) - self._due(-math.inf, tp) - taken
+            level = min(bucket.capacity, after + bucket.rate * (t - tp)) - self._due(tp, t)
+        return max(minutes, (writes - level) / bucket.rate)
 
     def _taken(self, uid: str, which: int | None = None) -> None:
         """Unit ``uid`` took (or will never take) its planned Prepare (0) or Commit (1) writes;
@@ -932,9 +967,9 @@ class Platform:
         before_prepare = pre + lead + d_val + stop
 
         def timing(t: float) -> tuple[float, float, float]:
-            p = self._project(d_prep, writes, t + before_prepare, 0.0)
+            p = self._project(d_prep, writes, t + before_prepare)
             tc = before_prepare + p + (0.0 if restart_commit else start) + self.plan.check
-            c = self._project(d_commit, writes, t + tc, writes)
+            c = self._project(d_commit, writes, t + tc, (t + before_prepare, writes))
             return p, c, tc + c + (start if restart_commit else 0.0) + rest
 
         def takes(t: float) -> list[tuple[float, float]]:
@@ -1163,21 +1198,34 @@ class Platform:
             if t > now:
                 yield self.env.timeout(t - now)
                 continue
+            # Gather the crews while the group still fits this window; at the last moment go
+            # with the crews gathered if the group fits with them.
+            latest = self._window_end(now) - self._group_length(group, crews, now)
             self.dispatch.started(uid)
-            taken = yield from self.dispatch.crews_for(uid, crews)
+            taken = yield from self.dispatch.crews_for(uid, crews, latest)
             now = self.now
-            t = self.dispatch.fits(now, self._group_length(group, crews, now))
-            if t is not None and t <= now:
-                group.held = {crew: req for req, crew in taken}
-                group.free = {crew for _, crew in taken}
+            fits = [
+                k
+                for k in range(len(taken), 0, -1)
+                if self.dispatch.fits(now, self._group_length(group, k, now)) == now
+            ]
+            if fits:
+                keep = fits[0]
+                for req, crew in taken[keep:]:
+                    self.dispatch.release(req, crew)
+                group.held = {crew: req for req, crew in taken[:keep]}
+                group.free = {crew for _, crew in taken[:keep]}
                 group.started.succeed(True)
                 return
             for req, crew in taken:
                 self.dispatch.release(req, crew)
+            t = self.dispatch.fits(now, self._group_length(group, crews, now))
             if t is None:
                 self._dissolve(group)
                 return
-            yield self.env.timeout(t - now)
+            # the crews did not come in time: not in this window
+            wait = t - now if t > now else self._window_end(now) - now
+            yield self.env.timeout(max(wait, 1.0))
 
     def _just_in_time(self, uid: str) -> Proc:
         """The window-bound sequence admitted as a whole and run on one crew (a group's unit:
