@@ -376,12 +376,13 @@ class Platform:
         one longer than every window: its units then go alone."""
         self.group_of: dict[str, _Group] = {}
         caps = self.plan.max_parallel
-        if self.plan.remediation != "auto" or any(
+        # With plan.max_parallel a group's unit could hold the group's crew while it waits for
+        # a slot whose holder waits for a crew: groups are formed only without caps.
+        self.groups_off = any(
             caps.cap(kind) is not None
             for kind in ("vnet", "cloud_service", "storage_account", "other")
-        ):
-            # With plan.max_parallel a group's unit could hold the group's crew while it waits
-            # for a slot whose holder waits for a crew: groups are formed only without caps.
+        )
+        if self.plan.remediation != "auto" or self.groups_off:
             return
         g: nx.Graph[str] = nx.Graph()
         blocked = {uid for uid in self.order if self.early[uid] or self.at_prepare[uid]}
@@ -802,7 +803,12 @@ class Platform:
         cause = f"{rem.rule}: {r.removed} before migration, {restored}"
         if rem.rule == "MIG022" and rem.waits_for:
             group = self.group_of.get(uid)
-            if (
+            if self.groups_off:
+                cause += (
+                    " (may span windows: with plan.max_parallel set, the units that share its"
+                    " storage accounts are not kept together)"
+                )
+            elif (
                 group is None
                 or group.broken
                 or not group.started.triggered
@@ -895,11 +901,11 @@ class Platform:
             minutes = sum(self._rem_minutes(rem, "restore", uid) for rem in ready)
             if self.dispatch.fits(self.now, minutes) == self.now:
                 later = []
+        if later:  # first, so another free crew can take them at once
+            self.env.process(self._restores(uid, later))
         for rem in ready:
             if rem not in later:
                 yield from self._post_step(uid, rem, held.crew)
-        if later:
-            self.env.process(self._restores(uid, later))
 
     # ---- the just-in-time plan of a unit -----------------------------------------------------
 
@@ -1188,16 +1194,22 @@ class Platform:
         if waits:
             yield self.env.all_of(waits)
         alive = [m for m in group.members if m not in self.finished]
-        crews = max(1, min(self.plan.crews, len(alive)))
+        most = max(1, min(self.plan.crews, len(alive)))
         while True:
             now = self.now
-            t = self.dispatch.fits(now, self._group_length(group, crews, now))
+            t = self.dispatch.fits(now, self._group_length(group, most, now))
             if t is None:
                 self._dissolve(group)
                 return
             if t > now:
                 yield self.env.timeout(t - now)
                 continue
+            # as few crews as the group needs to fit from now: the others go on with other units
+            crews = next(
+                k
+                for k in range(1, most + 1)
+                if self.dispatch.fits(now, self._group_length(group, k, now)) == now
+            )
             # Gather the crews while the group still fits this window; at the last moment go
             # with the crews gathered if the group fits with them.
             latest = self._window_end(now) - self._group_length(group, crews, now)
