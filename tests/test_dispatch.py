@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.windows import BOUND_KINDS
 from sim.experiments.replications import Prepared, row_of
 from sim.importers.generate import generate_estate
 from sim.model.calendar import Calendar
@@ -323,21 +324,10 @@ def _window_faults(sc: Scenario, rep: Replication) -> list[Window]:
         for o in rep.outcomes
         if o.migrated and o.validate_attempts == o.prepare_attempts == o.commit_attempts == 1
     }
-    kinds = {
-        "management",
-        "data",
-        "nic",
-        "exposure",
-        "monitoring",
-        "diagnostics",
-        "security-monitoring",
-        "backup",
-        "replication",
-    }
     return [
         w
         for w in rep.windows
-        if w.kind in kinds
+        if w.kind in BOUND_KINDS
         and w.unit in clean
         and (w.duration > longest + 1e-6 or not cal.fits(w.start, w.end))
     ]
