@@ -382,7 +382,9 @@ def test_compare_by_the_new_headline_figures(metric: str, tmp_path: Path) -> Non
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"{metric}: 4 replications per alternative" in result.stdout
-    assert f"has the lowest mean {metric}" in result.stdout
+    # a winner, or a tie when both orderings give the same hours (the same steps, another order)
+    verdict = " ".join(result.stdout.split())
+    assert f"has the lowest mean {metric}" in verdict or f"Tie on {metric}:" in verdict
     rows = [line.split(",") for line in (out / "compare.csv").read_text().splitlines()[1:]]
     assert sum(r[1] == metric for r in rows) == 2  # one row per alternative
     header = (out / "compare-replications.csv").read_text().splitlines()[0]

@@ -27,6 +27,7 @@ Methods (stated once, documented in ``docs/experiments.md``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -118,13 +119,28 @@ def paired_difference(a: Values, b: Values, confidence: float = CONFIDENCE) -> I
     return mean_ci(xa - xb, confidence)
 
 
+TIE_RTOL = 1e-9
+"""Values closer than this share of the metric's scale (its largest magnitude over every
+alternative and replication) are equal: floating-point sums of the same windows in another
+order differ by about 1e-16 of it, and no planner reads a difference of a billionth."""
+
+
+def tie_tolerance(values: Sequence[Values] | npt.NDArray[np.float64]) -> float:
+    """The absolute tolerance under which two values of this table are a tie
+    (:data:`TIE_RTOL` of its largest magnitude; 0 for an all-zero table)."""
+    matrix = np.asarray(values, dtype=np.float64)
+    scale = float(np.nanmax(np.abs(matrix))) if matrix.size else 0.0
+    return TIE_RTOL * scale if math.isfinite(scale) else 0.0
+
+
 def probability_best(values: Sequence[Values] | npt.NDArray[np.float64]) -> list[float]:
     """For each alternative (a row of ``values``; columns are replications), the share of
-    replications in which it has the lowest value; ties split a replication evenly."""
+    replications in which it has the lowest value; ties (within :func:`tie_tolerance`) split a
+    replication evenly."""
     matrix = np.asarray(values, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
         raise ValueError("expected a non-empty table: one row per alternative, one column per run")
-    is_min = matrix == matrix.min(axis=0, keepdims=True)
+    is_min = matrix <= matrix.min(axis=0, keepdims=True) + tie_tolerance(matrix)
     share = is_min / is_min.sum(axis=0, keepdims=True)
     return [float(s) for s in share.mean(axis=1)]
 

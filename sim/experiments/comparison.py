@@ -27,7 +27,14 @@ from pydantic import ValidationError
 
 from sim.common.atomic import atomic_file
 from sim.common.errors import InputError, ReferenceProblem
-from sim.common.stats import Interval, mean_ci, paired_difference, percentiles, probability_best
+from sim.common.stats import (
+    Interval,
+    mean_ci,
+    paired_difference,
+    percentiles,
+    probability_best,
+    tie_tolerance,
+)
 from sim.experiments.replications import METRICS, Prepared, ReplicationRow
 from sim.experiments.runner import (
     OnFailure,
@@ -340,6 +347,18 @@ class Comparison:
         key = metric or self.headline
         table = self.table(key)
         best = next(r for r in table if r.best)
+        tied = [r for r in table if r.best]
+        if len(tied) > 1:
+            names = ", ".join(r.alternative for r in tied)
+            text = (
+                f"Tie on {key}: {names} have the same mean ({_num(best.mean.estimate)}), equal"
+                " to a billionth of its scale; none is better."
+            )
+            others = sorted((r for r in table if not r.best), key=lambda r: r.mean.estimate)
+            if others:
+                nxt = others[0]
+                text += f" Next: {nxt.alternative}, {_signed(nxt.difference.estimate)}."
+            return text
         text = (
             f"{best.alternative} has the lowest mean {key} ({_num(best.mean.estimate)}) and is"
             f" best in {best.probability_best:.0%} of {len(self.used)} replications."
@@ -386,6 +405,9 @@ def _tables(
         matrix = [[float(getattr(d[r], metric)) for r in used] for d in by_index]
         means = [mean_ci(values) for values in matrix]
         best_i = min(range(len(names)), key=lambda i: means[i].estimate)  # first on ties
+        # Means within the tie tolerance of the lowest are all best: no winner by noise.
+        tol = tie_tolerance(matrix)
+        tied = {i for i in range(len(names)) if means[i].estimate <= means[best_i].estimate + tol}
         shares = probability_best(matrix)
         tables[metric] = tuple(
             MetricRow(
@@ -398,7 +420,7 @@ def _tables(
                 },
                 difference=paired_difference(matrix[i], matrix[best_i]),
                 probability_best=shares[i],
-                best=i == best_i,
+                best=i in tied,
             )
             for i in range(len(names))
         )

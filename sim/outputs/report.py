@@ -1184,6 +1184,13 @@ def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
     if best is None or not table:
         return ""
     what, unit = plots.metric_label(metric)
+    tied = [r for r in table if r.get("best", "").lower() == "true"]
+    if len(tied) > 1:
+        names = ", ".join(f"<b>{esc(r['alternative'])}</b>" for r in tied)
+        return (
+            f"Tie: {names} have the same mean {esc(what)} ({_n(best.get('mean'))} {esc(unit)});"
+            " none is better."
+        )
     text = (
         f"<b>{esc(best['alternative'])}</b> has the lowest mean {esc(what)}"
         f" ({_n(best.get('mean'))} {esc(unit)})"
