@@ -352,7 +352,7 @@ class Comparison:
             names = ", ".join(r.alternative for r in tied)
             text = (
                 f"Tie on {key}: {names} have the same mean ({_num(best.mean.estimate)}), equal"
-                " to a billionth of its scale; none is better."
+                " within a billionth of its scale; none is better."
             )
             others = sorted((r for r in table if not r.best), key=lambda r: r.mean.estimate)
             if others:
