@@ -126,7 +126,6 @@ class _Rem:
     findings: list[int] = field(default_factory=list)
     claimed: bool = False  # a unit has taken the pre-step on
     removed: float | None = None  # when the pre-step ended
-    gone: simpy.Event | None = None  # fires when the pre-step ends
     restoring: bool = False  # the post-step is scheduled
     restored: float | None = None
     # scope "subscription": one cycle per maintenance window (disabled ... re-enabled)
@@ -316,7 +315,6 @@ class Platform:
                         )
                     )
                     rem = by_key[gk] = _Rem(name, f.rule, remedy, [], (), 0)
-                    rem.gone = self.env.event()
                     self.rems.append(rem)
                 rem.targets = tuple(dict.fromkeys([*rem.targets, *tg]))
                 for m in members:
@@ -824,9 +822,6 @@ class Platform:
         minutes = self._rem_minutes(rem, "remediate", uid)
         yield from self._run(uid, f"remediate:{rem.key}", minutes, crew, attempt)
         rem.removed = self.now
-        assert rem.gone is not None
-        if not rem.gone.triggered:
-            rem.gone.succeed()
         kind = rem.remedy.kind
         if kind is not None:
             cause = self._rem_cause(rem, uid)
