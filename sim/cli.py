@@ -327,6 +327,13 @@ scheduler_option = click.option(
     show_default=True,
     help="Keep the full window tables of the first K replications (kept-windows.csv).",
 )
+@click.option(
+    "--baseline/--no-baseline",
+    default=True,
+    show_default=True,
+    help="With 2 replications or more, also run every named ordering strategy on the same"
+    " replications and say how the plan's ordering compares (orderings.json).",
+)
 @workers_option
 @scheduler_option
 @force_option
@@ -339,6 +346,7 @@ def run(
     deterministic: bool,
     replications: int,
     keep_windows: int,
+    baseline: bool,
     workers: int | None,
     scheduler: str | None,
     force: bool,
@@ -368,6 +376,7 @@ def run(
                 scheduler=scheduler,
                 keep_windows=keep_windows,
                 progress=progress,
+                baseline=baseline,
             )
         result = experiment.run
         with out.status("Drawing the timeline and writing results..."):
@@ -392,7 +401,11 @@ def run(
                 SUMMARY_COLUMNS,
             )
         )
-        for failure in experiment.failures:
+        failures = list(experiment.failures)
+        if experiment.orderings is not None:
+            out.print(experiment.orderings.sentence(), soft_wrap=True)
+            failures += experiment.orderings.failures
+        for failure in failures:
             err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
 
@@ -449,6 +462,7 @@ def compare(
     """
     from sim.common.atomic import atomic_dir
     from sim.experiments import comparison as cmp
+    from sim.outputs.verdicts import VERDICT_COLUMNS, write_verdict
 
     sc = _load(scenario, overrides)
     alternatives = cmp.alternatives_from(
@@ -475,13 +489,20 @@ def compare(
         )
     )
     out.print(comparison.verdict(), soft_wrap=True)
+    overall = comparison.overall()
+    out.print(_stats_table("Every headline metric", overall.rows(), VERDICT_COLUMNS))
+    out.print(overall.pareto_text(), soft_wrap=True)
     for failure in comparison.failures:
         err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     if out_dir is not None:
         with atomic_dir(out_dir, force=force) as tmp:
             cmp.write_compare_csv(comparison, tmp / "compare.csv")
             cmp.write_compare_replications(comparison, tmp / "compare-replications.csv")
-        out.print(f"Wrote compare.csv, compare-replications.csv to {out_dir}/", soft_wrap=True)
+            write_verdict(overall, tmp / "verdict.json")
+        out.print(
+            f"Wrote compare.csv, compare-replications.csv, verdict.json to {out_dir}/",
+            soft_wrap=True,
+        )
 
 
 def _extra_orderings(

@@ -28,6 +28,7 @@ from sim.outputs.report import (
     render_report,
     replication_of,
 )
+from sim.outputs.verdicts import write_verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTOSO = ROOT / "scenarios" / "contoso.yaml"
@@ -66,6 +67,7 @@ def make_results(root: Path, scenario: Scenario) -> Path:
     (root / "compare").mkdir()
     write_compare_csv(comparison, root / "compare" / "compare.csv")
     write_compare_replications(comparison, root / "compare" / "compare-replications.csv")
+    write_verdict(comparison.overall(), root / "compare" / "verdict.json")
     write_sensitivity(scenario, root / "sensitivity")
     return root
 

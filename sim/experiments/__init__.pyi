@@ -1,3 +1,4 @@
+from .baseline import ordering_baseline as ordering_baseline
 from .calibration import calibrate as calibrate
 from .calibration import write_durations as write_durations
 from .comparison import TABLE_COLUMNS as TABLE_COLUMNS
@@ -6,6 +7,7 @@ from .comparison import Comparison as Comparison
 from .comparison import alternatives_from as alternatives_from
 from .comparison import compare as compare
 from .comparison import compare_csv as compare_csv
+from .comparison import headline_verdict as headline_verdict
 from .comparison import write_compare_csv as write_compare_csv
 from .comparison import write_compare_replications as write_compare_replications
 from .optimizer import optimize as optimize

@@ -18,7 +18,7 @@ import csv
 import io
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from sim.experiments.runner import (
 from sim.model.ordering import STRATEGIES
 from sim.model.scenario import Scenario, apply_overrides
 from sim.outputs.records import fmt_num
+from sim.outputs.verdicts import HEADLINE_METRICS, MetricVerdict, Verdict, better
 
 HEADLINE = "makespan_hours"
 """The metric a comparison is judged by unless told otherwise."""
@@ -260,6 +261,8 @@ class MetricRow:
     """Mean of (this alternative - the best) per replication, with its paired 95 % CI."""
     probability_best: float
     best: bool
+    tolerance: float = 0.0
+    """Means closer than this are equal (:func:`sim.common.stats.tie_tolerance` of the table)."""
 
 
 CSV_COLUMNS = (
@@ -342,10 +345,16 @@ class Comparison:
             )
         return out
 
+    def overall(self) -> Verdict:
+        """The verdict on every headline metric the comparison has: the best alternative of
+        each and the Pareto set (:func:`headline_verdict`)."""
+        return headline_verdict(self.tables, len(self.used))
+
     def verdict(self, metric: str | None = None) -> str:
         """Which alternative wins on ``metric`` and how sure that is, in one or two sentences."""
         key = metric or self.headline
         table = self.table(key)
+        higher = better(key) == "higher"
         best = next(r for r in table if r.best)
         tied = [r for r in table if r.best]
         if len(tied) > 1:
@@ -354,27 +363,33 @@ class Comparison:
                 f"Tie on {key}: {names} have the same mean ({_num(best.mean.estimate)}), equal"
                 " within a billionth of its scale; none is better."
             )
-            others = sorted((r for r in table if not r.best), key=lambda r: r.mean.estimate)
+            others = _ranked((r for r in table if not r.best), higher)
             if others:
                 nxt = others[0]
                 text += f" Next: {nxt.alternative}, {_signed(nxt.difference.estimate)}."
             return text
         text = (
-            f"{best.alternative} has the lowest mean {key} ({_num(best.mean.estimate)}) and is"
-            f" best in {best.probability_best:.0%} of {len(self.used)} replications."
+            f"{best.alternative} has the {'highest' if higher else 'lowest'} mean {key}"
+            f" ({_num(best.mean.estimate)}) and is best in {best.probability_best:.0%} of"
+            f" {len(self.used)} replications."
         )
-        others = sorted((r for r in table if not r.best), key=lambda r: r.mean.estimate)
+        others = _ranked((r for r in table if not r.best), higher)
         if others:
             runner_up = others[0]
             d = runner_up.difference
             if math.isnan(d.low):
                 sure = "too few replications for a confidence interval"
-            elif d.low > 0:
+            elif (d.high < 0) if higher else (d.low > 0):
                 sure = f"the 95 % CI excludes 0: {best.alternative} is better"
             else:
                 sure = "the 95 % CI includes 0: not distinguishable with these replications"
             text += f" Next: {runner_up.alternative}, {_signed(d.estimate)} {_ci(d)} ({sure})."
         return text
+
+
+def _ranked(rows: Iterable[MetricRow], higher: bool) -> list[MetricRow]:
+    """``rows`` best mean first."""
+    return sorted(rows, key=lambda r: -r.mean.estimate if higher else r.mean.estimate)
 
 
 def _num(x: float) -> str:
@@ -404,11 +419,14 @@ def _tables(
     for metric in metrics:
         matrix = [[float(getattr(d[r], metric)) for r in used] for d in by_index]
         means = [mean_ci(values) for values in matrix]
-        best_i = min(range(len(names)), key=lambda i: means[i].estimate)  # first on ties
-        # Means within the tie tolerance of the lowest are all best: no winner by noise.
+        # Lower is better but for a metric that improves upwards: judge its negation.
+        sign = -1.0 if better(metric) == "higher" else 1.0
+        best_i = min(range(len(names)), key=lambda i: sign * means[i].estimate)  # first on ties
+        # Means within the tie tolerance of the best are all best: no winner by noise.
         tol = tie_tolerance(matrix)
-        tied = {i for i in range(len(names)) if means[i].estimate <= means[best_i].estimate + tol}
-        shares = probability_best(matrix)
+        top = sign * means[best_i].estimate
+        tied = {i for i in range(len(names)) if sign * means[i].estimate <= top + tol}
+        shares = probability_best([[sign * v for v in values] for values in matrix])
         tables[metric] = tuple(
             MetricRow(
                 alternative=names[i],
@@ -421,10 +439,113 @@ def _tables(
                 difference=paired_difference(matrix[i], matrix[best_i]),
                 probability_best=shares[i],
                 best=i in tied,
+                tolerance=tol,
             )
             for i in range(len(names))
         )
     return used, tables
+
+
+# ---- every headline metric at once: best per metric, the Pareto set --------------------------
+
+
+def dominates(
+    a: Sequence[float], b: Sequence[float], tolerances: Sequence[float], higher: Sequence[bool]
+) -> bool:
+    """Whether means ``a`` beat means ``b`` on all of them: no worse on every metric and better on
+    at least one, where a difference within the metric's tolerance is a tie (neither worse nor
+    better). ``higher[k]``: metric ``k`` improves upwards."""
+    strictly = False
+    for x, y, tol, up in zip(a, b, tolerances, higher, strict=True):
+        gain = x - y if up else y - x
+        if gain < -tol:
+            return False
+        if gain > tol:
+            strictly = True
+    return strictly
+
+
+def pareto_set(
+    means: Sequence[Sequence[float]], tolerances: Sequence[float], higher: Sequence[bool]
+) -> list[int]:
+    """The indices of the rows of ``means`` (one per alternative, one column per metric) that no
+    other row :func:`dominates`, in the order given.
+
+    With tolerances the relation can in principle run in a circle (three alternatives each a
+    hair better than the next on a different metric, every hair under a billionth of its
+    scale), leaving no row undominated; the exact relation (no tolerance) never does, and is
+    used then.
+    """
+    n = len(means)
+
+    def front(tols: Sequence[float]) -> list[int]:
+        return [
+            i
+            for i in range(n)
+            if not any(dominates(means[j], means[i], tols, higher) for j in range(n) if j != i)
+        ]
+
+    return front(tolerances) or front([0.0] * len(tolerances))
+
+
+def headline_verdict(
+    tables: Mapping[str, Sequence[MetricRow]], replications: int | None = None
+) -> Verdict:
+    """The verdict on every metric of :data:`~sim.outputs.verdicts.HEADLINE_METRICS` that
+    ``tables`` holds (one table per metric, the alternatives in the same order in each, as
+    :class:`Comparison` has them): the best of each metric (several on a tie, as in the tables),
+    the Pareto set on the means, each Pareto member's strengths (metrics on which it is best
+    within the set, within the tolerance, leaving out metrics the whole set ties on), and for
+    each other alternative one alternative that beats it. ``replications`` defaults to the
+    tables' ``n``."""
+    heads = [(m, label, way) for m, label, way in HEADLINE_METRICS if m in tables]
+    if not heads:
+        raise ValueError("no headline metric in the comparison's tables")
+    first = tables[heads[0][0]]
+    names = [r.alternative for r in first]
+    rows = {m: {r.alternative: r for r in tables[m]} for m, _, _ in heads}
+    means = [[rows[m][a].mean.estimate for m, _, _ in heads] for a in names]
+    tols = [tables[m][0].tolerance for m, _, _ in heads]
+    higher = [way == "higher" for _, _, way in heads]
+    front = pareto_set(means, tols, higher)
+
+    strengths: dict[str, tuple[str, ...]] = {}
+    for i in front:
+        own = []
+        for k, (m, _, _) in enumerate(heads):
+            sign = -1.0 if higher[k] else 1.0
+            top = min(sign * means[j][k] for j in front)
+            tied = [j for j in front if sign * means[j][k] <= top + tols[k]]
+            if len(tied) < len(front) and i in tied:
+                own.append(m)
+        strengths[names[i]] = tuple(own)
+    dominated_by: dict[str, str] = {}
+    for i in (i for i in range(len(names)) if i not in front):
+        by = [j for j in front if dominates(means[j], means[i], tols, higher)]
+        if not by:  # beaten only through the circle pareto_set falls back from
+            by = [j for j in range(len(names)) if dominates(means[j], means[i], tols, higher)]
+        dominated_by[names[i]] = names[by[0]] if by else names[front[0]]
+
+    verdicts = []
+    for m, label, way in heads:
+        best = [r for r in tables[m] if r.best]
+        verdicts.append(
+            MetricVerdict(
+                metric=m,
+                label=label,
+                better=way,
+                best=tuple(r.alternative for r in best),
+                mean=best[0].mean.estimate,
+            )
+        )
+    return Verdict(
+        alternatives=tuple(names),
+        replications=first[0].n if replications is None else replications,
+        metrics=tuple(verdicts),
+        pareto=tuple(names[i] for i in front),
+        strengths=strengths,
+        dominated_by=dominated_by,
+    )
 
 
 def compare(

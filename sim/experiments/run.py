@@ -33,6 +33,7 @@ from sim.outputs.records import (
     summary_json,
     windows_csv,
 )
+from sim.outputs.verdicts import OrderingBaseline, write_ordering_baseline
 
 OUTPUT_FILES = ("windows.csv", "events.csv", "summary.json", "validation.json", "timeline.png")
 
@@ -141,6 +142,8 @@ class Experiment:
     rows: tuple[ReplicationRow, ...]
     failures: tuple[str, ...]
     kept: tuple[tuple[int, Replication], ...]
+    orderings: OrderingBaseline | None = None
+    """The plan's ordering against the named strategies on the same replications."""
 
     def statistics(self) -> dict[str, dict[str, float | int | None]]:
         return metric_statistics(self.rows)
@@ -156,11 +159,14 @@ def run_experiment(
     scheduler: str | None = None,
     keep_windows: int = 0,
     progress: Progress | None = None,
+    baseline: bool = True,
 ) -> Experiment:
     """The base run of ``scenario`` and ``replications`` more, spawned from its seed.
 
     A replication that raises is reported in ``failures`` (alternative, replication, seed) and
-    does not lose the others.
+    does not lose the others. With ``baseline`` and two replications or more, the named ordering
+    strategies run on the same replications too (:func:`sim.experiments.baseline.ordering_baseline`;
+    ``progress`` counts them after the plan's own).
     """
     if keep_windows < 0:
         raise InputError("--keep-windows", (), f"expected zero or more, got {keep_windows}")
@@ -172,15 +178,31 @@ def run_experiment(
         base.findings,
         base.order,
     )
+    from sim.experiments.baseline import named_orders, ordering_baseline  # scipy: only here
+
+    orders = named_orders(base.scenario, prepared) if baseline and replications >= 2 else None
     results = run_replications(
         prepared,
         replications,
         workers=workers,
         scheduler=scheduler,
-        progress=progress,
+        progress=_counting(progress, 0, orders.replications(replications) if orders else 0),
         deterministic=deterministic,
         on_failure="collect",
     )
+    orderings = None
+    if orders is not None:
+        orderings = ordering_baseline(
+            base.scenario,
+            prepared,
+            results[0],
+            replications,
+            orders=orders,
+            workers=workers,
+            scheduler=scheduler,
+            progress=_counting(progress, replications, 0),
+            deterministic=deterministic,
+        )
     kept = tuple(
         (r, prepared.replicate(r, deterministic=deterministic))
         for r in range(min(keep_windows, replications))
@@ -190,7 +212,16 @@ def run_experiment(
         rows=tuple(results[0]),
         failures=tuple(results.describe_failures()),
         kept=kept,
+        orderings=orderings,
     )
+
+
+def _counting(progress: Progress | None, before: int, after: int) -> Progress | None:
+    """``progress`` of one part of a longer task: ``before`` replications done before it and
+    ``after`` to do after it."""
+    if progress is None or before == after == 0:
+        return progress
+    return lambda done, total: progress(before + done, before + total + after)
 
 
 def kept_windows_csv(kept: Sequence[tuple[int, Replication]], origin: datetime | None) -> str:
@@ -223,6 +254,9 @@ def write_experiment(experiment: Experiment, out_dir: Path, force: bool = False)
             (json.dumps(stats, indent=2, allow_nan=False) + "\n").encode("utf-8")
         )
         names = list(EXPERIMENT_FILES)
+        if experiment.orderings is not None:
+            write_ordering_baseline(experiment.orderings, tmp / "orderings.json")
+            names.append("orderings.json")
         if experiment.kept:
             text = kept_windows_csv(experiment.kept, run.replication.origin)
             (tmp / "kept-windows.csv").write_bytes(text.encode("utf-8"))

@@ -11,3 +11,5 @@ from .records import summary_json as summary_json
 from .records import windows_csv as windows_csv
 from .report import build_report as build_report
 from .report import load_results as load_results
+from .verdicts import OrderingBaseline as OrderingBaseline
+from .verdicts import Verdict as Verdict

@@ -46,14 +46,15 @@ from sim.outputs.records import (
     is_service_down,
     window_hours,
 )
+from sim.outputs.verdicts import OrderingBaseline, Verdict, better
 
 REPORT_NAME = "report.html"
 SIZE_BUDGET = 5_000_000
 """Bytes a report should stay under (a test holds a 2,000-VM estate's report to it)."""
 
 RUN_FILES = ("summary.json", "validation.json", "windows.csv", "events.csv")
-REPLICATION_FILES = ("replications.csv", "statistics.json", "kept-windows.csv")
-COMPARE_FILES = ("compare/compare.csv", "compare/compare-replications.csv")
+REPLICATION_FILES = ("replications.csv", "statistics.json", "kept-windows.csv", "orderings.json")
+COMPARE_FILES = ("compare/compare.csv", "compare/compare-replications.csv", "compare/verdict.json")
 SENSITIVITY_FILES = ("sensitivity/sensitivity.csv", "sensitivity/criticality.csv")
 KNOWN_FILES = RUN_FILES + REPLICATION_FILES + COMPARE_FILES + SENSITIVITY_FILES
 
@@ -90,6 +91,8 @@ class ResultsDir:
     kept_windows: dict[int, list[Window]] | None = None
     compare: list[dict[str, str]] | None = None
     compare_replications: dict[str, list[dict[str, float]]] | None = None
+    verdict: Verdict | None = None
+    orderings: OrderingBaseline | None = None
     sensitivity: list[dict[str, str]] | None = None
     sensitivity_meta: dict[str, Any] = field(default_factory=dict)
     criticality: list[tuple[str, float]] | None = None
@@ -259,6 +262,12 @@ def load_results(results_dir: Path) -> ResultsDir:
     def kept(p: Path) -> None:
         res.kept_windows = read_kept_windows(p)
 
+    def orderings(p: Path) -> None:
+        res.orderings = OrderingBaseline.from_dict(json.loads(p.read_text(encoding="utf-8")))
+
+    def verdict(p: Path) -> None:
+        res.verdict = Verdict.from_dict(json.loads(p.read_text(encoding="utf-8")))
+
     def compare(p: Path) -> None:
         header, rows = _rows(p)
         _need(p.name, header, ("alternative", "metric"))
@@ -303,8 +312,10 @@ def load_results(results_dir: Path) -> ResultsDir:
     attempt("replications.csv", replications)
     attempt("statistics.json", statistics)
     attempt("kept-windows.csv", kept)
+    attempt("orderings.json", orderings)
     attempt("compare/compare.csv", compare)
     attempt("compare/compare-replications.csv", compare_reps)
+    attempt("compare/verdict.json", verdict)
     attempt("sensitivity/sensitivity.csv", sensitivity)
     attempt("sensitivity/criticality.csv", criticality)
     return res
@@ -1175,7 +1186,41 @@ def _section_statistics(res: ResultsDir, figure: _Figures) -> str:
             )
     elif "replications.csv" not in res.present:
         parts.append(_note("replications.csv is missing: " + HOW_TO["replications"]))
+    if res.orderings is not None:
+        parts.append(_orderings(res.orderings))
     return "".join(parts)
+
+
+def _orderings(o: OrderingBaseline) -> str:
+    """The plan's ordering against the named strategies (``orderings.json``)."""
+    rows, classes = [], []
+    for x in o.outcomes:
+        label = ", ".join(x.names) if x.names else o.plan_ordering
+        rows.append(
+            [
+                (f"<b>{esc(label)}</b> (the plan's)" if x.plan else esc(label)),
+                _n(x.p50),
+                _n(x.p80),
+                _n(x.p90),
+                _n(x.mean),
+                "–" if x.plan else f"{x.diff_to_plan:+.2f}" + _ci(x.diff_ci_low, x.diff_ci_high),
+                f"{x.probability_best:.0%}",
+            ]
+        )
+        classes.append("best" if x.best else "")
+    what, unit = plots.metric_label(o.metric)
+    return (
+        f"<h3>The plan's ordering against the named strategies"
+        f' <span class="dim">({esc(what)}, {esc(unit)}, {o.replications} replications,'
+        " the same draws)</span></h3>"
+        f'<p class="verdict">{esc(o.sentence())}</p>'
+        + _table(
+            ["ordering", "P50", "P80", "P90", "mean", "vs the plan's (95% CI)", "P(best)"],
+            rows,
+            numeric=(1, 2, 3, 4, 5, 6),
+            row_classes=classes,
+        )
+    )
 
 
 def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
@@ -1184,6 +1229,7 @@ def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
     if best is None or not table:
         return ""
     what, unit = plots.metric_label(metric)
+    higher = better(metric) == "higher"
     tied = [r for r in table if r.get("best", "").lower() == "true"]
     if len(tied) > 1:
         names = ", ".join(f"<b>{esc(r['alternative'])}</b>" for r in tied)
@@ -1192,19 +1238,20 @@ def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
             " none is better."
         )
     text = (
-        f"<b>{esc(best['alternative'])}</b> has the lowest mean {esc(what)}"
-        f" ({_n(best.get('mean'))} {esc(unit)})"
+        f"<b>{esc(best['alternative'])}</b> has the {'highest' if higher else 'lowest'} mean"
+        f" {esc(what)} ({_n(best.get('mean'))} {esc(unit)})"
     )
     if best.get("prob_best"):
         text += f" and is best in {_float(best['prob_best']):.0%} of the replications"
     text += "."
-    others = sorted((r for r in table if r is not best), key=lambda r: _float(r.get("mean")))
+    sign = -1.0 if higher else 1.0
+    others = sorted((r for r in table if r is not best), key=lambda r: sign * _float(r.get("mean")))
     if others:
         nxt = others[0]
         low, high = _float(nxt.get("diff_ci_low")), _float(nxt.get("diff_ci_high"))
         if math.isnan(low):
             sure = "too few replications for a confidence interval"
-        elif low > 0:
+        elif (high < 0) if higher else (low > 0):
             sure = "the 95 % confidence interval excludes 0: the difference is real"
         else:
             sure = "the 95 % confidence interval includes 0: not distinguishable yet"
@@ -1215,6 +1262,22 @@ def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
     return f'<p class="verdict">{text}</p>'
 
 
+def _headline_verdict(res: ResultsDir) -> str:
+    """Every headline metric's best alternative and the Pareto set (``compare/verdict.json``)."""
+    v = res.verdict
+    if v is None:
+        return _note(
+            "compare/verdict.json is missing: no verdict on every headline metric; "
+            + HOW_TO["compare"]
+        )
+    rows = [[esc(cell) for cell in row] for row in v.rows()]
+    return (
+        "<h3>Every headline metric</h3>"
+        + _table(["metric", "better", "best", "best mean"], rows, numeric=(3,))
+        + f'<p class="verdict">{esc(v.pareto_text())}</p>'
+    )
+
+
 def _section_compare(res: ResultsDir, figure: _Figures) -> str:
     if res.compare is None and res.compare_replications is None:
         return _note("no comparison in this run: " + HOW_TO["compare"])
@@ -1223,6 +1286,7 @@ def _section_compare(res: ResultsDir, figure: _Figures) -> str:
         metrics = list(dict.fromkeys(r["metric"] for r in res.compare))
         headline = "makespan_hours" if "makespan_hours" in metrics else metrics[0]
         parts.append(_compare_verdict(res.compare, headline))
+        parts.append(_headline_verdict(res))
         folded: list[str] = []
         for metric in metrics:
             what, unit = plots.metric_label(metric)
