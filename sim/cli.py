@@ -35,6 +35,7 @@ from sim.model.scenario import Scenario, blamed_file, load_scenario
 from sim.model.validation import ValidationReport, validate_scenario
 
 if TYPE_CHECKING:
+    from sim.experiments.answers import FinishAnswers
     from sim.importers.result import ImportResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -392,9 +393,25 @@ def run(
                 SUMMARY_COLUMNS,
             )
         )
+        answers = experiment.answers()
+        if answers is not None:
+            out.print(_answers_table(answers))
         for failure in experiment.failures:
             err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
+
+
+def _answers_table(answers: FinishAnswers) -> Table:
+    """When is it done, in the plan's time zone, and how sure are we."""
+    zone = "" if answers.origin is None else f" ({answers.timezone})"
+    table = Table(
+        title=f"When is everything committed?{zone}", show_header=False, title_justify="left"
+    )
+    table.add_column("question", style="bold")
+    table.add_column("answer", justify="right")
+    for label, value in answers.lines():
+        table.add_row(label, value)
+    return table
 
 
 # ---- compare -----------------------------------------------------------------------------------
