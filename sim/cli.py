@@ -492,13 +492,32 @@ def compare(
         )
     )
     out.print(comparison.verdict(), soft_wrap=True)
+    from sim.experiments.answers import (
+        ANSWER_COLUMNS,
+        answer_rows,
+        compare_answers,
+        compare_finish_csv,
+    )
+
+    answers = compare_answers(comparison)
+    if answers:
+        zone = answers[0][1].timezone if answers[0][1].origin is not None else "from the start"
+        out.print(
+            _stats_table(
+                f"When is everything committed? ({zone})", answer_rows(answers), ANSWER_COLUMNS
+            )
+        )
     for failure in comparison.failures:
         err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     if out_dir is not None:
         with atomic_dir(out_dir, force=force) as tmp:
             cmp.write_compare_csv(comparison, tmp / "compare.csv")
             cmp.write_compare_replications(comparison, tmp / "compare-replications.csv")
-        out.print(f"Wrote compare.csv, compare-replications.csv to {out_dir}/", soft_wrap=True)
+            (tmp / "compare-finish.csv").write_text(compare_finish_csv(answers), encoding="utf-8")
+        out.print(
+            f"Wrote compare.csv, compare-replications.csv, compare-finish.csv to {out_dir}/",
+            soft_wrap=True,
+        )
 
 
 def _extra_orderings(

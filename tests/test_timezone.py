@@ -26,6 +26,8 @@ from sim.model.plan import Plan
 ROOT = Path(__file__).resolve().parents[1]
 AMS = ZoneInfo("Europe/Amsterdam")
 AMS_SET = "plan.timezone=Europe/Amsterdam"
+COMPARE = (sys.executable, "-m", "sim", "compare", "scenarios/contoso.yaml", "--vary")
+DEADLINE = ("--set", "plan.deadline=8h", "--out")
 RUN = (sys.executable, "-m", "sim", "run", "scenarios/contoso.yaml", "--out")
 
 
@@ -242,3 +244,32 @@ def test_csv_files_keep_utc_and_add_the_local_time(tmp_path: Path) -> None:
     assert summary["timezone"] == "Europe/Amsterdam"
     assert summary["end_local"].endswith("+01:00")
     assert "CET (UTC+01:00)" in " ".join(result.stdout.split())
+
+
+def test_compare_states_each_alternatives_finish_in_clock_time(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = subprocess.run(
+        [*COMPARE, "plan.crews=1,2", "--replications", "20", "--set", AMS_SET, *DEADLINE, str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "When is everything committed? (Europe/Amsterdam)" in result.stdout
+    finish = {
+        r["alternative"]: r
+        for r in csv.DictReader(io.StringIO((out / "compare-finish.csv").read_text()))
+    }
+    reps = list(csv.DictReader(io.StringIO((out / "compare-replications.csv").read_text())))
+    for name, row in finish.items():
+        mine = [r for r in reps if r["alternative"] == name]
+        done1 = sum(r["done_in_window_1"] == "1" for r in mine)
+        assert float(row["done_by_window_1"]) == done1 / len(mine)
+        assert row["p80_local"].endswith("+01:00")
+        # the deadline is 8 hours after contoso's start (23:00 CET): Sunday 07:00 CET
+        deadline_hits = sum(float(r["makespan_hours"]) <= 8 for r in mine)
+        assert float(row["deadline_share"]) == deadline_hits / len(mine)
+    assert finish["smallest_first | crews=1"]["done_by_window_1"] == "0"
+    assert finish["smallest_first | crews=2"]["done_by_window_1"] == "1"

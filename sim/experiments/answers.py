@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scipy.stats import binomtest
 
@@ -26,6 +26,9 @@ from sim.common.timeparse import format_minutes
 from sim.experiments.replications import ReplicationRow
 from sim.model.calendar import Calendar
 from sim.model.plan import Plan
+
+if TYPE_CHECKING:
+    from sim.experiments.comparison import Comparison
 
 QUANTILES = (50.0, 80.0, 90.0)
 """The finish percentiles stated as clock times."""
@@ -101,6 +104,18 @@ class FinishAnswers:
         from zoneinfo import ZoneInfo
 
         return clock_text(at_minutes(self.origin, minutes), ZoneInfo(self.timezone))
+
+    def short(self, minutes: float) -> str:
+        """``Mon 07 Dec 02:05``: a local time for a table whose title names the zone."""
+        if self.origin is None:
+            return f"+{format_minutes(minutes)}"
+        from zoneinfo import ZoneInfo
+
+        return (
+            at_minutes(self.origin, minutes)
+            .astimezone(ZoneInfo(self.timezone))
+            .strftime("%a %d %b %H:%M")
+        )
 
     def span(self, a: float, b: float) -> str:
         """A window's span in the plan's zone (minutes from the start without ``plan.start``)."""
@@ -236,3 +251,72 @@ def finish_answers(rows: Sequence[ReplicationRow], plan: Plan) -> FinishAnswers:
         not_done=n - sum(done),
         deadline=deadline,
     )
+
+
+def compare_answers(comparison: Comparison) -> list[tuple[str, FinishAnswers]]:
+    """``(alternative, answers)`` for every alternative of ``comparison``, on the replications
+    every alternative completed (the ones its statistics use)."""
+    used = set(comparison.used)
+    out = []
+    for name, alt, rows in zip(
+        comparison.names, comparison.alternatives, comparison.results, strict=True
+    ):
+        kept = [r for r in rows if r.replication in used]
+        if kept:
+            out.append((name, finish_answers(kept, alt.scenario.plan)))
+    return out
+
+
+ANSWER_COLUMNS = ("alternative", "P50", "P80", "P90", "done in window 1", "by window 2", "deadline")
+"""The columns of :func:`answer_rows`."""
+
+
+def answer_rows(answers: Sequence[tuple[str, FinishAnswers]]) -> list[tuple[str, ...]]:
+    """One terminal row per alternative: finish percentiles as local clock times (the table's
+    title names the zone), done in window 1 / by window 2, P(deadline) with its 95 % interval."""
+    rows = []
+    for name, a in answers:
+        cells = [name]
+        for _, minutes in a.quantiles:
+            cells.append(a.short(minutes))
+        by = {w.index: w for w in a.windows}
+        for k in (1, 2):
+            w = by.get(k)
+            cells.append("" if w is None else f"{100 * w.share_by:.1f} %")
+        d = a.deadline
+        cells.append(
+            "" if d is None else f"{100 * d.share:.1f} % ({100 * d.low:.0f}-{100 * d.high:.0f})"
+        )
+        rows.append(tuple(cells))
+    return rows
+
+
+def compare_finish_csv(answers: Sequence[tuple[str, FinishAnswers]]) -> str:
+    """``compare-finish.csv``: one row per alternative, the finish percentiles (minutes from the
+    start, UTC and local ISO 8601 when the plan has a start), done by windows 1 and 2 (shares of
+    the replications) and P(done by the deadline) with its 95 % interval (empty without one)."""
+    import csv
+    import io
+
+    header = ["alternative", "replications", "timezone"]
+    for p in QUANTILES:
+        header += [f"p{p:g}_min", f"p{p:g}_utc", f"p{p:g}_local"]
+    header += ["done_by_window_1", "done_by_window_2", "deadline_share", "deadline_low"]
+    header += ["deadline_high"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for name, a in answers:
+        d = a.as_dict()
+        row: list[str] = [name, str(a.n), a.timezone]
+        for p in QUANTILES:
+            q = d["quantiles"][f"P{p:g}"]
+            row += [f"{q['minutes']:g}", q.get("utc", ""), q.get("local", "")]
+        by = {w["window"]: w for w in d["windows"]}
+        row += [f"{by[k]['share_by']:g}" if k in by else "" for k in (1, 2)]
+        dl = d["deadline"]
+        row += (
+            ["", "", ""] if dl is None else [f"{dl[k]:g}" for k in ("share", "ci_low", "ci_high")]
+        )
+        writer.writerow(row)
+    return buf.getvalue()
