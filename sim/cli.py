@@ -35,6 +35,7 @@ from sim.model.scenario import Scenario, blamed_file, load_scenario
 from sim.model.validation import ValidationReport, validate_scenario
 
 if TYPE_CHECKING:
+    from sim.experiments.answers import FinishAnswers
     from sim.importers.result import ImportResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -401,6 +402,9 @@ def run(
                 SUMMARY_COLUMNS,
             )
         )
+        answers = experiment.answers()
+        if answers is not None:
+            out.print(_answers_table(answers))
         failures = list(experiment.failures)
         if experiment.orderings is not None:
             out.print(experiment.orderings.sentence(), soft_wrap=True)
@@ -408,6 +412,19 @@ def run(
         for failure in failures:
             err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
+
+
+def _answers_table(answers: FinishAnswers) -> Table:
+    """When is it done, in the plan's time zone, and how sure are we."""
+    zone = "" if answers.origin is None else f" ({answers.timezone})"
+    table = Table(
+        title=f"When is everything committed?{zone}", show_header=False, title_justify="left"
+    )
+    table.add_column("question", style="bold")
+    table.add_column("answer", justify="right")
+    for label, value in answers.lines():
+        table.add_row(label, value)
+    return table
 
 
 # ---- compare -----------------------------------------------------------------------------------
@@ -492,15 +509,32 @@ def compare(
     overall = comparison.overall()
     out.print(_stats_table("Every headline metric", overall.rows(), VERDICT_COLUMNS))
     out.print(overall.pareto_text(), soft_wrap=True)
+    from sim.experiments.answers import (
+        ANSWER_COLUMNS,
+        answer_rows,
+        compare_answers,
+        compare_finish_csv,
+    )
+
+    answers = compare_answers(comparison)
+    if answers:
+        zone = answers[0][1].timezone if answers[0][1].origin is not None else "from the start"
+        out.print(
+            _stats_table(
+                f"When is everything committed? ({zone})", answer_rows(answers), ANSWER_COLUMNS
+            )
+        )
     for failure in comparison.failures:
         err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     if out_dir is not None:
         with atomic_dir(out_dir, force=force) as tmp:
             cmp.write_compare_csv(comparison, tmp / "compare.csv")
             cmp.write_compare_replications(comparison, tmp / "compare-replications.csv")
+            (tmp / "compare-finish.csv").write_text(compare_finish_csv(answers), encoding="utf-8")
             write_verdict(overall, tmp / "verdict.json")
         out.print(
-            f"Wrote compare.csv, compare-replications.csv, verdict.json to {out_dir}/",
+            f"Wrote compare.csv, compare-replications.csv, compare-finish.csv, verdict.json"
+            f" to {out_dir}/",
             soft_wrap=True,
         )
 

@@ -20,7 +20,7 @@ def cal(windows: list[dict[str, Any]], start: str | None = None) -> Calendar:
     plan = Plan.model_validate(
         {"maintenance_windows": windows, **({"start": start} if start else {})}
     )
-    return Calendar(plan.maintenance_windows, plan.start)
+    return Calendar.of(plan)
 
 
 def test_no_windows_means_always_open() -> None:
@@ -103,7 +103,7 @@ def test_one_off_window() -> None:
 def test_one_off_window_needs_a_start() -> None:
     plan = Plan.model_validate({"maintenance_windows": [{"start": "2026-12-06T02:00", "for": 60}]})
     with pytest.raises(InputError) as exc:
-        Calendar(plan.maintenance_windows, plan.start)
+        Calendar.of(plan)
     assert exc.value.key_path == "plan.maintenance_windows[0].start"
 
 
@@ -130,5 +130,5 @@ def test_a_start_with_an_offset_is_read_in_utc() -> None:
     )
     assert plan.start == datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
     assert plan.maintenance_windows[0].start == datetime(2026, 12, 12, 21, 0, tzinfo=UTC)
-    cal = Calendar(plan.maintenance_windows, plan.start)
+    cal = Calendar.of(plan)
     assert cal.intervals(0, WEEK) == [(5 * 1440 + 7 * 60, 5 * 1440 + 8 * 60)]

@@ -390,6 +390,7 @@ def test_compare_by_the_new_headline_figures(metric: str, tmp_path: Path) -> Non
     header = (out / "compare-replications.csv").read_text().splitlines()[0]
     assert header.endswith(
         ",retries,service_hours_down,exposure_hours,protection_gap_hours,units_needing_support"
+        ",finish_window,done_in_window_1"
     )
 
 

@@ -233,7 +233,7 @@ def test_commit_never_ends_outside_a_window(dispatch: str) -> None:
     windows = [{"every": "day", "at": "22:00", "for": "1h"}]
     sc = make(estate, crews=1, check="10m", maintenance_windows=windows, dispatch=dispatch)
     rep = run(sc, deterministic=False)
-    cal = Calendar(sc.plan.maintenance_windows, sc.plan.start)
+    cal = Calendar.of(sc.plan)
     commits = [span(rep, u, "commit") for u in rep.order if rep.outcome(u).migrated]
     assert len(commits) == 4
     for start, end in commits:

@@ -179,7 +179,7 @@ def test_precedence_crews_and_windows_hold(sc: Scenario) -> None:
             spans.append((open_.pop(key), e.time))
     for t, _ in spans:
         assert sum(1 for a, b in spans if a <= t < b) <= sc.plan.crews
-    cal = Calendar(sc.plan.maintenance_windows, sc.plan.start)
+    cal = Calendar.of(sc.plan)
     starts = {(e.unit, e.attempt): e.time for e in rep.events_of(step="commit", outcome="start")}
     for e in rep.events:
         if e.step == "commit" and e.outcome in ("end", "fail"):

@@ -73,13 +73,25 @@ def test_contoso_writes_the_result_files(contoso_run: RunResult, tmp_path: Path)
         "duration_min",
         "start_utc",
         "end_utc",
+        "start_local",
+        "end_local",
         "cause",
     }
     kinds = {w["kind"] for w in windows}
     assert {"management", "data", "exposure", "connectivity", "backup", "monitoring"} <= kinds
     events = list(csv.DictReader(io.StringIO((out / "events.csv").read_text())))
-    assert list(events[0]) == ["time_min", "time_utc", "unit", "step", "outcome", "crew", "attempt"]
+    assert list(events[0]) == [
+        "time_min",
+        "time_utc",
+        "time_local",
+        "unit",
+        "step",
+        "outcome",
+        "crew",
+        "attempt",
+    ]
     assert events[0]["time_utc"] == "2026-12-05T22:00:00Z"
+    assert events[0]["time_local"] == "2026-12-05T22:00:00+00:00"  # contoso plans in UTC
 
 
 def test_same_seed_gives_identical_files(contoso: Scenario, tmp_path: Path) -> None:

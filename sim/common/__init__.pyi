@@ -1,5 +1,7 @@
 from .atomic import atomic_dir as atomic_dir
 from .atomic import atomic_file as atomic_file
+from .clocktime import clock_text as clock_text
+from .clocktime import local_iso as local_iso
 from .errors import InputError as InputError
 from .errors import ReferenceProblem as ReferenceProblem
 from .errors import format_loc as format_loc

@@ -132,6 +132,7 @@ class _Rem:
     users: set[str] = field(default_factory=set)  # units admitted into the open cycle
     candidates: set[str] = field(default_factory=set)  # units waiting to be admitted
     ready: simpy.Event | None = None  # fires when the open cycle's lead time has passed
+    ready_at: float = 0.0  # when it will fire
     changed: simpy.Event | None = None  # fires when users or candidates change
 
 
@@ -225,7 +226,7 @@ class Platform:
             raise ValueError("order must list every unit id exactly once")
         self.position = {uid: i for i, uid in enumerate(self.order)}  # for stable listings
         self.sampler = Sampler(plan.seed, deterministic=deterministic)
-        self.cal = Calendar(plan.maintenance_windows, plan.start)
+        self.cal = Calendar.of(plan)
         self.env = env
         # The policy gets the window fit, not this object: no reference cycle, so a finished
         # replication is freed at once rather than by the collector.
@@ -1050,6 +1051,23 @@ class Platform:
                 return
             yield self.env.all_of(pending)
 
+    def _lead_left(self, uid: str, t: float) -> float:
+        """Minutes from ``t`` until the open cycles unit ``uid`` needs are past their lead time:
+        the sequence starts then (:meth:`_cycle_wait`), so admission counts them."""
+        return (
+            max(
+                (
+                    rem.ready_at - t
+                    for rem in self.shared_pre[uid]
+                    if rem.ready is not None and not rem.ready.triggered
+                ),
+                default=0.0,
+                key=lambda x: x,
+            )
+            if self.shared_pre[uid]
+            else 0.0
+        )
+
     def _signal(self, rem: _Rem) -> None:
         event, rem.changed = rem.changed, self.env.event()
         if event is not None:
@@ -1070,6 +1088,7 @@ class Platform:
         """Open a cycle of ``rem`` (MIG020) for unit ``uid``: see :meth:`_cycle`."""
         rem.ready = self.env.event()
         rem.removed = self.now  # the cycle is opening (_cycle_wait waits for its lead)
+        rem.ready_at = self.now + self._rem_minutes(rem, "remediate", uid) + rem.remedy.lead
         self.env.process(self._cycle(rem, uid))
 
     def _cycle(self, rem: _Rem, uid: str) -> Proc:
@@ -1179,7 +1198,8 @@ class Platform:
                 (path[p] for p in dag.predecessors(m) if p in path), default=0
             )
         work, longest = sum(length.values()), max(path.values())
-        return work / crews + (1 - 1 / crews) * longest + extra
+        lead = max(self._lead_left(m, t) for m in alive)  # an open cycle still in its lead
+        return lead + work / crews + (1 - 1 / crews) * longest + extra
 
     def _admit_group(self, uid: str, group: _Group) -> Proc:
         """The leader ``uid`` of ``group``: when every unit outside it that it waits for is
@@ -1285,7 +1305,9 @@ class Platform:
                         if rem.removed is None:
                             self._open(rem, uid)
                     continue
-            got = yield from self.dispatch.admit(uid, lambda t: self._jit_plan(uid).p_total(t)[2])
+            got = yield from self.dispatch.admit(
+                uid, lambda t: self._lead_left(uid, t) + self._jit_plan(uid).p_total(t)[2]
+            )
             if got is None or not any(
                 (rem.ready is not None and not rem.ready.triggered) or rem.removed is None
                 for rem in rems

@@ -33,9 +33,12 @@ METRICS: tuple[str, ...] = (
     "exposure_hours",
     "protection_gap_hours",
     "units_needing_support",
+    "finish_window",
 )
 """The metrics a planner compares alternatives by (lower is better for every one). New metrics
-are appended, so ``replications.csv`` and the tables keep their first columns."""
+are appended, so ``replications.csv`` and the tables keep their first columns. The row's last
+column, ``done_in_window_1`` (1 when everything committed by the end of the first maintenance
+window), is a share to maximise, not a metric: :mod:`sim.experiments.answers` reads it."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class ReplicationRow:
     exposure_hours: float
     protection_gap_hours: float
     units_needing_support: int
+    finish_window: int = 0
+    done_in_window_1: int = 0
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -82,7 +87,22 @@ def row_of(rep: Replication, replication: int) -> ReplicationRow:
         exposure_hours=hours.exposure_hours,
         protection_gap_hours=hours.protection_gap_hours,
         units_needing_support=sum(o.needs_support for o in rep.outcomes),
+        finish_window=finish_window(rep),
+        done_in_window_1=int(all(o.migrated for o in rep.outcomes) and finish_window(rep) <= 1),
     )
+
+
+def finish_window(rep: Replication) -> int:
+    """The 1-based maintenance-window occurrence by whose end the replication's last step ended:
+    1 for the first window that is open at or after the start, ``len + 1`` after the last one
+    the run saw; 0 when the plan has no windows."""
+    if not rep.maintenance:
+        return 0
+    end = rep.makespan
+    for k, (_, b) in enumerate(rep.maintenance, start=1):
+        if end <= b + 1e-6:
+            return k
+    return len(rep.maintenance) + 1
 
 
 @dataclass(frozen=True)

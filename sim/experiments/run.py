@@ -13,10 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sim.common.atomic import atomic_dir
 from sim.common.errors import InputError
 from sim.engine.simulation import simulate
+from sim.experiments.answers import FinishAnswers, finish_answers
 from sim.experiments.replications import Prepared, ReplicationRow
 from sim.experiments.runner import Progress, metric_statistics, replications_csv, run_replications
 from sim.model import rules
@@ -115,10 +118,13 @@ def write_run(
     from sim.outputs.plots import save_figure, timeline  # matplotlib only when writing
 
     rep = result.replication
+    zone = result.scenario.plan.zone
     out_dir = Path(out_dir)
     with atomic_dir(out_dir, force=force) as tmp:
-        (tmp / "windows.csv").write_bytes(windows_csv(rep.windows, rep.origin).encode("utf-8"))
-        (tmp / "events.csv").write_bytes(events_csv(rep.events, rep.origin).encode("utf-8"))
+        (tmp / "windows.csv").write_bytes(
+            windows_csv(rep.windows, rep.origin, zone).encode("utf-8")
+        )
+        (tmp / "events.csv").write_bytes(events_csv(rep.events, rep.origin, zone).encode("utf-8"))
         (tmp / "summary.json").write_bytes(summary_json(result.summary).encode("utf-8"))
         (tmp / "validation.json").write_bytes(validation_json(result).encode("utf-8"))
         save_figure(timeline(result), tmp / "timeline.png")
@@ -147,6 +153,12 @@ class Experiment:
 
     def statistics(self) -> dict[str, dict[str, float | int | None]]:
         return metric_statistics(self.rows)
+
+    def answers(self) -> FinishAnswers | None:
+        """The clock-time answers (:mod:`sim.experiments.answers`); None without rows."""
+        if not self.rows:
+            return None
+        return finish_answers(self.rows, self.run.scenario.plan)
 
 
 def run_experiment(
@@ -224,11 +236,13 @@ def _counting(progress: Progress | None, before: int, after: int) -> Progress | 
     return lambda done, total: progress(before + done, before + total + after)
 
 
-def kept_windows_csv(kept: Sequence[tuple[int, Replication]], origin: datetime | None) -> str:
+def kept_windows_csv(
+    kept: Sequence[tuple[int, Replication]], origin: datetime | None, zone: ZoneInfo | None = None
+) -> str:
     """``windows.csv`` of each kept replication, one table with a leading ``replication`` column."""
     parts: list[str] = []
     for i, (r, rep) in enumerate(kept):
-        lines = windows_csv(rep.windows, origin).splitlines(keepends=True)
+        lines = windows_csv(rep.windows, origin, zone).splitlines(keepends=True)
         if i == 0:
             parts.append("replication," + lines[0])
         parts.extend(f"{r},{line}" for line in lines[1:])
@@ -242,11 +256,14 @@ def write_experiment(experiment: Experiment, out_dir: Path, force: bool = False)
     """The files of :func:`write_run` plus ``replications.csv``, ``statistics.json`` and, when
     replications were kept, ``kept-windows.csv``; all or nothing (one atomic directory)."""
     run = experiment.run
-    stats = {
+    stats: dict[str, Any] = {
         "replications": len(experiment.rows),
         "failures": list(experiment.failures),
         "metrics": experiment.statistics(),
     }
+    answers = experiment.answers()
+    if answers is not None:
+        stats["finish"] = answers.as_dict()
 
     def extra(tmp: Path) -> list[str]:
         (tmp / "replications.csv").write_bytes(replications_csv(experiment.rows).encode("utf-8"))
@@ -258,7 +275,7 @@ def write_experiment(experiment: Experiment, out_dir: Path, force: bool = False)
             write_ordering_baseline(experiment.orderings, tmp / "orderings.json")
             names.append("orderings.json")
         if experiment.kept:
-            text = kept_windows_csv(experiment.kept, run.replication.origin)
+            text = kept_windows_csv(experiment.kept, run.replication.origin, run.scenario.plan.zone)
             (tmp / "kept-windows.csv").write_bytes(text.encode("utf-8"))
             names.append("kept-windows.csv")
         return names

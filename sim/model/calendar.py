@@ -1,9 +1,13 @@
 """Maintenance windows on the simulation clock: where a step of known length may run.
 
 Simulation time is minutes from the plan's start. Recurring windows (``every`` + ``at``) are read
-in UTC by weekday; one-off windows (``start``) at their own timestamp. When ``plan.start`` is
-absent, time 0 is a Monday 00:00 UTC, so ``every: saturday, at: "22:00"`` opens at minute
-``5 * 1440 + 1320``; a one-off window then has no place on the clock and is refused.
+by weekday in the plan's time zone (``plan.timezone``), daylight saving included: ``saturday
+22:00`` in Europe/Amsterdam opens at 20:00 UTC in summer and 21:00 UTC in winter. A window's
+length is elapsed time (a night window across the change back from summer time ends one wall-clock
+hour earlier). One-off windows (``start``) open at their own timestamp. When ``plan.start`` is
+absent, time 0 is a Monday 00:00 in the plan's zone, with no date and so no daylight saving, and
+``every: saturday, at: "22:00"`` opens at minute ``5 * 1440 + 1320``; a one-off window then has no
+place on the clock and is refused.
 
 Windows that overlap or touch are merged: a step may run across two adjacent windows. A step
 fits when it starts and ends inside one merged window (both ends included, with a tolerance of
@@ -14,10 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sim.common.errors import InputError
-from sim.model.plan import MaintenanceWindow
+from sim.model.plan import MaintenanceWindow, Plan
 
 WEEK = 7 * 1440.0
 EPS = 1e-6
@@ -45,6 +51,11 @@ def week_offset(start: datetime | None) -> float:
     )
 
 
+def _fixed_offset(zone: ZoneInfo | None, start: datetime | None) -> bool:
+    # Without a date there is no daylight saving; UTC never has any.
+    return zone is None or start is None or zone.key == "UTC"
+
+
 def clock(origin: datetime, minutes: float) -> datetime:
     """The wall-clock time of simulation time ``minutes``."""
     return origin + timedelta(minutes=minutes)
@@ -53,8 +64,24 @@ def clock(origin: datetime, minutes: float) -> datetime:
 class Calendar:
     """The plan's maintenance windows as merged intervals of simulation minutes."""
 
-    def __init__(self, windows: Sequence[MaintenanceWindow], start: datetime | None) -> None:
-        self.offset = week_offset(start)
+    def __init__(
+        self,
+        windows: Sequence[MaintenanceWindow],
+        start: datetime | None,
+        zone: ZoneInfo | None = None,
+    ) -> None:
+        self.start = start
+        self.zone = zone
+        local = start.astimezone(zone) if start is not None and zone is not None else start
+        self.offset = week_offset(local)
+        # With a date and a zone with daylight saving, week k's windows are placed by their
+        # wall-clock time (_week); otherwise the weekly pattern is fixed in minutes.
+        self._dst = not _fixed_offset(zone, start)
+        self._monday = (
+            datetime(local.year, local.month, local.day) - timedelta(days=local.weekday())
+            if local is not None
+            else None
+        )
         self.recurring: list[tuple[float, float]] = []  # (minute of the week, length)
         self.oneoff: list[tuple[float, float]] = []  # (start, end) in simulation minutes
         for i, w in enumerate(windows):
@@ -77,6 +104,24 @@ class Calendar:
         self.oneoff.sort()
         self._max_len = max((length for _, length in self.recurring), default=0.0)
         self._last_oneoff = max((end for _, end in self.oneoff), default=-math.inf)
+        self._week = lru_cache(maxsize=256)(self._week_uncached)
+
+    @classmethod
+    def of(cls, plan: Plan) -> Calendar:
+        """The calendar of ``plan``'s windows, in its time zone."""
+        return cls(plan.maintenance_windows, plan.start, plan.zone)
+
+    def _week_uncached(self, k: int) -> tuple[tuple[float, float], ...]:
+        # Week k's recurring windows (start, end) in simulation minutes, each placed at its
+        # wall-clock time in the plan's zone on its own date.
+        assert self._monday is not None and self.start is not None and self.zone is not None
+        out = []
+        for minute, length in self.recurring:
+            wall = self._monday + timedelta(days=7 * k, minutes=minute)
+            utc = wall.replace(tzinfo=self.zone).astimezone(UTC)
+            a = (utc - self.start).total_seconds() / 60.0
+            out.append((a, a + length))
+        return tuple(out)
 
     @property
     def always_open(self) -> bool:
@@ -90,11 +135,14 @@ class Calendar:
             first = math.floor((t0 - self._max_len + self.offset) / WEEK) - 1
             last = math.ceil((t1 + self.offset) / WEEK) + 1
             for k in range(first, last + 1):
-                base = k * WEEK - self.offset
-                for minute, length in self.recurring:
-                    a = base + minute
-                    if a + length >= t0 - WEEK and a <= t1 + WEEK:
-                        raw.append((a, a + length))
+                if self._dst:
+                    week = self._week(k)
+                else:
+                    base = k * WEEK - self.offset
+                    week = tuple((base + m, base + m + length) for m, length in self.recurring)
+                for a, b in week:
+                    if b >= t0 - WEEK and a <= t1 + WEEK:
+                        raw.append((a, b))
         raw.sort()
         merged: list[tuple[float, float]] = []
         for a, b in raw:

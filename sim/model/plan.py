@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -144,13 +145,41 @@ LooseDateTime = Annotated[datetime, Field(strict=False)]
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    # A timestamp without a zone is read as UTC, so outputs never depend on the machine's zone;
-    # one with an offset is converted to UTC (the clock and every *_utc column are UTC).
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+    # A timestamp with an offset is converted to UTC (the clock and every *_utc column are UTC).
+    # One without an offset stays naive here: the plan reads it in plan.timezone (_localize), so
+    # outputs never depend on the machine's zone.
+    if value is None or value.tzinfo is None:
+        return value
     return value.astimezone(UTC)
+
+
+def _localize(value: datetime, zone: ZoneInfo) -> datetime:
+    """``value`` in UTC; a naive ``value`` is a wall-clock time in ``zone``.
+
+    A wall-clock time that happens twice (the hour the clocks go back) is the first of the two;
+    one that does not happen (the hour the clocks go forward) is read with the offset before the
+    change, so it lands one hour later in the new offset (``fold=0``, PEP 495).
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+def _zone_name(value: Any) -> Any:
+    name = value.strip() if isinstance(value, str) else ""
+    try:
+        if name in ("localtime", "posixrules", "Factory"):  # the machine's zone, not a plan's
+            raise ValueError(name)
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"expected an IANA time zone name such as Europe/Amsterdam or UTC, got {value!r}"
+        ) from None
+    return name
+
+
+TimeZoneName = Annotated[str, BeforeValidator(_zone_name)]
+"""An IANA time zone name (``Europe/Amsterdam``), checked against the tz database (tzdata)."""
 
 
 class MaintenanceWindow(Model):
@@ -254,7 +283,8 @@ def _looks_like_duration(text: str) -> bool:
 
 
 NotBefore = Annotated[float | datetime, BeforeValidator(_not_before)]
-"""Minutes from ``plan.start``, or a UTC timestamp (placed on the clock by ``plan.start``)."""
+"""Minutes from ``plan.start``, or a timestamp (placed on the clock by ``plan.start``; one
+without an offset is read in ``plan.timezone``)."""
 
 
 class Wave(Model):
@@ -275,7 +305,17 @@ def _ordering(value: Any) -> Any:
 
 class Plan(Model):
     seed: int = Field(default=0, ge=0)
+    timezone: TimeZoneName = Field(
+        default="UTC",
+        description="IANA time zone of the plan: recurring windows, timestamps without an offset"
+        " and every clock time shown to a person are in it, daylight saving included.",
+    )
     start: LooseDateTime | None = None
+    deadline: NotBefore | None = Field(
+        default=None,
+        description="When everything must have committed: a duration from plan.start (such as"
+        " 30h) or a timestamp; outputs give P(done by the deadline).",
+    )
     ordering: Annotated[str | tuple[Name, ...], BeforeValidator(_ordering)] = "as_listed"
     crews: int = Field(default=1, ge=1)
     check: Minutes = 0.0
@@ -328,6 +368,56 @@ class Plan(Model):
     @classmethod
     def _zone(cls, v: datetime | None) -> datetime | None:
         return _utc(v)
+
+    @model_validator(mode="after")
+    def _local_times(self) -> Plan:
+        # Timestamps without an offset are wall-clock times in plan.timezone: place them on the
+        # UTC clock now, so nothing downstream sees a naive datetime. The models are frozen, so
+        # the validated values are replaced in place, once, here.
+        zone = self.zone
+        if isinstance(self.deadline, datetime) and self.start is None:
+            raise ValueError(
+                "plan.deadline is a timestamp but plan.start is not set; expected plan.start, or"
+                " a deadline as a duration from the start (such as 30h)"
+            )
+        if self.start is not None:
+            object.__setattr__(self, "start", _localize(self.start, zone))
+        if isinstance(self.deadline, datetime):
+            object.__setattr__(self, "deadline", _localize(self.deadline, zone))
+        windows = tuple(
+            w.model_copy(update={"start": _localize(w.start, zone)})
+            if w.start is not None and w.start.tzinfo is None
+            else w
+            for w in self.maintenance_windows
+        )
+        waves = tuple(
+            v.model_copy(update={"not_before": _localize(v.not_before, zone)})
+            if isinstance(v.not_before, datetime) and v.not_before.tzinfo is None
+            else v
+            for v in self.waves
+        )
+        object.__setattr__(self, "maintenance_windows", windows)
+        object.__setattr__(self, "waves", waves)
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """``plan.timezone`` as a :class:`zoneinfo.ZoneInfo` (from the ``tzdata`` package when the
+        system has no tz database)."""
+        return ZoneInfo(self.timezone)
+
+    def deadline_minutes(self) -> float | None:
+        """``plan.deadline`` in minutes from ``plan.start`` (None without a deadline).
+
+        Raises :class:`ValueError` for a timestamp deadline without ``plan.start``.
+        """
+        if self.deadline is None:
+            return None
+        if isinstance(self.deadline, datetime):
+            if self.start is None:
+                raise ValueError("a deadline timestamp needs plan.start")
+            return (self.deadline - self.start).total_seconds() / 60.0
+        return float(self.deadline)
 
     @field_validator("remedies")
     @classmethod

@@ -18,7 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
+from sim.common.clocktime import at_minutes, clock_text, local_iso
 from sim.common.gcpause import paused_gc
 from sim.common.timeparse import format_minutes
 from sim.common.version import __version__
@@ -192,6 +194,18 @@ class Summary:
     service_hours_down: float = 0.0
     exposure_hours: float = 0.0
     protection_gap_hours: float = 0.0
+    timezone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def end_local(self) -> str | None:
+        """The end as a person reads it, in the plan's zone (None without ``plan.start``)."""
+        if self.origin is None:
+            return None
+        return clock_text(at_minutes(self.origin, self.makespan_minutes), self.zone)
 
     @property
     def not_migrated(self) -> tuple[UnitOutcome, ...]:
@@ -204,7 +218,7 @@ class Summary:
 
     def headline(self) -> list[tuple[str, str]]:
         """Rows ``(label, value)`` for a short terminal table."""
-        end = f" (ends {self.end})" if self.end else ""
+        end = f" (ends {self.end_local})" if self.end_local else ""
         rows = [
             ("Makespan", f"{format_minutes(self.makespan_minutes)}{end}"),
             ("Units migrated", f"{self.units_migrated} of {self.units_total}"),
@@ -277,6 +291,8 @@ class Summary:
                 for t in self.post_migration_tasks
             ],
             "scenario": dict(self.scenario),
+            "timezone": self.timezone,
+            "end_local": local(self.origin, self.makespan_minutes, self.zone),
         }
 
 
@@ -407,6 +423,14 @@ def iso(origin: datetime | None, minutes: float | None) -> str | None:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def local(origin: datetime | None, minutes: float | None, zone: ZoneInfo) -> str | None:
+    """ISO 8601 with the offset of ``zone`` of simulation time ``minutes`` (to the second), or
+    None without an origin: the ``*_local`` columns beside the ``*_utc`` ones."""
+    if origin is None or minutes is None:
+        return None
+    return local_iso(at_minutes(origin, minutes), zone)
+
+
 @paused_gc()
 def summarize(rep: Replication, scenario: Scenario) -> Summary:
     """The summary of one replication of ``scenario`` (the resolved one, seed included)."""
@@ -445,6 +469,7 @@ def summarize(rep: Replication, scenario: Scenario) -> Summary:
         service_hours_down=hours.service_hours_down,
         exposure_hours=hours.exposure_hours,
         protection_gap_hours=hours.protection_gap_hours,
+        timezone=scenario.plan.timezone,
     )
 
 
@@ -465,12 +490,16 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return buf.getvalue()
 
 
-def windows_csv(windows: Sequence[Window], origin: datetime | None) -> str:
-    """``windows.csv``: one row per window, in the order the engine closed them."""
+def windows_csv(
+    windows: Sequence[Window], origin: datetime | None, zone: ZoneInfo | None = None
+) -> str:
+    """``windows.csv``: one row per window, in the order the engine closed them. With an origin
+    (``plan.start``) the clock times follow, in UTC and in ``zone`` (the plan's, with offset)."""
     clock = origin is not None
+    tz = zone or ZoneInfo("UTC")
     header = ["resource", "resource_type", "unit", "kind", "start_min", "end_min", "duration_min"]
     if clock:
-        header += ["start_utc", "end_utc"]
+        header += ["start_utc", "end_utc", "start_local", "end_local"]
     header.append("cause")
     rows = []
     for w in windows:
@@ -485,17 +514,22 @@ def windows_csv(windows: Sequence[Window], origin: datetime | None) -> str:
         ]
         if clock:
             row += [iso(origin, w.start) or "", iso(origin, w.end) or ""]
+            row += [local(origin, w.start, tz) or "", local(origin, w.end, tz) or ""]
         row.append(w.cause)
         rows.append(row)
     return _csv(header, rows)
 
 
-def events_csv(events: Sequence[Event], origin: datetime | None) -> str:
-    """``events.csv``: one row per step start, end or failure, in simulation order."""
+def events_csv(
+    events: Sequence[Event], origin: datetime | None, zone: ZoneInfo | None = None
+) -> str:
+    """``events.csv``: one row per step start, end or failure, in simulation order (clock times
+    in UTC and in ``zone`` with an origin, as :func:`windows_csv`)."""
     clock = origin is not None
+    tz = zone or ZoneInfo("UTC")
     header = (
         ["time_min"]
-        + (["time_utc"] if clock else [])
+        + (["time_utc", "time_local"] if clock else [])
         + [
             "unit",
             "step",
@@ -508,7 +542,7 @@ def events_csv(events: Sequence[Event], origin: datetime | None) -> str:
     for e in events:
         row = [fmt_num(e.time)]
         if clock:
-            row.append(iso(origin, e.time) or "")
+            row += [iso(origin, e.time) or "", local(origin, e.time, tz) or ""]
         row += [e.unit, e.step, e.outcome, "" if e.crew is None else str(e.crew), str(e.attempt)]
         rows.append(row)
     return _csv(header, rows)

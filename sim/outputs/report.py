@@ -360,7 +360,7 @@ def _maintenance(summary: Mapping[str, Any], horizon: float) -> tuple[tuple[floa
         plan = Plan.model_validate(
             {"start": plan_data.get("start"), "maintenance_windows": windows}
         )
-        cal = Calendar(plan.maintenance_windows, plan.start)
+        cal = Calendar.of(plan)
     except (ValueError, InputError):
         return ()
     return tuple(
