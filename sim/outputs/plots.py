@@ -126,6 +126,10 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "exposure_hours": ("resource-hours exposed (endpoint ACLs off)", "resource-hours"),
     "protection_gap_hours": ("resource-hours of protection gaps", "resource-hours"),
     "units_needing_support": ("units locked, needing support", "units"),
+    "done_in_window_1": (
+        "done in window 1 (the mean is its probability)",
+        "share, higher is better",
+    ),
 }
 """What each metric of ``replications.csv`` is, and its unit, for titles and axes."""
 

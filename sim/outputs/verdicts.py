@@ -26,6 +26,7 @@ HEADLINE_METRICS: tuple[tuple[str, str, Better], ...] = (
     ("vm_hours_down", "VM-hours down", "lower"),
     ("service_hours_down", "service-hours down", "lower"),
     ("lock_resource_hours", "lock hours", "lower"),
+    ("done_in_window_1", "P(done in window 1)", "higher"),
 )
 """The metrics a comparison's verdict covers, ``(column of replications.csv, label, better)``:
 the best alternative of each, and the Pareto set over all of them."""
@@ -78,6 +79,12 @@ class MetricVerdict:
     mean: float
     """The best mean."""
 
+    def mean_text(self) -> str:
+        """The best mean; a probability (a label ``P(...)``) as a percentage."""
+        if self.label.startswith("P(") and not math.isnan(self.mean):
+            return f"{self.mean:.0%}"
+        return _num(self.mean)
+
     def best_text(self, alternatives: int) -> str:
         if len(self.best) == 1:
             return self.best[0]
@@ -111,7 +118,7 @@ class Verdict:
         """One row per headline metric (:data:`VERDICT_COLUMNS`): label, which way is better,
         the best alternative (or the tie) and its mean."""
         n = len(self.alternatives)
-        return [(m.label, m.better, m.best_text(n), _num(m.mean)) for m in self.metrics]
+        return [(m.label, m.better, m.best_text(n), m.mean_text()) for m in self.metrics]
 
     def pareto_text(self) -> str:
         """The Pareto set and its trade-off in plain words, one or two sentences."""
@@ -301,8 +308,10 @@ class OrderingBaseline:
             sure = f"95 % CI {-best.diff_ci_high:.2f} to {-best.diff_ci_low:.2f} h"
         else:
             sure = "the 95 % CI includes 0: not distinguishable with these replications"
+        # The best is the lowest mean (as in a comparison): say so when its P80 is later.
+        which = "the best named strategy" + (" on average" if gap < 0 else "")
         return (
-            f"{what} finishes at P{p} {plan.p80:.2f} h; {best.name}, the best named strategy,"
+            f"{what} finishes at P{p} {plan.p80:.2f} h; {best.name}, {which},"
             f" at {best.p80:.2f} h ({_sooner(gap)} at P{p}; {_sooner(mean_gap)} on average,"
             f" {sure}; best in {best.probability_best:.0%} of {n} replications)."
         )
