@@ -6,9 +6,11 @@ values (``--vary plan.crews=1,2,4``), as their cartesian product. :func:`compare
 ``0..n-1`` of every alternative through :func:`sim.experiments.runner.run_replications` (replication
 ``r`` uses the same seed, so the same draws for the same unit and step, in every alternative) and
 builds, per metric, a table: P50/P80/P90, the mean with its 95 % CI, the mean difference to the
-best alternative (lowest mean) with a paired 95 % t-interval, and the probability of being best.
-Because the draws are shared, an alternative compared with an identical one differs by exactly
-zero in every replication: the difference is 0 with the interval (0, 0).
+best alternative (lowest mean; highest for ``done_in_window_1``) with a paired 95 % t-interval,
+and the probability of being best; :func:`headline_verdict` judges every headline metric at once
+(the best of each, the Pareto set). Because the draws are shared, an alternative compared with
+an identical one differs by exactly zero in every replication: the difference is 0 with the
+interval (0, 0).
 """
 
 from __future__ import annotations
