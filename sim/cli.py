@@ -610,7 +610,7 @@ def sensitivity(
             f"{r.at_low:.2f}",
             f"{r.at_base:.2f}",
             f"{r.at_high:.2f}",
-            f"{r.swing:.2f}",
+            f"{r.swing:.2f}" if r.varied else r.status,  # "not varied (base is 0)", not 0.00
         )
         for r in result.rows
     ]

@@ -914,13 +914,25 @@ class TornadoLike(Protocol):
 
 @dataclass(frozen=True)
 class TornadoBar:
-    """A tornado bar read back from ``sensitivity.csv``."""
+    """A tornado bar read back from ``sensitivity.csv``; ``status`` is its last column
+    (``varied``, or ``not varied (base is 0)``), empty in files written before it."""
 
     factor: str
     low: str
     high: str
     at_low: float
     at_high: float
+    status: str = ""
+
+
+def _not_moved(rows: Sequence[TornadoLike]) -> str:
+    """The factors that did not move the metric, by why: ``no effect`` (varied, and the metric
+    stayed), or their status (``not varied (base is 0)``: nothing to vary)."""
+    groups: dict[str, list[str]] = {"no effect": []}
+    for r in rows:
+        status = str(getattr(r, "status", "") or "varied")
+        groups.setdefault("no effect" if status == "varied" else status, []).append(r.factor)
+    return "; ".join(f"{why}: {', '.join(names)}" for why, names in groups.items() if names)
 
 
 def tornado(
@@ -934,12 +946,13 @@ def tornado(
 ) -> Figure:
     """The tornado chart: one bar per factor, from the metric at the base plan to the metric
     with the factor at its low (blue) and at its high value (orange), the widest swing on
-    top. Factors that do not move the metric are listed under the chart."""
+    top. Factors that do not move the metric are listed under the chart: "no effect" when they
+    were varied, their status ("not varied (base is 0)") when they could not be."""
     what, unit = metric_label(metric)
     stat = statistic.upper() if statistic.lower() != "mean" else "mean"
     ordered = sorted(rows, key=lambda r: -abs(r.at_high - r.at_low))
     moving = [r for r in ordered if abs(r.at_high - r.at_low) > 1e-9][:top]
-    still = [r.factor for r in ordered if abs(r.at_high - r.at_low) <= 1e-9]
+    still = [r for r in ordered if abs(r.at_high - r.at_low) <= 1e-9]
     n = max(len(moving), 1)
     height = 1.9 + 0.42 * n + (0.3 if still else 0.0)
     fig = Figure(figsize=(11.0, height))
@@ -1008,7 +1021,7 @@ def tornado(
         fig.text(
             0.5,
             0.42 / height,
-            _shorten("no effect: " + ", ".join(still), 170),
+            _shorten(_not_moved(still), 170),
             ha="center",
             fontsize=7.5,
             color="#555555",
