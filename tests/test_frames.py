@@ -31,7 +31,7 @@ SIX_DECIMALS = 5e-7  # the files round to six decimals
 
 @pytest.fixture(scope="module")
 def contoso() -> Scenario:
-    return load_scenario(CONTOSO)
+    return load_scenario(CONTOSO, ["plan.timezone=Europe/Amsterdam"])
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,8 @@ def _same(frame: pd.DataFrame, path: Path) -> None:
         got, want = frame[name], text[name]
         if name.endswith("_utc"):
             assert (got == pd.to_datetime(want, utc=True)).all(), name
+        elif name.endswith("_local"):  # ISO 8601 with the zone's offset of the day
+            assert [t.isoformat() for t in got] == list(want), name
         elif pd.api.types.is_float_dtype(got):
             assert got.to_numpy() == pytest.approx(want.astype(float).to_numpy(), abs=SIX_DECIMALS)
         elif pd.api.types.is_bool_dtype(got):
@@ -70,8 +72,15 @@ def test_windows_and_events_frames_are_the_run_files(written: tuple[Path, Experi
     assert len(events) == len(run.replication.events)
     assert windows["kind"].dtype == "category" and events["step"].dtype == "category"
     assert str(windows["start_utc"].dtype) == "datetime64[ns, UTC]"
-    # a replication gives the same frame as the run holding it
-    assert sim.windows_frame(run.replication).equals(windows)
+    assert str(windows["start_local"].dtype) == "datetime64[ns, Europe/Amsterdam]"
+    assert str(events["time_local"][0]) == "2026-12-05 23:00:00+01:00"  # 22:00 UTC in winter
+    # a replication gives the same frame as the run holding it, given the plan's zone
+    assert sim.windows_frame(run.replication, zone="Europe/Amsterdam").equals(windows)
+    bare = sim.windows_frame(run.replication)
+    assert bare.drop(columns=["start_local", "end_local"]).equals(
+        windows.drop(columns=["start_local", "end_local"])
+    )
+    assert (bare.start_local == windows.start_local).all()  # the same instants, in UTC
 
 
 def test_replications_frame_is_replications_csv(written: tuple[Path, Experiment]) -> None:
@@ -120,12 +129,18 @@ def test_deterministic_window_durations_add_up() -> None:
     # Two VMs outside a VNet, default durations at their central values, one unit at a time:
     # Validate 5 + 2 x 10 s; down from Stop to the end of Start: Stop 2 + Deallocate 2 +
     # Prepare (10 + 2 x 1) + Start 5 = 21 min; locked from Stop to the end of Commit: 21 +
-    # Check 30 + Commit (5 + 2 x 20 s).
+    # Check 30 + Commit (5 + 2 x 20 s). It starts at 00:30 UTC on the night Amsterdam moves
+    # its clocks from 02:00 to 03:00 (01:00 UTC).
     sc = Scenario.model_validate(
         {
             "name": "t",
             "estate": LEGACY,
-            "plan": {"start": "2026-03-28T22:00:00Z", "check": "30m", "crews": 1},
+            "plan": {
+                "start": "2026-03-29T00:30:00Z",
+                "timezone": "Europe/Amsterdam",
+                "check": "30m",
+                "crews": 1,
+            },
         }
     )
     result = run_scenario(sc, deterministic=True)
@@ -138,12 +153,16 @@ def test_deterministic_window_durations_add_up() -> None:
     assert sorted(data.resource) == ["vm:l1", "vm:l2"]
     assert data.duration_min.tolist() == pytest.approx([down, down])
     assert data.start_min.tolist() == pytest.approx([validate, validate])
-    assert (data.start_utc == pd.Timestamp("2026-03-28T22:05:20Z")).all()
+    assert (data.start_utc == pd.Timestamp("2026-03-29T00:35:20Z")).all()
     assert (data.end_utc - data.start_utc == pd.Timedelta(minutes=down)).all()
 
     locked = windows[(windows.kind == "management") & (windows.unit == "legacy")]
     assert locked.duration_min.tolist() == pytest.approx([lock] * 3)  # the service and 2 VMs
-    assert (locked.end_utc == pd.Timestamp("2026-03-28T23:02:00Z")).all()
+    assert (locked.end_utc == pd.Timestamp("2026-03-29T01:32:00Z")).all()
+    # across the change: 01:35:20 CET to 03:32:00 CEST on the wall, 56 min 40 s in fact
+    assert {t.isoformat() for t in locked.start_local} == {"2026-03-29T01:35:20+01:00"}
+    assert {t.isoformat() for t in locked.end_local} == {"2026-03-29T03:32:00+02:00"}
+    assert (locked.end_local - locked.start_local == pd.Timedelta(minutes=lock)).all()
     hours = windows.groupby("kind", observed=True).duration_min.sum() / 60
     assert hours["data"] == pytest.approx(result.summary.vm_hours_down) == pytest.approx(0.7)
     assert hours["management"] == pytest.approx(result.summary.lock_resource_hours)
@@ -151,7 +170,8 @@ def test_deterministic_window_durations_add_up() -> None:
     units = sim.units_frame(result).set_index("unit")
     assert units.loc["legacy", "commit_end_min"] == pytest.approx(validate + lock)
     assert units.loc["st1", "first_start_min"] == pytest.approx(validate + lock)  # one crew
-    assert units.loc["legacy", "commit_end_utc"] == pd.Timestamp("2026-03-28T23:02:00Z")
+    assert units.loc["legacy", "commit_end_utc"] == pd.Timestamp("2026-03-29T01:32:00Z")
+    assert units.loc["legacy", "commit_end_local"].isoformat() == "2026-03-29T03:32:00+02:00"
     assert list(units["status"]) == ["committed", "committed"]
     assert sim.units_frame(result.summary).equals(sim.units_frame(result))
 
@@ -198,6 +218,9 @@ def test_records_without_a_clock_and_a_step_without_a_crew() -> None:
     origin = pd.Timestamp("2026-10-24T22:00:00Z").to_pydatetime()
     clocked = sim.windows_frame(windows, origin=origin)
     assert clocked.end_utc.tolist() == [pd.Timestamp("2026-10-24T22:12:30Z")]
+    assert str(clocked.end_local.dtype) == "datetime64[ns, UTC]"  # no plan: UTC
+    lisbon = sim.windows_frame(windows, origin=origin, zone="Europe/Lisbon")
+    assert lisbon.end_local[0].isoformat() == "2026-10-24T23:12:30+01:00"
     events = sim.events_frame([Event(1.0, "u", "check", "start", None, 1)])
     assert events.crew.isna().tolist() == [True] and str(events.crew.dtype) == "Int64"
     with pytest.raises(TypeError, match="Window records"):
