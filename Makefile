@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 # validate exits 1 when a unit is blocked: the demo still goes on to run the plan.
 demo: $(STAMP)
 	$(BIN)/migsim validate scenarios/contoso.yaml; test $$? -le 1
-	$(BIN)/migsim graph scenarios/contoso.yaml --out results/contoso-graph.png
+	$(BIN)/migsim graph scenarios/contoso.yaml --out results/contoso-graph.png --force
 	$(BIN)/migsim run scenarios/contoso.yaml --out results/contoso --force \
 		--replications 200 --keep-windows 20
 	$(BIN)/migsim compare scenarios/contoso.yaml --orderings smallest_first,largest_first,as_listed \

@@ -9,6 +9,8 @@ from .engine.simulation import simulate as simulate
 from .experiments.calibration import calibrate as calibrate
 from .experiments.comparison import alternatives_from as alternatives_from
 from .experiments.comparison import compare as compare
+from .experiments.frames import comparison_frame as comparison_frame
+from .experiments.frames import replications_frame as replications_frame
 from .experiments.optimizer import optimize as optimize
 from .experiments.replications import Prepared as Prepared
 from .experiments.run import run_experiment as run_experiment
@@ -27,6 +29,10 @@ from .model.scenario import load_scenario as load_scenario
 from .model.units import build_units as build_units
 from .model.validation import validate_scenario as validate_scenario
 from .outputs import plots as plots
+from .outputs.frames import events_frame as events_frame
+from .outputs.frames import post_tasks_frame as post_tasks_frame
+from .outputs.frames import units_frame as units_frame
+from .outputs.frames import windows_frame as windows_frame
 from .outputs.report import build_report as build_report
 
 __version__: str

@@ -218,36 +218,67 @@ def _print_report(report: ValidationReport) -> None:
     "out_path",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Output file; its suffix picks the format: .graphml, .json (node-link) or .png.",
+    help="Output file; its suffix picks the format: .svg or .png (a drawing), .dot (Graphviz),"
+    " .graphml or .json (node-link).",
 )
+@click.option(
+    "--level",
+    type=click.Choice(["auto", "resources", "units"]),
+    default="auto",
+    show_default=True,
+    help="What the nodes are: resources, or migration units with their ordering constraints."
+    " auto: resources, but a drawing of a large estate shows units.",
+)
+@force_option
 @input_errors
-def graph(scenario: Path, overrides: tuple[str, ...], out_path: Path) -> None:
+def graph(
+    scenario: Path, overrides: tuple[str, ...], out_path: Path, level: str, force: bool
+) -> None:
     """Write the dependency graph of SCENARIO's estate (resources, relations, must-precede)."""
     from sim.common.atomic import atomic_file
-    from sim.model.graph import GRAPH_SUFFIXES, build_graph, write_graph
-    from sim.model.units import annotate_graph, build_units
+    from sim.model.graph import GRAPH_SUFFIXES, PICTURE_SUFFIXES, build_graph, describe, write_graph
+    from sim.model.units import annotate_graph, build_units, unit_graph
 
-    suffixes = (*GRAPH_SUFFIXES, ".png")
-    if out_path.suffix.lower() not in suffixes:
+    suffix = out_path.suffix.lower()
+    if suffix not in GRAPH_SUFFIXES:
         raise InputError(
             str(out_path),
             (),
-            f"unsupported suffix {out_path.suffix!r}; expected one of {', '.join(suffixes)}",
+            f"unsupported suffix {out_path.suffix!r}; expected one of {', '.join(GRAPH_SUFFIXES)}",
+        )
+    if out_path.exists() and not force:
+        raise InputError(
+            str(out_path), (), "already exists; expected a new file (or pass --force to replace it)"
         )
     sc = _load(scenario, overrides)
     g = build_graph(sc.estate)
-    annotate_graph(g, build_units(sc.estate, sc.plan))
-    with atomic_file(out_path) as tmp:
-        if out_path.suffix.lower() == ".png":
-            from sim.outputs.plots import resource_graph, save_figure
+    units = build_units(sc.estate, sc.plan)
+    annotate_graph(g, units)
+    why_units = ""
+    if suffix in PICTURE_SUFFIXES:
+        from sim.outputs.plots import RESOURCE_DRAWING_LIMIT, graph_drawing, save_figure
 
-            save_figure(resource_graph(g), tmp)
-        else:
-            write_graph(g, tmp)
-    out.print(
-        f"Wrote {out_path} ({g.number_of_nodes()} resources, {g.number_of_edges()} relations)",
-        soft_wrap=True,
-    )
+        drawing = graph_drawing(g, units, level)  # type: ignore[arg-type]
+        with atomic_file(out_path) as tmp:
+            save_figure(drawing.figure, tmp)
+        shown, why_units = drawing.title, drawing.reason
+    else:
+        data = g
+        if level == "units":
+            data = unit_graph(
+                units, subscription=sc.estate.subscription, location=sc.estate.location
+            )
+        with atomic_file(out_path) as tmp:
+            write_graph(data, tmp)
+        shown = describe(data)
+    out.print(f"Wrote {out_path}: {shown[0].lower()}{shown[1:]}", soft_wrap=True)
+    if why_units:
+        out.print(
+            f"It shows the units: {g.number_of_nodes():,} resources are more than the"
+            f" {RESOURCE_DRAWING_LIMIT} a drawing of resources keeps readable (--level resources"
+            " draws them anyway; .dot, .graphml and .json keep every resource).",
+            soft_wrap=True,
+        )
 
 
 # ---- run ---------------------------------------------------------------------------------------
@@ -629,7 +660,7 @@ def sensitivity(
             f"{r.at_low:.2f}",
             f"{r.at_base:.2f}",
             f"{r.at_high:.2f}",
-            f"{r.swing:.2f}",
+            f"{r.swing:.2f}" if r.varied else r.status,  # "not varied (base is 0)", not 0.00
         )
         for r in result.rows
     ]

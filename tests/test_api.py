@@ -54,6 +54,16 @@ def test_the_top_names_are_the_rooms_own() -> None:
     assert sim.experiments.run_scenario is run_scenario
 
 
+def test_frames_are_named_at_the_top(modules_after: Callable[[str], set[str]]) -> None:
+    from sim.experiments.frames import replications_frame
+    from sim.outputs.frames import events_frame, windows_frame
+
+    assert sim.windows_frame is windows_frame and sim.outputs.windows_frame is windows_frame
+    assert sim.events_frame is events_frame
+    assert sim.replications_frame is replications_frame
+    assert "pandas" in modules_after("import sim\nsim.windows_frame")
+
+
 def test_version_is_the_installed_distributions() -> None:
     assert sim.__version__ == importlib.metadata.version("migsim")
 
@@ -62,11 +72,11 @@ def test_importing_sim_and_simulating_loads_no_plotting(
     modules_after: Callable[[str], set[str]],
 ) -> None:
     # Names load on first use: a process that only simulates (a pool worker, `migsim validate`)
-    # never pays for matplotlib or scipy.
+    # never pays for matplotlib, scipy or pandas.
     loaded = modules_after(
         "import sim\n"
         "from sim import load_scenario, simulate, validate_scenario\n"
         "from sim.experiments import Prepared, run_replications\n"
     )
-    assert not loaded & {"matplotlib", "scipy"}
+    assert not loaded & {"matplotlib", "scipy", "pandas"}
     assert "sim.engine.simulation" in loaded

@@ -311,8 +311,12 @@ def test_sensitivity_writes_tornado_and_criticality(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "crews" in result.stdout and "Criticality" in result.stdout
     assert "criticality index" in result.stdout and "resource criticality" in result.stdout
+    # contoso's Validate never fails: nothing to vary, and the table says so instead of 0.00
+    row = next(line for line in result.stdout.splitlines() if "failures.validate" in line)
+    assert [c.strip() for c in row.split("│")][-2] == "not varied (base is 0)"  # the swing
     header = (out / "sensitivity.csv").read_text().splitlines()[0]
     assert header.startswith("factor,low,high,at_low,at_base,at_high,swing")
+    assert header.endswith(",status")
     assert (
         (out / "criticality.csv")
         .read_text()

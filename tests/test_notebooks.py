@@ -71,3 +71,9 @@ def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
         assert report.is_file()
         assert (tmp_path / "results" / "compare" / "compare.csv").is_file()
         assert 'id="fig-compare-ecdf"' in report.read_text(encoding="utf-8")
+        # The optimizer is judged on replications the search never saw, and says so.
+        text = "".join(
+            o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+        )
+        verdict = re.search(r"(?m)^(Better|Tie|Worse)\. On \d+ held-out replications", text)
+        assert verdict, text[-2000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,29 @@ def test_holdout_interval_and_budget_by_time() -> None:
     assert timed.evaluations >= starts
     zero = optimize(prepared, replications=2, budget_s=0.0)
     assert zero.stopped == "time" and zero.proposals == 0
+
+
+def test_the_verdict_reads_the_interval_of_the_held_out_replications() -> None:
+    prepared = Prepared.of(load_scenario(CONTOSO))
+    res = optimize(prepared, replications=3, budget_s=None, max_evaluations=8, holdout=4)
+    assert res.held_out
+    assert "On 4 held-out replications (3-6), which the search never saw" in res.verdict()
+
+    def judged(low: float, mean: float, high: float) -> str:
+        iv = dataclasses.replace(res.objective_interval, low=low, mean=mean, high=high)
+        return dataclasses.replace(res, objective_interval=iv).verdict()
+
+    better = judged(0.1, 0.2, 0.3)
+    assert better.startswith("Better.") and "by 0.200 h (95 % CI 0.100 to 0.300 h)" in better
+    assert judged(-0.3, -0.2, -0.1).startswith("Worse.")
+    assert "0.200 h worse than" in judged(-0.3, -0.2, -0.1)
+    tie = judged(-0.1, 0.05, 0.2)
+    assert tie.startswith("Tie.") and "+0.050 h, 95 % CI -0.100 to 0.200 h, which includes 0" in tie
+    assert judged(0.0, 0.0, 0.0).startswith("Tie.")  # the best named order itself
+    assert judged(math.nan, 0.1, math.nan).startswith("Not judged")
+    searched = optimize(prepared, replications=3, budget_s=None, max_evaluations=8)
+    assert not searched.held_out
+    assert "On the 3 replications the search chose it on (optimistic" in searched.verdict()
 
 
 def test_pluggable_evaluate_and_progress() -> None:

@@ -230,6 +230,12 @@ def test_tornado_sorts_by_swing_and_lists_factors_without_effect() -> None:
     assert ax.get_xlabel() == "P80 makespan (hours)"
     texts = " ".join(t.get_text() for t in fig.texts)
     assert "no effect: failures.validate" in texts
+    # with the records' status: a factor whose plan value is 0 was not varied, not without effect
+    rows[2] = plots.TornadoBar("failures.validate", "0", "0", 4.5, 4.5, "not varied (base is 0)")
+    rows.append(plots.TornadoBar("durations.abort", "x0.5", "x1.5", 4.5, 4.5, "varied"))
+    fig = plots.tornado(rows, base=4.5, metric="makespan_hours", statistic="p80")
+    texts = " ".join(t.get_text() for t in fig.texts)
+    assert "no effect: durations.abort; not varied (base is 0): failures.validate" in texts
     labels = [t.get_text() for t in ax.texts]
     assert "1: 24.1" in labels and "3: 3.60" in labels
     assert "x0.5: 4.60  |  x1.5: 4.55" in labels  # one label when both bars share a side

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import shutil
@@ -19,7 +18,12 @@ from sim.experiments.comparison import (
 )
 from sim.experiments.replications import Prepared
 from sim.experiments.run import run_experiment, run_scenario, write_experiment, write_run
-from sim.experiments.sensitivity import criticality_csv, criticality_index, tornado
+from sim.experiments.sensitivity import (
+    criticality_csv,
+    criticality_index,
+    sensitivity_csv,
+    tornado,
+)
 from sim.model.scenario import Scenario, load_scenario
 from sim.outputs.report import (
     SIZE_BUDGET,
@@ -47,13 +51,7 @@ def write_sensitivity(scenario: Scenario, out: Path, n: int = 4) -> None:
     """``sensitivity/sensitivity.csv`` and ``criticality.csv`` as the report reads them."""
     prepared = Prepared.of(scenario)
     out.mkdir(parents=True)
-    t = tornado(prepared, n)
-    with (out / "sensitivity.csv").open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow([*t.columns(), "metric", "statistic", "replications"])
-        for row in t.rows:
-            d = row.as_dict()
-            w.writerow([*(d[c] for c in t.columns()), t.metric, t.statistic, t.replications])
+    (out / "sensitivity.csv").write_text(sensitivity_csv(tornado(prepared, n)))
     (out / "criticality.csv").write_text(criticality_csv(criticality_index(prepared, n + 2)))
 
 
@@ -190,6 +188,25 @@ def test_criticality_shows_both_figures_and_reads_an_older_file(full: Path, tmp_
     assert load_results(root).resource_criticality is None
     assert "Criticality index: the share of replications" in html
     assert "Resource criticality" not in html and "resource criticality" not in html
+
+
+def test_a_factor_with_base_0_is_not_varied_rather_than_without_effect(
+    full: Path, full_html: str, tmp_path: Path
+) -> None:
+    # contoso's Validate never fails: 0 halved or doubled is 0, nothing was varied
+    assert "Not varied (base is 0): failures.validate." in full_html
+    rows = load_results(full).sensitivity or []
+    status = {r["factor"]: r["status"] for r in rows}
+    assert status["failures.validate"] == "not varied (base is 0)"
+    assert status["durations.abort"] == "varied"  # varied; Abort never ran: no effect
+    # A sensitivity.csv from before the status column: equal low and high settings say it.
+    root = tmp_path / "old"
+    shutil.copytree(full / "sensitivity", root / "sensitivity")
+    old = root / "sensitivity" / "sensitivity.csv"
+    lines = old.read_text().splitlines()
+    old.write_text("".join(line.rsplit(",", 1)[0] + "\n" for line in lines))
+    assert "status" not in old.read_text()
+    assert "Not varied (base is 0): failures.validate." in render_report(root)
 
 
 def test_not_a_results_directory(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ import pytest
 from sim.experiments.replications import Prepared, ReplicationRow
 from sim.experiments.sensitivity import (
     CRITICALITY_COLUMNS,
+    NOT_VARIED,
     STEP_NAMES,
+    VARIED,
     Criticality,
     CriticalSets,
     Interval,
@@ -24,6 +26,7 @@ from sim.experiments.sensitivity import (
     criticality_csv,
     criticality_index,
     factors,
+    sensitivity_csv,
     serial_evaluate,
     statistic,
     tornado,
@@ -125,14 +128,35 @@ def test_tornado_on_contoso_uses_common_random_numbers() -> None:
     )
     rows = {r.factor: r for r in t.rows}
     assert len(rows) == len(factors(prepared.plan))
-    # contoso has no Validate failures: 0 and "twice 0" are the base plan, to the last bit.
+    # contoso has no Validate failures: 0 and "twice 0" are the base plan, to the last bit,
+    # and the row says it was not varied (not that it has no effect), after the varied ones.
     unmoved = rows["failures.validate"]
     assert unmoved.at_low == unmoved.at_base == unmoved.at_high
+    assert unmoved.status == NOT_VARIED == "not varied (base is 0)" and not unmoved.varied
+    assert [r.factor for r in t.rows if not r.varied] == ["failures.validate"]
+    assert t.rows[-1].factor == "failures.validate"
+    assert rows["durations.stop"].status == VARIED
+    lines = sensitivity_csv(t).splitlines()
+    assert lines[0].endswith(",replications,status")
+    assert lines[-1].startswith("failures.validate,0,0,")
+    assert lines[-1].endswith(",not varied (base is 0)")
     assert rows["crews"].at_low > rows["crews"].at_base >= rows["crews"].at_high
     # a doubled Check no longer fits a night's window (the crew stays with its unit through
     # Check): with one crew fewer, the two that push the migration into the next weekend
     assert {t.rows[0].factor, t.rows[1].factor} == {"crews", "check"}
     assert rows["durations.prepare"].at_low < t.base < rows["durations.prepare"].at_high
+
+
+def test_factors_whose_plan_value_is_0_are_not_varied() -> None:
+    plan = load_scenario(
+        CONTOSO,
+        ["plan.check=0m", "plan.durations.stop=0", "plan.failures.validate=0.02"],
+    ).plan
+    status = {f.name: f.status for f in factors(plan)}
+    assert {name for name, s in status.items() if s == NOT_VARIED} == {"check", "durations.stop"}
+    by = {f.name: f for f in factors(plan)}
+    assert by["check"].low_plan == plan == by["check"].high_plan  # nothing to vary
+    assert by["failures.validate"].high_plan.failures.validate_ == pytest.approx(0.04)
 
 
 def test_tornado_hands_every_variant_to_evaluate_in_one_call() -> None:

@@ -10,6 +10,8 @@ from .comparison import compare_csv as compare_csv
 from .comparison import headline_verdict as headline_verdict
 from .comparison import write_compare_csv as write_compare_csv
 from .comparison import write_compare_replications as write_compare_replications
+from .frames import comparison_frame as comparison_frame
+from .frames import replications_frame as replications_frame
 from .optimizer import optimize as optimize
 from .optimizer import optimized_order as optimized_order
 from .replications import METRICS as METRICS

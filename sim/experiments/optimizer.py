@@ -107,6 +107,15 @@ T_START = 0.05
 T_END = 0.0005
 """Temperature at a cycle's end."""
 
+OBJECTIVE_UNITS: Mapping[str, str] = {
+    "p80_makespan": " h",
+    "vm_hours_down": " VM-hours",
+    "peak_vms_down": " VMs",
+    "weighted": "",
+}
+"""The unit of each objective, as :meth:`OptimizeResult.verdict` writes it (``weighted`` has
+none: each term is relative to the plan's own ordering)."""
+
 _METRIC = {
     "p80_makespan": "makespan_hours",
     "vm_hours_down": "vm_hours_down",
@@ -256,6 +265,45 @@ class OptimizeResult:
     def ordering_yaml(self) -> str:
         """``ordering: [...]``: paste under ``plan:`` to re-run the best order."""
         return "ordering: [" + ", ".join(json.dumps(u) for u in self.best_order) + "]\n"
+
+    @property
+    def held_out(self) -> bool:
+        """Whether the intervals come from replications the search never saw (``holdout``)."""
+        return self.interval_replications[0] >= self.replications
+
+    def verdict(self) -> str:
+        """Better, a tie or worse than the best named strategy, from the bootstrap 95 % interval
+        of the objective's improvement (:attr:`objective_interval`): better when it lies above 0,
+        worse when below, a tie when it includes 0. Judged on the held-out replications when
+        there were some; on the search's own it says that the figure is optimistic."""
+        iv = self.objective_interval
+        first, stop = self.interval_replications
+        unit = OBJECTIVE_UNITS[self.objective]
+        where = (
+            f"On {stop - first} held-out replications ({first}-{stop - 1}), which the search"
+            " never saw"
+            if self.held_out
+            else f"On the {stop - first} replications the search chose it on (optimistic: pass"
+            " holdout= to judge it on fresh ones)"
+        )
+        ci = f"95 % CI {iv.low:.3f} to {iv.high:.3f}{unit}"
+        if math.isnan(iv.low) or math.isnan(iv.high):
+            return f"Not judged: too few replications for an interval. {where}."
+        if iv.low > 0:
+            return (
+                f"Better. {where}, the optimized ordering improves {self.objective} over"
+                f" {self.best_named} by {iv.mean:.3f}{unit} ({ci})."
+            )
+        if iv.high < 0:
+            return (
+                f"Worse. {where}, the optimized ordering is {-iv.mean:.3f}{unit} worse than"
+                f" {self.best_named} on {self.objective} (improvement {ci})."
+            )
+        return (
+            f"Tie. {where}, the optimized ordering and {self.best_named} cannot be told apart"
+            f" on {self.objective}: the improvement is {iv.mean:+.3f}{unit}, {ci}, which"
+            " includes 0."
+        )
 
 
 def search_seed(seed: int, stream: int = 0) -> np.random.Generator:

@@ -18,7 +18,13 @@ Tornado (:func:`tornado`)
     - ``failures.validate|prepare|commit``: 0 and twice the plan's, capped at 1;
     - ``restart_after``: ``prepare`` and ``commit``.
 
-    A factor that cannot move (a probability of 0 doubled, one crew minus one) shows a swing of 0.
+    A factor whose plan value is 0 cannot be varied (0 halved, doubled or set to 0 is 0): a
+    Validate failure probability of 0, a Check of 0 minutes, a step of 0 minutes. Its row keeps
+    the base value at low and high (swing 0) with the status :data:`NOT_VARIED` ("not varied
+    (base is 0)"), which the CLI and the report show instead of calling it "no effect", and it
+    sorts after the factors of equal swing that were varied. Every other factor's status is
+    :data:`VARIED`; one that was varied and did not move the metric has no effect. (One crew
+    minus one stays one crew: the factor is still varied, upwards.)
 
 Criticality (:func:`criticality_index`): two figures per unit
     **Criticality index**: the share of replications in which the unit lies on the critical
@@ -143,15 +149,23 @@ def variant(prepared: Prepared, plan: Plan) -> Prepared:
 # ---- tornado ------------------------------------------------------------------------------------
 
 
+VARIED = "varied"
+"""The status of a factor set to its low and its high value."""
+NOT_VARIED = "not varied (base is 0)"
+"""The status of a factor whose plan value is 0, so that its low and high values are the base's."""
+
+
 @dataclass(frozen=True)
 class Factor:
-    """One factor of the tornado: its name and the plan at its low and at its high value."""
+    """One factor of the tornado: its name, the plan at its low and at its high value, and
+    whether it could be varied (:data:`VARIED`, :data:`NOT_VARIED`)."""
 
     name: str
     low: str
     high: str
     low_plan: Plan
     high_plan: Plan
+    status: str = VARIED
 
 
 def _field(step: str) -> str:
@@ -190,6 +204,19 @@ def factors(plan: Plan, low: float = 0.5, high: float = 1.5) -> list[Factor]:
     def knob(**update: Any) -> Plan:
         return plan.model_copy(update=update)
 
+    def zero_duration(step: str) -> bool:
+        if step in ("remediate", "restore"):
+            specs = [
+                plan.remedy_step(rule, "remediate" if step == "remediate" else "restore")
+                for rule in REMEDIES
+            ]
+        else:
+            specs = [plan.durations.step(step)]
+        return all(spec.base == 0 and spec.per_vm == 0 for spec in specs)
+
+    def status(zero: bool) -> str:
+        return NOT_VARIED if zero else VARIED
+
     out = [
         Factor(
             f"durations.{step}",
@@ -197,17 +224,36 @@ def factors(plan: Plan, low: float = 0.5, high: float = 1.5) -> list[Factor]:
             f"x{_fmt(high)}",
             scaled(step, low),
             scaled(step, high),
+            status(zero_duration(step)),
         )
         for step in STEP_NAMES
     ]
     fewer, more = max(1, plan.crews - 1), plan.crews + 1
     out.append(Factor("crews", str(fewer), str(more), knob(crews=fewer), knob(crews=more)))
     double = 2 * plan.check
-    out.append(Factor("check", "0m", f"{_fmt(double)}m", knob(check=0.0), knob(check=double)))
+    out.append(
+        Factor(
+            "check",
+            "0m",
+            f"{_fmt(double)}m",
+            knob(check=0.0),
+            knob(check=double),
+            status(plan.check == 0),
+        )
+    )
     for step in ("validate", "prepare", "commit"):
         p = float(getattr(plan.failures, _field(step)))
         hi = min(1.0, 2 * p)
-        out.append(Factor(f"failures.{step}", "0", _fmt(hi), failing(step, 0.0), failing(step, hi)))
+        out.append(
+            Factor(
+                f"failures.{step}",
+                "0",
+                _fmt(hi),
+                failing(step, 0.0),
+                failing(step, hi),
+                status(p == 0),
+            )
+        )
     out.append(
         Factor(
             "restart_after",
@@ -230,10 +276,17 @@ class TornadoRow:
     at_low: float
     at_base: float
     at_high: float
+    status: str = VARIED
+    """:data:`VARIED`, or :data:`NOT_VARIED` when the plan's value is 0 (the factor's row then
+    holds the base at low and high, and says so rather than "no effect")."""
 
     @property
     def swing(self) -> float:
         return abs(self.at_high - self.at_low)
+
+    @property
+    def varied(self) -> bool:
+        return self.status == VARIED
 
     def as_dict(self) -> dict[str, str | float]:
         return {**dataclasses.asdict(self), "swing": self.swing}
@@ -287,10 +340,11 @@ def tornado(
     values = [statistic((float(getattr(r, metric)) for r in alt), stat) for alt in rows]
     base = values[0]
     table = [
-        TornadoRow(f.name, f.low, f.high, values[1 + 2 * i], base, values[2 + 2 * i])
+        TornadoRow(f.name, f.low, f.high, values[1 + 2 * i], base, values[2 + 2 * i], f.status)
         for i, f in enumerate(fs)
     ]
-    table.sort(key=lambda row: -row.swing)  # stable: equal swings keep the factor order
+    # Stable: equal swings keep the factor order, the factors that could not be varied last.
+    table.sort(key=lambda row: (-row.swing, not row.varied))
     return Tornado(metric, stat, n, base, tuple(table))
 
 
@@ -540,16 +594,18 @@ def _csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def sensitivity_csv(result: Tornado) -> str:
-    """``sensitivity.csv``: one row per factor (largest swing first), with what was measured."""
+    """``sensitivity.csv``: one row per factor (largest swing first), with what was measured and,
+    last, the factor's status (``varied``, or ``not varied (base is 0)``)."""
     cols = Tornado.columns()
     return _csv_text(
-        [*cols, "metric", "statistic", "replications"],
+        [*cols, "metric", "statistic", "replications", "status"],
         (
             [
                 *(row.as_dict()[c] for c in cols),
                 result.metric,
                 result.statistic,
                 result.replications,
+                row.status,
             ]
             for row in result.rows
         ),

@@ -1,6 +1,7 @@
 from .calendar import Calendar as Calendar
 from .estate import Estate as Estate
 from .graph import build_graph as build_graph
+from .graph import describe as describe
 from .graph import node_id as node_id
 from .graph import write_graph as write_graph
 from .ordering import STRATEGIES as STRATEGIES
@@ -16,5 +17,6 @@ from .scenario import load_scenario as load_scenario
 from .units import MigrationUnits as MigrationUnits
 from .units import Unit as Unit
 from .units import build_units as build_units
+from .units import unit_graph as unit_graph
 from .validation import ValidationReport as ValidationReport
 from .validation import validate_scenario as validate_scenario

@@ -1,10 +1,11 @@
-"""The estate as a typed dependency graph (networkx), and its export to GraphML, JSON or PNG.
+"""The estate as a typed dependency graph (networkx), and its export to DOT, GraphML or JSON.
 
 Nodes are resources, keyed ``kind:name`` (subnets ``subnet:vnet/name``, since subnet names repeat
 across VNets); each carries ``kind`` and ``name``. Edges carry ``kind``, one of :data:`EDGE_KINDS`:
 ``A contains B``, ``A attached-to B``, ``VM disk-in account``, ``VM diagnostics-in account``,
 ``gateway links-to circuit``, ``vnet peers-with vnet`` (both directions), and ``must-precede``
-between the root resources of migration units (added by :mod:`sim.model.units`).
+between the root resources of migration units (added by :mod:`sim.model.units`). The drawings
+(``.svg``, ``.png``) are :func:`sim.outputs.plots.graph_drawing`.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def node_id(kind: str, name: str, parent: str | None = None) -> str:
 @paused_gc()
 def build_graph(estate: Estate) -> nx.MultiDiGraph:
     """Every resource of the estate as a node, every relation between them as a typed edge."""
-    g = nx.MultiDiGraph(subscription=estate.subscription, location=estate.location)
+    g = nx.MultiDiGraph(
+        subscription=estate.subscription, location=estate.location, level="resources"
+    )
 
     def add(kind: str, name: str, parent: str | None = None, **attrs: Any) -> str:
         key = node_id(kind, name, parent)
@@ -132,11 +135,52 @@ def edges_of_kind(g: nx.MultiDiGraph, kind: str) -> list[tuple[str, str]]:
     return [(a, b) for a, b, k in g.edges(keys=True) if k == kind]
 
 
-def write_graph(g: nx.MultiDiGraph, out: Path) -> None:
-    """Write ``g`` in the format its suffix names: ``.graphml`` or ``.json`` (node-link).
+KIND_COLOURS = {
+    "expressroute_circuit": "#CC79A7",
+    "vnet": "#0072B2",
+    "subnet": "#56B4E9",
+    "gateway": "#882255",
+    "service": "#D55E00",
+    "cloud_service": "#009E73",
+    "role": "#E41A1C",
+    "availability_set": "#F0E442",
+    "vm": "#999999",
+    "storage_account": "#E69F00",
+    "nsg": "#000000",
+    "route_table": "#555555",
+    "reserved_ip": "#AAAAAA",
+}
+"""A colour-blind safe (Okabe-Ito based) colour per node kind, the same in every picture and DOT
+file."""
 
-    The picture (``.png``) is :func:`sim.outputs.plots.resource_graph`. The caller handles
-    atomicity; this writes exactly ``out``. Raises ``ValueError`` for another suffix.
+EDGE_STYLES = {
+    "contains": ("#bbbbbb", "solid"),
+    "attached-to": ("#777777", "dotted"),
+    "disk-in": ("#E69F00", "solid"),
+    "diagnostics-in": ("#E69F00", "dashed"),
+    "links-to": ("#CC79A7", "solid"),
+    "peers-with": ("#0072B2", "dashed"),
+    "must-precede": ("#D55E00", "solid"),
+}
+"""``(colour, line style)`` per edge kind, in pictures and DOT files."""
+
+DATA_SUFFIXES = (".dot", ".graphml", ".json")
+"""The data formats :func:`write_graph` writes."""
+
+PICTURE_SUFFIXES = (".svg", ".png")
+"""The drawings (:func:`sim.outputs.plots.graph_drawing`)."""
+
+GRAPH_SUFFIXES = (*PICTURE_SUFFIXES, *DATA_SUFFIXES)
+"""Every format ``migsim graph`` writes, picked by the output's suffix."""
+
+
+def write_graph(g: nx.MultiDiGraph | nx.DiGraph, out: Path) -> None:
+    """Write ``g`` in the data format its suffix names: ``.dot`` (Graphviz), ``.graphml`` or
+    ``.json`` (node-link). Works for the resource graph and for :func:`sim.model.units.unit_graph`.
+
+    The same graph always gives the same bytes. The pictures (``.svg``, ``.png``) are
+    :func:`sim.outputs.plots.graph_drawing`. The caller handles atomicity; this writes exactly
+    ``out``. Raises ``ValueError`` for another suffix.
     """
     suffix = out.suffix.lower()
     if suffix == ".graphml":
@@ -144,9 +188,114 @@ def write_graph(g: nx.MultiDiGraph, out: Path) -> None:
     elif suffix == ".json":
         data = nx.node_link_data(g, edges="edges")
         out.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
+    elif suffix == ".dot":
+        out.write_text(dot_text(g))
     else:
         raise ValueError(f"unsupported graph format {suffix!r}")
 
 
-GRAPH_SUFFIXES = (".graphml", ".json")
-"""The data formats :func:`write_graph` writes."""
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def describe(g: nx.MultiDiGraph | nx.DiGraph) -> str:
+    """One line that says what ``g`` shows: ``Resource graph of contoso-prod: 33 resources, 42
+    relations`` or, for :func:`sim.model.units.unit_graph`, ``Migration units of contoso-prod: 10
+    units, 5 VMs, 4 ordering constraints``."""
+    subscription = g.graph.get("subscription", "")
+    of = f" of {subscription}" if subscription else ""
+    if g.graph.get("level") == "units":
+        vms = sum(int(d.get("vms", 0)) for _, d in g.nodes(data=True))
+        return (
+            f"Migration units{of}: {_count(g.number_of_nodes(), 'unit')}, {_count(vms, 'VM')},"
+            f" {_count(g.number_of_edges(), 'ordering constraint')}"
+        )
+    return (
+        f"Resource graph{of}: {_count(g.number_of_nodes(), 'resource')},"
+        f" {_count(g.number_of_edges(), 'relation')}"
+    )
+
+
+def _quoted(text: str) -> str:
+    # pydot reads ``a:b`` as node a, port b: ids are quoted as pydot quotes attribute values.
+    from pydot.core import quote_id_if_necessary
+
+    quoted: str = quote_id_if_necessary(text)
+    return quoted if quoted.startswith('"') else f'"{quoted}"'
+
+
+def _set_attrs(item: Any, data: dict[str, Any], **style: str) -> None:
+    # Values are written as strings (pydot quotes them); ``name`` is DOT's own word for ids.
+    for k, v in data.items():
+        item.set("resource_name" if k == "name" else k, str(v))
+    for k, v in style.items():
+        item.set(k, v)
+
+
+def dot_text(g: nx.MultiDiGraph | nx.DiGraph) -> str:
+    """``g`` as a Graphviz DOT document (pydot), ready for ``dot -Tsvg``: left to right, every node
+    labelled with its name and filled with its kind's colour, every edge coloured by its kind, and
+    (resource graphs) each migration unit's resources in a cluster of their own. Every node and
+    edge attribute of ``g`` is kept; ``name`` is written ``resource_name``."""
+    import pydot
+
+    units_level = g.graph.get("level") == "units"
+    dot = pydot.Dot(
+        "migsim",
+        graph_type="digraph",
+        strict=False,
+        rankdir="LR",
+        fontname="Helvetica",
+        label=describe(g),
+        labelloc="t",
+    )
+    for key, value in sorted(g.graph.items()):
+        dot.set(key if key not in ("name", "label") else f"graph_{key}", str(value))
+    dot.set_node_defaults(style="filled", fontname="Helvetica", fontsize="10")
+    dot.set_edge_defaults(arrowsize="0.6")
+    clusters: dict[str, pydot.Subgraph] = {}
+    for n, data in g.nodes(data=True):
+        kind = str(data.get("kind", ""))
+        colour = KIND_COLOURS.get(kind, "#FFFFFF")
+        label = str(data.get("name", n))
+        if units_level:
+            vms = int(data.get("vms", 0))
+            label += f"\\n{vms} VM{'s' if vms != 1 else ''}" if vms else ""
+        node = pydot.Node(_quoted(str(n)))
+        _set_attrs(
+            node,
+            data,
+            label=label,
+            fillcolor=colour,
+            fontcolor="white" if kind in ("vnet", "gateway", "nsg", "route_table") else "black",
+            shape="box" if kind in ("vnet", "cloud_service", "storage_account") else "ellipse",
+        )
+        unit = str(data.get("unit", "")) if not units_level else ""
+        if unit:
+            if unit not in clusters:
+                clusters[unit] = pydot.Subgraph(
+                    f"cluster_unit{len(clusters)}",
+                    label=f"unit {unit}",
+                    style="rounded",
+                    color="#999999",
+                )
+                dot.add_subgraph(clusters[unit])
+            clusters[unit].add_node(node)
+        else:
+            dot.add_node(node)
+    for a, b, data in g.edges(data=True):
+        kind = str(data.get("kind", "must-precede"))
+        colour, style = EDGE_STYLES.get(kind, ("#000000", "solid"))
+        if units_level and data.get("by") == "plan":
+            style = "dashed"
+        edge = pydot.Edge(_quoted(str(a)), _quoted(str(b)))
+        _set_attrs(
+            edge,
+            data,
+            color=colour,
+            style=style,
+            penwidth="1.6" if kind == "must-precede" else "1.0",
+        )
+        dot.add_edge(edge)
+    text: str = dot.to_string()
+    return text

@@ -300,6 +300,32 @@ def _dedupe(items: list[Precedence]) -> list[Precedence]:
     return list(seen.values())
 
 
+def unit_graph(units: MigrationUnits, *, subscription: str = "", location: str = "") -> nx.DiGraph:
+    """The migration units as a graph: one node per unit, one edge per ordering constraint.
+
+    A node (keyed by unit id) carries ``kind``, ``name``, ``vms`` (its VM count), ``resources``
+    (how many resources it carries) and ``index`` (its place in the estate's listing); an edge
+    ``before -> after`` (``before`` must commit before ``after`` starts) carries ``kind``
+    (``must-precede``), ``by`` (``platform`` for the migration rules, ``plan`` for
+    ``plan.precedence``) and ``reason``. The graph's ``level`` is ``units``; what ``migsim graph
+    --level units`` writes and draws.
+    """
+    g = nx.DiGraph(subscription=subscription, location=location, level="units")
+    for u in units.units:
+        g.add_node(
+            u.id,
+            kind=u.kind,
+            name=u.name,
+            vms=u.vm_count,
+            resources=len(u.resources),
+            index=u.index,
+        )
+    for p in units.precedences:
+        by = "plan" if p.reason.startswith("plan.precedence") else "platform"
+        g.add_edge(p.before, p.after, kind="must-precede", by=by, reason=p.reason)
+    return g
+
+
 def annotate_graph(g: nx.MultiDiGraph, units: MigrationUnits) -> None:
     """Give every node its ``unit`` and add ``must-precede`` edges between unit roots."""
     index = {u.id: u.index for u in units.units}

@@ -1,4 +1,8 @@
 from . import plots as plots
+from .frames import events_frame as events_frame
+from .frames import post_tasks_frame as post_tasks_frame
+from .frames import units_frame as units_frame
+from .frames import windows_frame as windows_frame
 from .records import Event as Event
 from .records import PostTask as PostTask
 from .records import Replication as Replication

@@ -41,12 +41,14 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.common.timeparse import format_minutes
-from sim.model.graph import NODE_KINDS, edges_of_kind
+from sim.model.graph import EDGE_STYLES, KIND_COLOURS, NODE_KINDS, describe
 from sim.model.units import MigrationUnits
 from sim.outputs.records import Event, Replication, Summary, Window, vm_down_intervals
 
 __all__ = [
     "METRIC_LABELS",
+    "RESOURCE_DRAWING_LIMIT",
+    "GraphDrawing",
     "Picture",
     "RunRecords",
     "TornadoBar",
@@ -57,6 +59,7 @@ __all__ = [
     "exposure",
     "exposure_intervals",
     "gantt",
+    "graph_drawing",
     "kind_word",
     "metric_label",
     "picture",
@@ -68,6 +71,7 @@ __all__ = [
     "svg_text",
     "timeline",
     "tornado",
+    "unit_graph",
 ]
 """What a notebook calls: each drawing returns a ``Figure``; :func:`picture` shows it."""
 
@@ -164,7 +168,14 @@ def metric_label(metric: str) -> tuple[str, str]:
 
 
 def save_figure(fig: Figure, path: Path) -> None:
-    """Write ``fig`` as PNG with the Agg backend and no varying metadata."""
+    """Write ``fig`` as SVG when ``path`` ends in ``.svg`` (text kept as text, so a browser finds
+    a name with Ctrl-F), as PNG otherwise; no varying metadata, so the same figure gives the same
+    bytes."""
+    if path.suffix.lower() == ".svg":
+        FigureCanvasSVG(fig)
+        with matplotlib.rc_context({"svg.hashsalt": SVG_SALT, "svg.fonttype": "none"}):
+            fig.savefig(path, format="svg", metadata={"Date": None})
+        return
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=110, metadata={"Software": None})
 
@@ -918,13 +929,25 @@ class TornadoLike(Protocol):
 
 @dataclass(frozen=True)
 class TornadoBar:
-    """A tornado bar read back from ``sensitivity.csv``."""
+    """A tornado bar read back from ``sensitivity.csv``; ``status`` is its last column
+    (``varied``, or ``not varied (base is 0)``), empty in files written before it."""
 
     factor: str
     low: str
     high: str
     at_low: float
     at_high: float
+    status: str = ""
+
+
+def _not_moved(rows: Sequence[TornadoLike]) -> str:
+    """The factors that did not move the metric, by why: ``no effect`` (varied, and the metric
+    stayed), or their status (``not varied (base is 0)``: nothing to vary)."""
+    groups: dict[str, list[str]] = {"no effect": []}
+    for r in rows:
+        status = str(getattr(r, "status", "") or "varied")
+        groups.setdefault("no effect" if status == "varied" else status, []).append(r.factor)
+    return "; ".join(f"{why}: {', '.join(names)}" for why, names in groups.items() if names)
 
 
 def tornado(
@@ -938,12 +961,13 @@ def tornado(
 ) -> Figure:
     """The tornado chart: one bar per factor, from the metric at the base plan to the metric
     with the factor at its low (blue) and at its high value (orange), the widest swing on
-    top. Factors that do not move the metric are listed under the chart."""
+    top. Factors that do not move the metric are listed under the chart: "no effect" when they
+    were varied, their status ("not varied (base is 0)") when they could not be."""
     what, unit = metric_label(metric)
     stat = statistic.upper() if statistic.lower() != "mean" else "mean"
     ordered = sorted(rows, key=lambda r: -abs(r.at_high - r.at_low))
     moving = [r for r in ordered if abs(r.at_high - r.at_low) > 1e-9][:top]
-    still = [r.factor for r in ordered if abs(r.at_high - r.at_low) <= 1e-9]
+    still = [r for r in ordered if abs(r.at_high - r.at_low) <= 1e-9]
     n = max(len(moving), 1)
     height = 1.9 + 0.42 * n + (0.3 if still else 0.0)
     fig = Figure(figsize=(11.0, height))
@@ -1012,7 +1036,7 @@ def tornado(
         fig.text(
             0.5,
             0.42 / height,
-            _shorten("no effect: " + ", ".join(still), 170),
+            _shorten(_not_moved(still), 170),
             ha="center",
             fontsize=7.5,
             color="#555555",
@@ -1338,101 +1362,660 @@ def dependency_graph(
     return fig
 
 
-# ---- the resource graph -----------------------------------------------------------------------
+# ---- the resource graph and the unit graph (migsim graph) ---------------------------------------
 
-# Colour-blind safe (Okabe-Ito) colours per node kind, so pictures read the same everywhere.
-_GRAPH_KIND_COLOURS = {
-    "expressroute_circuit": "#CC79A7",
-    "vnet": "#0072B2",
-    "subnet": "#56B4E9",
-    "gateway": "#882255",
-    "service": "#D55E00",
-    "cloud_service": "#009E73",
-    "role": "#E41A1C",
-    "availability_set": "#F0E442",
-    "vm": "#999999",
-    "storage_account": "#E69F00",
-    "nsg": "#000000",
-    "route_table": "#555555",
-    "reserved_ip": "#AAAAAA",
-}
-_GRAPH_EDGE_STYLES = {
-    "contains": ("#bbbbbb", "solid"),
-    "attached-to": ("#777777", "dotted"),
-    "disk-in": ("#E69F00", "solid"),
-    "diagnostics-in": ("#E69F00", "dashed"),
-    "links-to": ("#CC79A7", "solid"),
-    "peers-with": ("#0072B2", "dashed"),
-    "must-precede": ("#D55E00", "solid"),
-}
-_GRAPH_LAYER = {kind: i for i, kind in enumerate(NODE_KINDS)}
+RESOURCE_DRAWING_LIMIT = 250
+"""Above this many resources, :func:`graph_drawing` (``level="auto"``) draws the migration units
+instead of the resources. Decided by looking at pictures: a 150-VM estate (about 250 resources)
+still reads one resource per row at a normal zoom; beyond that the picture is taller than 50
+inches, and a 2,000-VM estate (3,354 resources, 10,277 relations) is a grey mass whatever the
+layout."""
+
+DRAWING_MAX_HEIGHT = 60.0
+"""The tallest drawing in inches; more rows than fit at full size are squeezed and lose labels."""
+
+GRAPH_LABEL_LIMIT = 300
+"""At most this many node labels in one drawing; beyond, the biggest units (the unit roots, for
+resources) keep theirs and the figure says how many it left out."""
+
+_RESOURCE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("circuit", ("expressroute_circuit",)),
+    ("VNet", ("vnet",)),
+    ("subnet, gateway, service", ("subnet", "gateway", "service")),
+    ("NSG, route table, reserved IP", ("nsg", "route_table", "reserved_ip")),
+    ("cloud service", ("cloud_service",)),
+    ("role, avail. set", ("role", "availability_set")),
+    ("VM", ("vm",)),
+    ("storage account", ("storage_account",)),
+)
+"""Columns of the resource drawing, left to right: the network, what attaches to it, the compute,
+the storage. Each migration unit is a band of rows across them."""
+
+_SQUARE_KINDS = ("vnet", "cloud_service", "storage_account")
+_LABEL_GAP = 0.05
+"""Inches between a node's marker and its label."""
 
 
-def resource_graph(g: nx.MultiDiGraph) -> Figure:
-    """The resource graph (:func:`sim.model.graph.build_graph`): one row per resource kind, each
-    unit's resources together, edges styled by relation; names shown up to 300 resources."""
-    # One row per kind; within a row, each unit's resources together (fewer crossing edges).
-    rows: dict[int, list[str]] = {}
-    for n, data in g.nodes(data=True):
-        rows.setdefault(_GRAPH_LAYER.get(data["kind"], len(_GRAPH_LAYER)), []).append(n)
-    pos: dict[str, tuple[float, float]] = {}
-    for y, (_, members) in enumerate(sorted(rows.items())):
-        members.sort(key=lambda n: g.nodes[n].get("unit_index", 0))
-        for i, n in enumerate(members):
-            pos[n] = ((i + 0.5) / len(members), -float(y))
-    widest = max(len(m) for m in rows.values())
-    width = max(8.0, min(40.0, 0.9 * widest + 3))
-    fig = Figure(figsize=(width, max(6.0, 0.85 * len(rows))))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    for kind, (colour, style) in _GRAPH_EDGE_STYLES.items():
-        edges = edges_of_kind(g, kind)
-        if edges:
-            nx.draw_networkx_edges(
-                g,
-                pos,
-                edgelist=edges,
-                ax=ax,
-                edge_color=colour,
-                style=style,
-                arrows=True,
-                arrowsize=8,
-                width=1.6 if kind == "must-precede" else 0.8,
-                node_size=220,
-            )
-    for kind in NODE_KINDS:
-        nodes = [n for n, d in g.nodes(data=True) if d["kind"] == kind]
-        if nodes:
-            nx.draw_networkx_nodes(
-                g,
-                pos,
-                nodelist=nodes,
-                ax=ax,
-                node_color=_GRAPH_KIND_COLOURS[kind],
-                node_size=220,
-                node_shape="s" if kind in ("vnet", "cloud_service", "storage_account") else "o",
-                label=kind.replace("_", " "),
-            )
-    if g.number_of_nodes() <= 300:
-        nx.draw_networkx_labels(
-            g,
-            {n: (x, y - 0.035) for n, (x, y) in pos.items()},
-            labels={n: d["name"] for n, d in g.nodes(data=True)},
-            font_size=7,
-            ax=ax,
-            verticalalignment="top",
+@dataclass
+class _Node:
+    label: str
+    kind: str
+    size: float  # marker diameter in points
+    priority: float  # who keeps a label when not all fit (higher first)
+
+
+@dataclass
+class _Layout:
+    x: dict[str, float]  # marker centre, inches from the left
+    y: dict[str, float]  # marker centre, inches from the top
+    port: dict[str, float]  # where edges leave to the right: past the label
+    labelled: set[str]
+    width: float
+    height: float
+    pitch: float
+    header_x: list[float]
+    column_end: list[float]  # right end of each column's longest label
+    first: list[str]  # each column's first node
+    column: dict[str, int]  # each node's column
+
+
+def _text_width(text: str, size: float) -> float:
+    """The width of ``text`` at ``size`` points, in inches (the glyphs' own metrics)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    w, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=size), False)
+    return float(w) / 72.0
+
+
+def _spaced(candidates: Sequence[tuple[float, float, str]], gap: float, limit: int) -> set[str]:
+    """Of ``(priority, y, id)``, the highest priorities whose ys are at least ``gap`` apart."""
+    chosen: list[float] = []
+    out: set[str] = set()
+    for _, y, n in sorted(candidates, key=lambda c: (-c[0], c[1])):
+        if len(out) >= limit:
+            break
+        if all(abs(y - other) >= gap for other in chosen):
+            chosen.append(y)
+            out.add(n)
+    return out
+
+
+def _layered(
+    columns: Sequence[Sequence[str]],
+    nodes: Mapping[str, _Node],
+    row: Mapping[str, float],
+    rows: float,  # (the nodes' marker sizes shrink when the rows are squeezed)
+    *,
+    pitch: float,
+    font: float,
+    left: float,
+    column_gap: float,
+    headers: Sequence[str],
+    header_font: float,
+) -> _Layout:
+    """Place ``columns`` of nodes left to right, each node at its ``row``, every label right of
+    its marker and clear of the next column (the column is as wide as its longest label)."""
+    if rows * pitch > DRAWING_MAX_HEIGHT:  # squeezed: markers shrink to keep clear of each other
+        pitch = DRAWING_MAX_HEIGHT / rows
+        for n in nodes:
+            nodes[n].size = min(nodes[n].size, max(0.85 * pitch * 72, 1.0))
+    label_h = font * 1.3 / 72
+    candidates: list[tuple[float, float, str]] = []
+    for col in columns:
+        for n in col:
+            candidates.append((nodes[n].priority, row[n] * pitch, n))
+    if pitch >= label_h and len(candidates) <= GRAPH_LABEL_LIMIT:
+        labelled = {n for _, _, n in candidates}
+    else:  # per column, labels a label's height apart; the limit shared by priority
+        labelled = set()
+        for col in columns:
+            cands = [(nodes[n].priority, row[n] * pitch, n) for n in col]
+            labelled |= _spaced(cands, label_h, GRAPH_LABEL_LIMIT)
+        if len(labelled) > GRAPH_LABEL_LIMIT:
+            keep = sorted(labelled, key=lambda n: (-nodes[n].priority, row[n]))
+            labelled = set(keep[:GRAPH_LABEL_LIMIT])
+    x: dict[str, float] = {}
+    port: dict[str, float] = {}
+    header_x: list[float] = []
+    column_end: list[float] = []
+    y = {n: (row[n] + 0.5) * pitch for col in columns for n in col}
+    cursor = left
+    for col, header in zip(columns, headers, strict=True):
+        radius = max((nodes[n].size for n in col), default=4.0) / 144.0
+        widths = {n: _text_width(nodes[n].label, font) if n in labelled else 0.0 for n in col}
+        header_w = _text_width(header, header_font) - 2 * radius - _LABEL_GAP + 0.1
+        widths[""] = header_w
+        header_x.append(cursor)
+        centre = cursor + radius
+        for n in col:
+            x[n] = centre
+            r = nodes[n].size / 144.0
+            port[n] = centre + r + (_LABEL_GAP + widths[n] + 0.03 if n in labelled else 0.02)
+        column_end.append(centre + radius + _LABEL_GAP + max(widths.values(), default=0.0))
+        cursor = column_end[-1] + column_gap
+    width = cursor - column_gap + 0.4
+    height = rows * pitch
+    first = [col[0] for col in columns]
+    column = {n: c for c, col in enumerate(columns) for n in col}
+    return _Layout(x, y, port, labelled, width, height, pitch, header_x, column_end, first, column)
+
+
+def _edge_path(
+    lay: _Layout, a: str, b: str, col: Mapping[str, int], size: Mapping[str, float]
+) -> Any:
+    """The path of an edge from ``a`` to ``b``, clear of every marker and label it does not join.
+
+    Between neighbouring columns: an S-curve from the right end of the left node's label to the
+    right node's marker. Across more columns: out of the left column into the gap after it, then
+    along the channel half a row above (or below) the right node's row, which no marker or label
+    sits on, and into the right node. Within one column: an arc out to the left.
+    """
+    from matplotlib.path import Path as MplPath
+
+    if col[a] == col[b]:
+        xa, ya, yb = lay.x[a] - size[a] / 144, lay.y[a], lay.y[b]
+        bow = xa - min(0.6, 0.15 + 0.08 * abs(ya - yb) / max(lay.pitch, 1e-6))
+        return MplPath(
+            [(xa, ya), (bow, (ya + yb) / 2), (xa, yb)],
+            [MplPath.MOVETO, MplPath.CURVE3, MplPath.CURVE3],
         )
-    handles, labels = ax.get_legend_handles_labels()
-    for kind, (colour, style) in _GRAPH_EDGE_STYLES.items():
-        handles.append(Line2D([0], [0], color=colour, linestyle=style))  # type: ignore[arg-type]
-        labels.append(kind)
-    ax.legend(
-        handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False
+    left, right = (a, b) if col[a] < col[b] else (b, a)
+    x0, y0 = lay.port[left], lay.y[left]
+    x1, y1 = lay.x[right] - size[right] / 144, lay.y[right]
+    if col[right] - col[left] == 1:
+        mid = (x0 + x1) / 2
+        points = [(x0, y0), (mid, y0), (mid, y1), (x1, y1)]
+        codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4]
+    else:
+        g0 = lay.column_end[col[left]]
+        g1 = lay.x[lay.first[col[left] + 1]] - size[lay.first[col[left] + 1]] / 144
+        channel = y1 - lay.pitch / 2 if y1 >= y0 else y1 + lay.pitch / 2
+        gm = (g0 + g1) / 2
+        enter = max(x1 - 0.12, gm + 0.01)
+        points = [
+            (x0, y0),
+            (g0, y0),
+            (gm, y0),
+            (gm, channel),
+            (g1, channel),
+            (enter, channel),
+            (x1 - 0.03, channel),
+            (x1 - 0.03, y1),
+            (x1, y1),
+        ]
+        codes = [
+            MplPath.MOVETO,
+            MplPath.LINETO,
+            MplPath.CURVE4,
+            MplPath.CURVE4,
+            MplPath.CURVE4,
+            MplPath.LINETO,
+            MplPath.CURVE4,
+            MplPath.CURVE4,
+            MplPath.CURVE4,
+        ]
+    if col[a] > col[b]:  # drawn from a, so that an arrowhead lands on b
+        points.reverse()
+        codes = [MplPath.MOVETO, *reversed(codes[1:])]
+    return MplPath(points, codes)
+
+
+def _draw_layered(
+    title: str,
+    notes: Sequence[str],
+    headers: Sequence[str],
+    columns: Sequence[Sequence[str]],
+    nodes: Mapping[str, _Node],
+    lay: _Layout,
+    edges: Sequence[tuple[str, str, str]],
+    edge_styles: Mapping[str, tuple[str, str, float, float, str]],
+    arrows: Sequence[str],
+    font: float,
+    top: float,
+    bands: Sequence[tuple[float, float, str]] = (),
+) -> Figure:
+    """Draw a :func:`_layered` layout: ``edges`` ``(a, b, style)`` with ``edge_styles[style]`` =
+    ``(colour, line style, width, alpha, legend label)``; the styles in ``arrows`` get arrowheads.
+    ``bands`` ``(top row y, bottom row y, label)`` shade alternate groups of rows and name them in
+    the left margin."""
+    from matplotlib.collections import PathCollection
+
+    fig = Figure(figsize=(lay.width, lay.height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_axis_off()
+    ax.set_xlim(0.0, lay.width)
+    ax.set_ylim(lay.height, 0.0)
+    col = {n: c for c, members in enumerate(columns) for n in members}
+    label_h = font * 1.3 / 72
+    band_labels = _spaced(
+        [(b - a, (a + b) / 2, str(i)) for i, (a, b, _) in enumerate(bands)],
+        label_h,
+        GRAPH_LABEL_LIMIT,
     )
-    ax.set_title(
-        f"Resource graph: {g.graph.get('subscription', '')} ({g.number_of_nodes()} resources,"
-        f" {g.number_of_edges()} relations)"
+    for i, (y0, y1, name) in enumerate(bands):
+        if i % 2 == 0:
+            ax.axhspan(y0, y1, color="#F2F2F2", linewidth=0, zorder=0)
+        if str(i) in band_labels:
+            ax.text(0.1, (y0 + y1) / 2, name, fontsize=font, va="center", ha="left", zorder=4)
+    for text, x in zip(headers, lay.header_x, strict=True):
+        ax.text(x, top - 0.1, text, fontsize=font + 0.5, fontweight="bold", ha="left", va="bottom")
+    size = {n: nodes[n].size for n in nodes}
+    for style, (colour, line, width, alpha, _) in edge_styles.items():
+        mine = [(a, b) for a, b, s in edges if s == style]
+        if not mine:
+            continue
+        if style in arrows:
+            for a, b in mine:
+                ax.add_patch(
+                    FancyArrowPatch(
+                        path=_edge_path(lay, a, b, col, size),
+                        arrowstyle="-|>",
+                        mutation_scale=8,
+                        color=colour,
+                        linestyle=line,
+                        linewidth=width,
+                        alpha=alpha,
+                        zorder=2,
+                    )
+                )
+        else:
+            paths = [_edge_path(lay, a, b, col, size) for a, b in mine]
+            ax.add_collection(
+                PathCollection(
+                    paths,
+                    facecolors="none",
+                    edgecolors=colour,
+                    linestyles=line,
+                    linewidths=width,
+                    alpha=alpha,
+                    zorder=1,
+                )
+            )
+    kinds = [k for k in NODE_KINDS if any(nodes[n].kind == k for n in nodes)]
+    for kind in kinds:
+        members = [n for c in columns for n in c if nodes[n].kind == kind]
+        ax.scatter(
+            [lay.x[n] for n in members],
+            [lay.y[n] for n in members],
+            s=[nodes[n].size ** 2 for n in members],
+            c=KIND_COLOURS[kind],
+            marker="s" if kind in _SQUARE_KINDS else "o",
+            edgecolors="#333333",
+            linewidths=0.4,
+            zorder=3,
+            label=kind_word(kind),
+            gid=f"nodes-{kind}",
+        )
+    for c in columns:
+        for n in c:
+            if n in lay.labelled:
+                ax.text(
+                    lay.x[n] + nodes[n].size / 144 + _LABEL_GAP,
+                    lay.y[n],
+                    nodes[n].label,
+                    fontsize=font,
+                    va="center",
+                    ha="left",
+                    zorder=4,
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 0.4},
+                )
+    fig.suptitle(title, fontsize=12, fontweight="bold", y=1 - 0.1 / lay.height, va="top")
+    for i, note in enumerate(notes):
+        fig.text(0.5, 1 - (0.45 + 0.22 * i) / lay.height, note, ha="center", va="top", fontsize=9)
+    handles: list[Any] = [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="s" if k in _SQUARE_KINDS else "o",
+            markerfacecolor=KIND_COLOURS[k],
+            markeredgecolor="#333333",
+            markersize=7,
+            label=kind_word(k),
+        )
+        for k in kinds
+    ]
+    for style, (colour, line, _, _, label) in edge_styles.items():
+        if any(s == style for _, _, s in edges):
+            handles.append(
+                Line2D([], [], color=colour, linestyle=line, linewidth=1.4, label=label)  # type: ignore[arg-type]
+            )
+    ncol = max(1, min(len(handles), int(lay.width / 1.7)))
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.05 / lay.height),
+        ncol=ncol,
+        fontsize=8,
+        frameon=False,
     )
-    ax.axis("off")
-    fig.tight_layout()
     return fig
+
+
+def _finish(lay: _Layout, title: str, notes: Sequence[str], legend_entries: int) -> float:
+    """Make room above ``lay`` for the title, ``notes`` and column headers, and below it for
+    the legend; widen it to fit the title and notes. Returns where the rows now begin."""
+    top = 0.45 + 0.22 * len(notes) + 0.6
+    lay.y = {n: y + top for n, y in lay.y.items()}
+    width = max(
+        lay.width,
+        9.0,
+        1.15 * _text_width(title, 12) + 0.8,
+        max((_text_width(note, 9) for note in notes), default=0.0) + 0.8,
+    )
+    # Spare width goes into the gaps between columns, where the edges run.
+    spare = (width - lay.width) / (len(lay.first) + 1)
+    shift = [(c + 1) * spare for c in range(len(lay.first))]
+    lay.x = {n: x + shift[lay.column[n]] for n, x in lay.x.items()}
+    lay.port = {n: x + shift[lay.column[n]] for n, x in lay.port.items()}
+    lay.header_x = [x + shift[c] for c, x in enumerate(lay.header_x)]
+    lay.column_end = [x + shift[c] for c, x in enumerate(lay.column_end)]
+    lay.width = width
+    lay.height += top + _legend_height(legend_entries, lay.width) + 0.2
+    return top
+
+
+def _legend_height(entries: int, width: float) -> float:
+    ncol = max(1, min(entries, int(width / 1.7)))
+    return 0.25 + 0.2 * math.ceil(entries / ncol)
+
+
+def resource_graph(g: nx.MultiDiGraph, *, notes: Sequence[str] = ()) -> Figure:
+    """The resource graph (:func:`sim.model.graph.build_graph`, annotated with units by
+    :func:`sim.model.units.annotate_graph`): one band of rows per migration unit, one column per
+    group of resource kinds (network, attachments, compute, storage), a label beside every node
+    (never on one), edges styled by relation, must-precede edges with arrowheads. Beyond
+    :data:`DRAWING_MAX_HEIGHT` rows are squeezed and only unit roots keep their labels."""
+    font = 7.5
+    order = {k: i for i, (_, kinds) in enumerate(_RESOURCE_COLUMNS) for k in kinds}
+    kind_rank = {k: i for i, k in enumerate(NODE_KINDS)}
+    units: dict[str, list[str]] = {}
+    unit_index: dict[str, int] = {}
+    for n, d in g.nodes(data=True):
+        u = str(d.get("unit", ""))
+        units.setdefault(u, []).append(n)
+        unit_index.setdefault(u, int(d.get("unit_index", -1)))
+    roots: set[str] = set()
+    for u, members in units.items():
+        roots |= {n for n in members if n.partition(":")[2] == u and ":" in n}
+        roots |= {n for n in members if n == u}
+    columns: list[list[str]] = [[] for _ in _RESOURCE_COLUMNS]
+    row: dict[str, float] = {}
+    bands: list[tuple[int, int, str]] = []
+    start = 0
+    listed = {u: i for i, u in enumerate(units)}
+    vm_column = order["vm"]
+    for u in sorted(units, key=lambda u: (unit_index[u], listed[u])):
+        members = sorted(units[u], key=lambda n: kind_rank.get(g.nodes[n]["kind"], 99))
+        by_column: dict[int, list[str]] = {}
+        for n in members:
+            by_column.setdefault(order.get(g.nodes[n]["kind"], len(columns) - 1), []).append(n)
+        # VMs one a row; a cloud service or availability set level with its first VM, so that
+        # what contains them sits beside them; the other columns from the band's top.
+        local = {n: i for i, n in enumerate(by_column.get(vm_column, []))}
+        for c, ns in sorted(by_column.items()):
+            if c != vm_column:
+                free = 0
+                for n in ns:
+                    vm_rows = [
+                        local[m]
+                        for m in g.successors(n)
+                        if m in local
+                        and g.nodes[m]["kind"] == "vm"
+                        and g.nodes[n]["kind"] in ("cloud_service", "availability_set")
+                    ]
+                    local[n] = max(free, min(vm_rows, default=free))
+                    free = local[n] + 1
+        for c, ns in by_column.items():
+            columns[c].extend(ns)
+        for n, r in local.items():
+            row[n] = float(start + r)
+        height = max(local.values(), default=0) + 1
+        vms = sum(1 for n in members if g.nodes[n]["kind"] == "vm")
+        name = f"unit {u}" + (f" · {vms} VM{'s' if vms != 1 else ''}" if vms else "")
+        bands.append((start, start + height, name if u else "no unit"))
+        start += height
+    used = [i for i, c in enumerate(columns) if c]
+    nodes = {
+        n: _Node(
+            label=_shorten(str(d.get("name", n)), 30),
+            kind=str(d["kind"]),
+            size=9.0 if n in roots else 7.0,
+            priority=1.0 if n in roots else 0.0,
+        )
+        for n, d in g.nodes(data=True)
+    }
+    lay_columns = [columns[i] for i in used]
+    headers = [_RESOURCE_COLUMNS[i][0] for i in used]
+    band_names = [b[2] for b in bands]
+    left = 0.2 + max((_text_width(b, font) for b in band_names), default=0.0) + 0.3
+    edge_kinds = {k for _, _, k in g.edges(keys=True)}
+    all_notes = [
+        *notes,
+        "One band per migration unit; an arrow A -> B: unit A must commit before unit B starts",
+    ]
+    lay = _layered(
+        lay_columns,
+        nodes,
+        row,
+        float(start),
+        pitch=0.2,
+        font=font,
+        left=left,
+        column_gap=0.45,
+        headers=headers,
+        header_font=font + 0.5,
+    )
+    if len(lay.labelled) < len(nodes):
+        all_notes.append(
+            f"{len(nodes) - len(lay.labelled):,} of {len(nodes):,} resources are too close"
+            " together to name: the units' own resources are named first"
+        )
+    kinds = {str(d["kind"]) for _, d in g.nodes(data=True)}
+    top = _finish(lay, describe(g), all_notes, len(kinds) + len(edge_kinds))
+    styles = {
+        kind: (
+            colour,
+            line,
+            1.6 if kind == "must-precede" else 0.8,
+            0.95 if kind == "must-precede" else 0.7,
+            kind,
+        )
+        for kind, (colour, line) in EDGE_STYLES.items()
+    }
+    return _draw_layered(
+        describe(g),
+        all_notes,
+        headers,
+        lay_columns,
+        nodes,
+        lay,
+        [(a, b, k) for a, b, k in g.edges(keys=True)],
+        styles,
+        ("must-precede",),
+        font,
+        top,
+        [(top + a * lay.pitch, top + b * lay.pitch, name) for a, b, name in bands],
+    )
+
+
+def _sweep(
+    layers: list[list[str]], preds: Mapping[str, Sequence[str]], succs: Mapping[str, Sequence[str]]
+) -> list[list[str]]:
+    """Order each layer to cross fewer edges: two down-and-up sweeps, each node moved to the mean
+    position of its neighbours in the layer just done (a node with none keeps its place). Nodes
+    that have no neighbour at all go last, in their given order."""
+
+    def place(
+        layer: list[str], neighbours: Mapping[str, Sequence[str]], pos: dict[str, float]
+    ) -> None:
+        own = {u: i / max(len(layer) - 1, 1) for i, u in enumerate(layer)}
+        key = {
+            u: float(np.mean(near))
+            if (near := [pos[v] for v in neighbours[u] if v in pos])
+            else own[u]
+            for u in layer
+        }
+        layer.sort(key=lambda u: (not preds[u] and not succs[u], key[u], own[u]))
+        for i, u in enumerate(layer):
+            pos[u] = i / max(len(layer) - 1, 1)
+
+    layers = [list(layer) for layer in layers]
+    for _ in range(2):
+        pos: dict[str, float] = {}
+        for layer in layers:
+            place(layer, preds, pos)
+        pos = {}
+        for layer in reversed(layers):
+            place(layer, succs, pos)
+    return layers
+
+
+def unit_graph(ug: nx.DiGraph, *, notes: Sequence[str] = ()) -> Figure:
+    """The migration units (:func:`sim.model.units.unit_graph`): one node per unit, its area by
+    its VM count, in columns by must-precede depth (a unit stands right of every unit it must
+    wait for, so every constraint runs left to right), a label beside every node with the unit's
+    VM count. Too many units for a label each: the biggest keep theirs, and the figure says so."""
+    font = 7.0
+    ids = list(ug.nodes)
+    preds = {u: list(ug.predecessors(u)) for u in ids}
+    depth = _layers(ids, preds)
+    n_layers = max(depth.values(), default=0) + 1
+    columns = _sweep(
+        [[u for u in ids if depth[u] == layer] for layer in range(n_layers) if ids],
+        preds,
+        {u: list(ug.successors(u)) for u in ids},
+    )
+    headers = [
+        "waits for no unit"
+        if i == 0
+        else "waits for a unit"
+        if i == 1
+        else f"waits for a chain of {i}"
+        for i in range(len(columns))
+    ]
+    rows = max((len(c) for c in columns), default=1)
+    # centre shorter columns against the tallest
+    row = {u: float(i + (rows - len(col)) // 2) for col in columns for i, u in enumerate(col)}
+    most = max((int(ug.nodes[u].get("vms", 0)) for u in ids), default=0)
+
+    def size(u: str) -> float:
+        vms = int(ug.nodes[u].get("vms", 0))
+        return 4.0 + 6.0 * math.sqrt(vms / most) if most else 5.0
+
+    def label(u: str) -> str:
+        vms = int(ug.nodes[u].get("vms", 0))
+        text = _shorten(u, 30)
+        return f"{text} · {vms} VM{'s' if vms != 1 else ''}" if vms else text
+
+    nodes = {
+        u: _Node(
+            label=label(u),
+            kind=str(ug.nodes[u].get("kind", "vnet")),
+            size=size(u),
+            priority=float(ug.nodes[u].get("vms", 0)) + 0.5 * ug.degree(u) / max(len(ids), 1),
+        )
+        for u in ids
+    }
+    all_notes = [
+        *notes,
+        "A line joins a unit on the left to one on the right that must wait for it to commit;"
+        " a unit's column is the longest chain of units it waits for; area grows with VMs",
+    ]
+    lay = _layered(
+        columns,
+        nodes,
+        row,
+        float(rows),
+        pitch=0.17,
+        font=font,
+        left=0.4,
+        column_gap=1.2 if ug.number_of_edges() > 3 * len(ids) else 0.8,
+        headers=headers,
+        header_font=font + 0.5,
+    )
+    if len(lay.labelled) < len(ids):
+        all_notes.append(
+            f"{len(ids):,} units are too many to name each: {len(lay.labelled):,} are named,"
+            " those with the most VMs first where a name fits"
+        )
+    kinds = {str(d.get("kind", "")) for _, d in ug.nodes(data=True)}
+    top = _finish(lay, describe(ug), all_notes, len(kinds) + 2)
+    alpha = (
+        0.6
+        if ug.number_of_edges() <= 200
+        else max(0.12, 0.6 * math.sqrt(200 / ug.number_of_edges()))
+    )
+    styles = {
+        "platform": (
+            "#D55E00",
+            "solid",
+            1.0 if ug.number_of_edges() <= 200 else 0.7,
+            alpha,
+            "must precede (migration rules)",
+        ),
+        "plan": ("#0072B2", "dashed", 1.0, max(alpha, 0.6), "must precede (plan.precedence)"),
+    }
+    return _draw_layered(
+        describe(ug),
+        all_notes,
+        headers,
+        columns,
+        nodes,
+        lay,
+        [(a, b, str(d.get("by", "platform"))) for a, b, d in ug.edges(data=True)],
+        styles,
+        (),
+        font,
+        top,
+    )
+
+
+GraphLevel = Literal["auto", "resources", "units"]
+
+
+@dataclass(frozen=True)
+class GraphDrawing:
+    """What :func:`graph_drawing` drew: the figure, at which level, what it shows (its title)
+    and why units were drawn (empty when the level was asked for or resources were drawn)."""
+
+    figure: Figure
+    level: Literal["resources", "units"]
+    title: str
+    reason: str
+
+
+def drawing_level(resources: int, level: GraphLevel = "auto") -> tuple[str, str]:
+    """``(level, reason)``: ``auto`` draws resources up to :data:`RESOURCE_DRAWING_LIMIT` and
+    units beyond, with the reason in words."""
+    if level != "auto":
+        return level, ""
+    if resources <= RESOURCE_DRAWING_LIMIT:
+        return "resources", ""
+    return (
+        "units",
+        f"drawn as migration units, not resources: {resources:,} resources are more than the"
+        f" {RESOURCE_DRAWING_LIMIT} a resource drawing keeps readable",
+    )
+
+
+def graph_drawing(
+    g: nx.MultiDiGraph, units: MigrationUnits, level: GraphLevel = "auto"
+) -> GraphDrawing:
+    """The picture ``migsim graph`` writes: the resources of ``g`` (annotated with ``units``), or,
+    above :data:`RESOURCE_DRAWING_LIMIT` resources or when ``level="units"``, the units
+    (:func:`unit_graph`), the figure saying why."""
+    from sim.model.units import unit_graph as build_unit_graph
+
+    chosen, reason = drawing_level(g.number_of_nodes(), level)
+    if chosen == "units":
+        ug = build_unit_graph(
+            units,
+            subscription=str(g.graph.get("subscription", "")),
+            location=str(g.graph.get("location", "")),
+        )
+        notes = [reason[0].upper() + reason[1:]] if reason else []
+        return GraphDrawing(unit_graph(ug, notes=notes), "units", describe(ug), reason)
+    return GraphDrawing(resource_graph(g), "resources", describe(g), "")

@@ -1394,6 +1394,9 @@ def _section_sensitivity(res: ResultsDir, figure: _Figures) -> str:
                 high=r["high"],
                 at_low=_float(r["at_low"]),
                 at_high=_float(r["at_high"]),
+                # a file from before the status column: equal settings were nothing to vary
+                status=r.get("status")
+                or ("not varied (base is 0)" if r["low"] == r["high"] else ""),
             )
             for r in res.sensitivity
         ]
@@ -1406,13 +1409,21 @@ def _section_sensitivity(res: ResultsDir, figure: _Figures) -> str:
             statistic=stat,
             replications=int(float(reps_text)) if reps_text else None,
         )
+        unvaried = [b.factor for b in bars if b.status not in ("", "varied")]
         parts.append(
             figure(
                 fig,
                 "tornado",
                 "Tornado: each factor moved one at a time to a low and a high value, everything"
                 " else as planned. The longest bars are what drives the result: check those"
-                " estimates first, and spend effort (crews, dry runs) there.",
+                " estimates first, and spend effort (crews, dry runs) there."
+                + (
+                    f" Not varied (base is 0): {esc(', '.join(unvaried))}. The plan's value is"
+                    " 0, so there was nothing to halve or double: this run cannot tell what"
+                    " they would change."
+                    if unvaried
+                    else ""
+                ),
             )
         )
     elif "sensitivity/sensitivity.csv" not in res.present:
