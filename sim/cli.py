@@ -873,6 +873,7 @@ def report(results_dir: Path, out_path: Path | None) -> None:
     "--out",
     "out_path",
     required=True,
+    metavar="FILE",
     type=click.Path(path_type=Path),
     help="The file to write: .xlsx (workbook), .csv or .ics (calendar of the windows).",
 )
@@ -902,7 +903,7 @@ def runbook(
     from sim.outputs.runbook import check_runbook_path, write_runbook
 
     check_runbook_path(out_path, force)
-    if scenario.is_dir() and (scenario / "replications.csv").is_file():
+    if scenario.is_dir() and (scenario / "replications.csv").is_file() and not overrides:
         with _progress("Replications for the P80 ends") as progress:
             book = build_runbook(
                 scenario, overrides=overrides, existing_vnet=existing_vnet, progress=progress
