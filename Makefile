@@ -23,6 +23,8 @@ demo: $(STAMP)
 	$(BIN)/migsim sensitivity scenarios/contoso.yaml --replications 100 \
 		--out results/contoso/sensitivity --force
 	$(BIN)/migsim report results/contoso
+	$(BIN)/migsim runbook results/contoso --out results/contoso/runbook.xlsx --force
+	$(BIN)/migsim runbook results/contoso --out results/contoso/windows.ics --force
 	@echo "Open results/contoso/report.html in a browser."
 
 lint: $(STAMP)

@@ -932,6 +932,62 @@ def report(results_dir: Path, out_path: Path | None) -> None:
     out.print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", soft_wrap=True)
 
 
+# ---- runbook -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("scenario", metavar="SCENARIO_OR_RUN_DIR", type=click.Path(path_type=Path))
+@set_option
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    metavar="FILE",
+    type=click.Path(path_type=Path),
+    help="The file to write: .xlsx (workbook), .csv or .ics (calendar of the windows).",
+)
+@click.option(
+    "--existing-vnet",
+    metavar="GROUP/VNET/SUBNET",
+    default=None,
+    help="Move cloud services not in a VNet into this Resource Manager VNet"
+    " (default: the platform creates one).",
+)
+@force_option
+@input_errors
+def runbook(
+    scenario: Path,
+    overrides: tuple[str, ...],
+    out_path: Path,
+    existing_vnet: str | None,
+    force: bool,
+) -> None:
+    """Write the runbook of a plan: one row per unit step, with its window, crew, command,
+    clock times, lock, downtime and rollback (docs/runbook.md).
+
+    From a run folder with replications (migsim run --replications N --out DIR), each step also
+    gets its P80 end.
+    """
+    from sim.experiments.runbook import build_runbook
+    from sim.outputs.runbook import check_runbook_path, write_runbook
+
+    check_runbook_path(out_path, force)
+    if scenario.is_dir() and (scenario / "replications.csv").is_file() and not overrides:
+        with _progress("Replications for the P80 ends") as progress:
+            book = build_runbook(
+                scenario, overrides=overrides, existing_vnet=existing_vnet, progress=progress
+            )
+    else:
+        book = build_runbook(scenario, overrides=overrides, existing_vnet=existing_vnet)
+    path = write_runbook(book, out_path, force)
+    p80 = f"; P80 ends from {book.replications} replications" if book.replications else ""
+    out.print(
+        f"Wrote {path}: {len(book.steps)} steps in {len(book.windows)} maintenance"
+        f" window{'s' if len(book.windows) != 1 else ''}, times in {book.timezone}{p80}",
+        soft_wrap=True,
+    )
+
+
 # ---- import ------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from .run import run_experiment as run_experiment
 from .run import run_scenario as run_scenario
 from .run import write_experiment as write_experiment
 from .run import write_run as write_run
+from .runbook import build_runbook as build_runbook
 from .runner import Replications as Replications
 from .runner import ReplicationsFailed as ReplicationsFailed
 from .runner import close_backends as close_backends

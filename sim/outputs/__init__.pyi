@@ -15,5 +15,8 @@ from .records import summary_json as summary_json
 from .records import windows_csv as windows_csv
 from .report import build_report as build_report
 from .report import load_results as load_results
+from .runbook import Runbook as Runbook
+from .runbook import RunbookStep as RunbookStep
+from .runbook import write_runbook as write_runbook
 from .verdicts import OrderingBaseline as OrderingBaseline
 from .verdicts import Verdict as Verdict
