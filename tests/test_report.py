@@ -13,6 +13,7 @@ import pytest
 
 from sim.common.errors import InputError
 from sim.common.timeparse import format_minutes
+from sim.experiments.answers import compare_answers, compare_finish_csv
 from sim.experiments.comparison import (
     alternatives_from,
     compare,
@@ -67,6 +68,8 @@ def make_results(root: Path, scenario: Scenario) -> Path:
     (root / "compare").mkdir()
     write_compare_csv(comparison, root / "compare" / "compare.csv")
     write_compare_replications(comparison, root / "compare" / "compare-replications.csv")
+    finish = compare_finish_csv(compare_answers(comparison))
+    (root / "compare" / "compare-finish.csv").write_text(finish, encoding="utf-8")
     write_sensitivity(scenario, root / "sensitivity")
     return root
 
@@ -519,3 +522,19 @@ def test_durations_are_written_one_way(full: Path, full_html: str) -> None:
     stats = json.loads((full / "statistics.json").read_text())["metrics"]["makespan_hours"]
     assert f"<td class=num>{format_minutes(stats['p90'] * 60)}</td>" in full_html
     assert not re.search(r"\d h</td>", full_html)  # no "4.30 h" in a table
+
+
+PS = ("p50", "p80", "p90")
+
+
+def test_the_comparison_says_when_each_alternative_is_done(full: Path, full_html: str) -> None:
+    rows = list(csv.DictReader((full / "compare" / "compare-finish.csv").open()))
+    assert [r["alternative"] for r in rows] == ["smallest_first", "largest_first"]
+    assert "When is everything committed? <span class=dim>(clock times in UTC)" in full_html
+    for r in rows:
+        clocks = [f"{datetime.fromisoformat(r[f'{p}_local']):%a %Y-%m-%d %H:%M}" for p in PS]
+        done = f"{100 * float(r['done_by_window_1']):.1f} %"
+        row = f"<tr><td>{r['alternative']}</td>" + "".join(
+            f"<td class=num>{c}</td>" for c in [*clocks, done]
+        )
+        assert row in full_html

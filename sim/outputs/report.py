@@ -55,7 +55,11 @@ SIZE_BUDGET = 5_000_000
 
 RUN_FILES = ("summary.json", "validation.json", "windows.csv", "events.csv")
 REPLICATION_FILES = ("replications.csv", "statistics.json", "kept-windows.csv")
-COMPARE_FILES = ("compare/compare.csv", "compare/compare-replications.csv")
+COMPARE_FILES = (
+    "compare/compare.csv",
+    "compare/compare-replications.csv",
+    "compare/compare-finish.csv",
+)
 SENSITIVITY_FILES = ("sensitivity/sensitivity.csv", "sensitivity/criticality.csv")
 KNOWN_FILES = RUN_FILES + REPLICATION_FILES + COMPARE_FILES + SENSITIVITY_FILES
 
@@ -93,6 +97,7 @@ class ResultsDir:
     kept_windows: dict[int, list[Window]] | None = None
     compare: list[dict[str, str]] | None = None
     compare_replications: dict[str, list[dict[str, float]]] | None = None
+    compare_finish: list[dict[str, str]] | None = None
     sensitivity: list[dict[str, str]] | None = None
     sensitivity_meta: dict[str, Any] = field(default_factory=dict)
     criticality: list[tuple[str, float]] | None = None
@@ -290,6 +295,11 @@ def load_results(results_dir: Path) -> ResultsDir:
         _need(p.name, header, ("alternative", "metric"))
         res.compare = rows
 
+    def compare_finish(p: Path) -> None:
+        header, rows = _rows(p)
+        _need(p.name, header, ("alternative", "p50_min", "p80_min", "p90_min"))
+        res.compare_finish = rows
+
     def compare_reps(p: Path) -> None:
         header, rows = _rows(p)
         _need(p.name, header, ("alternative",))
@@ -331,6 +341,7 @@ def load_results(results_dir: Path) -> ResultsDir:
     attempt("kept-windows.csv", kept)
     attempt("compare/compare.csv", compare)
     attempt("compare/compare-replications.csv", compare_reps)
+    attempt("compare/compare-finish.csv", compare_finish)
     attempt("sensitivity/sensitivity.csv", sensitivity)
     attempt("sensitivity/criticality.csv", criticality)
     return res
@@ -1550,10 +1561,73 @@ def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
     return f'<p class="verdict">{text}</p>'
 
 
+def _compare_finish(res: ResultsDir) -> str:
+    """Each alternative's finish in clock time (``compare-finish.csv``): P50, P80 and P90 in the
+    plan's zone, done by windows 1 and 2, P(done by the deadline) with its interval."""
+    rows = res.compare_finish
+    if not rows:
+        return ""
+    name = rows[0].get("timezone") or res.timezone
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = res.zone
+    tags: set[str] = set()
+    cells: list[list[str]] = []
+
+    def clock(r: Mapping[str, str], p: str) -> str:
+        t = _parse_time(r.get(f"{p}_utc") or "")
+        if t is None:
+            return f"+{_minutes_text(r.get(f'{p}_min'))}"
+        tags.add(zone_tag(t, zone))
+        return t.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+
+    def share(x: str | None) -> str:
+        return _pct(x) if x else "–"
+
+    for r in rows:
+        deadline = "–"
+        if r.get("deadline_share"):
+            deadline = (
+                f"{_pct(r['deadline_share'])} <span class=ci>({100 * _float(r['deadline_low']):.0f}"
+                f" to {100 * _float(r['deadline_high']):.0f} %)</span>"
+            )
+        cells.append(
+            [
+                esc(r.get("alternative", "")),
+                *(esc(clock(r, p)) for p in ("p50", "p80", "p90")),
+                esc(share(r.get("done_by_window_1"))),
+                esc(share(r.get("done_by_window_2"))),
+                deadline,
+            ]
+        )
+    where = "from the start" if not tags else f"clock times in {zone.key}"
+    if tags and zone.key != "UTC":
+        where += f", {' / '.join(sorted(tags))}"
+    headers = [
+        "alternative",
+        "finish P50",
+        "P80",
+        "P90",
+        "done in window 1",
+        "by window 2",
+        "by the deadline (95% CI)",
+    ]
+    # the window and deadline columns only when some alternative has a value there
+    keep = [i for i in range(len(headers)) if i < 4 or any(c[i] != "–" for c in cells)]
+    table = _table(
+        [headers[i] for i in keep],
+        [[c[i] for i in keep] for c in cells],
+        numeric=range(1, len(keep)),
+        cls="finish",
+    )
+    return f"<h3>When is everything committed? <span class=dim>({esc(where)})</span></h3>{table}"
+
+
 def _section_compare(res: ResultsDir, figure: _Figures) -> str:
     if res.compare is None and res.compare_replications is None:
         return _note("no comparison in this run: " + HOW_TO["compare"])
-    parts = []
+    parts = [_compare_finish(res)]
     if res.compare is not None:
         metrics = list(dict.fromkeys(r["metric"] for r in res.compare))
         headline = "makespan_hours" if "makespan_hours" in metrics else metrics[0]
