@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +16,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
+from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -382,3 +385,158 @@ def test_timeline_of_a_big_estate_is_one_readable_page() -> None:
     assert f"{not_migrated:,} not migrated" in ax.get_title()
     assert [t for t in ax.texts if "not migrated" in t.get_text()] == []
     assert len(_markers(ax, "|")) == not_migrated
+
+
+# ---- the plan's time zone, titles that fit, hover texts ------------------------------------------
+
+
+def _in_zone(contoso: Scenario, zone: str, start: str) -> Scenario:
+    data = contoso.model_dump(mode="json", by_alias=True)
+    data["plan"].update(timezone=zone, start=start)
+    return Scenario.model_validate(data)
+
+
+def test_timeline_in_the_plan_zone_across_the_october_change(contoso: Scenario) -> None:
+    # Saturday 24 October 2026 22:00 in Amsterdam (CEST); the clocks go back at 03:00 CEST.
+    result = run_scenario(_in_zone(contoso, "Europe/Amsterdam", "2026-10-24T22:00:00"))
+    fig = plots.timeline(result)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == (
+        "time in Europe/Amsterdam: CEST (UTC+02:00), CET (UTC+01:00) from Sun 25 Oct 02:00"
+    )
+    fig.canvas.draw()
+    labels = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+    # Ticks every 30 minutes of elapsed time, labelled with the wall-clock time a person read:
+    # the hour from 02:00 shows twice.
+    zone = ZoneInfo("Europe/Amsterdam")
+    origin = datetime(2026, 10, 24, 20, 0, tzinfo=UTC)
+    assert result.replication.origin == origin
+    expected = [
+        (origin + timedelta(minutes=30 * k)).astimezone(zone).strftime("%a %d %b %H:%M")
+        for k in range(len(labels))
+    ]
+    assert labels == expected
+    assert labels.count("Sun 25 Oct 02:30") == 2
+    # The maintenance window opens at 22:00 local: 20:00 UTC, the plan's start.
+    green = to_rgba(plots.MAINTENANCE)[:3]
+    shade = next(p for p in ax.patches if tuple(p.get_facecolor()[:3]) == green)
+    assert shade.get_x() == pytest.approx(float(date2num(origin)))
+
+
+def test_exposure_axis_names_the_zone(contoso: Scenario) -> None:
+    result = run_scenario(_in_zone(contoso, "America/Sao_Paulo", "2026-12-05T22:00:00"))
+    rep = result.replication
+    fig = plots.exposure(rep.windows, origin=rep.origin, zone=ZoneInfo("America/Sao_Paulo"))
+    assert fig.axes[-1].get_xlabel() == "time in America/Sao_Paulo, (UTC-03:00)"
+    fig.canvas.draw()
+    assert fig.axes[-1].get_xticklabels()[0].get_text() == "Sat 05 Dec\n22:00"
+
+
+def _inside(fig: Figure, *texts: Text) -> None:
+    fig.canvas.draw()
+    width, height = fig.bbox.width, fig.bbox.height
+    for t in texts:
+        box = t.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= width and box.y1 <= height, (t.get_text(), box)
+
+
+def test_timeline_titles_fit_the_figure(contoso_run: RunResult) -> None:
+    # The PNG's title was clipped on the right: every title line stays inside the figure.
+    fig = plots.timeline(contoso_run)
+    suptitle = vars(fig)["_suptitle"]
+    _inside(fig, suptitle, fig.axes[0].title)
+    long_name = "contoso-west-europe-classic-to-resource-manager-" * 3
+    fig = plots.gantt(
+        contoso_run.replication,
+        contoso_run.summary,
+        {
+            u.id: plots.UnitInfo(u.kind, u.vm_count, tuple(u.resources))
+            for u in contoso_run.units.units
+        },
+        long_name,
+    )
+    _inside(fig, vars(fig)["_suptitle"], fig.axes[0].title)
+    for label in fig.axes[0].get_yticklabels():  # row labels start inside the figure
+        _inside(fig, label)
+
+
+def test_every_bar_has_a_hover_text_with_its_clock_times(contoso: Scenario) -> None:
+    result = run_scenario(_in_zone(contoso, "Europe/Amsterdam", "2026-12-05T22:00:00"))
+    rep = result.replication
+    fig = plots.timeline(result, by="resource")
+    tips = plots.tooltips(fig)
+    bars = [t for gid, texts in tips.items() if gid.startswith("bar-") for t in texts]
+    assert len(bars) == len(rep.windows)  # one text per window, one window per bar
+    zone = ZoneInfo("Europe/Amsterdam")
+    for w in rep.windows:
+        start = (rep.origin + timedelta(minutes=w.start)).astimezone(zone)
+        head = f"{w.unit} ("
+        matching = [
+            t
+            for t in bars
+            if t.startswith(head)
+            and t.split("\n")[0].endswith(" " + w.resource.partition(":")[2])
+            and w.cause in t
+            and start.strftime("%a %Y-%m-%d %H:%M") in t
+        ]
+        assert matching, w
+    assert all("CET (UTC+01:00)" in t for t in bars)
+    busy = [texts[0] for gid, texts in tips.items() if gid.startswith("busy-")]
+    assert len(busy) == sum(o.first_start is not None for o in rep.outcomes)
+    vnet_prod = next(t for t in busy if t.startswith("vnet-prod (VNet, 3 VMs): busy "))
+    steps = [line.split(" ")[0] for line in vnet_prod.split("\n")[1:]]
+    assert {"validate", "prepare", "commit"} <= set(steps)
+    # In the SVG each bar's path (or use) carries its own <title>.
+    svg = plots.svg_text(fig, prefix="f1-")
+    titles = re.findall(r"<title>([^<]*)</title>", svg)
+    assert sorted(titles) == sorted(
+        t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for texts in tips.values()
+        for t in (texts if len(texts) > 1 else ["\n".join(texts)])
+    )
+
+
+def test_unit_rows_merge_bars_and_say_what_they_merge(contoso_run: RunResult) -> None:
+    fig = plots.timeline(contoso_run, by="unit")
+    tips = plots.tooltips(fig)
+    locks = [t for gid, texts in tips.items() if gid.startswith("bar-lock-") for t in texts]
+    assert len(locks) == len(contoso_run.replication.outcomes)  # one merged lock bar per unit
+    vnet_prod = next(t for t in locks if t.startswith("vnet-prod (VNet, 3 VMs)\n"))
+    n = sum(
+        w.unit == "vnet-prod" and w.kind == "management" for w in contoso_run.replication.windows
+    )
+    assert f"management plane locked on {n} resources: " in vnet_prod
+    assert vnet_prod.endswith("UTC · " + vnet_prod.rsplit(" · ", 1)[1])
+
+
+def test_long_names_are_shortened_with_the_full_name_on_hover(contoso_run: RunResult) -> None:
+    long = "cs-contoso-production-frontend-webfarm-europe-west-01"
+    rename = {"cs-legacy": long}
+
+    def unit(u: str) -> str:
+        return rename.get(u, u)
+
+    rep = contoso_run.replication
+    renamed = dataclasses.replace(
+        rep,
+        order=tuple(unit(u) for u in rep.order),
+        windows=tuple(w._replace(unit=unit(w.unit)) for w in rep.windows),
+        events=tuple(e._replace(unit=unit(e.unit)) for e in rep.events),
+        outcomes=tuple(dataclasses.replace(o, unit=unit(o.unit)) for o in rep.outcomes),
+    )
+    infos = {
+        unit(u.id): plots.UnitInfo(u.kind, u.vm_count, tuple(u.resources))
+        for u in contoso_run.units.units
+    }
+    fig = plots.gantt(renamed, contoso_run.summary, infos, "contoso")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    shown = next(label for label in labels if "…" in label)
+    name, suffix = shown.split(" (")
+    assert suffix == "cloud service, 2 VMs)"
+    head, tail = name.split("…")
+    assert long.startswith(head) and long.endswith(tail) and len(head) >= len(tail) >= 6
+    assert len(name) == max(plots.LABEL_NAME_CHARS, plots.LABEL_CHARS - len(suffix) - 2)
+    tips = plots.tooltips(fig)
+    assert [f"{long} (cloud service, 2 VMs)"] in tips.values()  # the label's own hover text
+    assert any(t.startswith(f"{long} (cloud service, 2 VMs)") for v in tips.values() for t in v)
+    _inside(fig, *fig.axes[0].get_yticklabels())

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from sim.common.errors import InputError
+from sim.common.timeparse import format_minutes
+from sim.experiments.answers import compare_answers, compare_finish_csv
 from sim.experiments.comparison import (
     alternatives_from,
     compare,
@@ -66,6 +70,8 @@ def make_results(root: Path, scenario: Scenario) -> Path:
     write_compare_csv(comparison, root / "compare" / "compare.csv")
     write_compare_replications(comparison, root / "compare" / "compare-replications.csv")
     write_verdict(comparison.overall(), root / "compare" / "verdict.json")
+    finish = compare_finish_csv(compare_answers(comparison))
+    (root / "compare" / "compare-finish.csv").write_text(finish, encoding="utf-8")
     write_sensitivity(scenario, root / "sensitivity")
     return root
 
@@ -253,8 +259,9 @@ def test_statistics_from_replications_when_the_json_is_missing_or_differs(
     }
     (root / "statistics.json").write_text(json.dumps(brief))
     html = render_report(root)
-    assert '4.00 <span class="ci">(3.50 to 4.50)</span>' in html
-    assert "<td class=num>4.25</td>" in html
+    # the makespan is a duration: 4.0 h is 4h, its CI 3h30m to 4h30m, P80 4.25 h is 4h15m
+    assert '4h <span class="ci">(3h30m to 4h30m)</span>' in html
+    assert "<td class=num>4h15m</td>" in html
 
 
 def test_the_run_is_read_back_as_the_engine_made_it(contoso: Scenario, run_only: Path) -> None:
@@ -385,3 +392,151 @@ def test_results_written_before_the_new_figures_still_show_them(
     html = render_report(root)
     fresh = json.loads((run_only / "summary.json").read_text())
     assert _card(html, "Service-hours down")[0] == f"{fresh['service_hours_down']:.2f}"
+
+
+# ---- clock times in the plan's zone, and the clock-time answers ---------------------------------
+
+
+def _variant(contoso: Scenario, **plan: object) -> Scenario:
+    data = contoso.model_dump(mode="json", by_alias=True)
+    data["plan"].update(plan)
+    return Scenario.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def amsterdam(tmp_path_factory: pytest.TempPathFactory, contoso: Scenario) -> Path:
+    """contoso with one crew, planned in Europe/Amsterdam with a deadline: 8 replications."""
+    scenario = _variant(
+        contoso, timezone="Europe/Amsterdam", start="2026-12-05T22:00:00", crews=1, deadline="8h"
+    )
+    out = tmp_path_factory.mktemp("ams") / "contoso"
+    write_experiment(run_experiment(scenario, 8, workers=1), out)
+    return out
+
+
+def test_every_clock_time_is_in_the_plan_zone(amsterdam: Path) -> None:
+    html = render_report(amsterdam)
+    summary = json.loads((amsterdam / "summary.json").read_text())
+    assert summary["timezone"] == "Europe/Amsterdam"
+    assert "plan starts Sat 2026-12-05 22:00 CET (UTC+01:00)" in html
+    assert "<th>Start</th><td>Sat 2026-12-05 22:00 CET (UTC+01:00)</td>" in html
+    assert "every saturday at 22:00 Europe/Amsterdam for 8h" in html
+    assert "Sun 2026-12-06 06:00 CET (UTC+01:00) (8h after the start)" in html  # the deadline
+    end = datetime.fromisoformat(summary["end_local"])
+    assert _card(html, "Makespan")[1] == f"ends {end:%a %Y-%m-%d %H:%M} CET (UTC+01:00)"
+    assert " UTC<" not in html and "Z<" not in html  # no UTC clock time left for a person
+    # the timeline's axis, and the maintenance window read in the zone as the engine read it
+    assert "<!-- time in Europe/Amsterdam, CET (UTC+01:00) -->" in html  # the SVG's text
+    back = replication_of(load_results(amsterdam))
+    assert back is not None and back.maintenance[0] == (0.0, 480.0)  # 22:00 to 06:00 CET
+
+
+def test_the_cards_give_the_finish_as_clock_times(amsterdam: Path) -> None:
+    html = render_report(amsterdam)
+    finish = json.loads((amsterdam / "statistics.json").read_text())["finish"]
+    for p in ("P50", "P80", "P90"):
+        value, sub = _card(html, f"Finish {p}")
+        q = finish["quantiles"][p]
+        assert f"{value} {sub.split(' · ')[0]}" == q["text"]
+        assert sub.endswith(f" · {format_minutes(q['minutes'])} after the start")
+    windows = finish["windows"]
+    assert _card(html, "Done in window 1")[0] == f"{100 * windows[0]['share_by']:.1f} %"
+    if len(windows) > 1:  # X + (share finishing in window 2) = Y
+        value, sub = _card(html, "By window 2")
+        assert value == f"{100 * windows[1]['share_by']:.1f} %"
+        assert windows[0]["done_by"] + windows[1]["done_in"] == windows[1]["done_by"]
+        assert sub.startswith(f"{100 * windows[1]['share_in']:.1f} % finish in it · ")
+    deadline = finish["deadline"]
+    value, sub = _card(html, "Done by the deadline")
+    assert value == f"{100 * deadline['share']:.1f} %"
+    assert sub.startswith(f"95 % CI {100 * deadline['ci_low']:.1f} to ")
+    assert "P80 makespan" not in html  # the finish cards say it as a clock time
+    assert "<h3>When is everything committed?" in html  # and the statistics section in full
+
+
+def test_a_finish_in_several_windows_is_shown_as_modes(amsterdam: Path, tmp_path: Path) -> None:
+    root = tmp_path / "modes"
+    shutil.copytree(amsterdam, root)
+    stats = json.loads((root / "statistics.json").read_text())
+    fin = stats["finish"]
+    one, two = fin["windows"][0], dict(fin["windows"][0])
+    # 7 of 8 done in window 1, the eighth a week later in window 3 (the next Saturday night)
+    week = 7 * 1440
+    three = {
+        **one,
+        "window": 3,
+        "start": {"minutes": one["start"]["minutes"] + week},
+        "end": {"minutes": one["end"]["minutes"] + week},
+    }
+    for w in (one, two, three):
+        w["start"].pop("utc", None)
+        w["end"].pop("utc", None)
+    two.update(window=2, done_in=0, share_in=0.0)
+    one.update(done_in=7, done_by=7, share_in=0.875, share_by=0.875)
+    two.update(done_by=7, share_by=0.875)
+    three.update(done_in=1, done_by=8, share_in=0.125, share_by=1.0)
+    fin.update(windows=[one, two, three], modes=[1, 3], later=0, not_done=0)
+    (root / "statistics.json").write_text(json.dumps(stats))
+    html = render_report(root)
+    assert _card(html, "Done in window 1")[0] == "87.5 %"
+    assert _card(html, "By window 2")[0] == "87.5 %"
+    value, sub = _card(html, "By window 3")
+    assert value == "100.0 %" and sub.startswith("12.5 % finish in it · ")
+    value, sub = _card(html, "Several modes")
+    assert value == "window 1 · window 3"
+    assert sub == "87.5 % · 12.5 % of the finishes: read the windows, not a mean"
+    assert '<div class="card warn"><div class="label">Several modes' in html
+    assert "window 1 (88 %), window 3 (12 %): read the windows, not a mean" in html
+
+
+def test_a_plan_without_a_start_counts_from_the_start(contoso: Scenario, tmp_path: Path) -> None:
+    scenario = _variant(contoso, start=None)
+    write_experiment(run_experiment(scenario, 4, workers=1), tmp_path / "nostart")
+    html = render_report(tmp_path / "nostart")
+    finish = json.loads((tmp_path / "nostart" / "statistics.json").read_text())["finish"]
+    value, sub = _card(html, "Finish P80")
+    assert value == f"+{format_minutes(finish['quantiles']['P80']['minutes'])}"
+    assert sub == "from the start"
+    assert "not set (minute 0 = a Monday 00:00 UTC)" in html
+    value, sub = _card(html, "Done in window 1")
+    assert value == f"{100 * finish['windows'][0]['share_by']:.1f} %"
+    assert sub.startswith("+") and sub.endswith(" from the start")
+    assert _card(html, "Makespan")[1] == "this run"
+
+
+def test_a_run_without_replications_has_no_finish_cards(run_only: Path) -> None:
+    html = render_report(run_only)
+    assert "When is everything committed?" not in html and "Finish P80" not in html
+    value, sub = _card(html, "Makespan")
+    summary = json.loads((run_only / "summary.json").read_text())
+    assert value == format_minutes(summary["makespan_minutes"])
+    assert sub == f"ends {datetime.fromisoformat(summary['end']):%a %Y-%m-%d %H:%M} UTC"
+
+
+def test_durations_are_written_one_way(full: Path, full_html: str) -> None:
+    # The makespan is a duration everywhere (7h55m), VM-hours stay numbers with their unit.
+    rows = list(csv.DictReader((full / "compare" / "compare.csv").open()))
+    for r in (r for r in rows if r["metric"] == "makespan_hours"):
+        p80 = format_minutes(float(r["p80"]) * 60)
+        assert f"<td class=num>{p80}</td>" in full_html, r["alternative"]
+    vm = next(r for r in rows if r["metric"] == "vm_hours_down")
+    assert f"<td class=num>{float(vm['p80']):.2f}</td>" in full_html
+    stats = json.loads((full / "statistics.json").read_text())["metrics"]["makespan_hours"]
+    assert f"<td class=num>{format_minutes(stats['p90'] * 60)}</td>" in full_html
+    assert not re.search(r"\d h</td>", full_html)  # no "4.30 h" in a table
+
+
+PS = ("p50", "p80", "p90")
+
+
+def test_the_comparison_says_when_each_alternative_is_done(full: Path, full_html: str) -> None:
+    rows = list(csv.DictReader((full / "compare" / "compare-finish.csv").open()))
+    assert [r["alternative"] for r in rows] == ["smallest_first", "largest_first"]
+    assert "When is everything committed? <span class=dim>(clock times in UTC)" in full_html
+    for r in rows:
+        clocks = [f"{datetime.fromisoformat(r[f'{p}_local']):%a %Y-%m-%d %H:%M}" for p in PS]
+        done = f"{100 * float(r['done_by_window_1']):.1f} %"
+        row = f"<tr><td>{r['alternative']}</td>" + "".join(
+            f"<td class=num>{c}</td>" for c in [*clocks, done]
+        )
+        assert row in full_html

@@ -1,5 +1,10 @@
-"""The report in a real browser: headless Chromium renders it, without console errors, with every
-figure laid out at a non-zero size, and a screenshot that is not blank.
+"""The report in a real browser, as a person uses it: headless Chromium renders it without
+console errors, every figure laid out at a non-zero size with bars and lines drawn, the headline
+cards give the clock-time answers, and hovering a Gantt bar shows its unit, what it is (the step,
+or the window's kind and cause) and its start and end as clock times in the plan's time zone
+(the SVG ``<title>`` the browser shows as a tooltip). The results are contoso planned in
+Europe/Amsterdam with a deadline; the browser is driven over the DevTools protocol on a pipe
+(``devtools.py``), and one browser serves the tests that need it.
 
 Chromium missing: the tests are skipped with the reason, except under ``CI=true``, where a
 missing browser fails the run (``.ci/run`` installs Debian's ``chromium`` before ``make test``).
@@ -7,18 +12,23 @@ missing browser fails the run (``.ci/run`` installs Debian's ``chromium`` before
 
 from __future__ import annotations
 
+import csv
+import json
 import os
-import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from devtools import Browser
 from matplotlib import image
 from test_report import CONTOSO, FIGURES, make_results
 
-from sim.model.scenario import load_scenario
+from sim.model.scenario import Scenario, load_scenario
 from sim.outputs.report import build_report
 
 CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
@@ -89,10 +99,27 @@ def console_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
 
 
+ZONE = "Europe/Amsterdam"
+
+
+def amsterdam() -> Scenario:
+    """contoso planned in Europe/Amsterdam: the start and the deadline are wall-clock times
+    there, and so are the Saturday and Sunday 22:00 windows."""
+    data = load_scenario(CONTOSO).model_dump(mode="json", by_alias=True)
+    data["plan"].update(timezone=ZONE, start="2026-12-05T22:00:00", deadline="2026-12-06T04:00:00")
+    return Scenario.model_validate(data)
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_results(tmp_path_factory.mktemp("browser") / "contoso", load_scenario(CONTOSO))
+    root = make_results(tmp_path_factory.mktemp("browser") / "contoso", amsterdam())
     return build_report(root)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    with Browser(chromium, tmp_path_factory.mktemp("devtools") / "profile") as b:
+        yield b
 
 
 def test_the_console_check_catches_a_script_error(chromium: str, tmp_path: Path) -> None:
@@ -103,23 +130,181 @@ def test_the_console_check_catches_a_script_error(chromium: str, tmp_path: Path)
     assert any("boom" in line for line in console_lines(done.stderr)), done.stderr[-2000:]
 
 
-def test_report_renders_without_errors_and_sizes_every_figure(
-    chromium: str, report: Path, tmp_path: Path
+def test_the_devtools_client_catches_a_script_error(browser: Browser, tmp_path: Path) -> None:
+    page = tmp_path / "bad.html"
+    page.write_text("<!DOCTYPE html><p>x</p><script>throw new Error('boom')</script>")
+    browser.open(page.as_uri())
+    assert any("boom" in p for p in browser.problems())
+
+
+FIGURE_MARKS = """(() => {
+  // Per figure: its rendered size, what the report's own size script recorded, and the shapes
+  // drawn inside its axes (bars, lines, boxes, markers), the frame, axes, text and legend aside.
+  const edge = (b, box) => box && ((Math.abs(b.width - box.width) < 2 && b.height < 2) ||
+                                   (Math.abs(b.height - box.height) < 2 && b.width < 2));
+  return [...document.querySelectorAll('figure.plot')].map(fig => {
+    const svg = fig.querySelector('svg');
+    const r = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+    let marks = 0;
+    for (const ax of svg ? svg.querySelectorAll('g[id*="-axes_"]') : []) {
+      const bg = ax.querySelector(':scope > g[id*="-patch_"] path');
+      const box = bg ? bg.getBoundingClientRect() : null;
+      for (const el of ax.querySelectorAll('path, use')) {
+        if (el === bg || el.closest('defs, [id*="matplotlib.axis"], [id*="-text_"], ' +
+                                    '[id*="-legend_"]')) continue;
+        const b = el.getBoundingClientRect();
+        if (b.width + b.height > 0 && !edge(b, box)) marks++;
+      }
+    }
+    return {key: fig.dataset.figure, width: r.width, height: r.height, marks: marks,
+            recorded: fig.getAttribute('data-rendered-size')};
+  });
+})()"""
+
+
+def test_every_figure_is_laid_out_and_drawn(browser: Browser, report: Path) -> None:
+    browser.open(report.as_uri())
+    figures = browser.js(FIGURE_MARKS)
+    assert [f["key"] for f in figures] == list(FIGURES)
+    for f in figures:
+        assert f["width"] > 300 and f["height"] > 150, f
+        assert f["recorded"] == f"{round(f['width'])}x{round(f['height'])}", f
+        assert f["marks"] >= 3, f  # bars, lines or boxes, not an empty frame
+    assert browser.js("document.documentElement.getAttribute('data-errors')") is None
+    assert browser.problems() == []
+
+
+BARS = """(() => [...document.querySelectorAll(
+    '#fig-timeline [id*="-bar-"], #fig-timeline [id*="-busy-"]')].flatMap(g => {
+  // Each drawn shape of a bar group (a path, or a use of a path in defs) with its title.
+  const shapes = [...g.querySelectorAll('path, use')].filter(e => !e.closest('defs'));
+  return shapes.map(e => {
+    const own = e.querySelector(':scope > title');
+    return {id: g.id, title: (own || g.querySelector(':scope > title')).textContent,
+            n: shapes.length};
+  });
+}))()"""
+
+HOVER = """((id, k) => {
+  // Hover shape k of group id like a person: scroll it into view, move the mouse there, and
+  // read the tooltip the browser shows: the title of the deepest hovered element or its parent.
+  const g = document.getElementById(id);
+  const e = [...g.querySelectorAll('path, use')].filter(e => !e.closest('defs'))[k];
+  e.scrollIntoView({block: 'center', inline: 'center'});
+  const r = e.getBoundingClientRect();
+  return [r.left + r.width / 2, r.top + r.height / 2, r.width, r.height];
+})"""
+
+TOOLTIP = """(() => {
+  const hovered = [...document.querySelectorAll(':hover')];
+  for (let el = hovered[hovered.length - 1]; el; el = el.parentElement) {
+    const t = el.querySelector(':scope > title');
+    if (t) return t.textContent;
+  }
+  return null;
+})()"""
+
+
+def _hover(browser: Browser, title: str, bars: list[dict[str, Any]]) -> str:
+    """Hover the bar whose title is ``title`` and return the tooltip under the mouse."""
+    bar = next(b for b in bars if b["title"] == title)
+    k = [b for b in bars if b["id"] == bar["id"]].index(bar)
+    x, y, w, h = browser.js(f"{HOVER}({json.dumps(bar['id'])}, {k})")
+    assert w + h > 0  # a bar has an area, a line a length
+    browser.hover(x, y)
+    tip = browser.js(TOOLTIP)
+    assert isinstance(tip, str)
+    return tip
+
+
+def _local(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_hovering_a_gantt_bar_shows_unit_step_and_clock_times(
+    browser: Browser, report: Path
 ) -> None:
-    done = headless(
-        chromium, tmp_path / "profile", report.as_uri(), "--window-size=1280,2000", "--dump-dom"
+    browser.open(report.as_uri())
+    bars = browser.js(BARS)
+    windows = list(csv.DictReader((report.parent / "windows.csv").open()))
+    assert bars and all(b["title"] for b in bars)
+    assert len([b for b in bars if "-bar-" in b["id"]]) == len(windows)  # one bar per window
+    # A management lock and a VM's data downtime: unit, resource, what and why, from and to.
+    for resource, kind, what in (
+        ("storage_account:stlogs", "management", "management plane locked"),
+        ("vm:legacy-01", "data", "data plane down"),
+    ):
+        w = next(r for r in windows if r["resource"] == resource and r["kind"] == kind)
+        start, end = _local(w["start_local"]), _local(w["end_local"])
+        title = next(
+            b["title"]
+            for b in bars
+            if resource.split(":")[1] in b["title"].split("\n")[0] and what in b["title"]
+        )
+        tip = _hover(browser, title, bars)
+        assert tip == title  # the bar is on top where a person points at it
+        lines = tip.split("\n")
+        assert lines[0].startswith(w["unit"] + " (") and lines[0].endswith(resource.split(":")[1])
+        assert lines[1] == f"{what}: {w['cause']}"
+        assert lines[2].startswith(start.strftime("%a %Y-%m-%d %H:%M to "))
+        assert end.strftime("%a %H:%M CET (UTC+01:00)") in lines[2]  # December: CET
+        assert start.utcoffset() == end.utcoffset() and start.strftime("%z") == "+0100"
+    # A unit's busy line: its steps, each from and to, in the plan's zone.
+    events = list(csv.DictReader((report.parent / "events.csv").open()))
+    title = next(b["title"] for b in bars if b["title"].startswith("vnet-prod (VNet, 3 VMs): busy"))
+    tip = _hover(browser, title, bars)
+    assert tip == title and "CET (UTC+01:00)" in tip.split("\n")[0]
+    for step in ("validate", "prepare", "commit"):
+        start = next(
+            e
+            for e in events
+            if e["unit"] == "vnet-prod" and e["step"] == step and e["outcome"] == "start"
+        )
+        when = _local(start["time_local"]).strftime("%a %H:%M")
+        assert any(line.startswith(f"{step} {when} to ") for line in tip.split("\n")), tip
+    assert browser.problems() == []
+
+
+CARDS = """[...document.querySelectorAll('.card')].map(c => {
+  const r = c.getBoundingClientRect();
+  const v = c.querySelector('.value').getBoundingClientRect();
+  return {label: c.querySelector('.label').textContent, value: c.querySelector('.value')
+          .textContent, sub: c.querySelector('.sub').textContent, width: r.width,
+          height: r.height, right: Math.max(r.right, v.right), warn: c.classList.contains('warn')};
+})"""
+
+
+def test_the_cards_answer_in_clock_time(browser: Browser, report: Path) -> None:
+    browser.open(report.as_uri())
+    cards = {c["label"]: c for c in browser.js(CARDS)}
+    finish = json.loads((report.parent / "statistics.json").read_text())["finish"]
+    assert finish["timezone"] == ZONE
+    for p in ("P50", "P80", "P90"):
+        card = cards[f"Finish {p}"]
+        zone = card["sub"].split(" · ")[0]
+        assert f"{card['value']} {zone}" == finish["quantiles"][p]["text"]
+        assert zone == "CET (UTC+01:00)"
+    first = finish["windows"][0]
+    assert cards["Done in window 1"]["value"] == f"{100 * first['share_by']:.1f} %"
+    assert cards["Done in window 1"]["sub"] == "Sat 2026-12-05 22:00 to Sun 06:00 CET (UTC+01:00)"
+    assert cards["Done in window 1"]["warn"] == (first["share_by"] < 1)
+    for w in finish["windows"][1:]:
+        card = cards.get(f"By window {w['window']}")
+        if card is not None:
+            assert card["value"] == f"{100 * w['share_by']:.1f} %"
+            assert card["sub"].startswith(f"{100 * w['share_in']:.1f} % finish in it · ")
+    deadline = finish["deadline"]
+    card = cards["Done by the deadline"]
+    assert card["value"] == f"{100 * deadline['share']:.1f} %"
+    assert card["sub"] == (
+        f"95 % CI {100 * deadline['ci_low']:.1f} to {100 * deadline['ci_high']:.1f} %"
+        " · deadline Sun 2026-12-06 04:00 CET (UTC+01:00)"
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert console_lines(done.stderr) == []
-    dom = done.stdout
-    assert "data-errors=" not in dom
-    count = re.search(r'data-figure-count="(\d+)"', dom)
-    sizes = re.search(r'data-figure-sizes="([^"]*)"', dom)
-    assert count and sizes, "the report's size script did not run"
-    assert int(count.group(1)) == len(FIGURES)
-    for size in sizes.group(1).split():
-        width, height = (int(v) for v in size.split("x"))
-        assert width > 300 and height > 150, sizes.group(1)
+    assert ("Several modes" in cards) == (len(finish["modes"]) > 1)
+    width = browser.js("window.innerWidth")
+    for card in cards.values():  # every card laid out, nothing past the window's edge
+        assert card["width"] > 100 and card["height"] > 40 and card["right"] <= width, card
+    assert cards["Makespan"]["sub"].endswith("CET (UTC+01:00)")
 
 
 def test_screenshot_is_not_blank(chromium: str, report: Path, tmp_path: Path) -> None:

@@ -33,6 +33,11 @@ def clock_text(t: datetime, zone: ZoneInfo, *, seconds: bool = False) -> str:
     return f"{text} {_zone_tag(local)}"
 
 
+def zone_tag(t: datetime, zone: ZoneInfo) -> str:
+    """The zone as it stands at ``t``: ``CET (UTC+01:00)``, ``CEST (UTC+02:00)``, ``UTC``."""
+    return _zone_tag(t.astimezone(zone))
+
+
 def _zone_tag(local: datetime) -> str:
     # "CET (UTC+01:00)", or "UTC", or "(UTC-03:00)" for zones whose abbreviation is a number.
     name = local.tzname() or ""

@@ -22,15 +22,18 @@ from __future__ import annotations
 import io
 import math
 import re
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 import matplotlib
 import networkx as nx
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -40,6 +43,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from sim.common.clocktime import at_minutes, span_text, zone_tag
 from sim.common.timeparse import format_minutes
 from sim.model.graph import EDGE_STYLES, KIND_COLOURS, NODE_KINDS, describe
 from sim.model.units import MigrationUnits
@@ -70,6 +74,7 @@ __all__ = [
     "save_figure",
     "svg_text",
     "timeline",
+    "tooltips",
     "tornado",
     "unit_graph",
 ]
@@ -202,6 +207,7 @@ def svg_text(fig: Figure, prefix: str = "") -> str:
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    text = _with_tooltips(text, _TOOLTIPS.get(fig, {}))
     if prefix:
         ids = set(_ID.findall(text))
 
@@ -213,6 +219,77 @@ def svg_text(fig: Figure, prefix: str = "") -> str:
         text = re.sub(r'(href="#)([^"]+)(?=")', rename, text)
         text = re.sub(r"(url\(#)([^)]+)(?=\))", rename, text)
     return text
+
+
+_TOOLTIPS: weakref.WeakKeyDictionary[Figure, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+"""Hover texts of a figure's artists, by the artist's gid: one text per drawn shape of the
+artist (a bar of a collection), or one for the whole artist. :func:`svg_text` writes them as SVG
+``<title>`` elements, which a browser shows as a tooltip."""
+
+
+def tooltip(artist: Artist, fig: Figure, name: str, texts: Sequence[str]) -> None:
+    """Give ``artist`` (drawn in ``fig``) the hover texts ``texts``: one per shape it draws, in
+    drawing order (the bars of a ``broken_barh``), or a single text for the whole artist. Its
+    gid becomes ``name`` (unique within the figure)."""
+    artist.set_gid(name)
+    _TOOLTIPS.setdefault(fig, {})[name] = list(texts)
+
+
+def tooltips(fig: Figure) -> dict[str, list[str]]:
+    """The hover texts of ``fig``'s artists by gid (what :func:`tooltip` recorded)."""
+    return dict(_TOOLTIPS.get(fig, {}))
+
+
+_SHAPE = re.compile(r"<(?:path|use)\b[^>]*?/>")
+_DEFS = re.compile(r"<defs>.*?</defs>", re.S)
+_G_TAG = re.compile(r"<g\b[^>]*?(/?)>|</g>")
+
+
+def _group_end(svg: str, start: int) -> int:
+    """The index of the ``</g>`` closing the group whose content starts at ``start``."""
+    depth = 1
+    for m in _G_TAG.finditer(svg, start):
+        if m.group(0) == "</g>":
+            depth -= 1
+            if depth == 0:
+                return m.start()
+        elif not m.group(1):
+            depth += 1
+    return len(svg)
+
+
+def _with_tooltips(svg: str, tips: Mapping[str, Sequence[str]]) -> str:
+    """Insert the ``<title>`` of each artist with a tooltip into its ``<g id="gid">`` group: one
+    in each shape drawn (a ``<path/>``, or a ``<use/>`` of a path defined in ``<defs>``) when the
+    group draws one shape per text, else one for the whole group."""
+    for gid, texts in tips.items():
+        if not texts:
+            continue
+        head = f'<g id="{gid}">'
+        at = svg.find(head)
+        if at < 0:
+            continue  # not drawn (outside the figure, or empty)
+        start = at + len(head)
+        end = _group_end(svg, start)
+        body = svg[start:end]
+        drawn = _DEFS.sub(lambda m: " " * len(m.group(0)), body)  # shapes outside <defs>
+        shapes = list(_SHAPE.finditer(drawn))
+        if len(texts) > 1 and len(shapes) == len(texts):
+            out, last = [], 0
+            for m, text in zip(shapes, texts, strict=True):
+                tag = body[m.start() : m.end()]
+                name = "path" if tag.startswith("<path") else "use"
+                out += [body[last : m.start()], tag[:-2], f"><title>{_xml(text)}</title></{name}>"]
+                last = m.end()
+            body = "".join([*out, body[last:]])
+        else:
+            body = f"<title>{_xml(chr(10).join(texts))}</title>" + body
+        svg = svg[:start] + body + svg[end:]
+    return svg
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class Picture:
@@ -249,10 +326,13 @@ def _tick_step(span_minutes: float) -> int:
 
 
 class _Clock:
-    """Simulation minutes on an x axis: matplotlib dates when the plan has a start, else hours."""
+    """Simulation minutes on an x axis: matplotlib dates when the plan has a start, else hours.
+    Clock labels are wall-clock times in ``zone`` (the plan's, UTC by default), daylight saving
+    included; the axis label names the zone and its offset."""
 
-    def __init__(self, origin: datetime | None) -> None:
+    def __init__(self, origin: datetime | None, zone: ZoneInfo | None = None) -> None:
         self.origin = origin
+        self.zone = zone if zone is not None else ZoneInfo("UTC")
         self.base = float(date2num(origin)) if origin is not None else 0.0  # type: ignore[no-untyped-call]
 
     def x(self, minutes: float) -> float:
@@ -273,27 +353,97 @@ class _Clock:
         step = _tick_step(right)
         origin = self.origin
         if origin is not None:
-            into_day = origin.hour * 60 + origin.minute + origin.second / 60.0
-            t0 = math.ceil(into_day / step) * step - into_day
-            ticks = [t0 + k * step for k in range(int((right - t0) // step) + 1)]
+            ticks = _wall_ticks(origin, right, step, self.zone)
             ax.set_xticks([self.x(t) for t in ticks])
-            fmt = DateFormatter("%a %d %b\n%H:%M", tz=origin.tzinfo)  # type: ignore[no-untyped-call]
+            fmt = DateFormatter("%a %d %b\n%H:%M", tz=self.zone)  # type: ignore[no-untyped-call]
             ax.xaxis.set_major_formatter(fmt)
-            ax.set_xlabel("time (UTC)")
+            ax.set_xlabel(zone_label(origin, right, self.zone))
         else:
             ticks = [k * step for k in range(int(right // step) + 1)]
             ax.set_xticks([self.x(t) for t in ticks])
-            ax.set_xlabel("hours from the plan's start (minute 0 = Monday 00:00 UTC)")
-        ax.tick_params(axis="x", labelsize=8)
+            ax.set_xlabel(f"hours from the plan's start (minute 0 = Monday 00:00 {self.zone.key})")
+        ax.tick_params(axis="x", labelsize=8.5)
 
     def when(self, minutes: float) -> str:
         """A short label of simulation time ``minutes``: ``Sat 22:30`` or ``+3h20m``."""
         if self.origin is not None:
-            from datetime import timedelta
-
-            t = self.origin + timedelta(minutes=minutes)
-            return t.strftime("%a %H:%M")
+            return at_minutes(self.origin, minutes).astimezone(self.zone).strftime("%a %H:%M")
         return f"+{format_minutes(minutes)}"
+
+    def span(self, a: float, b: float) -> str:
+        """A span as a person reads it: ``Sat 2026-12-05 23:05 to Sat 23:55 CET (UTC+01:00)
+        · 50m``, or ``+5m to +55m from the start · 50m`` without a start."""
+        length = format_minutes(max(b - a, 0.0))
+        if self.origin is None:
+            return f"+{format_minutes(a)} to +{format_minutes(b)} from the start · {length}"
+        at = at_minutes(self.origin, a), at_minutes(self.origin, b)
+        return f"{span_text(*at, self.zone)} · {length}"
+
+
+def _wall_ticks(origin: datetime, right: float, step: int, zone: ZoneInfo) -> list[float]:
+    """Ticks from the first round time in ``zone`` at or after ``origin`` to ``right`` minutes
+    later, as simulation minutes. Up to an hour apart they are ``step`` minutes of elapsed time
+    (the hour the clocks go back shows twice, as a person lived it); further apart they are
+    ``step`` minutes of wall-clock time, so midnight stays midnight across a change of daylight
+    saving (a wall time that does not exist is skipped)."""
+    local = origin.astimezone(zone)
+    midnight = datetime(local.year, local.month, local.day)
+    into_day = (local.replace(tzinfo=None) - midnight).total_seconds() / 60.0
+    k = math.ceil(into_day / step - 1e-9)
+    if step <= 60:
+        first = k * step - into_day
+        return [first + i * step for i in range(int((right - first) // step) + 1)]
+    ticks: list[float] = []
+    while True:
+        wall = midnight + timedelta(minutes=k * step)
+        t = wall.replace(tzinfo=zone).astimezone(UTC)
+        minutes = (t - origin).total_seconds() / 60.0
+        if minutes > right + 1e-9:
+            return sorted(set(ticks))
+        if t.astimezone(zone).replace(tzinfo=None) == wall and minutes >= -1e-9:
+            ticks.append(minutes)
+        k += 1
+
+
+def zone_label(origin: datetime, right: float, zone: ZoneInfo) -> str:
+    """The label of a clock axis from ``origin`` to ``right`` minutes later: ``time (UTC)``, or
+    ``time in Europe/Amsterdam, CET (UTC+01:00)``; a change of offset inside the span is named
+    with its wall-clock time: ``time in Europe/Amsterdam: CEST (UTC+02:00), CET (UTC+01:00)
+    from Sun 25 Oct 02:00``."""
+    if zone.key == "UTC":
+        return "time (UTC)"
+    changes = _offset_changes(origin, right, zone)
+    first = zone_tag(origin, zone)
+    if not changes:
+        return f"time in {zone.key}, {first}"
+    later = ", ".join(
+        f"{zone_tag(t, zone)} from {t.astimezone(zone).strftime('%a %d %b %H:%M')}" for t in changes
+    )
+    return f"time in {zone.key}: {first}, {later}"
+
+
+def _offset_changes(origin: datetime, right: float, zone: ZoneInfo) -> list[datetime]:
+    """The UTC instants (to the minute) where ``zone``'s offset changes within the span."""
+    step = max(60.0, right / 2000.0)
+    out: list[datetime] = []
+    prev_m = 0.0
+    prev = origin.astimezone(zone).utcoffset()
+    m = step
+    while prev_m < right:
+        m = min(m, right)
+        now = at_minutes(origin, m).astimezone(zone).utcoffset()
+        if now != prev:
+            lo, hi = prev_m, m  # offset prev at lo, now at hi: bisect to the minute
+            while hi - lo > 1.0:
+                mid = (lo + hi) / 2
+                if at_minutes(origin, mid).astimezone(zone).utcoffset() == prev:
+                    lo = mid
+                else:
+                    hi = mid
+            out.append(at_minutes(origin, math.ceil(hi)))
+            prev = now
+        prev_m, m = m, m + step
+    return out
 
 
 def _shade_maintenance(
@@ -345,8 +495,8 @@ def timeline(result: RunRecords, by: Literal["auto", "resource", "unit"] = "auto
 
     ``by="resource"`` draws one row per resource under a header row per unit; ``by="unit"``
     one row per unit (for big estates); ``"auto"`` picks ``unit`` above
-    :data:`AUTO_UNIT_ROWS` resource rows. The x axis shows UTC clock times when the plan has a
-    start, else hours from the start.
+    :data:`AUTO_UNIT_ROWS` resource rows. The x axis shows clock times in the plan's time zone
+    when the plan has a start, else hours from the start; each bar has a hover text in SVG.
     """
     units = {u.id: UnitInfo(u.kind, u.vm_count, tuple(u.resources)) for u in result.units.units}
     return gantt(result.replication, result.summary, units, result.summary.scenario_name, by=by)
@@ -362,6 +512,73 @@ def _union(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
+ROW_INCHES = 0.27
+"""Height of a timeline row (inches): room for a label readable on a projector."""
+HEADER_LABEL_SIZE = 11.0
+"""Font size (points) of a unit's row label."""
+ROW_LABEL_SIZE = 10.0
+"""Font size (points) of a resource's row label."""
+DENSE_LABEL_SIZE = 9.0
+"""Font size (points) of the labels of a dense timeline."""
+LABEL_CHARS = 40
+"""The longest row label in characters: a longer unit or resource name is shortened in its
+middle (``cs-contoso-prod…frontend-web-01``); the full name is in the hover text."""
+LABEL_NAME_CHARS = 20
+"""A shortened unit name keeps at least this many characters beside its kind and VM count."""
+WINDOW_WHAT = {"management": "management plane locked", "data": "data plane down"}
+"""How a window kind reads in a hover text (other kinds are remediation gaps)."""
+STEP_LINES = 14
+"""Steps listed in the hover text of a unit's busy line; more are counted."""
+
+
+def _middle(text: str, n: int) -> str:
+    """``text`` shortened to ``n`` characters by an ellipsis in its middle (both ends kept)."""
+    if len(text) <= n:
+        return text
+    tail = (n - 1) // 2
+    return text[: n - 1 - tail] + "…" + text[len(text) - tail :]
+
+
+def _window_what(kind: str) -> str:
+    return WINDOW_WHAT.get(kind, f"remediation gap: {kind}")
+
+
+def _union_of(windows: Sequence[Window]) -> list[tuple[float, float, list[Window]]]:
+    """The union of ``windows`` as spans, each with the windows it merges."""
+    out: list[tuple[float, float, list[Window]]] = []
+    for w in sorted(windows, key=lambda w: (w.start, w.end)):
+        b = max(w.end, w.start)
+        if out and w.start <= out[-1][1]:
+            a0, b0, members = out[-1]
+            members.append(w)
+            out[-1] = (a0, max(b0, b), members)
+        else:
+            out.append((w.start, b, [w]))
+    return out
+
+
+def _step_lines(events: Sequence[Event], clock: _Clock) -> list[str]:
+    """``prepare Sun 22:05 to Sun 22:40`` per step of a unit (its events in time order); a
+    failed attempt says so; more than :data:`STEP_LINES` are counted."""
+    open_at: dict[tuple[str, int], float] = {}
+    lines: list[str] = []
+    for e in events:
+        key = (e.step, e.attempt)
+        if e.outcome == "start":
+            open_at[key] = e.time
+        elif key in open_at:
+            a = open_at.pop(key)
+            nth = f" (attempt {e.attempt})" if e.attempt > 1 else ""
+            failed = ", failed" if e.outcome == "fail" else ""
+            lines.append(f"{e.step}{nth} {clock.when(a)} to {clock.when(e.time)}{failed}")
+    for (step, attempt), a in open_at.items():
+        nth = f" (attempt {attempt})" if attempt > 1 else ""
+        lines.append(f"{step}{nth} from {clock.when(a)}")
+    if len(lines) > STEP_LINES:
+        lines = [*lines[: STEP_LINES - 1], f"… and {len(lines) - STEP_LINES + 1} more steps"]
+    return lines
+
+
 def gantt(
     rep: Replication,
     summary: Summary,
@@ -370,7 +587,12 @@ def gantt(
     by: Literal["auto", "resource", "unit"] = "auto",
 ) -> Figure:
     """:func:`timeline` from its parts: the replication, its summary, the units and the
-    scenario's name (what :mod:`sim.outputs.report` reads back from a results directory)."""
+    scenario's name (what :mod:`sim.outputs.report` reads back from a results directory).
+
+    Clock times are in the plan's zone (``summary.timezone``). Each bar, and each unit's busy
+    line, carries a hover text (:func:`tooltip`): the unit, the resource, what the window is and
+    why (or the unit's steps), and its start and end as clock times; :func:`svg_text` writes them
+    as SVG ``<title>`` elements."""
     origin = rep.origin
     outcomes = {o.unit: o for o in rep.outcomes}
     pos = {uid: i for i, uid in enumerate(rep.order)}
@@ -390,27 +612,50 @@ def gantt(
             by_unit_res[w.unit].append(w.resource)
     n_res = sum(len(v) for v in by_unit_res.values())
     mode = by if by != "auto" else ("unit" if n_res > AUTO_UNIT_ROWS else "resource")
-    clock = _Clock(origin)
+    clock = _Clock(origin, summary.zone)
     x, width = clock.x, clock.width
 
-    rows: list[tuple[str, str, bool]] = []  # (label, unit, is_header)
+    # (label shown, full label for the hover text, unit, is_header)
+    rows: list[tuple[str, str, str, bool]] = []
     row_of: dict[tuple[str, str], int] = {}
     header_of: dict[str, int] = {}
+    unit_text: dict[str, str] = {}
     for uid in unit_order:
         o = outcomes[uid]
         info = units.get(uid)
         kind = info.kind if info is not None else o.kind
         vm_count = info.vm_count if info is not None else o.vms
         vms = f", {vm_count} VM{'s' if vm_count != 1 else ''}" if vm_count else ""
+        suffix = f" ({_TYPE_WORDS.get(kind, kind)}{vms})"
         header_of[uid] = len(rows)
-        rows.append((f"{uid} ({_TYPE_WORDS.get(kind, kind)}{vms})", uid, True))
+        unit_text[uid] = uid + suffix
+        shown = _middle(uid, max(LABEL_NAME_CHARS, LABEL_CHARS - len(suffix))) + suffix
+        rows.append((shown, unit_text[uid], uid, True))
         if mode == "resource":
             for r in by_unit_res[uid]:
                 row_of[(uid, r)] = len(rows)
-                rows.append((_label(r), uid, False))
+                rows.append((_middle(_label(r), LABEL_CHARS), _label(r), uid, False))
 
     dense = mode == "unit" and len(rows) > DENSE_UNIT_ROWS
-    height = DENSE_HEIGHT if dense else max(4.0, 0.2 * len(rows) + 2.6)
+    s = summary
+    end = f", ends {s.end_local}" if s.end_local else ""
+    title_lines = [
+        f"makespan {format_minutes(s.makespan_minutes)}{end}; {s.units_migrated} of"
+        f" {s.units_total} units migrated" + ("; one row per unit" if mode == "unit" else ""),
+        f"{s.vm_hours_down:.2f} VM-hours of data downtime (peak {s.peak_vms_down} VMs down);"
+        f" {s.service_hours_down:.2f} service-hours down; {s.lock_resource_hours:.1f}"
+        " resource-hours locked",
+    ]
+    every = math.ceil(len(rows) / DENSE_LABELS) if dense else 1
+    if dense:
+        title_lines.append(
+            f"{len(rows):,} units, one thin row each in order of their first step, one in"
+            f" {every} labelled; {sum(not o.migrated for o in rep.outcomes):,} not migrated"
+            " (orange ticks; reasons in summary.json)"
+        )
+    top_in = 0.62 + 0.22 * len(title_lines)  # the figure title, then the axes title's lines
+    bottom_in = 1.55  # tick labels, the axis label, the legend's two rows
+    height = DENSE_HEIGHT if dense else max(4.0, ROW_INCHES * len(rows) + top_in + bottom_in)
     fig = Figure(figsize=(14.0, height))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
@@ -430,31 +675,57 @@ def gantt(
             return header_of[w.unit]
         return row_of.get((w.unit, w.resource), header_of[w.unit])
 
-    def bars(windows: Sequence[Window], h: float, style: dict[str, Any], z: float) -> None:
-        groups: dict[int, list[tuple[float, float]]] = {}
+    def bar_text(a: float, b: float, members: Sequence[Window]) -> str:
+        w = members[0]
+        if mode == "resource":
+            cause = f": {w.cause}" if w.cause else ""
+            return (
+                f"{unit_text[w.unit]}: {_label(w.resource)}\n{_window_what(w.kind)}{cause}\n"
+                f"{clock.span(a, b)}"
+            )
+        resources = list(dict.fromkeys(_label(m.resource) for m in members))
+        shown = ", ".join(resources[:3]) + (f" … (+{len(resources) - 3})" if resources[3:] else "")
+        causes = list(dict.fromkeys(m.cause for m in members if m.cause))
+        why = "; ".join(causes[:3]) + (f" … (+{len(causes) - 3})" if causes[3:] else "")
+        kinds = ", ".join(dict.fromkeys(_window_what(m.kind) for m in members))
+        return (
+            f"{unit_text[w.unit]}\n{kinds} on {_plural(len(resources), 'resource')}: {shown}\n"
+            + (f"{why}\n" if why else "")
+            + clock.span(a, b)
+        )
+
+    def bars(
+        windows: Sequence[Window], h: float, style: dict[str, Any], z: float, cls: str
+    ) -> None:
+        groups: dict[int, list[Window]] = {}
         for w in windows:
-            groups.setdefault(row(w), []).append((w.start, max(w.end, w.start)))
-        for y, spans in groups.items():
+            groups.setdefault(row(w), []).append(w)
+        for y, ws in groups.items():
             # One row per unit: overlapping windows of its resources drawn once (same look,
             # far fewer shapes for a big estate).
-            merged = _union(spans) if mode == "unit" else spans
-            ax.broken_barh(
-                [(x(a), width(b - a)) for a, b in merged], (y - h / 2, h), zorder=z, **style
+            spans = (
+                _union_of(ws)
+                if mode == "unit"
+                else [(w.start, max(w.end, w.start), [w]) for w in ws]
             )
+            drawn = ax.broken_barh(
+                [(x(a), width(b - a)) for a, b, _ in spans], (y - h / 2, h), zorder=z, **style
+            )
+            tooltip(drawn, fig, f"bar-{cls}-{y}", [bar_text(a, b, m) for a, b, m in spans])
 
     locks = [w for w in rep.windows if w.kind == "management"]
     data = [w for w in rep.windows if w.kind == "data"]
     gaps = [w for w in rep.windows if w.kind not in ("management", "data")]
-    bars(locks, 0.76, LOCK, 2)
-    bars(data, 0.36, DATA, 3)
-    bars(gaps, 0.36, GAP, 3)
+    bars(locks, 0.76, LOCK, 2, "lock")
+    bars(data, 0.36, DATA, 3, "data")
+    bars(gaps, 0.36, GAP, 3, "gap")
     if mode == "resource":
         for w in gaps:
             ax.text(
                 x(w.end),
                 row(w),
                 f" {w.kind}",
-                fontsize=6.5,
+                fontsize=8,
                 va="center",
                 ha="left",
                 color="#7a3d63",
@@ -464,9 +735,11 @@ def gantt(
     # unit header rows: active span, commit end, failures, retries, not migrated
     fails: dict[int, list[float]] = {}
     retries: dict[int, list[float]] = {}
+    events_of: dict[str, list[Event]] = {}
     for e in rep.events:
         if e.unit not in header_of:
             continue
+        events_of.setdefault(e.unit, []).append(e)
         if e.outcome == "fail":
             fails.setdefault(header_of[e.unit], []).append(x(e.time))
         elif _is_retry(e):
@@ -477,9 +750,12 @@ def gantt(
         o = outcomes[uid]
         y = header_of[uid]
         if o.first_start is not None and o.end is not None:
-            ax.hlines(
+            busy = ax.hlines(
                 y, x(o.first_start), x(o.end), color=SPAN_COLOUR, linewidth=2.2 * mark, zorder=2
             )
+            steps = _step_lines(events_of.get(uid, ()), clock)
+            text = f"{unit_text[uid]}: busy {clock.span(o.first_start, o.end)}"
+            tooltip(busy, fig, f"busy-{y}", ["\n".join([text, *steps])])
         if o.commit_end is not None:
             ax.plot(
                 [x(o.commit_end)], [y], marker="D", color=COMMIT_COLOUR, markersize=5 * mark,
@@ -495,7 +771,7 @@ def gantt(
                 x(o.end if o.end is not None else 0.0),
                 y,
                 "  not migrated: " + _shorten(o.reason, 110),
-                fontsize=7,
+                fontsize=8,
                 va="center",
                 ha="left",
                 color="#D55E00",
@@ -527,46 +803,34 @@ def gantt(
 
     ax.set_ylim(len(rows) - 0.5, -0.5)
     if dense:
-        every = math.ceil(len(rows) / DENSE_LABELS)
-        shown = range(0, len(rows), every)
-        ax.set_yticks(list(shown))
-        ax.set_yticklabels([f"{i + 1}. {rows[i][0]}" for i in shown], fontsize=7)
+        shown_rows = list(range(0, len(rows), every))
+        ax.set_yticks(shown_rows)
+        ax.set_yticklabels(
+            [f"{i + 1}. {rows[i][0]}" for i in shown_rows], fontsize=DENSE_LABEL_SIZE
+        )
     else:
-        ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels([label for label, _, _ in rows], fontsize=7.5)
-        for tick, (_, _, header) in zip(ax.get_yticklabels(), rows, strict=True):
+        shown_rows = list(range(len(rows)))
+        ax.set_yticks(shown_rows)
+        ax.set_yticklabels([r[0] for r in rows], fontsize=ROW_LABEL_SIZE)
+        for tick, (_, _, _, header) in zip(ax.get_yticklabels(), rows, strict=True):
             if header:
                 tick.set_fontweight("bold")
-                tick.set_fontsize(8.5)
+                tick.set_fontsize(HEADER_LABEL_SIZE)
+    for i, tick in zip(shown_rows, ax.get_yticklabels(), strict=True):
+        if rows[i][0] != rows[i][1]:
+            tooltip(tick, fig, f"label-{i}", [rows[i][1]])
     clock.axis(ax, horizon * 1.03)
     ax.grid(axis="x", color="#cccccc", linewidth=0.5, zorder=1)
     ax.set_axisbelow(True)
 
-    s = summary
-    end = f", ends {s.end}" if s.end else ""
     fig.suptitle(
-        f"{name}: migration timeline (seed {s.seed}"
+        f"{_shorten(name, 80)}: migration timeline (seed {s.seed}"
         f"{', deterministic durations' if s.deterministic else ''})",
-        fontsize=12,
+        fontsize=13,
         fontweight="bold",
         y=1 - 0.12 / height,
     )
-    ax.set_title(
-        f"makespan {format_minutes(s.makespan_minutes)}{end}; {s.units_migrated} of"
-        f" {s.units_total} units migrated; {s.vm_hours_down:.2f} VM-hours of data downtime"
-        f" (peak {s.peak_vms_down} VMs down); {s.service_hours_down:.2f} service-hours down;"
-        f" {s.lock_resource_hours:.1f} resource-hours locked"
-        + (
-            f"\n{len(rows):,} units, one thin row each in order of their first step, one in"
-            f" {every} labelled; {sum(not o.migrated for o in rep.outcomes):,} not migrated"
-            " (orange ticks; reasons in summary.json)"
-            if dense
-            else "; one row per unit"
-            if mode == "unit"
-            else ""
-        ),
-        fontsize=9,
-    )
+    ax.set_title("\n".join(title_lines), fontsize=10.5)
     handles = [
         Patch(label="management plane locked (Prepare to Commit/Abort)", **_patch(LOCK)),
         Patch(label="data plane down (VM stopped, or service removed)", **_patch(DATA)),
@@ -605,13 +869,33 @@ def gantt(
     fig.legend(
         handles=handles,
         loc="lower center",
-        bbox_to_anchor=(0.5, 0.12 / height),
+        bbox_to_anchor=(0.5, 0.1 / height),
         ncol=4,
-        fontsize=8,
+        fontsize=9,
         frameon=False,
     )
-    fig.subplots_adjust(left=0.2, right=0.9, top=1 - 0.85 / height, bottom=1.45 / height)
+    left_in = _label_width(fig, ax) + 0.45  # the ticks, their pad and a margin
+    fig.subplots_adjust(
+        left=min(max(left_in, 1.5), 5.0) / 14.0,
+        right=0.9,
+        top=1 - top_in / height,
+        bottom=bottom_in / height,
+    )
     return fig
+
+
+def _label_width(fig: Figure, ax: Axes) -> float:
+    """The width in inches of the widest y tick label of ``ax``, as drawn."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    widest = max(
+        (t.get_window_extent(renderer).width for t in ax.get_yticklabels() if t.get_text()),
+        default=0.0,
+    )
+    return float(widest) / fig.dpi
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 _RETRIED_STEPS = ("validate", "prepare", "commit")
@@ -690,10 +974,12 @@ def exposure(
     horizon: float | None = None,
     replications: Sequence[Sequence[Window]] = (),
     title: str = "",
+    zone: ZoneInfo | None = None,
 ) -> Figure:
     """ "VMs down / resources locked over time": step plots of one replication's ``windows``
     (VMs down, resources locked, resources in a remediation gap), with the P10-P90 band and
-    the median across ``replications`` (several window tables) when given at least two."""
+    the median across ``replications`` (several window tables) when given at least two. Clock
+    times are in ``zone`` (default UTC)."""
     series = exposure_intervals(windows)
     ends = [b for ivs in series.values() for _, b in ivs]
     own_end = horizon if horizon is not None else max(ends, default=0.0)
@@ -701,7 +987,7 @@ def exposure(
     for o in others:
         ends += [b for ivs in o.values() for _, b in ivs]
     right = max([horizon or 0.0, *ends, 1.0])
-    clock = _Clock(origin)
+    clock = _Clock(origin, zone)
     banded = len(others) >= 2
 
     fig = Figure(figsize=(14.0, 7.6))

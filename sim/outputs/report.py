@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from matplotlib.figure import Figure
 
 from sim.common.atomic import atomic_file
+from sim.common.clocktime import at_minutes, clock_text, span_text, zone_tag
 from sim.common.errors import InputError
 from sim.common.timeparse import format_minutes
 from sim.common.version import __version__
@@ -54,7 +56,12 @@ SIZE_BUDGET = 5_000_000
 
 RUN_FILES = ("summary.json", "validation.json", "windows.csv", "events.csv")
 REPLICATION_FILES = ("replications.csv", "statistics.json", "kept-windows.csv", "orderings.json")
-COMPARE_FILES = ("compare/compare.csv", "compare/compare-replications.csv", "compare/verdict.json")
+COMPARE_FILES = (
+    "compare/compare.csv",
+    "compare/compare-replications.csv",
+    "compare/verdict.json",
+    "compare/compare-finish.csv",
+)
 SENSITIVITY_FILES = ("sensitivity/sensitivity.csv", "sensitivity/criticality.csv")
 KNOWN_FILES = RUN_FILES + REPLICATION_FILES + COMPARE_FILES + SENSITIVITY_FILES
 
@@ -88,11 +95,13 @@ class ResultsDir:
     events: list[Event] | None = None
     replications: list[dict[str, float]] | None = None
     statistics: dict[str, dict[str, Any]] | None = None
+    finish: dict[str, Any] | None = None
     kept_windows: dict[int, list[Window]] | None = None
     compare: list[dict[str, str]] | None = None
     compare_replications: dict[str, list[dict[str, float]]] | None = None
     verdict: Verdict | None = None
     orderings: OrderingBaseline | None = None
+    compare_finish: list[dict[str, str]] | None = None
     sensitivity: list[dict[str, str]] | None = None
     sensitivity_meta: dict[str, Any] = field(default_factory=dict)
     criticality: list[tuple[str, float]] | None = None
@@ -105,6 +114,27 @@ class ResultsDir:
     def origin(self) -> datetime | None:
         start = (self.summary or {}).get("start")
         return _parse_time(start) if isinstance(start, str) else None
+
+    @property
+    def timezone(self) -> str:
+        """The plan's time zone: ``summary.json``'s ``timezone`` (else the embedded plan's, else
+        the ``finish`` block's), UTC for results written before there was one or for a name
+        this machine's tz database does not know."""
+        s = self.summary or {}
+        plan = (s.get("scenario") or {}).get("plan") or {}
+        for name in (s.get("timezone"), plan.get("timezone"), (self.finish or {}).get("timezone")):
+            if isinstance(name, str) and name:
+                try:
+                    ZoneInfo(name)
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+                return name
+        return "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """:attr:`timezone` as a :class:`zoneinfo.ZoneInfo`: every clock time is shown in it."""
+        return ZoneInfo(self.timezone)
 
     def missing(self, names: Iterable[str]) -> list[str]:
         return [n for n in names if n not in self.present]
@@ -253,6 +283,8 @@ def load_results(results_dir: Path) -> ResultsDir:
 
     def statistics(p: Path) -> None:
         data = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("finish"), dict):
+            res.finish = data["finish"]
         if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
             data = data["metrics"]
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
@@ -272,6 +304,11 @@ def load_results(results_dir: Path) -> ResultsDir:
         header, rows = _rows(p)
         _need(p.name, header, ("alternative", "metric"))
         res.compare = rows
+
+    def compare_finish(p: Path) -> None:
+        header, rows = _rows(p)
+        _need(p.name, header, ("alternative", "p50_min", "p80_min", "p90_min"))
+        res.compare_finish = rows
 
     def compare_reps(p: Path) -> None:
         header, rows = _rows(p)
@@ -316,6 +353,7 @@ def load_results(results_dir: Path) -> ResultsDir:
     attempt("compare/compare.csv", compare)
     attempt("compare/compare-replications.csv", compare_reps)
     attempt("compare/verdict.json", verdict)
+    attempt("compare/compare-finish.csv", compare_finish)
     attempt("sensitivity/sensitivity.csv", sensitivity)
     attempt("sensitivity/criticality.csv", criticality)
     return res
@@ -343,8 +381,11 @@ def _outcome(u: Mapping[str, Any]) -> UnitOutcome:
     )
 
 
-def _maintenance(summary: Mapping[str, Any], horizon: float) -> tuple[tuple[float, float], ...]:
-    """The plan's maintenance windows from 0 to ``horizon`` (clipped as the engine clips)."""
+def _maintenance(
+    summary: Mapping[str, Any], horizon: float, timezone: str = "UTC"
+) -> tuple[tuple[float, float], ...]:
+    """The plan's maintenance windows from 0 to ``horizon`` (clipped as the engine clips), read
+    in the plan's ``timezone`` as the engine reads them (daylight saving included)."""
     from sim.model.calendar import Calendar
     from sim.model.plan import Plan
 
@@ -358,7 +399,7 @@ def _maintenance(summary: Mapping[str, Any], horizon: float) -> tuple[tuple[floa
         windows.append({k: v for k, v in w.items() if v is not None})
     try:
         plan = Plan.model_validate(
-            {"start": plan_data.get("start"), "maintenance_windows": windows}
+            {"start": plan_data.get("start"), "maintenance_windows": windows, "timezone": timezone}
         )
         cal = Calendar.of(plan)
     except (ValueError, InputError):
@@ -404,7 +445,7 @@ def replication_of(res: ResultsDir) -> Replication | None:
         events=tuple(res.events),
         outcomes=outcomes,
         post_tasks=tasks,
-        maintenance=_maintenance(s, horizon),
+        maintenance=_maintenance(s, horizon, res.timezone),
         throttle_minutes=float(s.get("throttle_minutes") or 0.0),
         open_windows=int(s.get("open_windows_at_end") or 0),
     )
@@ -440,6 +481,7 @@ def summary_of(res: ResultsDir, rep: Replication) -> Summary:
         service_hours_down=_headline_hours(res, "service_hours_down"),
         exposure_hours=_headline_hours(res, "exposure_hours"),
         protection_gap_hours=_headline_hours(res, "protection_gap_hours"),
+        timezone=res.timezone,
     )
 
 
@@ -589,27 +631,45 @@ def _minutes(x: Any) -> str:
     return esc(_minutes_text(x))
 
 
-def _window_text(w: Mapping[str, Any]) -> str:
+def _window_text(w: Mapping[str, Any], zone: ZoneInfo) -> str:
+    """A maintenance window as the plan states it, recurring ones in the plan's zone (``every
+    saturday at 22:00 Europe/Amsterdam for 8h``), one-off ones as clock times in it."""
     length = _minutes_text(w.get("for", w.get("length", 0)))
     if w.get("every"):
         at = w.get("at")
         if isinstance(at, int | float) and not isinstance(at, bool):
             at = "{:02d}:{:02d}".format(*divmod(int(at), 60))
-        return f"every {w['every']} at {at} UTC for {length}"
-    return f"from {w.get('start')} for {length}"
+        return f"every {w['every']} at {at} {zone.key} for {length}"
+    return f"from {_clock_text(w.get('start'), zone) or w.get('start')} for {length}"
 
 
-def _clock_text(value: Any) -> str:
-    """``2026-12-05T22:00:00Z`` as ``Sat 2026-12-05 22:00 UTC`` (other text unchanged)."""
+def _clock_text(value: Any, zone: ZoneInfo) -> str:
+    """``2026-12-05T22:00:00Z`` as ``Sat 2026-12-05 23:00 CET (UTC+01:00)`` in ``zone``
+    (:func:`sim.common.clocktime.clock_text`; a time without an offset is UTC, as every results
+    file writes it; other text unchanged)."""
     if not isinstance(value, str) or not value:
         return ""
     t = _parse_time(value)
     if t is None:
         return value
-    return t.strftime("%a %Y-%m-%d %H:%M") + (f":{t.second:02d}" if t.second else "") + " UTC"
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=ZoneInfo("UTC"))
+    return clock_text(t, zone)
 
 
-def _plan_rows(plan: Mapping[str, Any], seed: Any) -> list[tuple[str, str]]:
+def _deadline_text(deadline: Any, start: Any, zone: ZoneInfo) -> str:
+    """``plan.deadline`` (minutes from the start, or a timestamp) as a clock time, with the
+    duration from the start when there is one."""
+    origin = _parse_time(start) if isinstance(start, str) else None
+    if isinstance(deadline, int | float) and not isinstance(deadline, bool):
+        after = f"{format_minutes(float(deadline))} after the start"
+        if origin is None:
+            return after
+        return f"{clock_text(at_minutes(origin, float(deadline)), zone)} ({after})"
+    return _clock_text(deadline, zone)
+
+
+def _plan_rows(plan: Mapping[str, Any], seed: Any, zone: ZoneInfo) -> list[tuple[str, str]]:
     ordering = plan.get("ordering", "as_listed")
     if isinstance(ordering, list | tuple):
         shown = ", ".join(str(o) for o in ordering[:12])
@@ -623,7 +683,14 @@ def _plan_rows(plan: Mapping[str, Any], seed: Any) -> list[tuple[str, str]]:
         f"{step} {float(fails.get(step, 0) or 0):.0%}" for step in ("validate", "prepare", "commit")
     )
     rows = [
-        ("Start", esc(_clock_text(plan.get("start")) or "not set (minute 0 = a Monday 00:00 UTC)")),
+        (
+            "Start",
+            esc(
+                _clock_text(plan.get("start"), zone)
+                or f"not set (minute 0 = a Monday 00:00 {zone.key})"
+            ),
+        ),
+        ("Time zone", f"{esc(zone.key)} <span class=dim>(every clock time in this report)</span>"),
         ("Ordering", ordering_text),
         ("Crews", esc(plan.get("crews", 1))),
         ("Dispatch", f"<code>{esc(plan.get('dispatch', 'just_in_time'))}</code>"),
@@ -631,7 +698,7 @@ def _plan_rows(plan: Mapping[str, Any], seed: Any) -> list[tuple[str, str]]:
         ("Remediation", esc(plan.get("remediation", "auto"))),
         (
             "Maintenance windows",
-            "<br>".join(esc(_window_text(w)) for w in windows) or "none (any time)",
+            "<br>".join(esc(_window_text(w, zone)) for w in windows) or "none (any time)",
         ),
         (
             "Failure probability per attempt",
@@ -642,6 +709,8 @@ def _plan_rows(plan: Mapping[str, Any], seed: Any) -> list[tuple[str, str]]:
         ("Write throttle", f"{esc(plan.get('write_limit_per_hour') or 'none')} writes/hour"),
         ("Seed", esc(seed)),
     ]
+    if plan.get("deadline") is not None:
+        rows.insert(2, ("Deadline", esc(_deadline_text(plan["deadline"], plan.get("start"), zone))))
     caps = {k: v for k, v in (plan.get("max_parallel") or {}).items() if v is not None}
     if caps:
         shown = ", ".join(f"{kind} {cap}" for kind, cap in caps.items())
@@ -746,7 +815,7 @@ def _cards(res: ResultsDir) -> str:
         (
             "Makespan",
             _minutes(s.get("makespan_minutes", 0)),
-            f"ends {esc(end.replace('T', ' ').replace('Z', ' UTC'))}" if end else "this run",
+            f"ends {esc(_clock_text(end, res.zone))}" if isinstance(end, str) else "this run",
         )
     )
     total, done = s.get("units_total", 0), s.get("units_migrated", 0)
@@ -762,11 +831,16 @@ def _cards(res: ResultsDir) -> str:
         cards.append(("Locked: needs support", esc(support), "failed Commits: open a case"))
     cards.append(("VM-hours down", _n(s.get("vm_hours_down")), "data-plane downtime"))
     at = s.get("peak_vms_down_at_utc")
+    at_min = _opt(s.get("peak_vms_down_at_minutes"))
     cards.append(
         (
             "Peak VMs down",
             esc(s.get("peak_vms_down", 0)),
-            f"at {esc(at[11:16])} UTC" if isinstance(at, str) else "at once",
+            f"at {esc(_clock_text(at, res.zone))}"
+            if isinstance(at, str)
+            else f"at +{esc(format_minutes(at_min))} from the start"
+            if at_min is not None and s.get("peak_vms_down")
+            else "at once",
         )
     )
     cards.append(
@@ -787,12 +861,13 @@ def _cards(res: ResultsDir) -> str:
     )
     cards.append(("Failed attempts", esc(s.get("failed_attempts", 0)), "retried or given up"))
     stats = _statistics(res)
-    if stats and "makespan_hours" in stats:
+    if stats and "makespan_hours" in stats and res.finish is None:
+        # Without the clock-time answers (statistics.json of an older migsim): the duration.
         m = stats["makespan_hours"]
         cards.append(
             (
                 "P80 makespan",
-                f"{_n(m.get('p80'))} h",
+                esc(_hours_text(m.get("p80"))),
                 f"over {esc(int(m.get('n') or len(res.replications or ())))} replications",
             )
         )
@@ -818,6 +893,181 @@ def _cards(res: ResultsDir) -> str:
     )
 
 
+def _card(label: str, value: str, sub: str, *, warn: bool = False, title: str = "") -> str:
+    """One headline card; ``value`` and ``sub`` are HTML already, ``title`` its tooltip."""
+    return (
+        f'<div class="card{" warn" if warn else ""}"'
+        + (f' title="{esc(title)}"' if title else "")
+        + f'><div class="label">{esc(label)}</div>'
+        f'<div class="value">{value}</div><div class="sub">{sub}</div></div>'
+    )
+
+
+def _hours_text(hours: Any) -> str:
+    """A duration given in hours (``makespan_hours``) as ``7h55m``; ``–`` when absent."""
+    try:
+        value = float(hours)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if math.isnan(value) else format_minutes(value * 60.0)
+
+
+@dataclass(frozen=True)
+class _When:
+    """A moment of the ``finish`` block: the clock time (date and time, then the zone) or,
+    without ``plan.start``, the duration from the start."""
+
+    value: str  # "Mon 2026-12-07 01:55", or "+1d2h55m"
+    sub: str  # "CET (UTC+01:00) · 1d2h55m after the start", or "from the start"
+    full: str  # "Mon 2026-12-07 01:55 CET (UTC+01:00)", or "+1d2h55m from the start"
+    at: datetime | None
+    minutes: float
+
+
+def _when(d: Mapping[str, Any], zone: ZoneInfo) -> _When:
+    minutes = float(d["minutes"])
+    after = format_minutes(minutes)
+    utc = d.get("utc")
+    t = _parse_time(utc) if isinstance(utc, str) else None
+    if t is None:
+        return _When(f"+{after}", "from the start", f"+{after} from the start", None, minutes)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=ZoneInfo("UTC"))
+    value = t.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+    return _When(
+        value, f"{zone_tag(t, zone)} · {after} after the start", clock_text(t, zone), t, minutes
+    )
+
+
+def _span(a: _When, b: _When, zone: ZoneInfo) -> str:
+    if a.at is None or b.at is None:
+        return f"{a.value} to {b.value} from the start"
+    return span_text(a.at, b.at, zone)
+
+
+def _pct(share: Any) -> str:
+    return f"{100.0 * float(share):.1f} %"
+
+
+@dataclass(frozen=True)
+class _Finish:
+    """The ``finish`` block of ``statistics.json`` (written by ``migsim run --replications``),
+    read for the cards and the statistics section."""
+
+    n: int
+    quantiles: list[tuple[str, _When]]
+    windows: list[tuple[int, _When, _When, float, float]]  # index, start, end, in, by
+    later: float
+    not_done: float
+    modes: list[tuple[int, float]]  # (window, share finishing in it)
+    deadline: tuple[_When, float, float, float] | None  # when, share, CI low, CI high
+
+
+DEADLINE_WARN = 0.8
+"""P(done by the deadline) below this turns its card vermillion (the P80 the report plans on)."""
+
+
+def _finish(res: ResultsDir) -> _Finish | None:
+    """The clock-time answers of the run's replications; None without them. Raises
+    ``KeyError``, ``TypeError`` or ``ValueError`` for a block that is not as written."""
+    f = res.finish
+    if not f:
+        return None
+    zone = res.zone
+    n = int(f["replications"])
+    windows = [
+        (
+            int(w["window"]),
+            _when(w["start"], zone),
+            _when(w["end"], zone),
+            float(w["share_in"]),
+            float(w["share_by"]),
+        )
+        for w in f.get("windows") or ()
+    ]
+    share_in = {k: s_in for k, _, _, s_in, _ in windows}
+    d = f.get("deadline")
+    return _Finish(
+        n=n,
+        quantiles=[(str(p), _when(v, zone)) for p, v in (f.get("quantiles") or {}).items()],
+        windows=windows,
+        later=int(f.get("later") or 0) / n if n else 0.0,
+        not_done=int(f.get("not_done") or 0) / n if n else 0.0,
+        modes=[(int(k), share_in.get(int(k), 0.0)) for k in f.get("modes") or ()],
+        deadline=None
+        if not d
+        else (_when(d, zone), float(d["share"]), float(d["ci_low"]), float(d["ci_high"])),
+    )
+
+
+def _answer_cards(res: ResultsDir) -> str:
+    """The change board's cards: when everything has committed (P50, P80, P90 as clock times in
+    the plan's zone), done in window 1 and by the next windows, P(done by the deadline) with its
+    confidence interval, and the modes when the finishes fall in several windows."""
+    try:
+        fin = _finish(res)
+    except (KeyError, TypeError, ValueError) as exc:
+        return _note(f"statistics.json: its finish block could not be read ({exc!r})")
+    if fin is None:
+        return ""
+    zone = res.zone
+    cards = [_card(f"Finish {p}", esc(w.value), esc(w.sub), title=w.full) for p, w in fin.quantiles]
+    last = fin.windows[-1][0] if fin.windows else 0
+    for k, a, b, share_in, share_by in fin.windows:
+        if k not in (1, 2, last):
+            continue
+        span = _span(a, b, zone)
+        label = "Done in window 1" if k == 1 else f"By window {k}"
+        sub = span if k == 1 else f"{_pct(share_in)} finish in it · {span}"
+        cards.append(_card(label, esc(_pct(share_by)), esc(sub), warn=share_by < 1.0))
+    if fin.later:
+        cards.append(
+            _card(
+                f"After window {last}",
+                esc(_pct(fin.later)),
+                "finish in a later window",
+                warn=True,
+            )
+        )
+    if fin.not_done:
+        cards.append(
+            _card(
+                "Never done",
+                esc(_pct(fin.not_done)),
+                "a unit left behind (not migrated or locked)",
+                warn=True,
+            )
+        )
+    if fin.deadline is not None:
+        when, share, low, high = fin.deadline
+        cards.append(
+            _card(
+                "Done by the deadline",
+                esc(_pct(share)),
+                esc(f"95 % CI {100 * low:.1f} to {100 * high:.1f} % · deadline {when.full}"),
+                warn=share < DEADLINE_WARN,
+            )
+        )
+    if len(fin.modes) > 1:
+        cards.append(
+            _card(
+                "Several modes",
+                esc(" · ".join(f"window {k}" for k, _ in fin.modes)),
+                esc(
+                    " · ".join(f"{_pct(s)}" for _, s in fin.modes)
+                    + " of the finishes: read the windows, not a mean"
+                ),
+                warn=True,
+            )
+        )
+    where = f"clock times in {zone.key}" if fin.quantiles and fin.quantiles[0][1].at else ""
+    return (
+        f'<h3 class="answers-head">When is everything committed?'
+        f' <span class="dim">over {fin.n} replications{"; " + where if where else ""}</span></h3>'
+        f'<div class="cards answers">{"".join(cards)}</div>'
+    )
+
+
 def _section_scenario(res: ResultsDir) -> str:
     s = res.summary
     if s is None:
@@ -832,7 +1082,8 @@ def _section_scenario(res: ResultsDir) -> str:
     return (
         '<div class="two">'
         f"<div><h3>Estate</h3>{_kv(estate_rows)}</div>"
-        f"<div><h3>Plan</h3>{_kv(_plan_rows(plan, s.get('seed')))}{_durations_table(plan)}</div>"
+        f"<div><h3>Plan</h3>{_kv(_plan_rows(plan, s.get('seed'), res.zone))}"
+        f"{_durations_table(plan)}</div>"
         "</div>"
     )
 
@@ -1020,8 +1271,10 @@ def _section_tasks(res: ResultsDir) -> str:
         return "<p>No post-migration task: no setting is dropped by the migration.</p>"
     rows = []
     for t in tasks:
-        done = t.get("done_at_utc") or (
-            f"+{_minutes(t['done_at_minutes'])}" if t.get("done_at_minutes") is not None else "–"
+        done = _clock_text(t.get("done_at_utc"), res.zone) or (
+            f"+{_minutes_text(t['done_at_minutes'])}"
+            if t.get("done_at_minutes") is not None
+            else "–"
         )
         rows.append(
             [
@@ -1029,7 +1282,7 @@ def _section_tasks(res: ResultsDir) -> str:
                 f"<code>{esc(t.get('rule'))}</code>",
                 esc(", ".join(t.get("resources") or ())),
                 esc(t.get("task", "")),
-                esc(str(done).replace("T", " ").replace("Z", " UTC")),
+                esc(done),
             ]
         )
     return "<p>Settings the migration drops: reconfigure them after the unit commits.</p>" + _table(
@@ -1060,7 +1313,10 @@ def _section_timeline(res: ResultsDir, figure: _Figures) -> str:
             " vermillion: the data plane is down; hatched purple: a remediation gap (a"
             " protection such as endpoint ACLs, backup or monitoring is off, a VNet peering"
             " removed, a secondary NIC detached); green shading: maintenance windows; ✕ a"
-            " failed attempt, ○ a retry.",
+            " failed attempt, ○ a retry. Clock times are in "
+            + esc(res.zone.key if rep.origin is not None else "hours from the start")
+            + ". Hover over a bar for its unit, resource, what it is and why, and its start"
+            " and end; over a unit's grey line for its steps.",
         )
     ]
     kept = list((res.kept_windows or {}).values())
@@ -1071,6 +1327,7 @@ def _section_timeline(res: ResultsDir, figure: _Figures) -> str:
         horizon=rep.horizon,
         replications=kept,
         title=f"{name}: VMs down and resources locked over time",
+        zone=res.zone,
     )
     band = (
         f" The shaded band is the P10-P90 range over {len(kept)} replications"
@@ -1132,6 +1389,87 @@ def _stat(d: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
+DURATION_METRICS = ("makespan_hours",)
+"""Metrics that are durations (in hours in the files): written as ``7h55m``. Hours-valued
+quantities such as VM-hours stay numbers with their unit."""
+FINISH_METRICS = ("finish_window", "done_in_window_1")
+"""Per-replication window numbers, answered window by window by the finish table."""
+
+
+def _value(metric: str, x: Any, digits: int = 2) -> str:
+    """A value of ``metric`` as the report writes it: a duration for a duration metric, else a
+    number (HTML)."""
+    if metric in DURATION_METRICS:
+        return esc(_hours_text(x))
+    return _n(x, digits)
+
+
+def _ci_of(metric: str, low: Any, high: Any) -> str:
+    """:func:`_ci` in the metric's own format (durations for a duration metric)."""
+    if metric not in DURATION_METRICS:
+        return _ci(low, high)
+    if _hours_text(low) == "–" or _hours_text(high) == "–":
+        return ""
+    return f' <span class="ci">({esc(_hours_text(low))} to {esc(_hours_text(high))})</span>'
+
+
+def _quantity(metric: str, x: Any) -> str:
+    """A value with its unit (``27.70 VM-hours``), or a duration (``7h55m``)."""
+    if metric in DURATION_METRICS:
+        return esc(_hours_text(x))
+    return f"{_n(x)} {esc(plots.metric_label(metric)[1])}".rstrip()
+
+
+def _diff(metric: str, x: Any) -> str:
+    """A signed difference: ``+0.60`` or, for a duration, ``+36m``."""
+    value = _float(x) if isinstance(x, str) or x is None else float(x)
+    if metric not in DURATION_METRICS or math.isnan(value):
+        return f"{value:+.2f}"
+    return ("-" if value < 0 else "+") + esc(_hours_text(abs(value)))
+
+
+def _finish_table(res: ResultsDir) -> str:
+    """ "When is everything committed?": the finish block of ``statistics.json`` as a table,
+    every window listed (the cards show the first two and the last)."""
+    try:
+        fin = _finish(res)
+    except (KeyError, TypeError, ValueError):
+        return ""  # the cards say the block could not be read
+    if fin is None:
+        return ""
+    zone = res.zone
+    rows = [[esc(f"Finish {p}"), esc(w.full)] for p, w in fin.quantiles]
+    for k, a, b, share_in, share_by in fin.windows:
+        what = "Done in window 1" if k == 1 else f"By window {k}"
+        value = _pct(share_by) + (f" ({_pct(share_in)} finish in it)" if k > 1 else "")
+        rows.append([esc(f"{what} ({_span(a, b, zone)})"), esc(value)])
+    if fin.later:
+        rows.append([esc("Later"), esc(_pct(fin.later))])
+    if fin.not_done:
+        rows.append([esc("Never done (a unit left behind)"), esc(_pct(fin.not_done))])
+    if fin.deadline is not None:
+        when, share, low, high = fin.deadline
+        rows.append(
+            [
+                esc(f"Done by the deadline ({when.full})"),
+                esc(f"{_pct(share)} (95 % CI {100 * low:.1f} to {100 * high:.1f} %)"),
+            ]
+        )
+    if len(fin.modes) > 1:
+        where = ", ".join(f"window {k} ({100 * s:.0f} %)" for k, s in fin.modes)
+        rows.append(
+            [esc("Finish has several modes"), esc(f"{where}: read the windows, not a mean")]
+        )
+    return (
+        f"<h3>When is everything committed? <span class=dim>({fin.n} replications)</span></h3>"
+        + _table(["question", "answer"], rows, numeric=(1,), cls="finish")
+        + '<p class="dim">Done means every unit committed. A window is one occurrence of a'
+        " maintenance window, numbered from the first open at or after the start; a finish in"
+        " several windows is a distribution with several modes (the next weekend), read window"
+        " by window, not as a mean.</p>"
+    )
+
+
 def _section_statistics(res: ResultsDir, figure: _Figures) -> str:
     stats = _statistics(res)
     if stats is None:
@@ -1141,19 +1479,26 @@ def _section_statistics(res: ResultsDir, figure: _Figures) -> str:
         parts.append(
             _note("statistics.json is missing: the table below is computed from replications.csv")
         )
+    answers = _finish_table(res)
+    if answers:
+        parts.append(answers)
     rows = []
     for metric, d in stats.items():
+        if answers and metric in FINISH_METRICS:
+            continue  # a window number: the table above answers it window by window
         what, unit = plots.metric_label(metric)
         mean = _stat(d, "mean")
         low = _stat(d, "mean_ci_low", "ci_low")
         high = _stat(d, "mean_ci_high", "ci_high")
         digits = 1 if metric in COUNT_METRICS else 2
+        if metric in DURATION_METRICS:
+            unit = ""  # written as durations (7h55m)
         rows.append(
             [
                 f"{esc(what)}" + (f' <span class="dim">({esc(unit)})</span>' if unit else ""),
                 _n(_stat(d, "n"), 0),
-                _n(mean, digits) + _ci(low, high),
-                *(_n(_stat(d, p), digits) for p in STAT_COLUMNS),
+                _value(metric, mean, digits) + _ci_of(metric, low, high),
+                *(_value(metric, _stat(d, p), digits) for p in STAT_COLUMNS),
             ]
         )
     parts.append(
@@ -1234,12 +1579,12 @@ def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
     if len(tied) > 1:
         names = ", ".join(f"<b>{esc(r['alternative'])}</b>" for r in tied)
         return (
-            f"Tie: {names} have the same mean {esc(what)} ({_n(best.get('mean'))} {esc(unit)});"
+            f"Tie: {names} have the same mean {esc(what)} ({_quantity(metric, best.get('mean'))});"
             " none is better."
         )
     text = (
         f"<b>{esc(best['alternative'])}</b> has the {'highest' if higher else 'lowest'} mean"
-        f" {esc(what)} ({_n(best.get('mean'))} {esc(unit)})"
+        f" {esc(what)} ({_quantity(metric, best.get('mean'))})"
     )
     if best.get("prob_best"):
         text += f" and is best in {_float(best['prob_best']):.0%} of the replications"
@@ -1257,7 +1602,9 @@ def _compare_verdict(rows: Sequence[Mapping[str, str]], metric: str) -> str:
             sure = "the 95 % confidence interval includes 0: not distinguishable yet"
         text += (
             f" Next: <b>{esc(nxt['alternative'])}</b>,"
-            f" {_float(nxt.get('diff_to_best')):+.2f} {esc(unit)}{_ci(low, high)} ({sure})."
+            f" {_diff(metric, nxt.get('diff_to_best'))}"
+            f"{'' if metric in DURATION_METRICS else ' ' + esc(unit)}"
+            f"{_ci_of(metric, low, high)} ({sure})."
         )
     return f'<p class="verdict">{text}</p>'
 
@@ -1278,10 +1625,73 @@ def _headline_verdict(res: ResultsDir) -> str:
     )
 
 
+def _compare_finish(res: ResultsDir) -> str:
+    """Each alternative's finish in clock time (``compare-finish.csv``): P50, P80 and P90 in the
+    plan's zone, done by windows 1 and 2, P(done by the deadline) with its interval."""
+    rows = res.compare_finish
+    if not rows:
+        return ""
+    name = rows[0].get("timezone") or res.timezone
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = res.zone
+    tags: set[str] = set()
+    cells: list[list[str]] = []
+
+    def clock(r: Mapping[str, str], p: str) -> str:
+        t = _parse_time(r.get(f"{p}_utc") or "")
+        if t is None:
+            return f"+{_minutes_text(r.get(f'{p}_min'))}"
+        tags.add(zone_tag(t, zone))
+        return t.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+
+    def share(x: str | None) -> str:
+        return _pct(x) if x else "–"
+
+    for r in rows:
+        deadline = "–"
+        if r.get("deadline_share"):
+            deadline = (
+                f"{_pct(r['deadline_share'])} <span class=ci>({100 * _float(r['deadline_low']):.0f}"
+                f" to {100 * _float(r['deadline_high']):.0f} %)</span>"
+            )
+        cells.append(
+            [
+                esc(r.get("alternative", "")),
+                *(esc(clock(r, p)) for p in ("p50", "p80", "p90")),
+                esc(share(r.get("done_by_window_1"))),
+                esc(share(r.get("done_by_window_2"))),
+                deadline,
+            ]
+        )
+    where = "from the start" if not tags else f"clock times in {zone.key}"
+    if tags and zone.key != "UTC":
+        where += f", {' / '.join(sorted(tags))}"
+    headers = [
+        "alternative",
+        "finish P50",
+        "P80",
+        "P90",
+        "done in window 1",
+        "by window 2",
+        "by the deadline (95% CI)",
+    ]
+    # the window and deadline columns only when some alternative has a value there
+    keep = [i for i in range(len(headers)) if i < 4 or any(c[i] != "–" for c in cells)]
+    table = _table(
+        [headers[i] for i in keep],
+        [[c[i] for i in keep] for c in cells],
+        numeric=range(1, len(keep)),
+        cls="finish",
+    )
+    return f"<h3>When is everything committed? <span class=dim>({esc(where)})</span></h3>{table}"
+
+
 def _section_compare(res: ResultsDir, figure: _Figures) -> str:
     if res.compare is None and res.compare_replications is None:
         return _note("no comparison in this run: " + HOW_TO["compare"])
-    parts = []
+    parts = [_compare_finish(res)]
     if res.compare is not None:
         metrics = list(dict.fromkeys(r["metric"] for r in res.compare))
         headline = "makespan_hours" if "makespan_hours" in metrics else metrics[0]
@@ -1290,23 +1700,26 @@ def _section_compare(res: ResultsDir, figure: _Figures) -> str:
         folded: list[str] = []
         for metric in metrics:
             what, unit = plots.metric_label(metric)
+            if metric in DURATION_METRICS:
+                unit = "durations"
             rows, classes = [], []
             for r in (r for r in res.compare if r["metric"] == metric):
                 best = r.get("best", "").lower() == "true"
                 diff = (
                     "best"
                     if best
-                    else f"{_float(r.get('diff_to_best')):+.2f}"
-                    + _ci(r.get("diff_ci_low"), r.get("diff_ci_high"))
+                    else _diff(metric, r.get("diff_to_best"))
+                    + _ci_of(metric, r.get("diff_ci_low"), r.get("diff_ci_high"))
                 )
                 pb = r.get("prob_best")
                 rows.append(
                     [
                         f"<b>{esc(r['alternative'])}</b>" if best else esc(r["alternative"]),
-                        _n(r.get("p50")),
-                        _n(r.get("p80")),
-                        _n(r.get("p90")),
-                        _n(r.get("mean")) + _ci(r.get("mean_ci_low"), r.get("mean_ci_high")),
+                        _value(metric, r.get("p50")),
+                        _value(metric, r.get("p80")),
+                        _value(metric, r.get("p90")),
+                        _value(metric, r.get("mean"))
+                        + _ci_of(metric, r.get("mean_ci_low"), r.get("mean_ci_high")),
                         diff,
                         f"{_float(pb):.0%}" if pb else "–",
                     ]
@@ -1506,6 +1919,9 @@ border-radius:8px;padding:10px 14px}
 .card .value{font-size:25px;font-weight:700;margin:2px 0}
 .card .sub{font-size:12.5px;color:var(--dim)}
 .cards-note{font-size:12.5px;color:var(--dim);margin:-6px 0 12px}
+.answers-head{margin:10px 0 -8px}
+.cards.answers{grid-template-columns:repeat(auto-fit,minmax(250px,1fr))}
+.cards.answers .value{font-size:20px;white-space:nowrap}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:700;
 border:1px solid rgba(0,0,0,.35);white-space:nowrap}
 .b-blocker,.b-blocked,.b-support{background:var(--verm);color:#fff}
@@ -1582,7 +1998,7 @@ def render_report(results_dir: Path) -> str:
             + (" (deterministic durations)" if s.get("deterministic") else "")
         )
         if s.get("start"):
-            meta.append(f"plan starts {esc(_clock_text(s['start']))}")
+            meta.append(f"plan starts {esc(_clock_text(s['start'], res.zone))}")
         meta.append(f"migsim {esc(s.get('migsim_version') or __version__)}")
     nav = "".join(f'<a href="#{k}">{esc(title)}</a>' for k, title, _ in sections)
     body = "".join(
@@ -1614,7 +2030,7 @@ def render_report(results_dir: Path) -> str:
         + (f"<p>{' · '.join(meta)}</p>" if meta else "")
         + "</header>"
         f"<nav>{nav}</nav>"
-        f"<main>{problems}{_cards(res)}{body}</main>"
+        f"<main>{problems}{_cards(res)}{_answer_cards(res)}{body}</main>"
         f"<footer>{' '.join(foot)}</footer>"
         f"<script>{SIZE_SCRIPT}</script>"
         "</body></html>\n"
