@@ -56,7 +56,7 @@ def test_run_force_keeps_what_other_commands_wrote_in_its_folder(tmp_path: Path)
     again = migsim("run", str(CONTOSO), "--out", str(out), "--seed", "7")
     assert again.returncode == 2
     assert again.stderr.startswith(f"error: {out}: already holds migsim run's files (")
-    assert "--force replaces them and leaves compare, notes.txt, report.html in place" in (
+    assert "--force replaces them and leaves compare/, notes.txt, report.html in place" in (
         again.stderr
     )
     assert "Replications" not in again.stderr  # refused before any work

@@ -60,16 +60,18 @@ def check_outputs(
         raise InputError(str(target), (), "exists and is not a directory; expected a folder")
     if force:
         return
-    entries = {p.name for p in target.iterdir()}
+    entries = {p.name: p.name + ("/" if p.is_dir() else "") for p in target.iterdir()}
     if owned is None:
         if entries:
             raise InputError(
-                str(target), (), f"already exists ({_names(entries)}); --force replaces it"
+                str(target),
+                (),
+                f"already exists ({_names(entries.values())}); --force replaces it",
             )
         return
-    clash = entries & set(owned)
+    clash = [shown for name, shown in entries.items() if name in owned]
     if clash:
-        others = entries - set(owned)
+        others = [shown for name, shown in entries.items() if name not in owned]
         keep = f" and leaves {_names(others)} in place" if others else ""
         raise InputError(
             str(target),
