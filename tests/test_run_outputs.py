@@ -169,11 +169,12 @@ def test_not_migrated_units_appear_in_headline(contoso: Scenario) -> None:
 def test_no_clock_columns_without_a_start(tmp_path: Path) -> None:
     sc = load_scenario(CONTOSO, ["plan.start=null", "plan.maintenance_windows=[]"])
     result = run_scenario(sc)
-    out = write_run(result, tmp_path / "r")
-    header = out[0].read_text().splitlines()[0]
+    out = {p.name: p for p in write_run(result, tmp_path / "r")}
+    header = out["windows.csv"].read_text().splitlines()[0]
     assert "start_utc" not in header
-    assert json.loads(out[2].read_text())["start"] is None
-    assert out[3].stat().st_size > 0
+    assert "_utc" not in out["units.csv"].read_text().splitlines()[0]
+    assert json.loads(out["summary.json"].read_text())["start"] is None
+    assert out["validation.json"].stat().st_size > 0
 
 
 def test_timeline_figure(contoso_run: RunResult) -> None:
