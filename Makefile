@@ -22,7 +22,7 @@ demo: $(STAMP)
 		--replications 200 --out results/contoso/compare --force
 	$(BIN)/migsim sensitivity scenarios/contoso.yaml --replications 100 \
 		--out results/contoso/sensitivity --force
-	$(BIN)/migsim report results/contoso
+	$(BIN)/migsim report results/contoso --force
 	$(BIN)/migsim runbook results/contoso --out results/contoso/runbook.xlsx --force
 	$(BIN)/migsim runbook results/contoso --out results/contoso/windows.ics --force
 	@echo "Open results/contoso/report.html in a browser."

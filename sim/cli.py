@@ -90,7 +90,7 @@ def _load(scenario: Path, overrides: Sequence[str]) -> Scenario:
 
 
 def out_dir_option(help_text: str, *, required: bool = False) -> Callable[[F], F]:
-    """``--out DIR``: a new directory the command writes into (atomically)."""
+    """``--out DIR``: the directory the command writes its files into (atomically)."""
     return click.option(
         "--out",
         "out_dir",
@@ -101,7 +101,12 @@ def out_dir_option(help_text: str, *, required: bool = False) -> Callable[[F], F
     )
 
 
-force_option = click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def force_option(what: str) -> Callable[[F], F]:
+    """``--force``: replace what this command wrote before at OUT, and nothing else."""
+    return click.option("--force", is_flag=True, help=f"Replace {what} if it exists.")
+
+
+FORCE_DIR = "this command's files in OUT (other files and folders there are kept)"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -229,7 +234,7 @@ def _print_report(report: ValidationReport) -> None:
     help="What the nodes are: resources, or migration units with their ordering constraints."
     " auto: resources, but a drawing of a large estate shows units.",
 )
-@force_option
+@force_option("the file at OUT")
 @input_errors
 def graph(
     scenario: Path, overrides: tuple[str, ...], out_path: Path, level: str, force: bool
@@ -340,7 +345,9 @@ scheduler_option = click.option(
 @scenario_arg
 @set_option
 @out_dir_option(
-    "New directory for the results (windows.csv, events.csv, summary.json, ...).", required=True
+    "Directory for the results (windows.csv, events.csv, summary.json, scenario.yaml, ...);"
+    " other files and folders in it (compare/, sensitivity/, report.html) are kept.",
+    required=True,
 )
 @click.option("--seed", type=int, default=None, help="Replace plan.seed.")
 @click.option("--deterministic", is_flag=True, help="Run every duration at its central value.")
@@ -368,7 +375,7 @@ scheduler_option = click.option(
 )
 @workers_option
 @scheduler_option
-@force_option
+@force_option(FORCE_DIR)
 @input_errors
 def run(
     scenario: Path,
@@ -388,8 +395,16 @@ def run(
     With --replications N, also run N independent replications and report P50/P80/P90/P99 and
     95 % confidence intervals of every metric.
     """
-    from sim.experiments.run import run_experiment, run_scenario, write_experiment, write_run
+    from sim.common.atomic import check_outputs
+    from sim.experiments.run import (
+        RUN_FILES,
+        run_experiment,
+        run_scenario,
+        write_experiment,
+        write_run,
+    )
 
+    check_outputs(out_dir, RUN_FILES, force=force, command="migsim run")
     sc = _load(scenario, overrides)
     if replications < 0:
         raise InputError("--replications", (), f"expected zero or more, got {replications}")
@@ -488,8 +503,10 @@ def _split(text: str | None) -> list[str]:
 )
 @workers_option
 @scheduler_option
-@out_dir_option("New directory for compare.csv and compare-replications.csv.")
-@force_option
+@out_dir_option(
+    "Directory for compare.csv and compare-replications.csv (e.g. RESULTS_DIR/compare)."
+)
+@force_option(FORCE_DIR)
 @input_errors
 def compare(
     scenario: Path,
@@ -508,10 +525,12 @@ def compare(
     Every alternative sees the same random draws for the same unit and step (common random
     numbers), so differences come from the alternatives, not from luck.
     """
-    from sim.common.atomic import atomic_dir
+    from sim.common.atomic import atomic_dir, check_outputs
     from sim.experiments import comparison as cmp
     from sim.outputs.verdicts import VERDICT_COLUMNS, write_verdict
 
+    if out_dir is not None:
+        check_outputs(out_dir, cmp.COMPARE_FILES, force=force, command="migsim compare")
     sc = _load(scenario, overrides)
     alternatives = cmp.alternatives_from(
         sc,
@@ -558,7 +577,9 @@ def compare(
     for failure in comparison.failures:
         err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     if out_dir is not None:
-        with atomic_dir(out_dir, force=force) as tmp:
+        with atomic_dir(
+            out_dir, force=force, owned=cmp.COMPARE_FILES, command="migsim compare"
+        ) as tmp:
             cmp.write_compare_csv(comparison, tmp / "compare.csv")
             cmp.write_compare_replications(comparison, tmp / "compare-replications.csv")
             (tmp / "compare-finish.csv").write_text(compare_finish_csv(answers), encoding="utf-8")
@@ -604,10 +625,8 @@ def _extra_orderings(
 )
 @workers_option
 @scheduler_option
-@out_dir_option(
-    "New directory for sensitivity.csv and criticality.csv (e.g. RESULTS_DIR/sensitivity)."
-)
-@force_option
+@out_dir_option("Directory for sensitivity.csv and criticality.csv (e.g. RESULTS_DIR/sensitivity).")
+@force_option(FORCE_DIR)
 @input_errors
 def sensitivity(
     scenario: Path,
@@ -627,16 +646,19 @@ def sensitivity(
     """
     from functools import partial
 
-    from sim.common.atomic import atomic_dir
+    from sim.common.atomic import atomic_dir, check_outputs
     from sim.experiments.replications import Prepared
     from sim.experiments.runner import run_replications
     from sim.experiments.sensitivity import (
+        SENSITIVITY_FILES,
         criticality_csv,
         criticality_index,
         sensitivity_csv,
         tornado,
     )
 
+    if out_dir is not None:
+        check_outputs(out_dir, SENSITIVITY_FILES, force=force, command="migsim sensitivity")
     if replications < 1:
         raise InputError("--replications", (), f"expected 1 or more, got {replications}")
     prepared = Prepared.of(_load(scenario, overrides))
@@ -689,7 +711,9 @@ def sensitivity(
         " held a crew the critical path waited for."
     )
     if out_dir is not None:
-        with atomic_dir(out_dir, force=force) as tmp:
+        with atomic_dir(
+            out_dir, force=force, owned=SENSITIVITY_FILES, command="migsim sensitivity"
+        ) as tmp:
             (tmp / "sensitivity.csv").write_text(sensitivity_csv(result))
             (tmp / "criticality.csv").write_text(criticality_csv(crit))
         out.print(f"Wrote sensitivity.csv, criticality.csv to {out_dir}/", soft_wrap=True)
@@ -827,7 +851,7 @@ def optimize(
     default=None,
     help="Write the fitted durations: block to this YAML file.",
 )
-@force_option
+@force_option("OUT")
 @input_errors
 def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
     """Fit step durations from dry-run TIMINGS (CSV: unit, step, vms, minutes).
@@ -870,7 +894,13 @@ def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
 @cli.command()
 @click.option("--vms", type=int, required=True, help="How many VMs the estate holds.")
 @click.option("--vnets", type=int, default=None, help="How many VNets (default VMs // 150).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the estate, and the plan's seed of the scenario.",
+)
 @click.option(
     "--rule-share",
     type=float,
@@ -878,15 +908,41 @@ def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
     show_default=True,
     help="Share of resources that trigger a migration rule.",
 )
-@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
-@force_option
+@click.option(
+    "--estate-only",
+    is_flag=True,
+    help="Write an estate file (for a scenario's estate: key) instead of a whole scenario.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The YAML file to write: a scenario (estate and default plan), or with --estate-only"
+    " an estate.",
+)
+@force_option("OUT")
 @input_errors
 def generate(
-    vms: int, vnets: int | None, seed: int, rule_share: float, out_path: Path, force: bool
+    vms: int,
+    vnets: int | None,
+    seed: int,
+    rule_share: float,
+    estate_only: bool,
+    out_path: Path,
+    force: bool,
 ) -> None:
-    """Write a realistic synthetic classic estate, the same for the same seed."""
-    from sim.common.atomic import atomic_file
-    from sim.importers.generate import estate_to_yaml, generate_estate
+    """Write a realistic synthetic classic estate, the same for the same seed, as a scenario
+    that runs: the estate plus a default plan (one 48-hour window each weekend, 4 crews; every
+    value an assumption listed in docs/what-if.md). --estate-only writes the estate alone."""
+    from sim.common.atomic import atomic_file, refuse_existing
+    from sim.importers.generate import (
+        DEFAULT_CREWS,
+        default_plan,
+        estate_to_yaml,
+        generate_estate,
+        scenario_yaml,
+    )
 
     if vms < 1:
         raise InputError("--vms", (), f"expected 1 or more, got {vms}")
@@ -894,19 +950,50 @@ def generate(
         raise InputError("--vnets", (), f"expected 0 or more, got {vnets}")
     if not 0 <= rule_share <= 1:
         raise InputError("--rule-share", (), f"expected a share from 0 to 1, got {rule_share}")
-    if out_path.exists() and not force:
-        raise InputError(str(out_path), (), "already exists; expected a new file (or --force)")
+    if seed < 0:
+        raise InputError("--seed", (), f"expected 0 or more, got {seed}")
+    refuse_existing(out_path, force=force, what="a YAML file")
     try:
         estate = generate_estate(vms, vnets=vnets, seed=seed, rule_share=rule_share)
     except ValueError as exc:
         raise InputError("--vnets", (), str(exc)) from None
-    with atomic_file(out_path) as tmp:
-        tmp.write_text(estate_to_yaml(estate))
-    out.print(
-        f"Wrote {out_path}: {len(estate.vnets)} VNets, {len(estate.cloud_services)} cloud"
-        f" services, {vms} VMs (seed {seed}); use it from a scenario with estate: {out_path.name}",
-        soft_wrap=True,
+    command = (
+        f"migsim generate --vms {vms} --seed {seed}"
+        + (f" --vnets {vnets}" if vnets is not None else "")
+        + (f" --rule-share {rule_share:g}" if rule_share != 0.05 else "")
     )
+    if estate_only:
+        text = estate_to_yaml(estate)
+    else:
+        text = scenario_yaml(
+            estate,
+            f"synthetic-{vms}",
+            default_plan(seed),
+            description=f"Synthetic classic estate of {vms} VMs ({command}) under migsim"
+            " generate's default plan.",
+            header=f"Written by `{command}`. The plan is migsim generate's default"
+            ' (docs/what-if.md, "Synthetic scenarios"):\nevery value in it is an assumption;'
+            " edit it to your own plan.",
+        )
+    with atomic_file(out_path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    shape = (
+        f"{len(estate.vnets)} VNets, {len(estate.cloud_services)} cloud services, {vms} VMs"
+        f" (seed {seed})"
+    )
+    if estate_only:
+        out.print(
+            f"Wrote {out_path}: an estate of {shape}; use it from a scenario with"
+            f" estate: {out_path.name}",
+            soft_wrap=True,
+        )
+    else:
+        out.print(
+            f"Wrote {out_path}: a scenario of {shape} under the default plan (a window from"
+            f" Saturday 00:00 UTC for 48 h each weekend, {DEFAULT_CREWS} crews); run it with"
+            f" migsim run {out_path} --out DIR",
+            soft_wrap=True,
+        )
 
 
 # ---- report ------------------------------------------------------------------------------------
@@ -921,14 +1008,15 @@ def generate(
     default=None,
     help="The HTML file to write (default RESULTS_DIR/report.html).",
 )
+@force_option("the report file")
 @input_errors
-def report(results_dir: Path, out_path: Path | None) -> None:
+def report(results_dir: Path, out_path: Path | None, force: bool) -> None:
     """Write one self-contained HTML report of RESULTS_DIR (a run, its replications, and the
     compare/ and sensitivity/ folders inside it)."""
     from sim.outputs.report import build_report
 
     with out.status("Drawing the figures and writing the report..."):
-        path = build_report(results_dir, out_path)
+        path = build_report(results_dir, out_path, force=force)
     out.print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", soft_wrap=True)
 
 
@@ -953,7 +1041,7 @@ def report(results_dir: Path, out_path: Path | None) -> None:
     help="Move cloud services not in a VNet into this Resource Manager VNet"
     " (default: the platform creates one).",
 )
-@force_option
+@force_option("the file at OUT")
 @input_errors
 def runbook(
     scenario: Path,
@@ -1024,7 +1112,7 @@ out_estate_option = click.option(
 @import_.command(name="asm")
 @click.argument("folder", type=click.Path(path_type=Path))
 @out_estate_option
-@force_option
+@force_option("OUT")
 @input_errors
 def import_asm_cmd(folder: Path, out_path: Path, force: bool) -> None:
     """Import a folder of Service Management API XML responses (and a netcfg file)."""
@@ -1036,7 +1124,7 @@ def import_asm_cmd(folder: Path, out_path: Path, force: bool) -> None:
 @import_.command(name="netcfg")
 @click.argument("file", type=click.Path(path_type=Path))
 @out_estate_option
-@force_option
+@force_option("OUT")
 @input_errors
 def import_netcfg_cmd(file: Path, out_path: Path, force: bool) -> None:
     """Import a network configuration file (Get-AzureVNetConfig)."""

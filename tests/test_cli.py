@@ -150,7 +150,8 @@ def test_run_writes_results_and_refuses_to_overwrite(tmp_path: Path) -> None:
     result = migsim("run", str(CONTOSO), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "events.csv", "summary.json", "timeline.png", "validation.json", "windows.csv",
+        "events.csv", "scenario.yaml", "summary.json", "timeline.png", "units.csv",
+        "validation.json", "windows.csv",
     ]  # fmt: skip
     assert "Makespan" in result.stdout and str(out) in result.stdout
     summary = json.loads((out / "summary.json").read_text())
@@ -162,8 +163,8 @@ def test_run_writes_results_and_refuses_to_overwrite(tmp_path: Path) -> None:
     # same seed, same inputs: byte-identical outputs
     other = tmp_path / "again"
     assert migsim("run", str(CONTOSO), "--out", str(other)).returncode == 0
-    for name in ("windows.csv", "events.csv", "summary.json", "validation.json", "timeline.png"):
-        assert (out / name).read_bytes() == (other / name).read_bytes(), name
+    for path in out.iterdir():
+        assert path.read_bytes() == (other / path.name).read_bytes(), path.name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dirs left
 
 
@@ -364,12 +365,14 @@ def test_calibrate_fits_and_refuses_bad_timings(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "neg.csv" in refused.stderr
 
 
-def test_generate_writes_an_estate_that_runs(tmp_path: Path) -> None:
+def test_generate_estate_only_writes_an_estate_a_scenario_can_name(tmp_path: Path) -> None:
     estate = tmp_path / "estate.yaml"
-    made = migsim("generate", "--vms", "120", "--seed", "3", "--out", str(estate))
+    made = migsim("generate", "--vms", "120", "--seed", "3", "--estate-only", "--out", str(estate))
     assert made.returncode == 0, made.stderr
     again = tmp_path / "again.yaml"
-    assert migsim("generate", "--vms", "120", "--seed", "3", "--out", str(again)).returncode == 0
+    assert (
+        migsim("generate", "--vms", "120", "--seed", "3", "--estate-only", "--out", str(again))
+    ).returncode == 0
     assert estate.read_bytes() == again.read_bytes()
     (tmp_path / "s.yaml").write_text("name: gen\nestate: estate.yaml\nplan: {crews: 4}\n")
     ran = migsim("run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))

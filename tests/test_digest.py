@@ -158,7 +158,7 @@ def case_digest(case: str, tmp: Path) -> str:
     for part in _replication_parts(base.replication):
         add(part)
     summary = base.summary.as_dict()
-    del summary["migsim_version"], summary["scenario"]
+    del summary["migsim_version"]
     add(json.dumps(summary, sort_keys=True))
     prepared = Prepared.of(scenario)
     for r in range(REPLICATIONS):

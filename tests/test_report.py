@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sim.common.errors import InputError
 from sim.common.timeparse import format_minutes
@@ -294,9 +295,9 @@ def test_the_run_is_read_back_as_the_engine_made_it(contoso: Scenario, run_only:
 def test_text_from_the_results_is_escaped(run_only: Path, tmp_path: Path) -> None:
     root = tmp_path / "hostile"
     shutil.copytree(run_only, root)
-    summary = json.loads((root / "summary.json").read_text())
-    summary["scenario"]["description"] = "<script>alert('x')</script> & more"
-    (root / "summary.json").write_text(json.dumps(summary))
+    scenario = yaml.safe_load((root / "scenario.yaml").read_text())
+    scenario["description"] = "<script>alert('x')</script> & more"
+    (root / "scenario.yaml").write_text(yaml.safe_dump(scenario))
     html = render_report(root)
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html
@@ -361,9 +362,17 @@ def test_the_cards_show_service_hours_exposure_and_gaps(run_only: Path) -> None:
 def test_a_unit_locked_by_failed_commits_is_flagged(run_only: Path, tmp_path: Path) -> None:
     root = tmp_path / "support"
     shutil.copytree(run_only, root)
+    with (root / "units.csv").open(newline="") as fh:
+        units = list(csv.DictReader(fh))
+    unit = units[-1]
+    unit.update(
+        status="not_migrated", reason="Commit failed after 3 attempts", needs_support="true"
+    )
+    with (root / "units.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(unit), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(units)
     summary = json.loads((root / "summary.json").read_text())
-    unit = summary["units"][-1]
-    unit.update(status="not_migrated", reason="Commit failed after 3 attempts", needs_support=True)
     summary["units_migrated"] -= 1
     summary["units_needing_support"] = 1
     summary["not_migrated"] = [

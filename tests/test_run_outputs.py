@@ -54,13 +54,16 @@ def test_contoso_writes_the_result_files(contoso_run: RunResult, tmp_path: Path)
     assert summary["start"] == "2026-12-05T22:00:00Z"
     assert summary["end"].startswith("2026-12-0")
     assert summary["units_total"] == 10
-    assert summary["scenario"]["plan"]["seed"] == 42
-    assert summary["scenario"]["plan"]["durations"]["validate"]["base"] == 5.0  # by alias
+    assert "scenario" not in summary  # written once, beside it
     assert summary["peak_vms_down"] == 2  # the two legacy VMs stop together
     assert summary["vm_hours_down"] > 0
     assert {t["rule"] for t in summary["post_migration_tasks"]} == {"MIG017"}
-    for key in ("makespan_minutes", "lock_resource_hours", "units", "not_migrated"):
+    for key in ("makespan_minutes", "lock_resource_hours", "not_migrated"):
         assert key in summary
+    units = list(csv.DictReader(io.StringIO((out / "units.csv").read_text())))
+    assert [u["unit"] for u in units] == [o.unit for o in contoso_run.summary.units]
+    assert len(units) == summary["units_total"] == 10
+    assert sum(u["status"] == "committed" for u in units) == summary["units_migrated"]
 
     windows = list(csv.DictReader(io.StringIO((out / "windows.csv").read_text())))
     assert windows and set(windows[0]) == {
@@ -112,7 +115,6 @@ def test_seed_override_is_recorded(contoso: Scenario) -> None:
     result = run_scenario(contoso, seed=99)
     assert result.scenario.plan.seed == 99
     assert result.summary.seed == 99
-    assert result.summary.scenario["plan"]["seed"] == 99
     with pytest.raises(InputError):
         run_scenario(contoso, seed=-1)
 
@@ -135,13 +137,19 @@ def test_deterministic_runs_central_values() -> None:
 def test_existing_output_is_refused_without_force(contoso_run: RunResult, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "old.txt").write_text("keep me")
+    (out / "notes.txt").write_text("keep me")
+    write_run(contoso_run, out, force=False)  # nothing of a run's there: nothing to replace
+    (out / "summary.json").write_text("old")
     with pytest.raises(InputError) as exc:
         write_run(contoso_run, out, force=False)
-    assert "--force" in str(exc.value)
-    assert (out / "old.txt").read_text() == "keep me"
+    message = str(exc.value)
+    assert message.startswith(f"{out}: already holds migsim run's files (events.csv, ")
+    assert message.endswith("; --force replaces them and leaves notes.txt in place")
+    assert (out / "summary.json").read_text() == "old"
     write_run(contoso_run, out, force=True)
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUT_FILES, "notes.txt"])
+    assert (out / "notes.txt").read_text() == "keep me"
+    assert (out / "summary.json").read_text() != "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
     afile = tmp_path / "file"
     afile.write_text("x")
@@ -173,11 +181,12 @@ def test_not_migrated_units_appear_in_headline(contoso: Scenario) -> None:
 def test_no_clock_columns_without_a_start(tmp_path: Path) -> None:
     sc = load_scenario(CONTOSO, ["plan.start=null", "plan.maintenance_windows=[]"])
     result = run_scenario(sc)
-    out = write_run(result, tmp_path / "r")
-    header = out[0].read_text().splitlines()[0]
+    out = {p.name: p for p in write_run(result, tmp_path / "r")}
+    header = out["windows.csv"].read_text().splitlines()[0]
     assert "start_utc" not in header
-    assert json.loads(out[2].read_text())["start"] is None
-    assert out[3].stat().st_size > 0
+    assert "_utc" not in out["units.csv"].read_text().splitlines()[0]
+    assert json.loads(out["summary.json"].read_text())["start"] is None
+    assert out["validation.json"].stat().st_size > 0
 
 
 def test_timeline_figure(contoso_run: RunResult) -> None:

@@ -1,5 +1,7 @@
 from .atomic import atomic_dir as atomic_dir
 from .atomic import atomic_file as atomic_file
+from .atomic import check_outputs as check_outputs
+from .atomic import refuse_existing as refuse_existing
 from .clocktime import clock_text as clock_text
 from .clocktime import local_iso as local_iso
 from .errors import InputError as InputError

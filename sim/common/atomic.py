@@ -1,4 +1,15 @@
-"""Writing outputs so that nothing is ever half-written: a temporary sibling, then one rename."""
+"""Writing outputs so that nothing is ever half-written: a temporary sibling, then one rename.
+
+Every command that writes follows one rule (``docs/architecture.md``, "Outputs"): it replaces
+nothing without ``--force``, and ``--force`` replaces only what that command writes.
+
+- A file output (``report.html``, an estate, a scenario, a durations file) is refused when it
+  exists (:func:`refuse_existing`), then written by :func:`atomic_file`.
+- A folder output (``migsim run``, ``compare``, ``sensitivity``) names the files it owns: only
+  they are refused without ``force`` and replaced with it (:func:`check_outputs`). Anything else
+  in the folder (another command's sub-folder, a report, a runbook, a note of the user's) is
+  carried over untouched by :func:`atomic_dir`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +17,67 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from sim.common.errors import InputError
+
+_SHOWN = 6
+"""How many names a refusal lists before ``...``."""
+
+
+def _names(names: Collection[str]) -> str:
+    shown = sorted(names)
+    return ", ".join(shown[:_SHOWN]) + (", ..." if len(shown) > _SHOWN else "")
+
+
+def refuse_existing(target: Path, *, force: bool, what: str = "a file") -> None:
+    """Refuse a file output that exists (unless ``force``) or that is a directory (always).
+
+    One :class:`InputError` naming the path, what is there and that ``--force`` replaces it.
+    """
+    target = Path(target)
+    if target.is_dir():
+        raise InputError(str(target), (), f"is a directory; expected the path of {what}")
+    if target.exists() and not force:
+        raise InputError(str(target), (), "already exists; --force replaces it")
+
+
+def check_outputs(
+    target: Path, owned: Collection[str] | None, *, force: bool, command: str = "this command"
+) -> None:
+    """Refuse to write into folder ``target`` when it holds files ``command`` would replace.
+
+    ``owned`` names the entries the command writes (``None``: the whole folder is its own). Without
+    ``force``, an existing ``target`` holding any of them is refused with one message naming them,
+    saying that ``--force`` replaces them and what it leaves in place. A ``target`` that is a
+    file is always refused. Call it before long work, so that a user does not wait for nothing.
+    """
+    target = Path(target)
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise InputError(str(target), (), "exists and is not a directory; expected a folder")
+    if force:
+        return
+    entries = {p.name: p.name + ("/" if p.is_dir() else "") for p in target.iterdir()}
+    if owned is None:
+        if entries:
+            raise InputError(
+                str(target),
+                (),
+                f"already exists ({_names(entries.values())}); --force replaces it",
+            )
+        return
+    clash = [shown for name, shown in entries.items() if name in owned]
+    if clash:
+        others = [shown for name, shown in entries.items() if name not in owned]
+        keep = f" and leaves {_names(others)} in place" if others else ""
+        raise InputError(
+            str(target),
+            (),
+            f"already holds {command}'s files ({_names(clash)}); --force replaces them{keep}",
+        )
 
 
 @contextlib.contextmanager
@@ -28,29 +96,52 @@ def atomic_file(target: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: Path, *, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary directory beside ``target``; on success it replaces ``target``.
+def atomic_dir(
+    target: Path,
+    *,
+    force: bool = False,
+    owned: Collection[str] | None = None,
+    command: str = "this command",
+) -> Iterator[Path]:
+    """Yield a temporary directory beside ``target``; on success it becomes ``target``.
 
-    An existing ``target`` is refused (:class:`InputError`, exit 2) unless ``force``.
+    ``owned`` names the entries the command writes (``None``: the whole folder is its own). An
+    existing ``target`` holding any of them is refused (:class:`InputError`, exit 2) unless
+    ``force`` (:func:`check_outputs`, checked again once the new files are written, since the
+    names written count too). On success the entries of ``target`` that the command does not
+    own and did not write are moved into the new folder, which then takes ``target``'s place in
+    one rename: the command's own files change all at once, old or new, never a mix, and the
+    rest of the folder is the same files as before (moved back if anything fails on the way).
     """
-    if target.exists() and not force:
-        raise InputError(
-            str(target), (), "already exists; expected a new output directory (or pass --force)"
-        )
-    if target.exists() and not target.is_dir():
-        raise InputError(str(target), (), "exists and is not a directory")
+    target = Path(target)
+    check_outputs(target, owned, force=force, command=command)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; outputs are ordinary folders
     try:
         yield tmp
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        if not target.exists():
+            os.replace(tmp, target)
+            return
+        written = {p.name for p in tmp.iterdir()}
+        mine = written if owned is None else written | set(owned)
+        check_outputs(target, None if owned is None else mine, force=force, command=command)
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        carried: list[str] = []
+        try:
+            if owned is not None:
+                for entry in sorted(target.iterdir()):
+                    if entry.name not in mine:
+                        os.replace(entry, tmp / entry.name)
+                        carried.append(entry.name)
             os.replace(target, old / "x")
-            os.replace(tmp, target)
+        except BaseException:
+            for name in carried:
+                os.replace(tmp / name, target / name)
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+            raise
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

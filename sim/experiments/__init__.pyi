@@ -1,6 +1,7 @@
 from .baseline import ordering_baseline as ordering_baseline
 from .calibration import calibrate as calibrate
 from .calibration import write_durations as write_durations
+from .comparison import COMPARE_FILES as COMPARE_FILES
 from .comparison import TABLE_COLUMNS as TABLE_COLUMNS
 from .comparison import Alternative as Alternative
 from .comparison import Comparison as Comparison
@@ -17,6 +18,7 @@ from .optimizer import optimized_order as optimized_order
 from .replications import METRICS as METRICS
 from .replications import Prepared as Prepared
 from .replications import ReplicationRow as ReplicationRow
+from .run import RUN_FILES as RUN_FILES
 from .run import Experiment as Experiment
 from .run import RunResult as RunResult
 from .run import run_experiment as run_experiment
@@ -29,6 +31,7 @@ from .runner import ReplicationsFailed as ReplicationsFailed
 from .runner import close_backends as close_backends
 from .runner import metric_statistics as metric_statistics
 from .runner import run_replications as run_replications
+from .sensitivity import SENSITIVITY_FILES as SENSITIVITY_FILES
 from .sensitivity import criticality_csv as criticality_csv
 from .sensitivity import criticality_index as criticality_index
 from .sensitivity import sensitivity_csv as sensitivity_csv

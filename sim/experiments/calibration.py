@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.common.atomic import atomic_file
+from sim.common.atomic import atomic_file, refuse_existing
 from sim.common.errors import InputError
 from sim.model.plan import STEP_NAMES
 from sim.model.scenario import read_text
@@ -338,12 +338,7 @@ def calibrate(path: str | Path, shown: str | None = None) -> Calibration:
 def write_durations(calibration: Calibration, out: Path, *, force: bool = False) -> Path:
     """Write :meth:`Calibration.to_yaml` to ``out`` atomically; an existing file needs ``force``."""
     out = Path(out)
-    if out.exists() and not force:
-        raise InputError(str(out), (), "already exists; expected a new file (or pass --force)")
-    if out.is_dir():
-        raise InputError(
-            str(out), (), "is a directory; expected a file name such as durations.yaml"
-        )
+    refuse_existing(out, force=force, what="a durations file such as durations.yaml")
     with atomic_file(out) as tmp:
         tmp.write_bytes(calibration.to_yaml().encode("utf-8"))
     return out

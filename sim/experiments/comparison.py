@@ -649,6 +649,11 @@ def compare_csv(comparison: Comparison) -> str:
     return buf.getvalue()
 
 
+COMPARE_FILES = ("compare.csv", "compare-replications.csv")
+"""The files ``migsim compare --out DIR`` writes into ``DIR``: what its ``--force`` replaces there
+(and nothing else)."""
+
+
 def write_compare_csv(comparison: Comparison, path: Path) -> Path:
     """Write ``compare.csv`` atomically; return ``path``."""
     path = Path(path)

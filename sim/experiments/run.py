@@ -1,9 +1,11 @@
 """Running a scenario and writing its results: what ``migsim run`` calls.
 
 :func:`run_scenario` turns a loaded :class:`~sim.model.scenario.Scenario` into one replication and
-its summary; :func:`write_run` writes ``windows.csv``, ``events.csv``, ``summary.json`` and
-``timeline.png`` into a new directory, atomically (a temporary sibling directory renamed into
-place: never a half-written result), refusing to replace an existing one without ``force``.
+its summary; :func:`write_run` writes ``windows.csv``, ``events.csv``, ``units.csv``,
+``summary.json``, ``scenario.yaml``, ``validation.json`` and ``timeline.png`` into a directory,
+atomically (a temporary sibling directory renamed into place: never a half-written result). It
+replaces a previous run's files (:data:`RUN_FILES`) only with ``force``, and keeps whatever else
+the directory holds (``compare/``, ``sensitivity/``, a report): see :mod:`sim.common.atomic`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sim.experiments.runner import Progress, metric_statistics, replications_csv
 from sim.model import rules
 from sim.model.ordering import order_units
 from sim.model.rules import Finding
-from sim.model.scenario import Scenario
+from sim.model.scenario import Scenario, scenario_to_yaml
 from sim.model.units import MigrationUnits, build_units
 from sim.model.validation import ValidationReport
 from sim.outputs.records import (
@@ -34,11 +36,26 @@ from sim.outputs.records import (
     events_csv,
     summarize,
     summary_json,
+    units_csv,
     windows_csv,
 )
 from sim.outputs.verdicts import OrderingBaseline, write_ordering_baseline
 
-OUTPUT_FILES = ("windows.csv", "events.csv", "summary.json", "validation.json", "timeline.png")
+OUTPUT_FILES = (
+    "windows.csv",
+    "events.csv",
+    "units.csv",
+    "summary.json",
+    "scenario.yaml",
+    "validation.json",
+    "timeline.png",
+)
+
+EXPERIMENT_FILES = ("replications.csv", "statistics.json")
+
+RUN_FILES = (*OUTPUT_FILES, *EXPERIMENT_FILES, "kept-windows.csv")
+"""Every file ``migsim run`` may write into its folder: what ``--force`` replaces there (and
+nothing else)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +117,18 @@ def validation_json(result: RunResult) -> str:
     return json.dumps(report.as_dict(), indent=2) + "\n"
 
 
+def scenario_yaml(result: RunResult) -> str:
+    """``scenario.yaml``: the resolved scenario of the run (after ``--set`` and ``--seed``, its
+    estate inline), which ``migsim run`` loads again to the same results."""
+    how = " with --deterministic" if result.replication.deterministic else ""
+    header = (
+        f"The scenario of this run (migsim run, seed {result.scenario.plan.seed}), after --set"
+        " and --seed,\nits estate inline: `migsim run scenario.yaml"
+        f"{how}` gives the same results."
+    )
+    return scenario_to_yaml(result.scenario, header)
+
+
 def write_run(
     result: RunResult,
     out_dir: Path,
@@ -110,22 +139,28 @@ def write_run(
     """Write the result files (:data:`OUTPUT_FILES`) into ``out_dir``; return their final paths.
 
     ``validation.json`` is what ``migsim validate --format json`` prints for the resolved
-    scenario, so a report can show the findings by unit without re-running the rules.
+    scenario, so a report can show the findings by unit without re-running the rules;
+    ``scenario.yaml`` is that scenario (:func:`scenario_yaml`).
 
-    Raises :class:`~sim.common.errors.InputError` when ``out_dir`` exists and ``force`` is false, or
-    when it exists and is not a directory.
+    Raises :class:`~sim.common.errors.InputError` when ``out_dir`` holds a run's files
+    (:data:`RUN_FILES`) and ``force`` is false, or when it exists and is not a directory. With
+    ``force`` those files are replaced (all of them: a previous run's ``replications.csv`` does
+    not outlive a run without replications) and the rest of ``out_dir`` is kept.
     """
     from sim.outputs.plots import save_figure, timeline  # matplotlib only when writing
 
     rep = result.replication
     zone = result.scenario.plan.zone
     out_dir = Path(out_dir)
-    with atomic_dir(out_dir, force=force) as tmp:
+    with atomic_dir(out_dir, force=force, owned=RUN_FILES, command="migsim run") as tmp:
         (tmp / "windows.csv").write_bytes(
             windows_csv(rep.windows, rep.origin, zone).encode("utf-8")
         )
         (tmp / "events.csv").write_bytes(events_csv(rep.events, rep.origin, zone).encode("utf-8"))
+        text = units_csv(result.summary.units, rep.origin, zone)
+        (tmp / "units.csv").write_bytes(text.encode("utf-8"))
         (tmp / "summary.json").write_bytes(summary_json(result.summary).encode("utf-8"))
+        (tmp / "scenario.yaml").write_bytes(scenario_yaml(result).encode("utf-8"))
         (tmp / "validation.json").write_bytes(validation_json(result).encode("utf-8"))
         save_figure(timeline(result), tmp / "timeline.png")
         more = extra(tmp) if extra is not None else []
@@ -247,9 +282,6 @@ def kept_windows_csv(
             parts.append("replication," + lines[0])
         parts.extend(f"{r},{line}" for line in lines[1:])
     return "".join(parts)
-
-
-EXPERIMENT_FILES = ("replications.csv", "statistics.json")
 
 
 def write_experiment(experiment: Experiment, out_dir: Path, force: bool = False) -> list[Path]:

@@ -612,6 +612,10 @@ def sensitivity_csv(result: Tornado) -> str:
     )
 
 
+SENSITIVITY_FILES = ("sensitivity.csv", "criticality.csv")
+"""The files ``migsim sensitivity --out DIR`` writes into ``DIR``: what its ``--force`` replaces
+there (and nothing else)."""
+
 CRITICALITY_COLUMNS = (
     "unit",
     "critical",

@@ -12,7 +12,8 @@ on; see :data:`VM_TRIGGERS` and the :func:`generate_estate` docstring for what a
 The same ``(vms, vnets, seed, rule_share)`` always gives the same estate (one numpy generator on
 ``SeedSequence(seed)``, drawn in a fixed order). :func:`estate_to_yaml` writes the estate as a
 compact YAML file that :func:`sim.model.scenario.load_estate` reads back to an equal estate;
-:func:`scenario_yaml` wraps it into a full scenario file.
+:func:`scenario_yaml` wraps it into a full scenario file, with :func:`default_plan` by default
+(what ``migsim generate`` writes without ``--estate-only``).
 """
 
 from __future__ import annotations
@@ -21,15 +22,10 @@ import heapq
 from typing import Any
 
 import numpy as np
-import yaml
 
 from sim.common.gcpause import paused_gc
 from sim.model.estate import Estate
-
-try:  # libyaml's emitter is several times faster on large estates
-    from yaml import CSafeDumper as _Dumper
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+from sim.model.scenario import dump_yaml
 
 MAX_VMS_PER_VNET = 2048
 """Classic limit: virtual machines and role instances per virtual network."""
@@ -496,21 +492,6 @@ def _estate_plan(vms: int, vnets: int | None, seed: int, rule_share: float) -> d
 # ---- YAML ---------------------------------------------------------------------------------------
 
 
-@paused_gc()  # hundreds of thousands of YAML nodes, all alive until the end
-def _dump(data: Any) -> str:
-    # Flow style for the innermost mappings and lists (a disk, a subnet list on one line), block
-    # style above: compact and still readable.
-    text: str = yaml.dump(
-        data,
-        Dumper=_Dumper,
-        default_flow_style=None,
-        sort_keys=False,
-        allow_unicode=True,
-        width=100,
-    )
-    return text
-
-
 def estate_data(estate: Estate) -> dict[str, Any]:
     """The estate as plain data with every default left out (what an estate file holds)."""
     data: dict[str, Any] = estate.model_dump(mode="json", exclude_defaults=True, by_alias=True)
@@ -519,17 +500,64 @@ def estate_data(estate: Estate) -> dict[str, Any]:
 
 def estate_to_yaml(estate: Estate) -> str:
     """A compact YAML estate file (defaults left out) that ``load_estate`` reads back equal."""
-    return _dump(estate_data(estate))
+    return dump_yaml(estate_data(estate))
 
 
-def scenario_yaml(estate: Estate, name: str, plan: dict[str, Any] | None = None) -> str:
-    """A full scenario file: ``name``, a description, the estate inline and ``plan`` (if any)."""
+DEFAULT_START = "2027-03-06T00:00:00Z"
+"""Assumption: the start of :func:`default_plan`, a Saturday at its first window's opening (a
+fixed date keeps a generated scenario's results the same wherever it runs; set your own)."""
+
+DEFAULT_CREWS = 4
+"""Assumption: crews of :func:`default_plan` (contoso's two, doubled for an estate of hundreds or
+thousands of VMs)."""
+
+
+def default_plan(seed: int = 0) -> dict[str, Any]:
+    """The plan ``migsim generate`` writes with an estate: one maintenance window per weekend
+    (Saturday 00:00 for 48 h: a generated VNet of a few hundred VMs needs 10-13 h, more than a
+    night), :data:`DEFAULT_CREWS` crews, contoso's ordering, check, step durations and failure
+    rates, starting :data:`DEFAULT_START` and drawing from ``seed`` (the estate's). Every value
+    is an assumption, listed in ``docs/what-if.md`` ("Synthetic scenarios").
+    """
+    return {
+        "seed": seed,
+        "start": DEFAULT_START,
+        "ordering": "smallest_first",
+        "crews": DEFAULT_CREWS,
+        "check": "30m",
+        "maintenance_windows": [{"every": "saturday", "at": "00:00", "for": "48h"}],
+        "durations": {
+            "validate": {"base": "5m", "per_vm": "10s"},
+            "prepare": {
+                "base": "10m",
+                "per_vm": "1m",
+                "distribution": "lognormal",
+                "spread": 0.3,
+            },
+            "commit": {"base": "5m", "per_vm": "20s", "distribution": "lognormal", "spread": 0.3},
+            "start": {"base": "5m", "distribution": "triangular", "spread": 0.5},
+        },
+        "failures": {"prepare": 0.05, "commit": 0.01},
+    }
+
+
+def scenario_yaml(
+    estate: Estate,
+    name: str,
+    plan: dict[str, Any] | None = None,
+    *,
+    description: str | None = None,
+    header: str = "",
+) -> str:
+    """A full scenario file: ``header`` as ``#`` comments, ``name``, a description, ``plan`` (if
+    any, before the estate so that it is at hand) and the estate inline."""
     vms = sum(len(cs.vms) for cs in estate.cloud_services)
     doc: dict[str, Any] = {
         "name": name,
-        "description": f"Synthetic classic estate of {vms} VMs (migsim generate)",
-        "estate": estate_data(estate),
+        "description": description or f"Synthetic classic estate of {vms} VMs (migsim generate)",
     }
     if plan:
         doc["plan"] = plan
-    return _dump(doc)
+    doc["estate"] = estate_data(estate)
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comment + dump_yaml(doc)

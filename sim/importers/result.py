@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sim.common.atomic import atomic_file
+from sim.common.atomic import atomic_file, refuse_existing
 from sim.common.errors import InputError, ReferenceProblem
 from sim.importers.xmlsafe import Notes
 from sim.model.estate import Estate, Gateway, GatewayKind
@@ -147,12 +147,7 @@ def write_estate(result: ImportResult, out: Path, *, force: bool = False) -> Non
     """
     from sim.model.scenario import load_estate
 
-    if out.is_dir():
-        raise InputError(str(out), (), "is a directory; expected the path of an estate file")
-    if out.exists() and not force:
-        raise InputError(
-            str(out), (), "already exists; expected a new estate file (or pass --force)"
-        )
+    refuse_existing(out, force=force, what="an estate file")
     text = estate_yaml(result)
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")

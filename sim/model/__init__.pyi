@@ -14,6 +14,7 @@ from .rules import check as check
 from .scenario import Scenario as Scenario
 from .scenario import load_estate as load_estate
 from .scenario import load_scenario as load_scenario
+from .scenario import scenario_to_yaml as scenario_to_yaml
 from .units import MigrationUnits as MigrationUnits
 from .units import Unit as Unit
 from .units import build_units as build_units

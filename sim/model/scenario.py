@@ -23,9 +23,11 @@ from sim.common.gcpause import paused_gc
 from sim.model.estate import Estate, Model
 from sim.model.plan import Plan
 
-try:  # libyaml's parser is several times faster on large estates; same safe constructor
+try:  # libyaml's parser and emitter are several times faster on large estates; same safe ones
+    from yaml import CSafeDumper as _Dumper
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
@@ -528,6 +530,15 @@ def _load_estate(path: str | Path) -> Estate:
         raise _references(exc, doc, ()) from None
 
 
+_ESTATE_KEYS = frozenset(f.alias or n for n, f in Estate.model_fields.items())
+
+
+def _is_estate(data: dict[str, Any]) -> bool:
+    """A mapping with estate keys only (an estate file, as ``migsim generate --estate-only`` or
+    ``migsim import`` write), given where a scenario was expected."""
+    return bool(data) and "estate" not in data and all(k in _ESTATE_KEYS for k in data)
+
+
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Load, override and validate a scenario file; raise :class:`InputError` on any bad input."""
     with paused_gc():  # one pause for parsing and validation (see paused_gc)
@@ -541,6 +552,14 @@ def _load_scenario(path: Path, overrides: Sequence[str]) -> Scenario:
             doc.file, (), "expected a mapping with keys name, estate and plan at the top"
         )
     data: dict[str, Any] = doc.data
+    if _is_estate(data):
+        raise InputError(
+            doc.file,
+            (),
+            f"is an estate, not a scenario: write a scenario with `estate: {path.name}` and a"
+            " `plan:` block (docs/scenario-format.md), or use `migsim generate` without"
+            " --estate-only",
+        )
     estate_doc: _Document | None = None
     if isinstance(data.get("estate"), str):
         if not data["estate"].strip():
@@ -576,3 +595,44 @@ def _load_scenario(path: Path, overrides: Sequence[str]) -> Scenario:
         ) from None
     except ReferenceProblem as exc:
         raise _references(exc, doc, ("estate",)) from None
+
+
+# ---- writing a scenario back -------------------------------------------------------------------
+
+
+@paused_gc()  # hundreds of thousands of YAML nodes, all alive until the end
+def dump_yaml(data: Any) -> str:
+    """``data`` as YAML text: flow style for the innermost mappings and lists (a disk, a subnet
+    list on one line), block style above, keys in their order; compact and still readable."""
+    text: str = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        default_flow_style=None,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+    return text
+
+
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """``scenario`` as plain data that :func:`load_scenario` reads back to an equal scenario.
+
+    The estate is written inline with its defaults left out (what an estate file holds); the
+    plan is written in full, every default spelled out, because a step duration written as a
+    mapping keeps the defaults of the keys it leaves out (so leaving out a value equal to the
+    record's own default could change it on reading).
+    """
+    data: dict[str, Any] = {"name": scenario.name}
+    if scenario.description:
+        data["description"] = scenario.description
+    data["estate"] = scenario.estate.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    data["plan"] = scenario.plan.model_dump(mode="json", by_alias=True)
+    return data
+
+
+def scenario_to_yaml(scenario: Scenario, header: str = "") -> str:
+    """A scenario file of ``scenario`` (see :func:`scenario_data`), after ``header`` (each of
+    its lines written as a ``#`` comment)."""
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comment + dump_yaml(scenario_data(scenario))

@@ -12,6 +12,7 @@ from .records import Window as Window
 from .records import events_csv as events_csv
 from .records import summarize as summarize
 from .records import summary_json as summary_json
+from .records import units_csv as units_csv
 from .records import windows_csv as windows_csv
 from .report import build_report as build_report
 from .report import load_results as load_results

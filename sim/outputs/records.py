@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -168,7 +168,8 @@ class Replication:
 
 @dataclass(frozen=True)
 class Summary:
-    """The headline numbers of one replication and everything needed to reproduce it."""
+    """The headline numbers of one replication (the scenario itself is written beside it, once:
+    ``scenario.yaml``)."""
 
     scenario_name: str
     seed: int
@@ -189,7 +190,6 @@ class Summary:
     open_windows: int
     units: tuple[UnitOutcome, ...]
     post_migration_tasks: tuple[PostTask, ...]
-    scenario: Mapping[str, Any] = field(compare=False)
     origin: datetime | None = None
     service_hours_down: float = 0.0
     exposure_hours: float = 0.0
@@ -244,8 +244,11 @@ class Summary:
         )
         return rows
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, units: bool = True) -> dict[str, Any]:
+        """The summary as plain data. ``units=False`` leaves out the per-unit outcomes: that is
+        ``summary.json``, which keeps to the figures whatever the estate's size (the outcomes are
+        a table of their own, ``units.csv``)."""
+        data = {
             "scenario_name": self.scenario_name,
             "migsim_version": self.migsim_version,
             "seed": self.seed,
@@ -269,7 +272,7 @@ class Summary:
             "exposure_hours": _round(self.exposure_hours),
             "protection_gap_hours": _round(self.protection_gap_hours),
             "units_needing_support": len(self.needing_support),
-            "units": [_outcome_dict(u, self.origin) for u in self.units],
+            "units": [_outcome_dict(u, self.origin) for u in self.units] if units else None,
             "not_migrated": [
                 {
                     "unit": u.unit,
@@ -290,10 +293,12 @@ class Summary:
                 }
                 for t in self.post_migration_tasks
             ],
-            "scenario": dict(self.scenario),
             "timezone": self.timezone,
             "end_local": local(self.origin, self.makespan_minutes, self.zone),
         }
+        if not units:
+            del data["units"]
+        return data
 
 
 def _round(x: float | None) -> float | None:
@@ -464,7 +469,6 @@ def summarize(rep: Replication, scenario: Scenario) -> Summary:
         open_windows=rep.open_windows,
         units=rep.outcomes,
         post_migration_tasks=rep.post_tasks,
-        scenario=scenario.model_dump(mode="json", by_alias=True),
         origin=rep.origin,
         service_hours_down=hours.service_hours_down,
         exposure_hours=hours.exposure_hours,
@@ -548,6 +552,61 @@ def events_csv(
     return _csv(header, rows)
 
 
+UNIT_COLUMNS = (
+    "unit",
+    "kind",
+    "vms",
+    "status",
+    "first_start_min",
+    "commit_end_min",
+    "end_min",
+    "first_start_utc",
+    "commit_end_utc",
+    "end_utc",
+    "first_start_local",
+    "commit_end_local",
+    "end_local",
+    "validate_attempts",
+    "prepare_attempts",
+    "commit_attempts",
+    "needs_support",
+    "rules",
+    "reason",
+)
+"""The columns of ``units.csv`` (the ``*_utc`` and ``*_local`` ones only when the plan has a
+start)."""
+
+
+def units_csv(
+    units: Sequence[UnitOutcome], origin: datetime | None, zone: ZoneInfo | None = None
+) -> str:
+    """``units.csv``: one row per unit in the order of the run (:data:`UNIT_COLUMNS`): its
+    kind, VMs, status, first start, end of Commit and end (minutes, and UTC with a plan start;
+    empty when it never began), attempts per step, ``needs_support`` (``true``/``false``), the
+    rules that kept it back (``;``-separated) and the reason it was not migrated. The clock
+    times are in UTC and in ``zone`` (the plan's), as in :func:`windows_csv`."""
+    clock = origin is not None
+    tz = zone or ZoneInfo("UTC")
+    header = [c for c in UNIT_COLUMNS if clock or not c.endswith(("_utc", "_local"))]
+
+    def num(x: float | None) -> str:
+        return "" if x is None else fmt_num(x)
+
+    rows = []
+    for u in units:
+        row = [u.unit, u.kind, str(u.vms), u.status, num(u.first_start), num(u.commit_end)]
+        row.append(num(u.end))
+        if clock:
+            row += [iso(origin, t) or "" for t in (u.first_start, u.commit_end, u.end)]
+            row += [local(origin, t, tz) or "" for t in (u.first_start, u.commit_end, u.end)]
+        row += [str(u.validate_attempts), str(u.prepare_attempts), str(u.commit_attempts)]
+        row += ["true" if u.needs_support else "false", ";".join(u.rules), u.reason]
+        rows.append(row)
+    return _csv(header, rows)
+
+
 def summary_json(summary: Summary) -> str:
-    """``summary.json``: two-space indented, keys in a fixed order, a final newline."""
-    return json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """``summary.json``: the figures of :meth:`Summary.as_dict` without the per-unit outcomes
+    (``units.csv``); two-space indented, keys in a fixed order, a final newline."""
+    data = summary.as_dict(units=False)
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

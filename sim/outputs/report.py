@@ -9,7 +9,8 @@ saying which command produces them.
 
 Files read (all optional except that at least one must be there):
 
-- ``summary.json``, ``validation.json``, ``windows.csv``, ``events.csv`` (``migsim run``);
+- ``summary.json``, ``scenario.yaml``, ``validation.json``, ``windows.csv``, ``events.csv``,
+  ``units.csv`` (``migsim run``);
 - ``replications.csv``, ``statistics.json``, ``kept-windows.csv``
   (``migsim run --replications N``);
 - ``compare/compare.csv``, ``compare/compare-replications.csv`` (``migsim compare``);
@@ -31,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from matplotlib.figure import Figure
 
-from sim.common.atomic import atomic_file
+from sim.common.atomic import atomic_file, refuse_existing
 from sim.common.clocktime import at_minutes, clock_text, span_text, zone_tag
 from sim.common.errors import InputError
 from sim.common.timeparse import format_minutes
@@ -54,7 +55,14 @@ REPORT_NAME = "report.html"
 SIZE_BUDGET = 5_000_000
 """Bytes a report should stay under (a test holds a 2,000-VM estate's report to it)."""
 
-RUN_FILES = ("summary.json", "validation.json", "windows.csv", "events.csv")
+RUN_FILES = (
+    "summary.json",
+    "scenario.yaml",
+    "validation.json",
+    "windows.csv",
+    "events.csv",
+    "units.csv",
+)
 REPLICATION_FILES = ("replications.csv", "statistics.json", "kept-windows.csv", "orderings.json")
 COMPARE_FILES = (
     "compare/compare.csv",
@@ -90,9 +98,12 @@ class ResultsDir:
 
     root: Path
     summary: dict[str, Any] | None = None
+    scenario: dict[str, Any] | None = None
+    """The run's scenario (``scenario.yaml``) as plain data, every default filled in."""
     validation: dict[str, Any] | None = None
     windows: list[Window] | None = None
     events: list[Event] | None = None
+    units: list[UnitOutcome] | None = None
     replications: list[dict[str, float]] | None = None
     statistics: dict[str, dict[str, Any]] | None = None
     finish: dict[str, Any] | None = None
@@ -221,6 +232,30 @@ def read_events(path: Path) -> list[Event]:
     ]
 
 
+def read_units(path: Path) -> list[UnitOutcome]:
+    """``units.csv`` back into :class:`~sim.outputs.records.UnitOutcome` records."""
+    header, rows = _rows(path)
+    _need(path.name, header, ("unit", "kind", "vms", "status", "first_start_min", "end_min"))
+    return [
+        UnitOutcome(
+            unit=r["unit"],
+            kind=r["kind"],
+            vms=int(r["vms"]),
+            status=r["status"],
+            first_start=_opt(r.get("first_start_min")),
+            commit_end=_opt(r.get("commit_end_min")),
+            end=_opt(r.get("end_min")),
+            validate_attempts=int(r.get("validate_attempts") or 0),
+            prepare_attempts=int(r.get("prepare_attempts") or 0),
+            commit_attempts=int(r.get("commit_attempts") or 0),
+            reason=r.get("reason") or "",
+            rules=tuple(x for x in (r.get("rules") or "").split(";") if x),
+            needs_support=r.get("needs_support") == "true",
+        )
+        for r in rows
+    ]
+
+
 def _numeric_rows(
     rows: Iterable[Mapping[str, str]], skip: Sequence[str] = ()
 ) -> list[dict[str, float]]:
@@ -257,12 +292,20 @@ def load_results(results_dir: Path) -> ResultsDir:
         except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
             res.present.remove(name)
             res.problems.append(f"{name} could not be read ({type(exc).__name__}: {exc})")
+        except InputError as exc:
+            res.present.remove(name)
+            res.problems.append(f"{name} could not be read ({exc.message})")
 
     def summary(p: Path) -> None:
         data = json.loads(p.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or "units" not in data:
-            raise ValueError("not a migsim summary (no 'units')")
+        if not isinstance(data, dict) or "units_total" not in data:
+            raise ValueError("not a migsim summary (no 'units_total')")
         res.summary = data
+
+    def scenario(p: Path) -> None:
+        from sim.model.scenario import load_scenario
+
+        res.scenario = load_scenario(p).model_dump(mode="json", by_alias=True)
 
     def validation(p: Path) -> None:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -275,6 +318,9 @@ def load_results(results_dir: Path) -> ResultsDir:
 
     def events(p: Path) -> None:
         res.events = read_events(p)
+
+    def units(p: Path) -> None:
+        res.units = read_units(p)
 
     def replications(p: Path) -> None:
         header, rows = _rows(p)
@@ -343,9 +389,17 @@ def load_results(results_dir: Path) -> ResultsDir:
             res.criticality_replications = int(float(rows[0]["replications"]))
 
     attempt("summary.json", summary)
+    attempt("scenario.yaml", scenario)
+    legacy = (res.summary or {}).get("scenario")
+    if res.scenario is None and isinstance(legacy, dict):
+        res.scenario = legacy  # a summary.json written before scenario.yaml existed embeds it
     attempt("validation.json", validation)
     attempt("windows.csv", windows)
     attempt("events.csv", events)
+    attempt("units.csv", units)
+    if res.units is None and isinstance((res.summary or {}).get("units"), list):
+        # a summary.json written before units.csv existed holds the outcomes itself
+        res.units = [_outcome(u) for u in (res.summary or {})["units"]]
     attempt("replications.csv", replications)
     attempt("statistics.json", statistics)
     attempt("kept-windows.csv", kept)
@@ -382,14 +436,14 @@ def _outcome(u: Mapping[str, Any]) -> UnitOutcome:
 
 
 def _maintenance(
-    summary: Mapping[str, Any], horizon: float, timezone: str = "UTC"
+    scenario: Mapping[str, Any] | None, horizon: float, timezone: str = "UTC"
 ) -> tuple[tuple[float, float], ...]:
     """The plan's maintenance windows from 0 to ``horizon`` (clipped as the engine clips), read
     in the plan's ``timezone`` as the engine reads them (daylight saving included)."""
     from sim.model.calendar import Calendar
     from sim.model.plan import Plan
 
-    plan_data = dict((summary.get("scenario") or {}).get("plan") or {})
+    plan_data = dict((scenario or {}).get("plan") or {})
     windows = []
     for w in plan_data.get("maintenance_windows") or ():
         w = dict(w)
@@ -413,11 +467,11 @@ def _maintenance(
 
 def replication_of(res: ResultsDir) -> Replication | None:
     """The run's :class:`~sim.outputs.records.Replication` rebuilt from ``summary.json``,
-    ``windows.csv`` and ``events.csv`` (``None`` when one of them is missing)."""
+    ``units.csv``, ``windows.csv`` and ``events.csv`` (``None`` when one of them is missing)."""
     s = res.summary
-    if s is None or res.windows is None or res.events is None:
+    if s is None or res.windows is None or res.events is None or res.units is None:
         return None
-    outcomes = tuple(_outcome(u) for u in s.get("units", ()))
+    outcomes = tuple(res.units)
     horizon = max(
         [
             float(s.get("makespan_minutes") or 0.0),
@@ -445,7 +499,7 @@ def replication_of(res: ResultsDir) -> Replication | None:
         events=tuple(res.events),
         outcomes=outcomes,
         post_tasks=tasks,
-        maintenance=_maintenance(s, horizon, res.timezone),
+        maintenance=_maintenance(res.scenario, horizon, res.timezone),
         throttle_minutes=float(s.get("throttle_minutes") or 0.0),
         open_windows=int(s.get("open_windows_at_end") or 0),
     )
@@ -476,7 +530,6 @@ def summary_of(res: ResultsDir, rep: Replication) -> Summary:
         open_windows=int(s.get("open_windows_at_end") or 0),
         units=rep.outcomes,
         post_migration_tasks=rep.post_tasks,
-        scenario=dict(s.get("scenario") or {}),
         origin=rep.origin,
         service_hours_down=_headline_hours(res, "service_hours_down"),
         exposure_hours=_headline_hours(res, "exposure_hours"),
@@ -783,7 +836,7 @@ CARD_NOTES = {
 def _support_count(s: Mapping[str, Any]) -> int:
     if "units_needing_support" in s:
         return int(s.get("units_needing_support") or 0)
-    return sum(bool(u.get("needs_support")) for u in s.get("units") or ())
+    return sum(bool(u.get("needs_support")) for u in s.get("not_migrated") or ())
 
 
 def _service_parts(res: ResultsDir) -> str:
@@ -1072,7 +1125,7 @@ def _section_scenario(res: ResultsDir) -> str:
     s = res.summary
     if s is None:
         return _note("no run summary (summary.json) in this directory: " + HOW_TO["run"])
-    sc = s.get("scenario") or {}
+    sc = res.scenario or {}
     estate = sc.get("estate") or {}
     plan = sc.get("plan") or {}
     units = (res.validation or {}).get("units")
@@ -1294,11 +1347,12 @@ def _section_timeline(res: ResultsDir, figure: _Figures) -> str:
     rep = replication_of(res)
     if rep is None:
         missing = res.missing(("summary.json", "windows.csv", "events.csv"))
+        missing += [] if res.units is not None else ["units.csv"]
         return _note(
             f"no timeline: {', '.join(missing) or 'the run files'} missing; " + HOW_TO["run"]
         )
     summary = summary_of(res, rep)
-    name = summary.scenario_name or (res.summary or {}).get("scenario", {}).get("name", "")
+    name = summary.scenario_name or (res.scenario or {}).get("name", "")
     fig = plots.gantt(rep, summary, unit_infos(res), str(name), by="auto")
     big = len(rep.outcomes) and sum(len(u.resources) for u in unit_infos(res).values()) > (
         plots.AUTO_UNIT_ROWS
@@ -1972,7 +2026,7 @@ def render_report(results_dir: Path) -> str:
     res = load_results(results_dir)
     figure = _Figures()
     s = res.summary or {}
-    sc = s.get("scenario") or {}
+    sc = res.scenario or {}
     name = str(
         s.get("scenario_name")
         or sc.get("name")
@@ -2037,13 +2091,16 @@ def render_report(results_dir: Path) -> str:
     )
 
 
-def build_report(results_dir: Path, out: Path | None = None) -> Path:
+def build_report(results_dir: Path, out: Path | None = None, *, force: bool = False) -> Path:
     """Write the report of ``results_dir`` to ``out`` (default ``RESULTS_DIR/report.html``)
     atomically and return its path. Raises :class:`~sim.common.errors.InputError` when
-    ``results_dir`` is not a results directory."""
+    ``results_dir`` is not a results directory, or when the report file exists and ``force`` is
+    false."""
     results_dir = Path(results_dir)
-    text = render_report(results_dir)
     target = Path(out) if out is not None else results_dir / REPORT_NAME
+    if results_dir.is_dir():
+        refuse_existing(target, force=force, what="an HTML file")
+    text = render_report(results_dir)
     with atomic_file(target) as tmp:
         tmp.write_bytes(text.encode("utf-8"))
     return target
