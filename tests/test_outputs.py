@@ -68,7 +68,7 @@ def test_run_force_keeps_what_other_commands_wrote_in_its_folder(tmp_path: Path)
     assert {k: now[k] for k in others} == others  # the other commands' files, untouched
     assert json.loads(now["summary.json"])["seed"] == 7
     # the previous run's replications do not outlive a run without replications
-    for gone in ("replications.csv", "statistics.json", "kept-windows.csv"):
+    for gone in ("replications.csv", "statistics.json", "kept-windows.csv", "orderings.json"):
         assert gone not in now
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
 
@@ -82,13 +82,17 @@ def test_compare_force_into_a_run_folder_keeps_the_run(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     second = migsim(*args)
     assert second.returncode == 2
-    assert "already holds migsim compare's files (compare-replications.csv, compare.csv)" in (
-        second.stderr
-    )
+    owned = "compare-finish.csv, compare-replications.csv, compare.csv, verdict.json"
+    assert f"already holds migsim compare's files ({owned})" in second.stderr
     assert migsim(*args, "--force").returncode == 0
     now = tree(out)
     assert {k: now[k] for k in run_files} == run_files
-    assert set(now) == {*run_files, "compare.csv", "compare-replications.csv"}
+    assert set(now) == {
+        *run_files,
+        "compare.csv",
+        "compare-replications.csv",
+        "compare-finish.csv",
+    } | {"verdict.json"}
 
 
 def test_report_needs_force_to_replace_its_file(tmp_path: Path) -> None:

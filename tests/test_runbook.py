@@ -351,7 +351,8 @@ def test_scenario_yaml_beside_the_summary_is_preferred(run_folder: Path, tmp_pat
     copy = tmp_path / "run"
     copy.mkdir()
     summary = json.loads((run_folder / "summary.json").read_text())
-    scenario = summary.pop("scenario")
+    scenario = yaml.safe_load((run_folder / "scenario.yaml").read_text())
+    assert "scenario" not in summary  # the run writes it once, beside the summary
     (copy / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(InputError, match=r"expected scenario\.yaml beside summary\.json"):
         build_runbook(copy)

@@ -649,7 +649,7 @@ def compare_csv(comparison: Comparison) -> str:
     return buf.getvalue()
 
 
-COMPARE_FILES = ("compare.csv", "compare-replications.csv")
+COMPARE_FILES = ("compare.csv", "compare-replications.csv", "compare-finish.csv", "verdict.json")
 """The files ``migsim compare --out DIR`` writes into ``DIR``: what its ``--force`` replaces there
 (and nothing else)."""
 

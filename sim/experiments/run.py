@@ -53,7 +53,7 @@ OUTPUT_FILES = (
 
 EXPERIMENT_FILES = ("replications.csv", "statistics.json")
 
-RUN_FILES = (*OUTPUT_FILES, *EXPERIMENT_FILES, "kept-windows.csv")
+RUN_FILES = (*OUTPUT_FILES, *EXPERIMENT_FILES, "kept-windows.csv", "orderings.json")
 """Every file ``migsim run`` may write into its folder: what ``--force`` replaces there (and
 nothing else)."""
 
