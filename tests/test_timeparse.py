@@ -110,8 +110,9 @@ def test_parse_clock_refuses(written: Any) -> None:
         (120, "2h"),
         (1440, "1d"),
         (1500, "1d1h"),
-        (1441, "1d1m"),
-        (2 * 1440 + 3 * 60 + 4, "2d3h4m"),
+        (1441, "1d01m"),
+        (2 * 1440 + 3 * 60 + 4, "2d3h04m"),
+        (6 * 60 + 2, "6h02m"),
     ],
 )
 def test_format_minutes(minutes: float, shown: str) -> None:

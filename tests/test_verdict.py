@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sim.common.stats import Interval
+from sim.common.timeparse import format_hours
 from sim.experiments.baseline import ordering_baseline
 from sim.experiments.comparison import (
     MetricRow,
@@ -215,10 +216,10 @@ def test_run_compares_the_plans_ordering_with_compare_on_the_same_seeds(tmp_path
     assert record.plan_ordering == "smallest_first" and plan.names[0] == "smallest_first"
     line = " ".join(result.stdout.split())
     assert (
-        f"The plan's ordering (smallest_first) finishes at P80 {plan.p80:.2f} h;"
-        f" {best.name}, the best named strategy, at {best.p80:.2f} h" in line
+        f"The plan's ordering (smallest_first) finishes at P80 {format_hours(plan.p80)};"
+        f" {best.name}, the best named strategy, at {format_hours(best.p80)}" in line
     )
-    assert f"{plan.p80 - best.p80:.2f} h sooner at P80" in line
+    assert f"{format_hours(plan.p80 - best.p80)} sooner at P80" in line
     assert f"best in {best.probability_best:.0%} of 40 replications" in line
 
     names = ",".join(o.names[0] for o in record.outcomes)
@@ -275,7 +276,7 @@ def test_the_best_plan_ordering_is_called_best(contoso: Scenario) -> None:
     assert record is not None and record.plan.best
     assert record.sentence().startswith(
         "The plan's ordering (largest_first) is the best of the named strategies on 20"
-        f" replications: P80 {record.plan.p80:.2f} h"
+        f" replications: P80 {format_hours(record.plan.p80)}"
     )
 
 
@@ -340,22 +341,22 @@ def test_the_ordering_sentence_in_each_case() -> None:
     # a faster strategy, sooner at P80 and on average: by how much, how sure, how often best
     faster = outcome(("largest_first",), 7.5, 7.6, best=True)
     assert baseline("smallest_first", plan, faster).sentence() == (
-        "The plan's ordering (smallest_first) finishes at P80 8.20 h; largest_first, the best"
-        " named strategy, at 7.60 h (0.60 h sooner at P80; 0.50 h sooner on average, 95 % CI"
-        " 0.40 to 0.60 h; best in 60% of 50 replications)."
+        "The plan's ordering (smallest_first) finishes at P80 8h12m; largest_first, the best"
+        " named strategy, at 7h36m (36m sooner at P80; 30m sooner on average, 95 % CI"
+        " 24m to 36m; best in 60% of 50 replications)."
     )
     # best on average but later at P80: both said, "on average" named
     steady = outcome(("as_listed", "priority"), 7.9, 8.3, best=True)
     text = baseline("smallest_first", plan, steady).sentence()
-    assert "as_listed, the best named strategy on average, at 8.30 h (0.10 h later at P80" in text
-    assert "0.10 h sooner on average, the 95 % CI includes 0: not distinguishable" in text
+    assert "as_listed, the best named strategy on average, at 8h18m (6m later at P80" in text
+    assert "6m sooner on average, the 95 % CI includes 0: not distinguishable" in text
     # the plan's own is best: it says so and names the next
     best_plan = outcome(("largest_first",), 7.5, 7.6, plan=True, best=True)
     slower = outcome(("smallest_first",), 8.0, 8.2)
     assert baseline("largest_first", best_plan, slower).sentence() == (
         "The plan's ordering (largest_first) is the best of the named strategies on 50"
-        " replications: P80 7.60 h, best in 60% of them; the next, smallest_first, finishes at"
-        " P80 8.20 h (0.60 h later at P80)."
+        " replications: P80 7h36m, best in 60% of them; the next, smallest_first, finishes at"
+        " P80 8h12m (36m later at P80)."
     )
     # an explicit list better than every strategy
     listed = outcome((), 7.5, 7.6, plan=True, best=True)
@@ -373,5 +374,5 @@ def test_the_ordering_sentence_in_each_case() -> None:
     alone = outcome(("as_listed", "priority", "waves"), 8.0, 8.2, plan=True, best=True)
     assert baseline("as_listed", alone).sentence() == (
         "The plan's ordering (as_listed), the same order as priority and waves, finishes at P80"
-        " 8.20 h; every named strategy gives this same order."
+        " 8h12m; every named strategy gives this same order."
     )

@@ -60,7 +60,8 @@ def parse_clock(value: Any) -> int:
 
 
 def format_minutes(minutes: float) -> str:
-    """A short human form of a duration: ``2h30m``, ``45m``, ``90s``."""
+    """A short human form of a duration: ``2h30m``, ``6h02m``, ``45m``, ``90s``, ``1d3h``; the one
+    way durations are written in the CLI, the report and the runbook."""
     if minutes > 0 and round(minutes * 60) < 60:
         return f"{minutes * 60:.0f}s"
     total = round(minutes)
@@ -72,8 +73,18 @@ def format_minutes(minutes: float) -> str:
     if hours:
         parts.append(f"{hours}h")
     if mins or not parts:
-        parts.append(f"{mins}m")
+        # two digits after hours or days, so a column of durations reads evenly (6h02m)
+        parts.append(f"{mins:02d}m" if parts else f"{mins}m")
     return "".join(parts)
+
+
+def format_hours(hours: float, *, signed: bool = False) -> str:
+    """A duration given in hours, written as :func:`format_minutes` writes it (``5h59m``); ``-``
+    for NaN; ``signed`` puts ``+`` or ``-`` before it (a difference)."""
+    if hours != hours:
+        return "-"
+    sign = "-" if hours < 0 else "+" if signed else ""
+    return sign + format_minutes(abs(hours) * 60.0)
 
 
 Minutes = Annotated[float, BeforeValidator(parse_duration)]

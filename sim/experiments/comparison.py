@@ -48,7 +48,7 @@ from sim.experiments.runner import (
 from sim.model.ordering import STRATEGIES
 from sim.model.scenario import Scenario, apply_overrides
 from sim.outputs.records import fmt_num
-from sim.outputs.verdicts import HEADLINE_METRICS, MetricVerdict, Verdict, better
+from sim.outputs.verdicts import HEADLINE_METRICS, MetricVerdict, Verdict, better, metric_text
 
 HEADLINE = "makespan_hours"
 """The metric a comparison is judged by unless told otherwise."""
@@ -339,13 +339,16 @@ class Comparison:
         """The terminal table of ``metric`` (default: the headline), columns
         :data:`TABLE_COLUMNS`, alternatives in the order given."""
         out = []
+        m = metric or self.headline
         for r in self.table(metric):
-            diff = "best" if r.best else f"{_signed(r.difference.estimate)} {_ci(r.difference)}"
+            diff = (
+                "best" if r.best else f"{_signed(m, r.difference.estimate)} {_ci(m, r.difference)}"
+            )
             out.append(
                 (
                     r.alternative,
-                    *(_num(r.percentiles[p]) for p in TABLE_PERCENTILES),
-                    f"{_num(r.mean.estimate)} {_ci(r.mean)}",
+                    *(_num(m, r.percentiles[p]) for p in TABLE_PERCENTILES),
+                    f"{_num(m, r.mean.estimate)} {_ci(m, r.mean)}",
                     diff,
                     f"{r.probability_best:.0%}",
                 )
@@ -367,17 +370,17 @@ class Comparison:
         if len(tied) > 1:
             names = ", ".join(r.alternative for r in tied)
             text = (
-                f"Tie on {key}: {names} have the same mean ({_num(best.mean.estimate)}), equal"
+                f"Tie on {key}: {names} have the same mean ({_num(key, best.mean.estimate)}), equal"
                 " within a billionth of its scale; none is better."
             )
             others = _ranked((r for r in table if not r.best), higher)
             if others:
                 nxt = others[0]
-                text += f" Next: {nxt.alternative}, {_signed(nxt.difference.estimate)}."
+                text += f" Next: {nxt.alternative}, {_signed(key, nxt.difference.estimate)}."
             return text
         text = (
             f"{best.alternative} has the {'highest' if higher else 'lowest'} mean {key}"
-            f" ({_num(best.mean.estimate)}) and is best in {best.probability_best:.0%} of"
+            f" ({_num(key, best.mean.estimate)}) and is best in {best.probability_best:.0%} of"
             f" {len(self.used)} replications."
         )
         others = _ranked((r for r in table if not r.best), higher)
@@ -390,7 +393,8 @@ class Comparison:
                 sure = f"the 95 % CI excludes 0: {best.alternative} is better"
             else:
                 sure = "the 95 % CI includes 0: not distinguishable with these replications"
-            text += f" Next: {runner_up.alternative}, {_signed(d.estimate)} {_ci(d)} ({sure})."
+            diff = f"{_signed(key, d.estimate)} {_ci(key, d)}"
+            text += f" Next: {runner_up.alternative}, {diff} ({sure})."
         return text
 
 
@@ -399,18 +403,18 @@ def _ranked(rows: Iterable[MetricRow], higher: bool) -> list[MetricRow]:
     return sorted(rows, key=lambda r: -r.mean.estimate if higher else r.mean.estimate)
 
 
-def _num(x: float) -> str:
-    return "-" if math.isnan(x) else f"{x:.2f}"
+def _num(metric: str, x: float) -> str:
+    return metric_text(metric, x)
 
 
-def _signed(x: float) -> str:
-    return "-" if math.isnan(x) else f"{x:+.2f}"
+def _signed(metric: str, x: float) -> str:
+    return metric_text(metric, x, signed=True)
 
 
-def _ci(iv: Interval) -> str:
+def _ci(metric: str, iv: Interval) -> str:
     if math.isnan(iv.low) or math.isnan(iv.high):
         return "(-)"
-    return f"({iv.low:.2f} to {iv.high:.2f})"
+    return f"({metric_text(metric, iv.low)} to {metric_text(metric, iv.high)})"
 
 
 def _tables(

@@ -64,6 +64,7 @@ from sim.common.atomic import atomic_file
 from sim.common.errors import InputError
 from sim.engine.sampling import replication_seed
 from sim.experiments.replications import METRICS, Prepared, ReplicationRow
+from sim.outputs.verdicts import metric_text
 
 # sim.common.stats (and with it scipy, most of this module's import time) is imported by
 # metric_statistics() only: the fork server preloads this module, and the workers never compute
@@ -643,11 +644,12 @@ SUMMARY_COLUMNS = ("metric", "mean (95% CI)", "P50", "P80", "P90", "P99")
 def summary_table(summary: dict[str, dict[str, float | int | None]]) -> list[tuple[str, ...]]:
     """The output of :func:`metric_statistics` as terminal-table rows (:data:`SUMMARY_COLUMNS`)."""
 
-    def num(x: float | int | None) -> str:
-        return "-" if x is None else f"{x:.2f}"
-
     rows = []
     for metric, s in summary.items():
+
+        def num(x: float | int | None, metric: str = metric) -> str:
+            return "-" if x is None else metric_text(metric, float(x))
+
         mean = f"{num(s['mean'])} ({num(s['mean_ci_low'])} to {num(s['mean_ci_high'])})"
         rows.append((metric, mean, *(num(s[f"p{p}"]) for p in (50, 80, 90, 99))))
     return rows

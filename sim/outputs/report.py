@@ -49,7 +49,7 @@ from sim.outputs.records import (
     is_service_down,
     window_hours,
 )
-from sim.outputs.verdicts import OrderingBaseline, Verdict, better
+from sim.outputs.verdicts import DURATION_METRICS, OrderingBaseline, Verdict, better
 
 REPORT_NAME = "report.html"
 SIZE_BUDGET = 5_000_000
@@ -1443,9 +1443,6 @@ def _stat(d: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
-DURATION_METRICS = ("makespan_hours",)
-"""Metrics that are durations (in hours in the files): written as ``7h55m``. Hours-valued
-quantities such as VM-hours stay numbers with their unit."""
 FINISH_METRICS = ("finish_window", "done_in_window_1")
 """Per-replication window numbers, answered window by window by the finish table."""
 

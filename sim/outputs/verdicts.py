@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sim.common.atomic import atomic_file
+from sim.common.timeparse import format_hours
 
 Better = Literal["lower", "higher"]
 """Which way a metric improves."""
@@ -279,7 +280,7 @@ class OrderingBaseline:
         others = [o for o in self.outcomes if not o.plan]
         if not others:
             return (
-                f"{what} finishes at P{p} {plan.p80:.2f} h; every named strategy gives this"
+                f"{what} finishes at P{p} {format_hours(plan.p80)}; every named strategy gives this"
                 " same order."
             )
         best = self.best_named()
@@ -289,30 +290,32 @@ class OrderingBaseline:
             if ties:
                 return (
                     f"{what} ties with {_names([o.name for o in ties])} for the lowest mean"
-                    f" {self.metric} on {n} replications: P{p} {plan.p80:.2f} h."
+                    f" {self.metric} on {n} replications: P{p} {format_hours(plan.p80)}."
                 )
             runner = min(others, key=lambda o: o.mean)
             rank = "is the best of the named strategies" if plan.names else "beats every named"
             if not plan.names:
                 rank += " strategy"
             return (
-                f"{what} {rank} on {n} replications: P{p} {plan.p80:.2f} h, best in"
+                f"{what} {rank} on {n} replications: P{p} {format_hours(plan.p80)}, best in"
                 f" {plan.probability_best:.0%} of them; the next, {runner.name}, finishes at"
-                f" P{p} {runner.p80:.2f} h ({_sooner(plan.p80 - runner.p80)} at P{p})."
+                f" P{p} {format_hours(runner.p80)} ({_sooner(plan.p80 - runner.p80)} at P{p})."
             )
         gap = plan.p80 - best.p80
         mean_gap = -best.diff_to_plan
         if math.isnan(best.diff_ci_low):
             sure = "too few replications for a confidence interval"
         elif best.diff_ci_high < 0:
-            sure = f"95 % CI {-best.diff_ci_high:.2f} to {-best.diff_ci_low:.2f} h"
+            sure = (
+                f"95 % CI {format_hours(-best.diff_ci_high)} to {format_hours(-best.diff_ci_low)}"
+            )
         else:
             sure = "the 95 % CI includes 0: not distinguishable with these replications"
         # The best is the lowest mean (as in a comparison): say so when its P80 is later.
         which = "the best named strategy" + (" on average" if gap < 0 else "")
         return (
-            f"{what} finishes at P{p} {plan.p80:.2f} h; {best.name}, {which},"
-            f" at {best.p80:.2f} h ({_sooner(gap)} at P{p}; {_sooner(mean_gap)} on average,"
+            f"{what} finishes at P{p} {format_hours(plan.p80)}; {best.name}, {which},"
+            f" at {format_hours(best.p80)} ({_sooner(gap)} at P{p}; {_sooner(mean_gap)} on average,"
             f" {sure}; best in {best.probability_best:.0%} of {n} replications)."
         )
 
@@ -372,12 +375,27 @@ class OrderingBaseline:
 
 
 def _sooner(hours: float) -> str:
-    """``0.60 h sooner`` for a positive gain, ``0.20 h later`` for a negative one."""
+    """``36m sooner`` for a positive gain, ``12m later`` for a negative one."""
     if hours > 0:
-        return f"{hours:.2f} h sooner"
+        return f"{format_hours(hours)} sooner"
     if hours < 0:
-        return f"{-hours:.2f} h later"
+        return f"{format_hours(-hours)} later"
     return "the same"
+
+
+DURATION_METRICS = ("makespan_hours",)
+"""Metrics that are durations (in hours in the files): written as ``7h55m`` wherever a person
+reads them (:func:`metric_text`). Hours-valued quantities such as VM-hours stay numbers."""
+
+
+def metric_text(metric: str, x: float, *, signed: bool = False) -> str:
+    """A value of ``metric`` as a person reads it: a duration (``5h59m``) for a duration metric,
+    else a number with two decimals; ``-`` for NaN; ``signed`` for a difference."""
+    if metric in DURATION_METRICS:
+        return format_hours(x, signed=signed)
+    if math.isnan(x):
+        return "-"
+    return f"{x:+.2f}" if signed else f"{x:.2f}"
 
 
 def write_ordering_baseline(baseline: OrderingBaseline, path: Path) -> Path:
