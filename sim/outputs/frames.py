@@ -31,6 +31,7 @@ import pandas as pd
 
 from sim.model.graph import NODE_KINDS
 from sim.model.units import UNIT_KINDS
+from sim.outputs import records
 from sim.outputs.records import (
     OUTCOMES,
     WINDOW_KINDS,
@@ -42,57 +43,11 @@ from sim.outputs.records import (
     Window,
 )
 
-WINDOW_COLUMNS = (
-    "resource",
-    "resource_type",
-    "unit",
-    "kind",
-    "start_min",
-    "end_min",
-    "duration_min",
-    "start_utc",
-    "end_utc",
-    "start_local",
-    "end_local",
-    "cause",
-)
-"""The columns of :func:`windows_frame`: those of ``windows.csv``, in its order."""
-
-EVENT_COLUMNS = (
-    "time_min",
-    "time_utc",
-    "time_local",
-    "unit",
-    "step",
-    "outcome",
-    "crew",
-    "attempt",
-)
-"""The columns of :func:`events_frame`: those of ``events.csv``, in its order."""
-
-UNIT_COLUMNS = (
-    "unit",
-    "kind",
-    "vms",
-    "status",
-    "first_start_min",
-    "commit_end_min",
-    "end_min",
-    "first_start_utc",
-    "commit_end_utc",
-    "end_utc",
-    "first_start_local",
-    "commit_end_local",
-    "end_local",
-    "validate_attempts",
-    "prepare_attempts",
-    "commit_attempts",
-    "needs_support",
-    "reason",
-    "rules",
-)
-"""The columns of :func:`units_frame`: the ``units`` of ``summary.json``, flattened, and the
-clock times in the plan's zone."""
+# The columns of windows.csv, events.csv and units.csv, in their order (records.py): a frame
+# always has the clock columns (NaT without a plan start).
+WINDOW_COLUMNS = records.WINDOW_COLUMNS
+EVENT_COLUMNS = records.EVENT_COLUMNS
+UNIT_COLUMNS = records.UNIT_COLUMNS
 
 POST_TASK_COLUMNS = (
     "unit",
@@ -310,8 +265,8 @@ def units_frame(
             "prepare_attempts": ints("prepare_attempts"),
             "commit_attempts": ints("commit_attempts"),
             "needs_support": pd.Series([u.needs_support for u in outcomes], dtype="bool"),
-            "reason": _strings([u.reason for u in outcomes]),
             "rules": _strings([LIST_SEPARATOR.join(u.rules) for u in outcomes]),
+            "reason": _strings([u.reason for u in outcomes]),
         }
     )
 

@@ -494,6 +494,30 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return buf.getvalue()
 
 
+WINDOW_COLUMNS = (
+    "resource",
+    "resource_type",
+    "unit",
+    "kind",
+    "start_min",
+    "end_min",
+    "duration_min",
+    "start_utc",
+    "end_utc",
+    "start_local",
+    "end_local",
+    "cause",
+)
+"""The columns of ``windows.csv`` (the ``*_utc`` and ``*_local`` ones only with a plan start)."""
+
+EVENT_COLUMNS = ("time_min", "time_utc", "time_local", "unit", "step", "outcome", "crew", "attempt")
+"""The columns of ``events.csv`` (``time_utc`` and ``time_local`` only with a plan start)."""
+
+
+def _clock_columns(columns: Sequence[str], clock: bool) -> list[str]:
+    return [c for c in columns if clock or not c.endswith(("_utc", "_local"))]
+
+
 def windows_csv(
     windows: Sequence[Window], origin: datetime | None, zone: ZoneInfo | None = None
 ) -> str:
@@ -501,10 +525,7 @@ def windows_csv(
     (``plan.start``) the clock times follow, in UTC and in ``zone`` (the plan's, with offset)."""
     clock = origin is not None
     tz = zone or ZoneInfo("UTC")
-    header = ["resource", "resource_type", "unit", "kind", "start_min", "end_min", "duration_min"]
-    if clock:
-        header += ["start_utc", "end_utc", "start_local", "end_local"]
-    header.append("cause")
+    header = _clock_columns(WINDOW_COLUMNS, clock)
     rows = []
     for w in windows:
         row = [
@@ -531,17 +552,7 @@ def events_csv(
     in UTC and in ``zone`` with an origin, as :func:`windows_csv`)."""
     clock = origin is not None
     tz = zone or ZoneInfo("UTC")
-    header = (
-        ["time_min"]
-        + (["time_utc", "time_local"] if clock else [])
-        + [
-            "unit",
-            "step",
-            "outcome",
-            "crew",
-            "attempt",
-        ]
-    )
+    header = _clock_columns(EVENT_COLUMNS, clock)
     rows = []
     for e in events:
         row = [fmt_num(e.time)]
@@ -587,7 +598,7 @@ def units_csv(
     times are in UTC and in ``zone`` (the plan's), as in :func:`windows_csv`."""
     clock = origin is not None
     tz = zone or ZoneInfo("UTC")
-    header = [c for c in UNIT_COLUMNS if clock or not c.endswith(("_utc", "_local"))]
+    header = _clock_columns(UNIT_COLUMNS, clock)
 
     def num(x: float | None) -> str:
         return "" if x is None else fmt_num(x)
