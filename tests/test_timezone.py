@@ -273,3 +273,42 @@ def test_compare_states_each_alternatives_finish_in_clock_time(tmp_path: Path) -
         assert float(row["deadline_share"]) == deadline_hits / len(mine)
     assert finish["smallest_first | crews=1"]["done_by_window_1"] == "0"
     assert finish["smallest_first | crews=2"]["done_by_window_1"] == "1"
+
+
+def test_blocked_units_are_out_of_scope_not_never_done() -> None:
+    # A generated 2,000-VM estate has three cloud services blocked by MIG001/MIG002 and a
+    # storage account that waits for one of them: no replication migrates those four, so they
+    # are out of the night's scope and the answers count the others (the trial found "never
+    # done 100 %" and no window shares on that estate).
+    from sim.experiments.answers import out_of_scope
+    from sim.experiments.replications import Prepared
+    from sim.importers.generate import default_plan, generate_estate
+    from sim.model.scenario import Scenario
+
+    sc = Scenario.model_validate(
+        {
+            "name": "big",
+            "estate": generate_estate(2000, seed=0).model_dump(by_alias=True),
+            "plan": {**default_plan(0), "failures": {}},
+        }
+    )
+    p = Prepared.of(sc)
+    scope = out_of_scope(p.units, p.findings, p.plan)
+    rep = p.replicate(0, deterministic=True)
+    assert scope == {o.unit for o in rep.outcomes if not o.migrated}
+    assert len(scope) == 4
+    rows = [p.row(r) for r in range(3)]
+    a = finish_answers(rows, p.plan, len(scope))
+    assert a.not_done == 0 and a.out_of_scope == 4
+    assert sum(w.done_in for w in a.windows) + a.later == 3
+    assert "Out of scope (blocked, or waiting for a blocked unit)" in dict(a.lines())
+
+
+def test_done_by_window_2_is_cumulative_when_all_finish_in_window_1() -> None:
+    p = plan(
+        start="2026-12-05T22:00:00",
+        maintenance_windows=[{"every": "saturday", "at": "22:00", "for": "8h"}],
+    )
+    a = finish_answers([_row(0, 5, 1), _row(1, 6, 1)], p)
+    assert (a.share_by(1), a.share_by(2)) == (1.0, 1.0)
+    assert finish_answers([_row(0, 5, 0)], plan()).share_by(1) is None  # no windows at all

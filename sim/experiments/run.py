@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sim.common.atomic import atomic_dir
 from sim.common.errors import InputError
 from sim.engine.simulation import simulate
-from sim.experiments.answers import FinishAnswers, finish_answers
+from sim.experiments.answers import FinishAnswers, finish_answers, out_of_scope
 from sim.experiments.replications import Prepared, ReplicationRow
 from sim.experiments.runner import Progress, metric_statistics, replications_csv, run_replications
 from sim.model import rules
@@ -193,7 +193,9 @@ class Experiment:
         """The clock-time answers (:mod:`sim.experiments.answers`); None without rows."""
         if not self.rows:
             return None
-        return finish_answers(self.rows, self.run.scenario.plan)
+        run = self.run
+        scope = len(out_of_scope(run.units, run.findings, run.scenario.plan))
+        return finish_answers(self.rows, run.scenario.plan, scope)
 
 
 def run_experiment(

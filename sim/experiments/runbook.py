@@ -440,7 +440,7 @@ def _summary(
         (
             "Time zone",
             f"{plan.timezone}: every clock time here is in it, daylight saving included;"
-            " Start (UTC) sorts exactly, also in the hour the clocks go back",
+            " Start UTC sorts exactly, also in the hour the clocks go back",
         )
     )
     rows.append(("Crews", str(plan.crews)))

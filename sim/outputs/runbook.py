@@ -8,9 +8,9 @@ describes every column.
 Clock times are in the plan's zone (``plan.timezone``), daylight saving included. The workbook
 writes them as local date-times (so a sheet sorts by time and Excel computes with them), each
 cell's number format naming its zone and offset (``Sat 2026-10-24 22:00 CEST (UTC+02:00)``), the
-zone in the column header, and a ``Start (UTC)`` column that sorts exactly even in the hour the
-clocks go back; the CSV file writes ISO 8601 with the offset and in UTC; the calendar writes
-``TZID`` of the plan's zone with its ``VTIMEZONE``.
+zone in the column header, and a ``Start UTC (sorts exactly)`` column that sorts exactly even
+in the hour the clocks go back; the CSV file writes ISO 8601 with the offset and in UTC; the
+calendar writes ``TZID`` of the plan's zone with its ``VTIMEZONE``.
 
 Determinism: the same runbook gives the same bytes. The workbook's created and modified
 properties and the zip entries' timestamps are the plan's start (not the wall clock); the
@@ -348,7 +348,7 @@ def runbook_xlsx(rb: Runbook) -> bytes:
         (f"End ({where})", 30, False),
         ("Duration", 10, False),
         (f"P80 end ({where})", 30, False),
-        ("Start (UTC)", 24, False),
+        ("Start UTC (sorts exactly)", 26, False),
         ("Management lock opened", 50, True),
         ("Downtime opened", 50, True),
         ("Rollback", 50, True),
