@@ -240,7 +240,7 @@ def graph(
     scenario: Path, overrides: tuple[str, ...], out_path: Path, level: str, force: bool
 ) -> None:
     """Write the dependency graph of SCENARIO's estate (resources, relations, must-precede)."""
-    from sim.common.atomic import atomic_file
+    from sim.common.atomic import atomic_file, refuse_existing
     from sim.model.graph import GRAPH_SUFFIXES, PICTURE_SUFFIXES, build_graph, describe, write_graph
     from sim.model.units import annotate_graph, build_units, unit_graph
 
@@ -251,10 +251,7 @@ def graph(
             (),
             f"unsupported suffix {out_path.suffix!r}; expected one of {', '.join(GRAPH_SUFFIXES)}",
         )
-    if out_path.exists() and not force:
-        raise InputError(
-            str(out_path), (), "already exists; expected a new file (or pass --force to replace it)"
-        )
+    refuse_existing(out_path, force=force, what="a picture or graph file")
     sc = _load(scenario, overrides)
     g = build_graph(sc.estate)
     units = build_units(sc.estate, sc.plan)

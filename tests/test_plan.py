@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from sim.model.estate import Estate
 from sim.model.plan import DEFAULT_STEPS, Plan
 from sim.model.rules import check
@@ -59,3 +62,10 @@ def test_a_dumped_plan_loads_back_equal() -> None:
     dumped = plan.model_dump(mode="json", by_alias=True)
     assert dumped["maintenance_windows"][0]["at"] == "22:05"
     assert Plan.model_validate(dumped) == plan
+
+
+def test_a_huge_crew_count_is_refused_not_a_memory_error() -> None:
+    # found by the fresh-user trial: plan.crews=1e20 was killed for memory
+    with pytest.raises(ValidationError, match="less than or equal to 10000"):
+        Plan.model_validate({"crews": 10**20})
+    assert Plan.model_validate({"crews": 10_000}).crews == 10_000

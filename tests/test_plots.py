@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.text import Text
 
+from sim.common.clocktime import nearest_minute
 from sim.experiments.replications import Prepared
 from sim.experiments.run import RunResult, run_scenario
 from sim.model.scenario import Scenario, load_scenario
@@ -469,7 +470,8 @@ def test_every_bar_has_a_hover_text_with_its_clock_times(contoso: Scenario) -> N
     assert len(bars) == len(rep.windows)  # one text per window, one window per bar
     zone = ZoneInfo("Europe/Amsterdam")
     for w in rep.windows:
-        start = (rep.origin + timedelta(minutes=w.start)).astimezone(zone)
+        # to the nearest minute, as every clock time is shown
+        start = nearest_minute(rep.origin + timedelta(minutes=w.start)).astimezone(zone)
         head = f"{w.unit} ("
         matching = [
             t

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sim.common.clocktime import nearest_minute
 from sim.common.errors import InputError
 from sim.common.timeparse import format_minutes
 from sim.experiments.answers import compare_answers, compare_finish_csv
@@ -431,7 +432,7 @@ def test_every_clock_time_is_in_the_plan_zone(amsterdam: Path) -> None:
     assert "<th>Start</th><td>Sat 2026-12-05 22:00 CET (UTC+01:00)</td>" in html
     assert "every saturday at 22:00 Europe/Amsterdam for 8h" in html
     assert "Sun 2026-12-06 06:00 CET (UTC+01:00) (8h after the start)" in html  # the deadline
-    end = datetime.fromisoformat(summary["end_local"])
+    end = nearest_minute(datetime.fromisoformat(summary["end_local"]))  # as clock times show
     assert _card(html, "Makespan")[1] == f"ends {end:%a %Y-%m-%d %H:%M} CET (UTC+01:00)"
     assert " UTC<" not in html and "Z<" not in html  # no UTC clock time left for a person
     # the timeline's axis, and the maintenance window read in the zone as the engine read it
@@ -519,7 +520,10 @@ def test_a_run_without_replications_has_no_finish_cards(run_only: Path) -> None:
     value, sub = _card(html, "Makespan")
     summary = json.loads((run_only / "summary.json").read_text())
     assert value == format_minutes(summary["makespan_minutes"])
-    assert sub == f"ends {datetime.fromisoformat(summary['end']):%a %Y-%m-%d %H:%M} UTC"
+    assert (
+        sub
+        == f"ends {nearest_minute(datetime.fromisoformat(summary['end'])):%a %Y-%m-%d %H:%M} UTC"
+    )
 
 
 def test_durations_are_written_one_way(full: Path, full_html: str) -> None:
@@ -543,7 +547,10 @@ def test_the_comparison_says_when_each_alternative_is_done(full: Path, full_html
     assert [r["alternative"] for r in rows] == ["smallest_first", "largest_first"]
     assert "When is everything committed? <span class=dim>(clock times in UTC)" in full_html
     for r in rows:
-        clocks = [f"{datetime.fromisoformat(r[f'{p}_local']):%a %Y-%m-%d %H:%M}" for p in PS]
+        clocks = [
+            f"{nearest_minute(datetime.fromisoformat(r[f'{p}_local'])):%a %Y-%m-%d %H:%M}"
+            for p in PS
+        ]
         done = f"{100 * float(r['done_by_window_1']):.1f} %"
         row = f"<tr><td>{r['alternative']}</td>" + "".join(
             f"<td class=num>{c}</td>" for c in [*clocks, done]

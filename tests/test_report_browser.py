@@ -28,6 +28,7 @@ from devtools import Browser
 from matplotlib import image
 from test_report import CONTOSO, FIGURES, make_results
 
+from sim.common.clocktime import nearest_minute
 from sim.model.scenario import Scenario, load_scenario
 from sim.outputs.report import build_report
 
@@ -218,7 +219,8 @@ def _hover(browser: Browser, title: str, bars: list[dict[str, Any]]) -> str:
 
 
 def _local(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    # to the nearest minute, as the report shows every clock time
+    return nearest_minute(datetime.fromisoformat(text))
 
 
 def test_hovering_a_gantt_bar_shows_unit_step_and_clock_times(

@@ -23,10 +23,18 @@ def utc_offset(t: datetime) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def nearest_minute(t: datetime) -> datetime:
+    """``t`` rounded to the nearest minute (half a minute up), as durations are rounded
+    (:func:`sim.common.timeparse.format_minutes`): a makespan of 5h39m ends at a clock time
+    5h39m after the start, not one minute earlier."""
+    return (t + timedelta(seconds=30)).replace(second=0, microsecond=0)
+
+
 def clock_text(t: datetime, zone: ZoneInfo, *, seconds: bool = False) -> str:
     """``t`` (aware, any zone) as ``Sat 2026-12-05 22:00 CET (UTC+01:00)`` in ``zone``;
-    ``Sat 2026-12-05 22:00 UTC`` in UTC. ``seconds`` adds them when not zero."""
-    local = t.astimezone(zone)
+    ``Sat 2026-12-05 22:00 UTC`` in UTC; to the nearest minute, or with ``seconds`` to the
+    second (shown when not zero)."""
+    local = t.astimezone(zone) if seconds else nearest_minute(t.astimezone(UTC)).astimezone(zone)
     text = local.strftime("%a %Y-%m-%d %H:%M")
     if seconds and local.second:
         text += f":{local.second:02d}"
@@ -52,7 +60,7 @@ def _zone_tag(local: datetime) -> str:
 def span_text(a: datetime, b: datetime, zone: ZoneInfo) -> str:
     """A span as ``Sat 2026-12-05 22:00 to Sun 06:00 CET (UTC+01:00)``: the end without its date
     when it is within six days of the start, the zone once (twice when the offset changes)."""
-    la, lb = a.astimezone(zone), b.astimezone(zone)
+    la, lb = (nearest_minute(x.astimezone(UTC)).astimezone(zone) for x in (a, b))
     start = la.strftime("%a %Y-%m-%d %H:%M")
     end = lb.strftime("%a %H:%M" if lb - la < timedelta(days=6) else "%a %Y-%m-%d %H:%M")
     if la.utcoffset() != lb.utcoffset():

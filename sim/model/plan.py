@@ -317,7 +317,7 @@ class Plan(Model):
         " 30h) or a timestamp; outputs give P(done by the deadline).",
     )
     ordering: Annotated[str | tuple[Name, ...], BeforeValidator(_ordering)] = "as_listed"
-    crews: int = Field(default=1, ge=1)
+    crews: int = Field(default=1, ge=1, le=10_000)  # more crews than units is never needed
     check: Minutes = 0.0
     remediation: Remediation = "auto"
     maintenance_windows: Items[MaintenanceWindow] = ()

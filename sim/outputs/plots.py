@@ -43,7 +43,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from sim.common.clocktime import at_minutes, span_text, zone_tag
+from sim.common.clocktime import at_minutes, nearest_minute, span_text, zone_tag
 from sim.common.timeparse import format_minutes
 from sim.model.graph import EDGE_STYLES, KIND_COLOURS, NODE_KINDS, describe
 from sim.model.units import MigrationUnits
@@ -367,7 +367,8 @@ class _Clock:
     def when(self, minutes: float) -> str:
         """A short label of simulation time ``minutes``: ``Sat 22:30`` or ``+3h20m``."""
         if self.origin is not None:
-            return at_minutes(self.origin, minutes).astimezone(self.zone).strftime("%a %H:%M")
+            t = nearest_minute(at_minutes(self.origin, minutes))
+            return t.astimezone(self.zone).strftime("%a %H:%M")
         return f"+{format_minutes(minutes)}"
 
     def span(self, a: float, b: float) -> str:

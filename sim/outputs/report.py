@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from matplotlib.figure import Figure
 
 from sim.common.atomic import atomic_file, refuse_existing
-from sim.common.clocktime import at_minutes, clock_text, span_text, zone_tag
+from sim.common.clocktime import at_minutes, clock_text, nearest_minute, span_text, zone_tag
 from sim.common.errors import InputError
 from sim.common.timeparse import format_minutes
 from sim.common.version import __version__
@@ -986,7 +986,7 @@ def _when(d: Mapping[str, Any], zone: ZoneInfo) -> _When:
         return _When(f"+{after}", "from the start", f"+{after} from the start", None, minutes)
     if t.tzinfo is None:
         t = t.replace(tzinfo=ZoneInfo("UTC"))
-    value = t.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+    value = nearest_minute(t).astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
     return _When(
         value, f"{zone_tag(t, zone)} · {after} after the start", clock_text(t, zone), t, minutes
     )
@@ -1695,7 +1695,7 @@ def _compare_finish(res: ResultsDir) -> str:
         if t is None:
             return f"+{_minutes_text(r.get(f'{p}_min'))}"
         tags.add(zone_tag(t, zone))
-        return t.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+        return nearest_minute(t).astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
 
     def share(x: str | None) -> str:
         return _pct(x) if x else "–"

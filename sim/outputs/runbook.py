@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sim.common.atomic import atomic_file
+from sim.common.atomic import atomic_file, refuse_existing
 from sim.common.clocktime import at_minutes, clock_text, local_iso, span_text
 from sim.common.errors import InputError
 from sim.common.timeparse import format_minutes
@@ -567,10 +567,7 @@ def check_runbook_path(path: Path, force: bool) -> str:
             f"expected a file ending in .xlsx (workbook), .csv or .ics (calendar), got"
             f" {suffix or 'no suffix'!r}",
         )
-    if path.exists() and not force:
-        raise InputError(str(path), (), "already exists; expected a new file (or pass --force)")
-    if path.exists() and path.is_dir():
-        raise InputError(str(path), (), "is a directory; expected a file")
+    refuse_existing(path, force=force, what="a runbook file")  # a directory: always refused
     return suffix
 
 
