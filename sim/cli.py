@@ -932,7 +932,7 @@ def generate(
     """Write a realistic synthetic classic estate, the same for the same seed, as a scenario
     that runs: the estate plus a default plan (one 48-hour window each weekend, 4 crews; every
     value an assumption listed in docs/what-if.md). --estate-only writes the estate alone."""
-    from sim.common.atomic import atomic_file, refuse_existing
+    from sim.common.atomic import YAML_SUFFIXES, atomic_file, refuse_existing
     from sim.importers.generate import (
         DEFAULT_CREWS,
         default_plan,
@@ -949,7 +949,7 @@ def generate(
         raise InputError("--rule-share", (), f"expected a share from 0 to 1, got {rule_share}")
     if seed < 0:
         raise InputError("--seed", (), f"expected 0 or more, got {seed}")
-    refuse_existing(out_path, force=force, what="a YAML file")
+    refuse_existing(out_path, force=force, what="a YAML file", suffixes=YAML_SUFFIXES)
     try:
         estate = generate_estate(vms, vnets=vnets, seed=seed, rule_share=rule_share)
     except ValueError as exc:

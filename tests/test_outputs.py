@@ -131,6 +131,11 @@ def test_file_outputs_are_refused_alike(command: tuple[str, ...], tmp_path: Path
     assert target.read_text() == "mine\n"
     assert migsim(*command, str(target), "--force").returncode == 0
     assert target.read_text() != "mine\n"
+    # what a file holds shows in its name: YAML is not written to out.json (the trial did)
+    wrong = tmp_path / "out.json"
+    refused = migsim(*command, str(wrong))
+    assert refused.returncode == 2 and not wrong.exists()
+    assert "ending in .yaml or .yml, got '.json'" in refused.stderr
 
 
 def test_a_failed_swap_puts_everything_back(

@@ -17,7 +17,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 from sim.common.errors import InputError
@@ -31,12 +31,27 @@ def _names(names: Collection[str]) -> str:
     return ", ".join(shown[:_SHOWN]) + (", ..." if len(shown) > _SHOWN else "")
 
 
-def refuse_existing(target: Path, *, force: bool, what: str = "a file") -> None:
-    """Refuse a file output that exists (unless ``force``) or that is a directory (always).
+YAML_SUFFIXES = (".yaml", ".yml")
+"""The names a YAML output may end in."""
+
+
+def refuse_existing(
+    target: Path, *, force: bool, what: str = "a file", suffixes: Sequence[str] = ()
+) -> None:
+    """Refuse a file output that exists (unless ``force``), that is a directory (always), or,
+    with ``suffixes`` (``(".yaml", ".yml")``), whose name ends otherwise: what it holds must
+    show in its name.
 
     One :class:`InputError` naming the path, what is there and that ``--force`` replaces it.
     """
     target = Path(target)
+    if suffixes and target.suffix.lower() not in suffixes:
+        raise InputError(
+            str(target),
+            (),
+            f"expected {what} ending in {' or '.join(suffixes)}, got"
+            f" {target.suffix or 'no suffix'!r}",
+        )
     if target.is_dir():
         raise InputError(str(target), (), f"is a directory; expected the path of {what}")
     if target.exists() and not force:

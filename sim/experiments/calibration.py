@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.common.atomic import atomic_file, refuse_existing
+from sim.common.atomic import YAML_SUFFIXES, atomic_file, refuse_existing
 from sim.common.errors import InputError
 from sim.model.plan import STEP_NAMES
 from sim.model.scenario import read_text
@@ -338,7 +338,9 @@ def calibrate(path: str | Path, shown: str | None = None) -> Calibration:
 def write_durations(calibration: Calibration, out: Path, *, force: bool = False) -> Path:
     """Write :meth:`Calibration.to_yaml` to ``out`` atomically; an existing file needs ``force``."""
     out = Path(out)
-    refuse_existing(out, force=force, what="a durations file such as durations.yaml")
+    refuse_existing(
+        out, force=force, what="a durations file such as durations.yaml", suffixes=YAML_SUFFIXES
+    )
     with atomic_file(out) as tmp:
         tmp.write_bytes(calibration.to_yaml().encode("utf-8"))
     return out

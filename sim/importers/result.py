@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sim.common.atomic import atomic_file, refuse_existing
+from sim.common.atomic import YAML_SUFFIXES, atomic_file, refuse_existing
 from sim.common.errors import InputError, ReferenceProblem
 from sim.importers.xmlsafe import Notes
 from sim.model.estate import Estate, Gateway, GatewayKind
@@ -147,7 +147,7 @@ def write_estate(result: ImportResult, out: Path, *, force: bool = False) -> Non
     """
     from sim.model.scenario import load_estate
 
-    refuse_existing(out, force=force, what="an estate file")
+    refuse_existing(out, force=force, what="an estate file", suffixes=YAML_SUFFIXES)
     text = estate_yaml(result)
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -2096,7 +2096,7 @@ def build_report(results_dir: Path, out: Path | None = None, *, force: bool = Fa
     results_dir = Path(results_dir)
     target = Path(out) if out is not None else results_dir / REPORT_NAME
     if results_dir.is_dir():
-        refuse_existing(target, force=force, what="an HTML file")
+        refuse_existing(target, force=force, what="an HTML file", suffixes=(".html", ".htm"))
     text = render_report(results_dir)
     with atomic_file(target) as tmp:
         tmp.write_bytes(text.encode("utf-8"))
