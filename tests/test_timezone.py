@@ -182,8 +182,12 @@ def test_finish_answers_count_the_windows_and_the_deadline() -> None:
     assert lines["Never done (a unit left behind)"] == "10.0 %"
     assert "window 1 (70 %), window 2 (20 %)" in lines["Finish has several modes"]
     assert lines["Done by the deadline (Sun 2026-12-06 05:00 CET (UTC+01:00))"].startswith("50.0 %")
-    # P50 of the makespans (6.75 h after a 22:00 start) as a clock time in the plan's zone
-    assert lines["Finish P50"] == "Sun 2026-12-06 04:45 CET (UTC+01:00)"
+    # P50 of the finishes as a clock time in the plan's zone, the replication never done
+    # counting as never finishing: 7.25 h after a 22:00 start (numpy's linear P50 of the nine
+    # done and one "never")
+    assert lines["Finish P50"] == "Sun 2026-12-06 05:15 CET (UTC+01:00)"
+    # P90 reaches the replication never done: no clock time can be promised at 90 %
+    assert lines["Finish P90"] == "not done"
 
 
 def test_finish_answers_without_windows_or_start() -> None:
@@ -312,3 +316,21 @@ def test_done_by_window_2_is_cumulative_when_all_finish_in_window_1() -> None:
     a = finish_answers([_row(0, 5, 1), _row(1, 6, 1)], p)
     assert (a.share_by(1), a.share_by(2)) == (1.0, 1.0)
     assert finish_answers([_row(0, 5, 0)], plan()).share_by(1) is None  # no windows at all
+
+
+def test_clock_times_are_rounded_once_from_the_exact_minute() -> None:
+    # the second trial: a P50 of 1615.495 min after 23:00 CET is 01:55:29.7; rounding to the
+    # second first (01:55:30) and then to the minute gave 01:56
+    p = plan(timezone="Europe/Amsterdam", start="2026-12-05T23:00:00")
+    a = finish_answers([_row(0, 1615.495 / 60, 0)], p)
+    assert a.clock(1615.495) == "Mon 2026-12-07 01:55 CET (UTC+01:00)"
+    assert a.short(1615.495) == "Mon 07 Dec 01:55"
+    # without a start, times before it are negative, not "+-1d22h"
+    assert finish_answers([_row(0, 1.0, 0)], plan()).span(-120.0, 360.0) == (
+        "-2h to +6h from the start"
+    )
+
+
+def test_a_deadline_timestamp_before_the_start_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"not after plan\.start"):
+        plan(start="2026-12-05T22:00:00Z", deadline="2026-12-01T00:00:00Z")

@@ -73,6 +73,19 @@ def local_iso(t: datetime, zone: ZoneInfo) -> str:
     return t.astimezone(zone).replace(microsecond=0).isoformat()
 
 
+def exact_at(origin: datetime, minutes: float) -> datetime:
+    """The UTC time of simulation minute ``minutes`` from ``origin``, not rounded: what a clock
+    time shown to a person is rounded from (once, to the minute, by :func:`clock_text`)."""
+    return (origin + timedelta(minutes=minutes)).astimezone(UTC)
+
+
+def relative_text(minutes: float) -> str:
+    """A time without a clock (no ``plan.start``): ``+6h``, or ``-2h`` before the start."""
+    from sim.common.timeparse import format_minutes
+
+    return ("-" if minutes < 0 else "+") + format_minutes(abs(minutes))
+
+
 def at_minutes(origin: datetime, minutes: float) -> datetime:
     """The UTC time of simulation minute ``minutes`` from ``origin``, rounded to the second."""
     return (origin + timedelta(seconds=round(minutes * 60.0))).astimezone(UTC)

@@ -16,6 +16,7 @@ replication, and they are named apart (:func:`out_of_scope`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +25,16 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from scipy.stats import binomtest
 
-from sim.common.clocktime import at_minutes, clock_text, local_iso, span_text
+from sim.common.clocktime import (
+    at_minutes,
+    clock_text,
+    exact_at,
+    local_iso,
+    nearest_minute,
+    relative_text,
+    span_text,
+)
 from sim.common.stats import CONFIDENCE, percentiles
-from sim.common.timeparse import format_minutes
 from sim.experiments.replications import ReplicationRow
 from sim.model.calendar import Calendar
 from sim.model.plan import Plan
@@ -92,7 +100,7 @@ class FinishAnswers:
     n: int
     timezone: str
     origin: datetime | None
-    quantiles: tuple[tuple[float, float], ...]  # (percentile, minutes)
+    quantiles: tuple[tuple[float, float | None], ...]  # (percentile, minutes or None: not done)
     windows: tuple[WindowShare, ...]
     later: int  # done, but after the last listed window
     not_done: int  # a unit left behind: done in no window
@@ -113,34 +121,36 @@ class FinishAnswers:
         """The windows holding at least :data:`MODE_SHARE` of the finishes."""
         return tuple(w for w in self.windows if w.n and w.share_in >= MODE_SHARE)
 
-    def clock(self, minutes: float) -> str:
-        """A time in the plan's zone, or ``+7h55m`` from the start without ``plan.start``."""
+    def clock(self, minutes: float | None) -> str:
+        """A time in the plan's zone, or ``+7h55m`` from the start without ``plan.start``;
+        ``not done`` for a percentile that falls among replications never done."""
+        if minutes is None:
+            return "not done"
         if self.origin is None:
-            return f"+{format_minutes(minutes)} from the start"
+            return f"{relative_text(minutes)} from the start"
         from zoneinfo import ZoneInfo
 
-        return clock_text(at_minutes(self.origin, minutes), ZoneInfo(self.timezone))
+        return clock_text(exact_at(self.origin, minutes), ZoneInfo(self.timezone))
 
-    def short(self, minutes: float) -> str:
+    def short(self, minutes: float | None) -> str:
         """``Mon 07 Dec 02:05``: a local time for a table whose title names the zone."""
+        if minutes is None:
+            return "not done"
         if self.origin is None:
-            return f"+{format_minutes(minutes)}"
+            return relative_text(minutes)
         from zoneinfo import ZoneInfo
 
-        return (
-            at_minutes(self.origin, minutes)
-            .astimezone(ZoneInfo(self.timezone))
-            .strftime("%a %d %b %H:%M")
-        )
+        t = nearest_minute(exact_at(self.origin, minutes))
+        return t.astimezone(ZoneInfo(self.timezone)).strftime("%a %d %b %H:%M")
 
     def span(self, a: float, b: float) -> str:
         """A window's span in the plan's zone (minutes from the start without ``plan.start``)."""
         if self.origin is None:
-            return f"+{format_minutes(a)} to +{format_minutes(b)} from the start"
+            return f"{relative_text(a)} to {relative_text(b)} from the start"
         from zoneinfo import ZoneInfo
 
         return span_text(
-            at_minutes(self.origin, a), at_minutes(self.origin, b), ZoneInfo(self.timezone)
+            exact_at(self.origin, a), exact_at(self.origin, b), ZoneInfo(self.timezone)
         )
 
     def lines(self) -> list[tuple[str, str]]:
@@ -187,7 +197,9 @@ class FinishAnswers:
 
         zone = ZoneInfo(self.timezone)
 
-        def when(minutes: float) -> dict[str, Any]:
+        def when(minutes: float | None) -> dict[str, Any]:
+            if minutes is None:  # a percentile among replications never done
+                return {"minutes": None, "text": self.clock(None)}
             out: dict[str, Any] = {"minutes": round(minutes, 6)}
             if self.origin is not None:
                 t = at_minutes(self.origin, minutes)
@@ -228,6 +240,22 @@ class FinishAnswers:
         }
 
 
+def _done_percentile(minutes: Sequence[float], done: Sequence[bool], p: float) -> float | None:
+    """Percentile ``p`` of the finish, a replication never done counting as never finishing:
+    the value :func:`sim.common.stats.percentiles` gives when every replication is done; None
+    when the percentile reaches the replications never done (its interpolation would need one
+    of their "never" finishes)."""
+    finished = sorted(m for m, ok in zip(minutes, done, strict=True) if ok)
+    n = len(minutes)
+    pos = p / 100.0 * (n - 1)  # numpy's linear method
+    if math.ceil(pos) >= len(finished):
+        return None
+    if len(finished) == n:
+        return percentiles(minutes, (p,))[p]
+    lo = math.floor(pos)
+    return finished[lo] + (finished[math.ceil(pos)] - finished[lo]) * (pos - lo)
+
+
 def out_of_scope(units: MigrationUnits, findings: Sequence[Finding], plan: Plan) -> frozenset[str]:
     """The units no replication of ``plan`` can migrate: those a finding blocks under the plan,
     and every unit that must wait for one of them (their descendants in the must-precede
@@ -249,7 +277,6 @@ def finish_answers(rows: Sequence[ReplicationRow], plan: Plan, scope: int = 0) -
         raise ValueError("no replications to answer from")
     n = len(rows)
     minutes = [r.makespan_hours * 60.0 for r in rows]
-    q = percentiles(minutes, QUANTILES)
     done = [r.units_not_migrated <= scope and r.units_needing_support == 0 for r in rows]
     last = max((r.finish_window for r, ok in zip(rows, done, strict=True) if ok), default=0)
     shown = min(last, MAX_WINDOWS)
@@ -281,7 +308,7 @@ def finish_answers(rows: Sequence[ReplicationRow], plan: Plan, scope: int = 0) -
         n=n,
         timezone=plan.timezone,
         origin=plan.start,
-        quantiles=tuple((p, q[p]) for p in QUANTILES),
+        quantiles=tuple((p, _done_percentile(minutes, done, p)) for p in QUANTILES),
         windows=tuple(windows),
         later=later,
         not_done=n - sum(done),

@@ -384,6 +384,12 @@ class Plan(Model):
             object.__setattr__(self, "start", _localize(self.start, zone))
         if isinstance(self.deadline, datetime):
             object.__setattr__(self, "deadline", _localize(self.deadline, zone))
+            assert self.start is not None
+            if self.deadline <= self.start:
+                raise ValueError(
+                    f"plan.deadline {self.deadline:%Y-%m-%dT%H:%M:%SZ} is not after plan.start"
+                    f" {self.start:%Y-%m-%dT%H:%M:%SZ}; expected a deadline after the start"
+                )
         windows = tuple(
             w.model_copy(update={"start": _localize(w.start, zone)})
             if w.start is not None and w.start.tzinfo is None

@@ -25,7 +25,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -977,15 +977,26 @@ class _When:
     minutes: float
 
 
+def _exact(t: datetime, minutes: float) -> datetime:
+    """The exact time of a ``*_utc`` value written to the second for ``minutes`` from the start:
+    rounded once, to the minute, when shown (a finish at 01:55:29.7 reads 01:55, not 01:56)."""
+    origin = t - timedelta(seconds=round(minutes * 60.0))
+    return origin + timedelta(minutes=minutes)
+
+
 def _when(d: Mapping[str, Any], zone: ZoneInfo) -> _When:
+    if d.get("minutes") is None:  # a percentile among replications never done
+        return _When("not done", "some replications never finish", "not done", None, math.nan)
     minutes = float(d["minutes"])
-    after = format_minutes(minutes)
+    after = format_minutes(abs(minutes))
     utc = d.get("utc")
     t = _parse_time(utc) if isinstance(utc, str) else None
     if t is None:
-        return _When(f"+{after}", "from the start", f"+{after} from the start", None, minutes)
+        rel = ("-" if minutes < 0 else "+") + after
+        return _When(rel, "from the start", f"{rel} from the start", None, minutes)
     if t.tzinfo is None:
         t = t.replace(tzinfo=ZoneInfo("UTC"))
+    t = _exact(t, minutes)
     value = nearest_minute(t).astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
     return _When(
         value, f"{zone_tag(t, zone)} · {after} after the start", clock_text(t, zone), t, minutes
@@ -1692,8 +1703,13 @@ def _compare_finish(res: ResultsDir) -> str:
 
     def clock(r: Mapping[str, str], p: str) -> str:
         t = _parse_time(r.get(f"{p}_utc") or "")
+        if not r.get(f"{p}_min"):
+            return "not done"
         if t is None:
             return f"+{_minutes_text(r.get(f'{p}_min'))}"
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=ZoneInfo("UTC"))
+        t = _exact(t, _float(r.get(f"{p}_min")))
         tags.add(zone_tag(t, zone))
         return nearest_minute(t).astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
 
