@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from devtools import Browser
+from devtools import FLAGS, Browser
 from matplotlib import image
 from test_report import CONTOSO, FIGURES, make_results
 
@@ -75,15 +75,7 @@ def headless(browser: str, profile: Path, url: str, *args: str) -> subprocess.Co
     messages logged to stderr."""
     cmd = [
         browser,
-        "--headless",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--hide-scrollbars",
+        *FLAGS,  # the DevTools session's: headless, no network services
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
         "--v=0",

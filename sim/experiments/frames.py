@@ -17,24 +17,11 @@ from dataclasses import fields
 
 import pandas as pd
 
-from sim.experiments.comparison import TABLE_PERCENTILES, Comparison
+from sim.experiments.comparison import CSV_COLUMNS, TABLE_PERCENTILES, Comparison
 from sim.experiments.replications import ReplicationRow
 from sim.experiments.run import Experiment
 
-COMPARISON_COLUMNS = (
-    "alternative",
-    "metric",
-    "n",
-    "mean",
-    "mean_ci_low",
-    "mean_ci_high",
-    *(f"p{p}" for p in TABLE_PERCENTILES),
-    "diff_to_best",
-    "diff_ci_low",
-    "diff_ci_high",
-    "prob_best",
-    "best",
-)
+COMPARISON_COLUMNS = CSV_COLUMNS  # those of compare.csv, in its order
 """The columns of :func:`comparison_frame`: those of ``compare.csv``, in its order."""
 
 
