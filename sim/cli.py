@@ -133,14 +133,20 @@ def cli() -> None:
 def validate(scenario: Path, overrides: tuple[str, ...], fmt: str) -> None:
     """Check SCENARIO against the platform's migration rules.
 
-    Exits 1 when any unit is blocked, 0 otherwise, 2 on bad input.
+    Exits 1 when any unit is blocked, 0 otherwise, 2 on bad input, including a plan that
+    `migsim run` would refuse (an ordering that breaks a must-precede constraint): the report
+    is printed first, then the same message `run` gives.
     """
     report = validate_scenario(_load(scenario, overrides))
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         _print_report(report)
-    sys.exit(1 if report.blocked else 0)
+    for problem in report.refusals:
+        if problem.file is None:
+            problem.file = blamed_file(str(scenario), problem.loc, overrides)
+        err.print(Text("error: ", style="bold red") + Text(problem.render()), soft_wrap=True)
+    sys.exit(2 if report.refusals else 1 if report.blocked else 0)
 
 
 def _plural(n: int, word: str) -> str:

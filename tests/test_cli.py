@@ -65,10 +65,15 @@ def test_remediation_none_turns_remediations_into_blockers() -> None:
     assert data["blocked"] is True
 
 
-def test_validate_kitchen_sink_blocks() -> None:
+def test_validate_kitchen_sink_blocks(tmp_path: Path) -> None:
     result = migsim("validate", str(SCENARIOS / "kitchen-sink.yaml"))
-    assert result.returncode == 1
+    # its explicit ordering breaks must-precede constraints: run refuses it, so validate exits 2
+    # with run's message, after the report
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
+    ran = migsim("run", str(SCENARIOS / "kitchen-sink.yaml"), "--out", str(tmp_path / "r"))
+    assert ran.returncode == 2
+    assert result.stderr == ran.stderr
     first_unit_line = next(
         line
         for line in result.stdout.splitlines()
@@ -414,3 +419,55 @@ def test_sensitivity_and_run_take_the_service_hours(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Service-hours of data downtime (not VMs)" in result.stdout
     assert "│ service_hours_down " in result.stdout and "│ units_needing_support " in result.stdout
+
+
+def _refusal_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        # the planner's own constraint, broken by the planner's own list: no platform rule
+        # reports it, so validate used to pass a plan that run refused
+        (
+            "plan.precedence=[{before: stlogs, after: nsg-orphan}]",
+            "plan.ordering=[nsg-orphan, stlogs]",
+        ),
+        # a one-off window without plan.start
+        ("plan.start=null", "plan.maintenance_windows=[{start: 2026-12-05T22:00:00, for: 6h}]"),
+    ],
+    ids=["plan-precedence", "one-off-window-without-start"],
+)
+def test_validate_refuses_what_run_refuses_with_the_same_message(
+    tmp_path: Path, sets: tuple[str, ...]
+) -> None:
+    overrides = [arg for s in sets for arg in ("--set", s)]
+    checked = migsim("validate", str(CONTOSO), *overrides)
+    ran = migsim("run", str(CONTOSO), *overrides, "--out", str(tmp_path / "run"))
+    assert (checked.returncode, ran.returncode) == (2, 2)
+    assert "Traceback" not in checked.stderr + ran.stderr
+    assert _refusal_line(checked.stderr) == _refusal_line(ran.stderr)
+    assert "Scenario contoso" in checked.stdout  # the report still comes first
+    assert not (tmp_path / "run").exists()
+    as_json = migsim("validate", str(CONTOSO), *overrides, "--format", "json")
+    assert as_json.returncode == 2
+    (refusal,) = json.loads(as_json.stdout)["refusals"]
+    assert refusal["message"] in _refusal_line(ran.stderr)
+
+
+def test_validate_passes_an_ordering_that_keeps_the_constraints() -> None:
+    result = migsim(
+        "validate",
+        str(CONTOSO),
+        "--set",
+        "plan.precedence=[{before: stlogs, after: nsg-orphan}]",
+        "--set",
+        "plan.ordering=[stlogs, nsg-orphan]",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["refusals"] == []

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.common.errors import InputError
-from sim.model.ordering import STRATEGIES, wave_starts
+from sim.model.calendar import Calendar
+from sim.model.ordering import STRATEGIES, order_units, wave_starts
 from sim.model.rules import SEVERITY_RANK, Finding, check, unit_status
 from sim.model.scenario import Scenario
 from sim.model.units import MigrationUnits, build_units
@@ -23,6 +24,9 @@ class ValidationReport:
     units: MigrationUnits
     findings: tuple[Finding, ...]
     status: dict[str, str]
+    refusals: tuple[InputError, ...] = ()
+    """Problems for which ``migsim run`` refuses the plan (:func:`run_refusals`), each the very
+    error ``run`` raises; ``migsim validate`` prints them after the report and exits 2."""
 
     @property
     def blocked(self) -> bool:
@@ -63,6 +67,10 @@ class ValidationReport:
                 for u in self.units.units
             ],
             "findings": [f.as_dict() for f in self.findings],
+            "refusals": [
+                {"key": ".".join(str(part) for part in e.loc), "message": e.message}
+                for e in self.refusals
+            ],
         }
 
 
@@ -79,4 +87,32 @@ def validate_scenario(scenario: Scenario) -> ValidationReport:
     units = build_units(scenario.estate, plan)
     wave_starts(units, plan)  # bad wave units are bad input here too, not only at run time
     findings = tuple(check(scenario.estate, units, plan))
-    return ValidationReport(scenario, units, findings, unit_status(list(findings), plan, units))
+    return ValidationReport(
+        scenario,
+        units,
+        findings,
+        unit_status(list(findings), plan, units),
+        run_refusals(scenario, units),
+    )
+
+
+def run_refusals(scenario: Scenario, units: MigrationUnits) -> tuple[InputError, ...]:
+    """Every error for which ``migsim run`` refuses ``scenario``'s plan once it has loaded: an
+    explicit ``plan.ordering`` that names an unknown unit or breaks a must-precede constraint
+    (the platform's or ``plan.precedence``), a one-off window without ``plan.start``.
+
+    The checks are the very calls the run makes (:func:`~sim.model.ordering.order_units`,
+    :meth:`~sim.model.calendar.Calendar.of`), so ``validate`` and ``run`` give one judgement
+    with one message. ``()`` when ``run`` accepts the plan.
+    """
+    plan = scenario.plan
+    found: list[InputError] = []
+    for check_one in (
+        lambda: order_units(units, plan.ordering, plan),
+        lambda: Calendar.of(plan),
+    ):
+        try:
+            check_one()
+        except InputError as exc:
+            found.append(exc)
+    return tuple(found)
