@@ -368,3 +368,24 @@ def test_a_deployment_url_that_does_not_parse(tmp_path: Path) -> None:
     )
     result = import_asm(export(tmp_path, dep=deployment))
     assert "dep" in [cs.name for cs in result.estate.cloud_services]
+
+
+def test_names_with_unicode_line_breaks_round_trip(tmp_path: Path) -> None:
+    """NEL, LINE and PARAGRAPH SEPARATOR inside a name (XML allows them): the estate file
+    reads back to the same names (PyYAML's Python emitter would fold NEL to a space)."""
+    from xml.sax.saxutils import escape
+
+    from sim.model.scenario import load_estate
+
+    names = ["a\x85b", "a\u2028b", "c\u2029d", "&x", "null", "é\u0301", "\U0001f600"]
+    sites = "".join(
+        f"<VirtualNetworkSite><Name>{escape(n)}</Name></VirtualNetworkSite>" for n in names
+    )
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "v.xml").write_text(
+        f'<VirtualNetworkSites xmlns="{ASM_NS}">{sites}</VirtualNetworkSites>', encoding="utf-8"
+    )
+    out = tmp_path / "estate.yaml"
+    write_estate(import_asm(folder), out)
+    assert [v.name for v in load_estate(out).vnets] == names
