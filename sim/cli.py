@@ -1003,7 +1003,7 @@ def generate(
 
 
 @cli.command()
-@click.argument("results_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("results_dir", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "out_path",

@@ -166,3 +166,226 @@ def test_deep_nesting_is_not_a_crash(tmp_path: Path) -> None:
     )
     result = import_asm(folder)  # unknown elements are counted, never walked
     assert "unknown element X (once) in networking-virtualnetwork.xml" in result.warnings
+
+
+# ---- values taken from XML are checked before a record is built (through the CLI) -------------
+
+STORAGE_XML = (
+    f'<StorageServices xmlns="{ASM_NS}"><StorageService><ServiceName>stdisks</ServiceName>'
+    "</StorageService></StorageServices>"
+)
+VNETS_XML = (
+    f'<VirtualNetworkSites xmlns="{ASM_NS}">\n<VirtualNetworkSite><Name>vnet-a</Name>\n'
+    "<AddressSpace><AddressPrefixes><AddressPrefix>10.1.0.0/16</AddressPrefix>"
+    "</AddressPrefixes></AddressSpace>\n"
+    "<Subnets><Subnet><Name>app</Name>\n<AddressPrefix>10.1.1.0/24</AddressPrefix></Subnet>"
+    "</Subnets>\n<Dns><DnsServers><DnsServer><Name>dc</Name>\n<Address>10.1.1.4</Address>"
+    "</DnsServer></DnsServers></Dns>\n</VirtualNetworkSite></VirtualNetworkSites>"
+)
+
+
+def service_doc(
+    vm: str = "vm1",
+    *,
+    account: str = "stdisks",
+    subnet: str = "app",
+    service: str = "cs",
+    extra: str = "",
+) -> str:
+    return (
+        f'<HostedService xmlns="{ASM_NS}"><ServiceName>{service}</ServiceName>'
+        "<Deployments><Deployment><Name>d</Name><DeploymentSlot>Production</DeploymentSlot>"
+        "<VirtualNetworkName>vnet-a</VirtualNetworkName><RoleList>\n"
+        f"<Role><RoleName>{vm}</RoleName><RoleType>PersistentVMRole</RoleType>"
+        "<ConfigurationSets><ConfigurationSet><ConfigurationSetType>NetworkConfiguration"
+        f"</ConfigurationSetType><SubnetNames><SubnetName>{subnet}</SubnetName></SubnetNames>"
+        f"</ConfigurationSet></ConfigurationSets>{extra}\n<OSVirtualHardDisk>\n<MediaLink>"
+        f"https://{account}.blob.core.windows.net/vhds/{vm}.vhd</MediaLink>"
+        "</OSVirtualHardDisk></Role></RoleList></Deployment></Deployments></HostedService>"
+    )
+
+
+def refused_by_cli(folder: Path, out: Path, *fragments: str, netcfg: bool = False) -> None:
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+
+    kind = "netcfg" if netcfg else "asm"
+    result = CliRunner().invoke(cli, ["import", kind, str(folder), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    message = " ".join(result.stderr.split())
+    assert message.count("error: ") == 1, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert not out.exists()
+
+
+def export(tmp_path: Path, service: str = "", vnets: str = VNETS_XML, **more: str) -> Path:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "storage.xml").write_text(STORAGE_XML, encoding="utf-8")
+    (folder / "vnets.xml").write_text(vnets, encoding="utf-8")
+    (folder / "service.xml").write_text(service or service_doc(), encoding="utf-8")
+    for name, text in more.items():
+        (folder / f"{name}.xml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_good_small_export_imports(tmp_path: Path) -> None:
+    """The documents the cases below break one value of are imported as they are."""
+    result = import_asm(export(tmp_path))
+    (vm,) = result.estate.cloud_services[0].vms
+    assert (vm.os_disk.storage_account, vm.subnets) == ("stdisks", ("app",))
+    assert result.estate.vnets[0].dns_servers == ("10.1.1.4",)
+
+
+@pytest.mark.parametrize(
+    ("account", "shown"),
+    [("a" * 300, "'" + "a" * 40 + "'..."), ("ab", "'ab'"), ("st_disks", "'st_disks'")],
+)
+def test_storage_account_from_a_media_link(tmp_path: Path, account: str, shown: str) -> None:
+    folder = export(tmp_path, service_doc(account=account))
+    refused_by_cli(
+        folder,
+        tmp_path / "e.yaml",
+        f"{folder / 'service.xml'}:4: VM vm1: OS disk MediaLink's storage account {shown}",
+        "is not a storage account name; expected 3 to 24 lowercase letters and digits",
+    )
+
+
+def test_storage_service_name(tmp_path: Path) -> None:
+    folder = export(tmp_path)
+    (folder / "storage.xml").write_text(STORAGE_XML.replace("stdisks", "St-Disks"))
+    refused_by_cli(
+        folder, tmp_path / "e.yaml", "storage.xml:1: StorageService ServiceName 'St-Disks'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "why"),
+    [
+        ("10.1.0.0/16", "10.1.0.0/33", 3, "the prefix length 33 is more than 32"),
+        ("10.1.0.0/16", "10.1.0.0", 3, "not in the form a.b.c.d/n"),
+        ("10.1.1.0/24", "10.1.1.9/24", 5, "host bits are set (the network is 10.1.1.0/24)"),
+        ("10.1.1.0/24", "300.1.1.0/24", 5, "Octet 300 (> 255) not permitted in '300.1.1.0'"),
+    ],
+)
+def test_prefixes_parsed_with_ipaddress(
+    tmp_path: Path, old: str, new: str, line: int, why: str
+) -> None:
+    folder = export(tmp_path, vnets=VNETS_XML.replace(old, new))
+    refused_by_cli(
+        folder,
+        tmp_path / "e.yaml",
+        f"vnets.xml:{line}: VNet vnet-a",
+        f"AddressPrefix '{new}' is not a CIDR prefix ({why})",
+    )
+
+
+def test_netcfg_prefix_over_32_bits(tmp_path: Path) -> None:
+    path = tmp_path / "net.xml"
+    path.write_text(
+        f'<NetworkConfiguration xmlns="{NETCFG_NS}"><VirtualNetworkConfiguration>'
+        '<VirtualNetworkSites>\n<VirtualNetworkSite name="v" Location="West Europe">\n'
+        "<AddressSpace><AddressPrefix>10.0.0.0/33</AddressPrefix></AddressSpace>"
+        "</VirtualNetworkSite></VirtualNetworkSites></VirtualNetworkConfiguration>"
+        "</NetworkConfiguration>"
+    )
+    refused_by_cli(
+        path,
+        tmp_path / "e.yaml",
+        f"{path}:3: VNet v: AddressPrefix '10.0.0.0/33' is not a CIDR prefix",
+        netcfg=True,
+    )
+
+
+def test_dns_server_must_be_an_address(tmp_path: Path) -> None:
+    folder = export(tmp_path, vnets=VNETS_XML.replace("10.1.1.4", "dc.contoso.local"))
+    refused_by_cli(
+        folder,
+        tmp_path / "e.yaml",
+        "vnets.xml:7: VNet vnet-a: DNS server 'dc.contoso.local' is not an IP address",
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "what"),
+    [
+        (service_doc(subnet="s" * 201), "VM vm1: SubnetName"),
+        (service_doc("v" * 201), "Role name"),
+        (service_doc(service="c" * 201), "HostedService name"),
+        (service_doc(extra=f"<RoleSize>{'x' * 201}</RoleSize>"), "VM vm1: RoleSize"),
+        (
+            service_doc(extra=f"<AvailabilitySetName>{'a' * 201}</AvailabilitySetName>"),
+            "VM vm1: AvailabilitySetName",
+        ),
+    ],
+    ids=["subnet", "vm", "service", "size", "availability-set"],
+)
+def test_names_longer_than_the_estate_holds(tmp_path: Path, service: str, what: str) -> None:
+    folder = export(tmp_path, service)
+    refused_by_cli(
+        folder, tmp_path / "e.yaml", "service.xml:", what, "is longer than 200 characters"
+    )
+
+
+def test_a_rename_that_makes_a_name_too_long(tmp_path: Path) -> None:
+    """Two cloud services with one VM name: the second becomes <service>/<vm>, here 401
+    characters, which the estate cannot hold; refused, not written and loaded back."""
+    long_vm, long_cs = "v" * 200, "c" * 200
+    folder = export(tmp_path, service_doc(long_vm), second=service_doc(long_vm, service=long_cs))
+    refused_by_cli(
+        folder,
+        tmp_path / "e.yaml",
+        f"{folder}: the imported estate is not valid at cloud_services",
+        "String should have at most 200 characters",
+    )
+
+
+def test_disk_size_larger_than_any_classic_disk(tmp_path: Path) -> None:
+    disk = (
+        "<DataVirtualHardDisks><DataVirtualHardDisk><MediaLink>"
+        "https://stdisks.blob.core.windows.net/vhds/d.vhd</MediaLink>\n"
+        f"<LogicalDiskSizeInGB>{'9' * 40}</LogicalDiskSizeInGB>"
+        "</DataVirtualHardDisk></DataVirtualHardDisks>"
+    )
+    folder = export(tmp_path, service_doc(extra=disk))
+    refused_by_cli(
+        folder,
+        tmp_path / "e.yaml",
+        "service.xml:3: VM vm1: data disk size",
+        "expected a whole number of GB from 1 to 4,095",
+    )
+
+
+def test_a_deployment_url_that_does_not_parse(tmp_path: Path) -> None:
+    """A stand-alone deployment names its service by its URL; one urlsplit refuses is no URL."""
+    deployment = (
+        f'<Deployment xmlns="{ASM_NS}"><Name>dep</Name><Url>http://[broken/</Url>'
+        "<RoleList></RoleList></Deployment>"
+    )
+    result = import_asm(export(tmp_path, dep=deployment))
+    assert "dep" in [cs.name for cs in result.estate.cloud_services]
+
+
+def test_names_with_unicode_line_breaks_round_trip(tmp_path: Path) -> None:
+    """NEL, LINE and PARAGRAPH SEPARATOR inside a name (XML allows them): the estate file
+    reads back to the same names (PyYAML's Python emitter would fold NEL to a space)."""
+    from xml.sax.saxutils import escape
+
+    from sim.model.scenario import load_estate
+
+    names = ["a\x85b", "a\u2028b", "c\u2029d", "&x", "null", "é\u0301", "\U0001f600"]
+    sites = "".join(
+        f"<VirtualNetworkSite><Name>{escape(n)}</Name></VirtualNetworkSite>" for n in names
+    )
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "v.xml").write_text(
+        f'<VirtualNetworkSites xmlns="{ASM_NS}">{sites}</VirtualNetworkSites>', encoding="utf-8"
+    )
+    out = tmp_path / "estate.yaml"
+    write_estate(import_asm(folder), out)
+    assert [v.name for v in load_estate(out).vnets] == names

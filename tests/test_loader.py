@@ -292,7 +292,7 @@ BAD_INPUTS = [
         "directory",
         DIRECTORY,
         "",
-        ["is a directory", "expected a scenario file"],
+        ["is a folder", "expected a scenario file"],
         name="a-directory",
     ),
     Bad(

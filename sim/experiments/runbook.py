@@ -35,7 +35,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.common.clocktime import at_minutes, clock_text, span_text
-from sim.common.errors import InputError
+from sim.common.errors import InputError, ReferenceProblem
+from sim.common.inputfiles import read_input_text, regular_file_in, shown_path
 from sim.common.stats import PERCENTILE_METHOD
 from sim.common.timeparse import format_clock, format_minutes
 from sim.common.version import __version__
@@ -94,31 +95,49 @@ class RunFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         summary_path = folder / "summary.json"
-        if not summary_path.is_file():
+        shown = str(summary_path)
+        if not regular_file_in(summary_path, shown, "the summary.json of a run"):
             raise InputError(
                 str(folder),
                 (),
                 "holds no run; expected a scenario file or a folder written by migsim run --out"
                 " DIR (with summary.json)",
             )
+        text = read_input_text(summary_path, shown, "the summary.json of a run")
         try:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(str(summary_path), (), f"cannot be read as JSON: {exc}") from None
+            summary = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
+            raise InputError(
+                shown_path(shown), (), f"cannot be read as JSON: {exc}", line=line
+            ) from None
         if not isinstance(summary, dict):
-            raise InputError(str(summary_path), (), "expected a JSON object")
+            raise InputError(shown_path(shown), (), "expected a JSON object")
         self.summary: dict[str, Any] = summary
         self.scenario = self._scenario(summary)
         seed = summary.get("seed")
-        if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
+        if seed is not None:
+            if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+                raise InputError(
+                    shown_path(shown),
+                    ("seed",),
+                    f"expected the run's seed, a whole number 0 or more (got {seed!r:.60})",
+                )
             plan = self.scenario.plan.model_copy(update={"seed": seed})
             self.scenario = self.scenario.model_copy(update={"plan": plan})
-        self.deterministic = bool(summary.get("deterministic", False))
+        deterministic = summary.get("deterministic", False)
+        if not isinstance(deterministic, bool):
+            raise InputError(
+                shown_path(shown),
+                ("deterministic",),
+                f"expected true or false (got {deterministic!r:.60})",
+            )
+        self.deterministic = deterministic
         self.rows = self._rows()
 
     def _scenario(self, summary: dict[str, Any]) -> Scenario:
         beside = self.folder / "scenario.yaml"
-        if beside.is_file():
+        if regular_file_in(beside, str(beside), "the scenario.yaml of a run"):
             return load_scenario(beside)
         data = summary.get("scenario")
         if not isinstance(data, dict) or not data:
@@ -133,27 +152,45 @@ class RunFolder:
         except ValidationError as exc:
             first = exc.errors()[0]
             raise InputError(
-                str(self.folder / "summary.json"),
+                shown_path(str(self.folder / "summary.json")),
                 ("scenario", *first["loc"]),
                 f"{first['msg']}; expected the scenario migsim run wrote",
+            ) from None
+        except ReferenceProblem as exc:
+            loc, message = exc.problems[0]
+            raise InputError(
+                shown_path(str(self.folder / "summary.json")),
+                ("scenario", "estate", *loc),
+                f"{message}; expected the scenario migsim run wrote",
             ) from None
 
     def _rows(self) -> list[dict[str, str]]:
         path = self.folder / "replications.csv"
-        if not path.is_file():
+        what = "the replications.csv of a run"
+        if not regular_file_in(path, str(path), what):
             return []
+        text = read_input_text(path, str(path), what)
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows: list[dict[str, str]] = []
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(str(path), (), f"cannot be read: {exc}") from None
-        rows = list(csv.DictReader(io.StringIO(text)))
-        for i, row in enumerate(rows, start=2):
-            value = row.get("replication") or ""
-            if not value.isdigit():
-                raise InputError(
-                    str(path), (), f"line {i}: expected a replication number, got {value!r}"
-                )
+            for row in reader:
+                value = row.get("replication") or ""
+                if not _REPLICATION.fullmatch(value):
+                    raise InputError(
+                        shown_path(str(path)),
+                        ("replication",),
+                        f"expected a replication number (0 to 999,999,999), got {value!r:.60}",
+                        line=reader.line_num,
+                    )
+                rows.append(row)
+        except csv.Error as exc:
+            raise InputError(
+                shown_path(str(path)), (), f"is not CSV ({exc})", line=reader.line_num
+            ) from None
         return rows
+
+
+_REPLICATION = re.compile(r"[0-9]{1,9}")
 
 
 # ---- the steps ---------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ the responses are silent, is written down in ``docs/importing.md``.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +20,15 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
 from sim.common.errors import InputError
+from sim.common.inputfiles import check_folder, regular_file_in, shown_path
 from sim.importers import netcfg as netcfg_mod
-from sim.importers.result import ImportResult, build_estate, gateways_for, pick_location
+from sim.importers.result import (
+    ImportResult,
+    assembled,
+    build_estate,
+    gateways_for,
+    pick_location,
+)
 from sim.importers.xmlsafe import (
     ASM_NS,
     NETCFG_NS,
@@ -27,7 +36,9 @@ from sim.importers.xmlsafe import (
     Notes,
     Reader,
     XmlDocument,
+    check_address,
     check_prefix,
+    check_storage_account,
     parse_xml,
     text_of,
     xsi_type,
@@ -170,6 +181,24 @@ def storage_account_of(url: str | None) -> str | None:
     if len(labels) >= 3 and labels[1] == "blob" and labels[0]:
         return labels[0]
     return None
+
+
+def _host_label(url: str | None) -> str:
+    """``http://SERVICE.cloudapp.net/`` -> ``SERVICE`` (``""`` when it is not a URL)."""
+    if not url:
+        return ""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return ""
+    return (host or "").split(".")[0]
+
+
+_WHOLE = re.compile(r"[0-9]+")
+
+MAX_DISK_GB = 4095
+"""The largest classic (unmanaged, page-blob VHD) disk Azure allows: 4,095 GiB (Azure docs,
+"Scalability and performance targets for VM disks", unmanaged disks)."""
 
 
 def _fold(text: str) -> str:
@@ -342,25 +371,27 @@ class _AsmImport:
         elif affinity_group:
             self.affinity_groups.append(affinity_group)
 
-    def _url(self, url: str | None) -> None:
-        m = _SUBSCRIPTION_URL.match(url or "")
+    def _url(self, r: Reader, f: Fields) -> None:
+        m = _SUBSCRIPTION_URL.match(f.text("Url") or "")
         if m:
-            self.subscriptions.append(m.group(1))
+            self.subscriptions.append(r.check_text(f.one("Url"), m.group(1), "subscription id"))
 
     def subscription(self, r: Reader, el: Element) -> None:
         sub = r.peek(el, "SubscriptionID")
         if sub:
-            self.subscriptions.append(sub)
+            self.subscriptions.append(r.check_text(el, sub, "SubscriptionID"))
 
     def hosted(self, r: Reader, el: Element) -> None:
         f = r.fields(el, HOSTED_SERVICE)
         name = r.name(el, f.text("ServiceName"), "HostedService", "ServiceName")
-        self._url(f.text("Url"))
+        self._url(r, f)
         props = f.one("HostedServiceProperties")
         if props is not None:
             p = r.fields(props, HOSTED_PROPERTIES)
             if name not in self.services:
-                self._where(p.text("Location"), p.text("AffinityGroup"))
+                self._where(
+                    r.text(p, "Location", "Location"), r.text(p, "AffinityGroup", "AffinityGroup")
+                )
         deployments = [
             self.deployment(r, d)
             for block in f.all("Deployments")
@@ -394,10 +425,10 @@ class _AsmImport:
         rips: list[str] = []
         for block in f.all("VirtualIPs"):
             for vip in r.fields(block, {"VirtualIP"}).all("VirtualIP"):
-                rip = r.fields(vip, VIRTUAL_IP).text("ReservedIPName")
+                rip = r.text(r.fields(vip, VIRTUAL_IP), "ReservedIPName", "reserved IP name")
                 if rip and rip not in rips:
                     rips.append(rip)
-        top_rip = f.text("ReservedIPName")
+        top_rip = r.text(f, "ReservedIPName", "reserved IP name")
         if top_rip and top_rip not in rips:
             rips.insert(0, top_rip)
         roles = [
@@ -412,10 +443,10 @@ class _AsmImport:
         return _Deployment(
             reader=r,
             element=el,
-            name=f.text("Name"),
-            slot=f.text("DeploymentSlot"),
+            name=r.text(f, "Name", "deployment name"),
+            slot=r.text(f, "DeploymentSlot", "DeploymentSlot"),
             url=f.text("Url"),
-            vnet=f.text("VirtualNetworkName"),
+            vnet=r.text(f, "VirtualNetworkName", "VirtualNetworkName"),
             reserved_ips=rips,
             roles=roles,
             instances=instances,
@@ -430,16 +461,18 @@ class _AsmImport:
     def storage_service(self, r: Reader, el: Element) -> None:
         f = r.fields(el, STORAGE_SERVICE)
         name = r.name(el, f.text("ServiceName"), "StorageService", "ServiceName")
-        self._url(f.text("Url"))
+        check_storage_account(r, f.one("ServiceName"), name, "StorageService ServiceName")
+        self._url(r, f)
         sku: str | None = None
         props = f.one("StorageServiceProperties")
         if props is not None:
             p = r.fields(props, STORAGE_PROPERTIES)
             if name not in self.storage:
                 self._where(
-                    p.text("Location") or p.text("GeoPrimaryRegion"), p.text("AffinityGroup")
+                    r.text(p, "Location", "Location") or r.text(p, "GeoPrimaryRegion", "region"),
+                    r.text(p, "AffinityGroup", "AffinityGroup"),
                 )
-            sku = p.text("AccountType")
+            sku = r.text(p, "AccountType", f"storage account {name}: AccountType")
             geo = p.text("GeoReplicationEnabled")
             if sku is None and geo is not None:
                 sku = "Standard_GRS" if _true(geo) else "Standard_LRS"
@@ -454,7 +487,7 @@ class _AsmImport:
         if name in self.vnets:
             self.warn(f"{r.doc.name}: VNet {name} is listed again; first listing kept")
             return
-        self._where(f.text("Location"), f.text("AffinityGroup"))
+        self._where(r.text(f, "Location", "Location"), r.text(f, "AffinityGroup", "AffinityGroup"))
         v = _VNetDraft(name, r.doc.name)
         for space in f.all("AddressSpace"):
             for prefixes in r.fields(space, {"AddressPrefixes"}).all("AddressPrefixes"):
@@ -470,17 +503,28 @@ class _AsmImport:
                 sname = r.name(s, sf.text("Name"), f"a subnet of VNet {name}")
                 prefix = sf.text("AddressPrefix")
                 if prefix is not None:
-                    check_prefix(r, s, prefix, f"VNet {name} subnet {sname}: AddressPrefix")
+                    check_prefix(
+                        r,
+                        sf.one("AddressPrefix"),
+                        prefix,
+                        f"VNet {name} subnet {sname}: AddressPrefix",
+                    )
                 if sname in v.subnets:
                     self.warn(f"{r.doc.name}: VNet {name} lists subnet {sname} twice; first kept")
                     continue
                 v.subnets[sname] = _SubnetDraft(
-                    sname, prefix, sf.text("NetworkSecurityGroup"), sf.text("RouteTableName")
+                    sname,
+                    prefix,
+                    r.text(sf, "NetworkSecurityGroup", f"subnet {sname}: NetworkSecurityGroup"),
+                    r.text(sf, "RouteTableName", f"subnet {sname}: RouteTableName"),
                 )
         for dns in f.all("Dns"):
             for servers in r.fields(dns, {"DnsServers"}).all("DnsServers"):
                 for server in r.fields(servers, {"DnsServer"}).all("DnsServer"):
-                    address = r.fields(server, {"Name", "Address"}).text("Address")
+                    sf = r.fields(server, {"Name", "Address"})
+                    address = sf.text("Address")
+                    if address:
+                        check_address(r, sf.one("Address"), address, f"VNet {name}: DNS server")
                     if address and address not in v.dns_servers:
                         v.dns_servers.append(address)
         for gw in f.all("Gateway"):
@@ -507,22 +551,24 @@ class _AsmImport:
         f = r.fields(el, RESERVED_IP)
         name = r.name(el, f.text("Name"), "ReservedIP")
         if name not in self.reserved_ips:
-            self._where(f.text("Location"), f.text("AffinityGroup"))
+            self._where(
+                r.text(f, "Location", "Location"), r.text(f, "AffinityGroup", "AffinityGroup")
+            )
         if self.reserved_ips.get(name) is None:
-            self.reserved_ips[name] = f.text("ServiceName")
+            self.reserved_ips[name] = r.text(f, "ServiceName", f"reserved IP {name}: ServiceName")
 
     def nsg(self, r: Reader, el: Element) -> None:
         f = r.fields(el, NSG_ELEMENT)
         name = r.name(el, f.text("Name"), "NetworkSecurityGroup")
         if name not in self.nsgs:
-            self._where(f.text("Location"), None)
+            self._where(r.text(f, "Location", "Location"), None)
         self.nsgs.setdefault(name, None)
 
     def route_table(self, r: Reader, el: Element) -> None:
         f = r.fields(el, ROUTE_TABLE)
         name = r.name(el, f.text("Name"), "RouteTable")
         if name not in self.route_tables:
-            self._where(f.text("Location"), None)
+            self._where(r.text(f, "Location", "Location"), None)
         self.route_tables.setdefault(name, None)
 
     # ---- roles into VMs -------------------------------------------------------------------------
@@ -536,7 +582,9 @@ class _AsmImport:
         is_vm = role_type == "PersistentVMRole" or (role_type is None and "OSVirtualHardDisk" in f)
         if not is_vm:
             kind = _role_kind(name, role_type)
-            return Role(name=name, kind=kind, instances=max(1, len(instances)))
+            return r.build(
+                el, Role, f"role {name}", name=name, kind=kind, instances=max(1, len(instances))
+            )
         return self.vm(r, el, f, name, instances[0] if instances else None)
 
     def vm(
@@ -560,6 +608,8 @@ class _AsmImport:
                 for block in n.all("SubnetNames"):
                     for s in r.fields(block, {"SubnetName"}).all("SubnetName"):
                         value = text_of(s)
+                        if value:
+                            r.check_text(s, value, f"VM {name}: SubnetName")
                         if value and value not in subnets:
                             subnets.append(value)
                 for block in n.all("NetworkInterfaces"):
@@ -567,10 +617,14 @@ class _AsmImport:
                         nf = r.fields(nic, NETWORK_INTERFACE)
                         for ipcs in nf.all("IPConfigurations"):
                             for ipc in r.fields(ipcs, {"IPConfiguration"}).all("IPConfiguration"):
-                                value = r.fields(ipc, IP_CONFIGURATION).text("SubnetName")
+                                value = r.text(
+                                    r.fields(ipc, IP_CONFIGURATION),
+                                    "SubnetName",
+                                    f"VM {name}: SubnetName",
+                                )
                                 if value and value not in subnets:
                                     subnets.append(value)
-                nsg = nsg or n.text("NetworkSecurityGroup")
+                nsg = nsg or r.text(n, "NetworkSecurityGroup", f"VM {name}: NetworkSecurityGroup")
                 for block in n.all("InputEndpoints"):
                     for ep in r.fields(block, {"InputEndpoint"}).all("InputEndpoint"):
                         for acl in r.fields(ep, INPUT_ENDPOINT).all("EndpointAcl"):
@@ -594,6 +648,7 @@ class _AsmImport:
                     continue
                 version = e.text("Version")
                 value = f"{ext_name}/{version}" if version else ext_name
+                r.check_text(ext, value, f"VM {name}: extension")
                 if value not in extensions:
                     extensions.append(value)
 
@@ -613,6 +668,10 @@ class _AsmImport:
             if _true(d.text("BootDiagnosticsEnabled")):
                 uri = d.text("SerialOutputBlobUri") or d.text("ConsoleScreenshotBlobUri")
                 boot = storage_account_of(uri)
+                if boot is not None:
+                    check_storage_account(
+                        r, dbg, boot, f"VM {name}: boot diagnostics URI's storage account"
+                    )
                 if boot is None:
                     boot = os_disk.storage_account
                     self.warn(
@@ -621,11 +680,11 @@ class _AsmImport:
                     )
                 self.disk_accounts.setdefault(boot, _DiskUse(False, name))
 
-        size = f.text("RoleSize")
+        size = r.text(f, "RoleSize", f"VM {name}: RoleSize")
         state: VMState = "Running"
         if instance is not None:
             i = r.fields(instance, ROLE_INSTANCE)
-            size = size or i.text("InstanceSize")
+            size = size or r.text(i, "InstanceSize", f"VM {name}: InstanceSize")
             state = self.state(name, i.text("InstanceStatus"), i.text("PowerState"))
             for block in i.all("PublicIPs"):
                 if r.fields(block, {"PublicIP"}).all("PublicIP"):
@@ -634,10 +693,13 @@ class _AsmImport:
             self.warn(f"VM {name} has no RoleSize; size Small assumed")
             size = "Small"
 
-        return VM(
+        return r.build(
+            el,
+            VM,
+            f"VM {name}",
             name=name,
             size=size,
-            availability_set=f.text("AvailabilitySetName"),
+            availability_set=r.text(f, "AvailabilitySetName", f"VM {name}: AvailabilitySetName"),
             subnets=tuple(subnets),
             nsg=nsg,
             os_disk=os_disk,
@@ -662,26 +724,44 @@ class _AsmImport:
                 f"VM {vm}: {what} MediaLink {link!r} is not a blob URL; expected"
                 " https://ACCOUNT.blob.core.windows.net/CONTAINER/NAME.vhd",
             )
+        check_storage_account(r, link_el, account, f"VM {vm}: {what} MediaLink's storage account")
         premium = (d.text("IOType") or "").lower() == "provisioned"
         use = self.disk_accounts.setdefault(account, _DiskUse(premium, vm))
         use.premium = use.premium or premium
-        size_text = d.text("LogicalDiskSizeInGB") or d.text("ResizedSizeInGB")
+        size_el = d.one(
+            "LogicalDiskSizeInGB" if d.text("LogicalDiskSizeInGB") else "ResizedSizeInGB"
+        )
+        size_text = text_of(size_el)
         size = 127
         if size_text is None:
             if what != "OS disk":
                 self.warn(f"VM {vm}: a {what} in {account} has no size; 127 GB assumed")
         else:
             try:
+                if not _WHOLE.fullmatch(size_text):  # int() takes "+1_0" and other digits
+                    raise ValueError
                 size = int(size_text)
                 if size < 1:
                     raise ValueError
+                if size > MAX_DISK_GB:
+                    raise r.error(
+                        size_el,
+                        f"VM {vm}: {what} size {size_text[:40]!r} GB is larger than any classic"
+                        f" disk; expected a whole number of GB from 1 to {MAX_DISK_GB:,}",
+                    )
             except ValueError:
                 self.warn(
                     f"VM {vm}: {what} size {size_text!r} is not a whole number of GB;"
                     " 127 GB assumed"
                 )
                 size = 127
-        return Disk(storage_account=account, size_gb=size)
+        return r.build(
+            el if size_el is None else size_el,
+            Disk,
+            f"VM {vm}: {what}",
+            storage_account=account,
+            size_gb=size,
+        )
 
     def state(self, vm: str, status: str | None, power: str | None) -> VMState:
         if status is not None and status.lower() in STATES:
@@ -724,7 +804,7 @@ class _AsmImport:
     def assemble_services(self) -> None:
         by_lower = {name.lower(): svc for name, svc in self.services.items()}
         for dep in self.loose_deployments:
-            label = (urlsplit(dep.url).hostname or "").split(".")[0] if dep.url else ""
+            label = _host_label(dep.url)
             svc = by_lower.get(label.lower()) if label else None
             if svc is not None and svc.deployment is None:
                 svc.deployment = dep
@@ -736,6 +816,7 @@ class _AsmImport:
                 )
                 continue
             name = label or dep.name or dep.reader.doc.path.stem
+            dep.reader.check_text(dep.element, name, "cloud service name")
             self.warn(
                 f"{dep.reader.doc.name}: deployment {dep.name} does not name its hosted service;"
                 f" imported as cloud service {name} (from its URL)"
@@ -851,7 +932,7 @@ class _AsmImport:
                 )
                 continue
             v.gateway_doc = doc.name
-            v.gateway_type = g.text("GatewayType")
+            v.gateway_type = r.text(g, "GatewayType", "GatewayType")
             state = (g.text("State") or "").lower()
             if state == "provisioned":
                 v.provisioned = True
@@ -1045,24 +1126,31 @@ class _AsmImport:
         return distinct[0]
 
 
+def _is_file(path: Path) -> bool:
+    """An ``.xml`` entry of the folder to read: a regular file (after symbolic links). A
+    sub-folder is not one (skipped); a device, FIFO, socket, broken link or link loop is refused."""
+    try:
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            return False
+    except OSError:
+        pass  # regular_file_in names what is wrong
+    return regular_file_in(path, str(path), "an XML file")
+
+
 def import_asm(folder: Path) -> ImportResult:
     """Import a folder of Service Management XML responses (and network configuration files)."""
-    shown = str(folder)
+    shown = shown_path(str(folder))
+    what = "a folder of Service Management XML files"
+    if "\x00" not in str(folder) and os.path.isfile(folder):
+        raise InputError(
+            shown,
+            (),
+            f"is a file, not a folder; expected {what} (import a network configuration file"
+            " with `migsim import netcfg`)",
+        )
+    check_folder(folder, shown, what)
     try:
-        if not folder.exists():
-            raise InputError(
-                shown, (), "folder not found; expected a folder of Service Management XML files"
-            )
-        if not folder.is_dir():
-            raise InputError(
-                shown,
-                (),
-                "is not a folder; expected a folder of Service Management XML files (import a"
-                " network configuration file with `migsim import netcfg`)",
-            )
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xml" and p.is_file())
-    except PermissionError:
-        raise InputError(shown, (), "cannot be read (permission denied)") from None
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xml" and _is_file(p))
     except OSError as exc:
         raise InputError(shown, (), f"cannot be read ({exc.strerror or exc})") from None
     if not files:
@@ -1079,7 +1167,7 @@ def import_asm(folder: Path) -> ImportResult:
             f"no Service Management XML files found in {shown} (none of its {len(files)} XML"
             " files has a root element this importer knows)",
         )
-    data = job.finish()
+    data = assembled(shown, job.finish)
     if not (data["vnets"] or data["cloud_services"] or data["storage_accounts"]):
         job.warn("the documents describe no virtual network, cloud service or storage account")
     estate = build_estate(shown, data)

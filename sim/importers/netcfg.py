@@ -13,13 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
-from sim.importers.result import ImportResult, build_estate, gateways_for, pick_location
+from sim.importers.result import (
+    ImportResult,
+    assembled,
+    build_estate,
+    gateways_for,
+    pick_location,
+)
 from sim.importers.xmlsafe import (
     ASM_NS,
     NETCFG_NS,
     Notes,
     Reader,
     XmlDocument,
+    check_address,
     check_prefix,
     parse_xml,
     text_of,
@@ -97,6 +104,7 @@ def _dns_table(r: Reader, vnc_dns: Element | None) -> dict[str, str]:
             address = _attr(server, "IPAddress")
             if name is None or address is None:
                 raise r.error(server, "DnsServer needs both name and IPAddress attributes")
+            check_address(r, server, address, f"DnsServer {name[:40]!r}: IPAddress")
             table.setdefault(name, address)
     return table
 
@@ -162,8 +170,8 @@ def _site(r: Reader, el: Element, dns: dict[str, str]) -> NetcfgSite:
             )
     return NetcfgSite(
         name=name,
-        location=_attr(el, "Location"),
-        affinity_group=_attr(el, "AffinityGroup"),
+        location=r.attr(el, "Location", f"VNet {name}: Location"),
+        affinity_group=r.attr(el, "AffinityGroup", f"VNet {name}: AffinityGroup"),
         address_space=tuple(dict.fromkeys(space)),
         subnets=tuple(subnets.values()),
         dns_servers=tuple(servers),
@@ -209,7 +217,7 @@ def import_netcfg(file: Path) -> ImportResult:
     if not config.sites:
         notes.warn(f"{doc.name}: no virtual network sites; the estate is empty")
     taken: set[str] = set()
-    vnets = [site_vnet(site, notes, taken) for site in config.sites]
+    vnets = assembled(str(file), lambda: [site_vnet(site, notes, taken) for site in config.sites])
     location = pick_location(
         [s.location for s in config.sites if s.location],
         [s.affinity_group for s in config.sites if s.affinity_group],

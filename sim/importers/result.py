@@ -4,10 +4,10 @@ writer of the estate file (:func:`write_estate`)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -16,6 +16,8 @@ from sim.common.atomic import YAML_SUFFIXES, atomic_file, refuse_existing
 from sim.common.errors import InputError, ReferenceProblem
 from sim.importers.xmlsafe import Notes
 from sim.model.estate import Estate, Gateway, GatewayKind
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,16 +80,36 @@ def pick_location(
     return default
 
 
+def _invalid(shown: str, exc: ValidationError) -> InputError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    got = repr(first.get("input"))
+    got = got if len(got) <= 60 else got[:57] + "..."
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return InputError(
+        shown, (), f"the imported estate is not valid at {where}: {message} (got {got})"
+    )
+
+
+def assembled(shown: str, make: Callable[[], T]) -> T:
+    """``make()``, which builds estate records from values already checked one by one; a
+    record that still refuses one (a name made longer by a suffix the importer adds) is an
+    :class:`InputError` naming ``shown``, never a pydantic traceback."""
+    try:
+        return make()
+    except ValidationError as exc:
+        raise _invalid(shown, exc) from None
+
+
 def build_estate(shown: str, data: dict[str, Any]) -> Estate:
     """Validate the assembled estate; an importer bug or an unresolvable input is exit 2."""
     try:
-        return Estate.model_validate(data)
+        estate = Estate.model_validate(data)
+        # Records made with model_copy (a renamed VM) were never validated: once more from
+        # plain data, so the estate written is one the loader reads back.
+        return Estate.model_validate(estate.model_dump())
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(
-            shown, (), f"the imported estate is not valid at {where}: {first['msg']}"
-        ) from None
+        raise _invalid(shown, exc) from None
     except ReferenceProblem as exc:
         raise InputError(shown, (), f"the imported estate does not hold together: {exc}") from None
 
@@ -117,8 +139,17 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    # PyYAML's pure-Python emitter writes NEL (U+0085) raw inside a single-quoted scalar, which
+    # then reads back folded to a space; double quotes escape it (\N), so the name survives.
+    if any(ch in data for ch in "\x85\u2028\u2029"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
+
+
 _Dumper.add_representer(dict, _represent_dict)
 _Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(str, _represent_str)
 
 
 def _comment(text: str) -> str:

@@ -12,17 +12,21 @@ than errors.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 import defusedxml  # type: ignore[import-untyped, unused-ignore]
 import defusedxml.ElementTree as defused_et  # type: ignore[import-untyped, unused-ignore]
+from pydantic import BaseModel, ValidationError
 
 from sim.common.errors import InputError
+from sim.common.inputfiles import read_input, shown_path
+from sim.model.estate import prefix_problem
 
 ASM_NS = "http://schemas.microsoft.com/windowsazure"
 """Namespace of the Service Management REST API responses."""
@@ -155,20 +159,8 @@ def _refusal(raw: bytes, first: Exception) -> tuple[str, int | None]:
 
 def parse_xml(path: Path, shown: str | None = None) -> XmlDocument:
     """Read and parse one XML file with defusedxml; every problem is an :class:`InputError`."""
-    shown = shown or str(path)
-    try:
-        if path.is_dir():
-            raise InputError(shown, (), "is a directory; expected an XML file")
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(shown, (), "file not found; expected an XML file") from None
-    except PermissionError:
-        raise InputError(shown, (), "cannot be read (permission denied)") from None
-    except OSError as exc:
-        raise InputError(shown, (), f"cannot be read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_BYTES:
-        raise InputError(shown, (), f"is larger than {MAX_BYTES // 2**20} MiB")
+    shown = shown_path(shown or str(path))
+    raw = read_input(path, shown, "an XML file", limit=MAX_BYTES)
     if not raw.strip():
         raise InputError(shown, (), "is empty; expected an XML document", line=1)
     try:
@@ -305,22 +297,88 @@ class Reader:
         return self.doc.error(el, message)
 
     def name(self, el: Element, value: str | None, what: str, field: str = "Name") -> str:
-        """A resource name (from the child or attribute ``field``): present, at most 200
-        characters."""
+        """A resource name (from the child or attribute ``field``): present, at most
+        :data:`MAX_NAME` characters (the loader's ``Name``)."""
         if value is None:
             raise self.error(el, f"{what} has no {field}; expected a non-empty name")
-        if len(value) > 200:
-            raise self.error(el, f"{what} name {value[:40]!r}... is longer than 200 characters")
+        return self.check_text(el, value, f"{what} name")
+
+    def check_text(self, el: Element | None, value: str, what: str) -> str:
+        """A value the estate keeps as text (a name, a size, a location): at most
+        :data:`MAX_NAME` characters, as the loader's ``Name``."""
+        if len(value) > MAX_NAME:
+            raise self.error(
+                el,
+                f"{what} {value[:40]!r}... is longer than {MAX_NAME} characters; expected at most"
+                f" {MAX_NAME}, as the estate holds names",
+            )
         return value
 
+    def text(self, f: Fields, child: str, what: str) -> str | None:
+        """The text of ``f``'s child ``child`` (None when absent), checked by
+        :meth:`check_text` at the child's line."""
+        value = f.text(child)
+        return None if value is None else self.check_text(f.one(child), value, what)
 
-_IP_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    def attr(self, el: Element, name: str, what: str) -> str | None:
+        """The stripped attribute ``name`` of ``el`` (None when absent or empty), checked by
+        :meth:`check_text`."""
+        value = (el.get(name) or "").strip()
+        return self.check_text(el, value, what) if value else None
+
+    def build(self, el: Element | None, cls: type[M], what: str, **values: Any) -> M:
+        """``cls(**values)``, a record of the estate; a value it refuses is an
+        :class:`InputError` at ``el``'s line, never a pydantic traceback."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            got = repr(first.get("input"))
+            got = got if len(got) <= 60 else got[:57] + "..."
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise self.error(el, f"{what}: {where}: {message} (got {got})") from None
 
 
-def check_prefix(reader: Reader, el: Element, value: str, what: str) -> str:
-    """An IPv4 CIDR prefix as the estate expects it, else an :class:`InputError` at ``el``."""
-    if not _IP_PREFIX.match(value):
+MAX_NAME = 200
+"""The longest name (and other text) taken from XML: the loader's ``Name`` (1 to 200)."""
+
+M = TypeVar("M", bound=BaseModel)
+
+_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+
+
+def check_prefix(reader: Reader, el: Element | None, value: str, what: str) -> str:
+    """An IPv4 CIDR prefix as the estate holds it (parsed with :mod:`ipaddress` by
+    :func:`sim.model.estate.prefix_problem`), else an :class:`InputError` at ``el``."""
+    problem = prefix_problem(value)
+    if problem is not None:
         raise reader.error(
-            el, f"{what} {value!r} is not a CIDR prefix; expected one such as 10.0.0.0/16"
+            el,
+            f"{what} {value[:60]!r} is not a CIDR prefix ({problem}); expected one such as"
+            " 10.0.0.0/16",
+        )
+    return value
+
+
+def check_address(reader: Reader, el: Element | None, value: str, what: str) -> str:
+    """An IP address (IPv4 or IPv6, parsed with :mod:`ipaddress`), else an
+    :class:`InputError` at ``el``."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise reader.error(
+            el, f"{what} {value[:60]!r} is not an IP address; expected one such as 10.0.0.4"
+        ) from None
+    return value
+
+
+def check_storage_account(reader: Reader, el: Element | None, value: str, what: str) -> str:
+    """A storage account name as Azure allows it: 3 to 24 lowercase letters and digits."""
+    if not _STORAGE_ACCOUNT.fullmatch(value):
+        raise reader.error(
+            el,
+            f"{what} {value[:40]!r}{'...' if len(value) > 40 else ''} is not a storage account"
+            " name; expected 3 to 24 lowercase letters and digits",
         )
     return value

@@ -7,6 +7,7 @@ unique within their kind (subnets: within their VNet) and references are by name
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -283,7 +284,32 @@ def _expect(kind: str, names: set[str], ref: str) -> str:
     return f"unknown {kind} {ref!r}; expected one of: {known}"
 
 
-_IP_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+_PREFIX_FORM = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}/(?:[0-9]|[1-9][0-9])")
+
+
+def prefix_problem(value: str) -> str | None:
+    """Why ``value`` is not an IPv4 CIDR prefix as a classic VNet holds it (``10.0.0.0/16``:
+    four decimal octets, a slash and a length from 0 to 32, no host bits set), parsed with
+    :mod:`ipaddress`; None when it is one. The loader and the importers give the same reasons."""
+    if not _PREFIX_FORM.fullmatch(value):
+        return "not in the form a.b.c.d/n"
+    address, _, length = value.partition("/")
+    if int(length) > 32:
+        return f"the prefix length {length} is more than 32"
+    try:
+        network = ipaddress.IPv4Network(value, strict=False)
+    except ValueError as exc:
+        return str(exc)
+    if network.network_address != ipaddress.IPv4Address(address):
+        return f"host bits are set (the network is {network})"
+    return None
+
+
+def _prefix_message(value: str) -> str | None:
+    problem = prefix_problem(value)
+    if problem is None:
+        return None
+    return f"expected an IPv4 CIDR prefix such as 10.0.0.0/16, got {value!r}: {problem}"
 
 
 def check_references(estate: Estate) -> list[tuple[Loc, str]]:
@@ -310,8 +336,8 @@ def check_references(estate: Estate) -> list[tuple[Loc, str]]:
             if subnet.name in seen_subnets:
                 p.append(((*sloc, "name"), f"duplicate subnet {subnet.name!r} in {vnet.name}"))
             seen_subnets.add(subnet.name)
-            if subnet.prefix is not None and not _IP_PREFIX.match(subnet.prefix):
-                p.append(((*sloc, "prefix"), f"expected a CIDR prefix, got {subnet.prefix!r}"))
+            if subnet.prefix is not None and (problem := _prefix_message(subnet.prefix)):
+                p.append(((*sloc, "prefix"), problem))
             if subnet.nsg is not None and subnet.nsg not in nsgs:
                 p.append(((*sloc, "nsg"), _expect("NSG", nsgs, subnet.nsg)))
             if subnet.route_table is not None and subnet.route_table not in tables:
@@ -320,8 +346,8 @@ def check_references(estate: Estate) -> list[tuple[Loc, str]]:
                 )
         subnets_of[vnet.name] = seen_subnets
         for ai, prefix in enumerate(vnet.address_space):
-            if not _IP_PREFIX.match(prefix):
-                p.append(((*base, "address_space", ai), f"expected a CIDR prefix, got {prefix!r}"))
+            if problem := _prefix_message(prefix):
+                p.append(((*base, "address_space", ai), problem))
         for gi, gw in enumerate(vnet.gateway):
             gloc: Loc = (*base, "gateway", gi) if len(vnet.gateway) > 1 else (*base, "gateway")
             if gw.name in gateway_names:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sim.common.errors import InputError, Loc, ReferenceProblem
 from sim.common.gcpause import paused_gc
+from sim.common.inputfiles import MAX_TEXT_BYTES, read_input, shown_path
 from sim.model.estate import Estate, Model
 from sim.model.plan import Plan
 
@@ -41,7 +42,7 @@ class Scenario(Model):
 # An expanded document may hold this many nodes more than its text spells out before it is
 # refused as an alias bomb ("billion laughs"): generous for anchors a person writes by hand.
 _EXPANSION_ALLOWANCE = 100_000
-_MAX_BYTES = 512 * 1024 * 1024
+_MAX_BYTES = MAX_TEXT_BYTES
 
 
 class _Document:
@@ -91,25 +92,15 @@ def read_text(path: Path, shown: str, what: str, suffix: str = ".yaml") -> str:
     """The UTF-8 text of an input file, or one :class:`InputError` saying what is wrong with it.
 
     ``what`` names the kind of file expected (``a scenario file``); ``suffix`` its usual ending.
+    The path must be a regular file of at most ``_MAX_BYTES`` (:mod:`sim.common.inputfiles`).
     """
-    try:
-        if path.is_dir():
-            raise InputError(shown, (), f"is a directory; expected {what} ({suffix})")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(shown, (), f"file not found; expected {what} ({suffix})") from None
-    except PermissionError:
-        raise InputError(shown, (), "cannot be read (permission denied)") from None
-    except OSError as exc:
-        raise InputError(shown, (), f"cannot be read ({exc.strerror})") from None
-    if len(raw) > _MAX_BYTES:
-        raise InputError(shown, (), f"is larger than {_MAX_BYTES // 2**20} MiB")
+    raw = read_input(path, shown, f"{what} ({suffix})", limit=_MAX_BYTES)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(
-            shown,
+            shown_path(shown),
             (),
             f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start});"
             f" expected {what} encoded as UTF-8",
@@ -497,14 +488,17 @@ def _fmt(loc: Loc) -> str:
     return format_loc(loc) or "<top>"
 
 
-def _references(problem: ReferenceProblem, doc: _Document, prefix: Loc) -> InputError:
+def _references(
+    problem: ReferenceProblem, doc: _Document, prefix: Loc, overridden: Sequence[Loc] = ()
+) -> InputError:
     (loc, message), rest = problem.problems[0], problem.problems[1:]
     full = (*prefix, *loc)
+    from_set = any(full[: len(o)] == o for o in overridden)
     return InputError(
-        doc.file,
+        "--set" if from_set else doc.file,
         full,
         message,
-        line=doc.line_of(full),
+        line=None if from_set else doc.line_of(full),
         more=[f"{_fmt((*prefix, *lc))}: {m}" for lc, m in rest],
     )
 
@@ -569,7 +563,15 @@ def _load_scenario(path: Path, overrides: Sequence[str]) -> Scenario:
                 "expected an estate mapping or the path of an estate file",
                 line=doc.line_of(("estate",)),
             )
-        estate_path = (path.parent / data["estate"]).resolve()
+        if "\x00" in data["estate"]:
+            raise InputError(
+                doc.file,
+                ("estate",),
+                "the path holds a NUL byte; expected the path of an estate file",
+                line=doc.line_of(("estate",)),
+            )
+        # Not resolved: a loop of symbolic links is refused by the reader, with its path.
+        estate_path = path.parent / data["estate"]
         shown = str(Path(str(path.parent)) / data["estate"])
         estate_doc = parse_yaml(
             estate_path, shown, f"an estate file (named by the estate key of {doc.file})"
@@ -580,13 +582,13 @@ def _load_scenario(path: Path, overrides: Sequence[str]) -> Scenario:
     overridden = apply_overrides(data, overrides) if overrides else []
     if estate_doc is not None:
         # A separate estate file reports its own key paths, relative to its own top.
+        inner = [o[1:] for o in overridden if o[:1] == ("estate",)]
         try:
             data = {**data, "estate": Estate.model_validate(data["estate"])}
         except ValidationError as exc:
-            inner = [o[1:] for o in overridden if o[:1] == ("estate",)]
             raise validation_error(exc, estate_doc, Estate, overridden=inner) from None
         except ReferenceProblem as exc:
-            raise _references(exc, estate_doc, ()) from None
+            raise _references(exc, estate_doc, (), inner) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -594,7 +596,7 @@ def _load_scenario(path: Path, overrides: Sequence[str]) -> Scenario:
             exc, _Document(doc.file, data, doc.text), Scenario, overridden=overridden
         ) from None
     except ReferenceProblem as exc:
-        raise _references(exc, doc, ("estate",)) from None
+        raise _references(exc, doc, ("estate",), overridden) from None
 
 
 # ---- writing a scenario back -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from matplotlib.figure import Figure
 from sim.common.atomic import atomic_file, refuse_existing
 from sim.common.clocktime import at_minutes, clock_text, nearest_minute, span_text, zone_tag
 from sim.common.errors import InputError
+from sim.common.inputfiles import check_folder, read_input_text, regular_file_in
 from sim.common.timeparse import format_minutes
 from sim.common.version import __version__
 from sim.outputs import plots
@@ -158,11 +160,106 @@ def _parse_time(text: str) -> datetime | None:
         return None
 
 
+def _text(path: Path) -> str:
+    """A file of the results directory: a regular file within the size limit, UTF-8."""
+    return read_input_text(path, str(path), f"the {path.name} of a results directory")
+
+
+def _json(path: Path) -> Any:
+    return json.loads(_text(path))
+
+
 def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        return list(reader.fieldnames or []), rows
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+    rows = list(reader)
+    return list(reader.fieldnames or []), rows
+
+
+# What summary.json holds (sim.outputs.records.Summary.as_dict); a key of the wrong type makes
+# the file unreadable (named at the top of the report) rather than a crash while drawing.
+_SUMMARY_INTS = (
+    "seed", "units_total", "units_migrated", "peak_vms_down", "failed_attempts",
+    "open_windows_at_end", "units_needing_support",
+)  # fmt: skip
+_SUMMARY_NUMBERS = (
+    "makespan_minutes", "vm_hours_down", "peak_vms_down_at_minutes", "lock_resource_hours",
+    "throttle_minutes", "service_hours_down", "exposure_hours", "protection_gap_hours",
+)  # fmt: skip
+_SUMMARY_TEXTS = (
+    "scenario_name", "migsim_version", "time_unit", "start", "end", "peak_vms_down_at_utc",
+    "timezone", "end_local",
+)  # fmt: skip
+_TASK_TEXTS = ("unit", "rule", "task", "done_at_utc")
+_UNIT_TEXTS = ("unit", "kind", "status", "reason")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _check_items(data: Mapping[str, Any], key: str, texts: Sequence[str]) -> None:
+    items = data.get(key)
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise ValueError(f"{key}: expected a list, got {type(items).__name__}")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f"{key}[{i}]: expected an object, got {type(item).__name__}")
+        for name in texts:
+            if item.get(name) is not None and not isinstance(item[name], str):
+                raise ValueError(f"{key}[{i}].{name}: expected text, got {item[name]!r:.60}")
+        for name in ("rules", "resources"):
+            value = item.get(name)
+            if value is not None and not (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                raise ValueError(f"{key}[{i}].{name}: expected a list of text, got {value!r:.60}")
+        for name, value in item.items():
+            if name.endswith("_minutes") and value is not None and not _is_number(value):
+                raise ValueError(f"{key}[{i}].{name}: expected a number, got {value!r:.60}")
+        attempts = item.get("attempts")
+        if attempts is not None and not (
+            isinstance(attempts, dict) and all(_is_int(v) for v in attempts.values())
+        ):
+            raise ValueError(f"{key}[{i}].attempts: expected whole numbers, got {attempts!r:.60}")
+        if "vms" in item and not _is_int(item["vms"]):
+            raise ValueError(f"{key}[{i}].vms: expected a whole number, got {item['vms']!r:.60}")
+
+
+def check_summary(data: Any) -> dict[str, Any]:
+    """``data`` (``summary.json`` parsed) when every key the report reads has its type, else a
+    :class:`ValueError` naming the first key that does not."""
+    if not isinstance(data, dict) or "units_total" not in data:
+        raise ValueError("not a migsim summary (no 'units_total')")
+    for key in _SUMMARY_INTS:
+        if data.get(key) is not None and not _is_int(data[key]):
+            raise ValueError(f"{key}: expected a whole number, got {data[key]!r:.60}")
+    for key in _SUMMARY_NUMBERS:
+        if data.get(key) is not None and not _is_number(data[key]):
+            raise ValueError(f"{key}: expected a finite number, got {data[key]!r:.60}")
+    for key in _SUMMARY_TEXTS:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ValueError(f"{key}: expected text, got {data[key]!r:.60}")
+    if data.get("deterministic") is not None and not isinstance(data["deterministic"], bool):
+        raise ValueError(
+            f"deterministic: expected true or false, got {data['deterministic']!r:.60}"
+        )
+    hours = data.get("window_hours_by_kind")
+    if hours is not None and not (
+        isinstance(hours, dict) and all(_is_number(v) for v in hours.values())
+    ):
+        raise ValueError(f"window_hours_by_kind: expected numbers by kind, got {hours!r:.60}")
+    if data.get("scenario") is not None and not isinstance(data["scenario"], dict):
+        raise ValueError("scenario: expected an object")
+    _check_items(data, "post_migration_tasks", _TASK_TEXTS)
+    _check_items(data, "not_migrated", _UNIT_TEXTS)
+    _check_items(data, "units", _UNIT_TEXTS)
+    return data
 
 
 def _need(name: str, header: Sequence[str], columns: Sequence[str]) -> None:
@@ -270,12 +367,14 @@ def load_results(results_dir: Path) -> ResultsDir:
     a missing column) is recorded in ``problems`` and its section is left out.
     """
     root = Path(results_dir)
-    if not root.is_dir():
-        raise InputError(
-            str(root), (), "expected a results directory (written by migsim run --out DIR)"
-        )
+    check_folder(root, str(root), "a results directory (written by migsim run --out DIR)")
     res = ResultsDir(root=root)
-    res.present = [name for name in KNOWN_FILES if (root / name).is_file()]
+    for name in KNOWN_FILES:
+        try:
+            if regular_file_in(root / name, str(root / name), "a file of a results directory"):
+                res.present.append(name)
+        except InputError as exc:
+            res.problems.append(f"{name} could not be read ({exc.message})")
     if not res.present:
         raise InputError(
             str(root),
@@ -289,7 +388,7 @@ def load_results(results_dir: Path) -> ResultsDir:
             return
         try:
             read(root / name)
-        except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
+        except (ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
             res.present.remove(name)
             res.problems.append(f"{name} could not be read ({type(exc).__name__}: {exc})")
         except InputError as exc:
@@ -297,10 +396,7 @@ def load_results(results_dir: Path) -> ResultsDir:
             res.problems.append(f"{name} could not be read ({exc.message})")
 
     def summary(p: Path) -> None:
-        data = json.loads(p.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or "units_total" not in data:
-            raise ValueError("not a migsim summary (no 'units_total')")
-        res.summary = data
+        res.summary = check_summary(_json(p))
 
     def scenario(p: Path) -> None:
         from sim.model.scenario import load_scenario
@@ -308,7 +404,7 @@ def load_results(results_dir: Path) -> ResultsDir:
         res.scenario = load_scenario(p).model_dump(mode="json", by_alias=True)
 
     def validation(p: Path) -> None:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = _json(p)
         if not isinstance(data, dict) or "units" not in data:
             raise ValueError("not a migsim validation report (no 'units')")
         res.validation = data
@@ -328,7 +424,7 @@ def load_results(results_dir: Path) -> ResultsDir:
         res.replications = _numeric_rows(rows)
 
     def statistics(p: Path) -> None:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = _json(p)
         if isinstance(data, dict) and isinstance(data.get("finish"), dict):
             res.finish = data["finish"]
         if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
@@ -341,10 +437,10 @@ def load_results(results_dir: Path) -> ResultsDir:
         res.kept_windows = read_kept_windows(p)
 
     def orderings(p: Path) -> None:
-        res.orderings = OrderingBaseline.from_dict(json.loads(p.read_text(encoding="utf-8")))
+        res.orderings = OrderingBaseline.from_dict(_json(p))
 
     def verdict(p: Path) -> None:
-        res.verdict = Verdict.from_dict(json.loads(p.read_text(encoding="utf-8")))
+        res.verdict = Verdict.from_dict(_json(p))
 
     def compare(p: Path) -> None:
         header, rows = _rows(p)
@@ -369,8 +465,8 @@ def load_results(results_dir: Path) -> ResultsDir:
         _need(p.name, header, ("factor", "low", "high", "at_low", "at_high"))
         res.sensitivity = rows
         meta = p.with_name("sensitivity.json")
-        if meta.is_file():
-            data = json.loads(meta.read_text(encoding="utf-8"))
+        if regular_file_in(meta, str(meta), "the sensitivity.json of a results directory"):
+            data = _json(meta)
             if isinstance(data, dict):
                 res.sensitivity_meta = data
 
@@ -399,7 +495,10 @@ def load_results(results_dir: Path) -> ResultsDir:
     attempt("units.csv", units)
     if res.units is None and isinstance((res.summary or {}).get("units"), list):
         # a summary.json written before units.csv existed holds the outcomes itself
-        res.units = [_outcome(u) for u in (res.summary or {})["units"]]
+        try:
+            res.units = [_outcome(u) for u in (res.summary or {})["units"]]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            res.problems.append(f"summary.json: its units could not be read ({exc})")
     attempt("replications.csv", replications)
     attempt("statistics.json", statistics)
     attempt("kept-windows.csv", kept)
