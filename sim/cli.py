@@ -1,17 +1,29 @@
 """The ``migsim`` command: a thin shell over the library (load, validate, graph, run).
 
-Exit codes: 0 success; 1 the scenario has blockers (``validate``); 2 bad input, with one message
-naming the file, the key path and what was expected. Only this module prints.
+Exit codes (:data:`EXIT_CODES`, also in ``migsim --help`` and the README):
+
+- 0: done;
+- 1: the scenario has blockers (``validate``);
+- 2: bad input, with one message naming the file, the key path and what was expected; an output
+  that cannot be written (or is taken) is bad input too, named with its path;
+- 3: replications failed (how many of how many, and which); nothing was written unless
+  ``--allow-failures`` was given;
+- 130: stopped by SIGINT (Ctrl-C), 143: stopped by SIGTERM: the workers it started are stopped
+  and no output was left half-written.
+
+Only this module prints.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import wraps
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -36,6 +48,8 @@ from sim.model.validation import ValidationReport, validate_scenario
 
 if TYPE_CHECKING:
     from sim.experiments.answers import FinishAnswers
+    from sim.experiments.runner import Replications
+    from sim.experiments.sensitivity import Evaluate
     from sim.importers.result import ImportResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,8 +74,59 @@ def _fail(exc: InputError, default_file: str | None, overrides: Sequence[str] = 
     sys.exit(2)
 
 
+EXIT_CODES = {
+    0: "done",
+    1: "the scenario has blockers (validate)",
+    2: "bad input or an output that cannot be written, with one message naming it",
+    3: "replications failed (nothing written unless --allow-failures)",
+    130: "stopped by SIGINT (Ctrl-C)",
+    143: "stopped by SIGTERM",
+}
+"""What every exit status of ``migsim`` means."""
+
+FAILED_EXIT = 3
+
+
+def _error(message: str) -> None:
+    err.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
+
+
+def _os_error(exc: OSError) -> None:
+    """A filesystem error no check caught: one line naming the path, exit 2."""
+    where = exc.filename if exc.filename is not None else "<output>"
+    _error(f"{where}: {exc.strerror or exc}")
+    sys.exit(2)
+
+
+def _replications_failed(failed: int, asked: int, lines: Sequence[str], allow: bool) -> None:
+    """Say which replications failed and how many of how many; exit 3 unless ``allow``."""
+    if not failed:
+        return
+    for line in lines[:10]:
+        err.print(Text.assemble(("replication failed: ", "bold red"), line), soft_wrap=True)
+    if len(lines) > 10:
+        err.print(f"  ... and {len(lines) - 10} more", soft_wrap=True)
+    if not allow or failed >= asked:
+        rest = (
+            f" (--allow-failures writes results from the other {asked - failed})"
+            if failed < asked
+            else ""
+        )
+        _error(f"{failed} of {asked} replications failed; nothing was written{rest}")
+        sys.exit(FAILED_EXIT)
+    err.print(
+        Text.assemble(
+            ("warning: ", "bold yellow"),
+            f"{failed} of {asked} replications failed: the results are from the other"
+            f" {asked - failed} only (--allow-failures)",
+        ),
+        soft_wrap=True,
+    )
+
+
 def input_errors(fn: F) -> F:
-    """Turn :class:`InputError` into one message on stderr and exit code 2."""
+    """Turn :class:`InputError` into one message on stderr and exit code 2, failed replications
+    into exit 3, and a filesystem error into one message naming the path and exit 2."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -71,8 +136,46 @@ def input_errors(fn: F) -> F:
             scenario = kwargs.get("scenario")
             overrides = kwargs.get("overrides") or ()
             _fail(exc, str(scenario) if scenario is not None else None, overrides)
+        except OSError as exc:
+            _os_error(exc)
+        except Exception as exc:
+            runner = sys.modules.get("sim.experiments.runner")
+            if runner is None or not isinstance(exc, runner.ReplicationsFailed):
+                raise
+            results: Replications = exc.results
+            failed = len(results.failures)
+            asked = failed + sum(len(rows) for rows in results)
+            _replications_failed(failed, asked, results.describe_failures(), allow=False)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _hold(claim: AbstractContextManager[None]) -> None:
+    """Take the claim on an output (:mod:`sim.common.atomic`) for the rest of the command:
+    checked before any work, held until the command ends (or is stopped)."""
+    click.get_current_context().with_resource(claim)
+
+
+allow_failures_option = click.option(
+    "--allow-failures",
+    is_flag=True,
+    help="When replications fail, say so and go on with the others (default: exit 3 and write"
+    " nothing).",
+)
+
+
+def _tolerant(evaluate: Callable[..., Replications], tally: list[int]) -> Evaluate:
+    """``evaluate`` collecting failures instead of raising: each call keeps the replications all
+    its alternatives completed, and ``tally`` counts [asked, failed, ...]."""
+    from sim.experiments.runner import common_replications
+
+    def run(alternatives: Any, n: int, *args: Any, **kwargs: Any) -> Replications:
+        got = evaluate(alternatives, n, *args, on_failure="collect", **kwargs)
+        tally[0] += n * len(got)
+        tally[1] += len(got.failures)
+        return common_replications(got)
+
+    return run
 
 
 scenario_arg = click.argument("scenario", type=click.Path(path_type=Path, dir_okay=True))
@@ -95,7 +198,7 @@ def out_dir_option(help_text: str, *, required: bool = False) -> Callable[[F], F
         "--out",
         "out_dir",
         required=required,
-        type=click.Path(path_type=Path, file_okay=False),
+        type=click.Path(path_type=Path),  # a file there: refused by check_outputs, one line
         default=None,
         help=help_text,
     )
@@ -112,7 +215,17 @@ FORCE_DIR = "this command's files in OUT (other files and folders there are kept
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migsim")
 def cli() -> None:
-    """Simulate the Azure classic (ASM) to Resource Manager migration of an estate."""
+    """Simulate the Azure classic (ASM) to Resource Manager migration of an estate.
+
+    \b
+    Exit codes:
+      0    done
+      1    the scenario has blockers (validate)
+      2    bad input, or an output that cannot be written or is taken (one message naming it)
+      3    replications failed: how many of how many; nothing written unless --allow-failures
+      130  stopped by SIGINT (Ctrl-C); 143 stopped by SIGTERM: workers stopped, nothing
+           half-written
+    """
 
 
 # ---- validate ----------------------------------------------------------------------------------
@@ -228,7 +341,7 @@ def _print_report(report: ValidationReport) -> None:
     "--out",
     "out_path",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     help="Output file; its suffix picks the format: .svg or .png (a drawing), .dot (Graphviz),"
     " .graphml or .json (node-link).",
 )
@@ -246,7 +359,7 @@ def graph(
     scenario: Path, overrides: tuple[str, ...], out_path: Path, level: str, force: bool
 ) -> None:
     """Write the dependency graph of SCENARIO's estate (resources, relations, must-precede)."""
-    from sim.common.atomic import atomic_file, refuse_existing
+    from sim.common.atomic import atomic_file, claim_file
     from sim.model.graph import GRAPH_SUFFIXES, PICTURE_SUFFIXES, build_graph, describe, write_graph
     from sim.model.units import annotate_graph, build_units, unit_graph
 
@@ -257,7 +370,7 @@ def graph(
             (),
             f"unsupported suffix {out_path.suffix!r}; expected one of {', '.join(GRAPH_SUFFIXES)}",
         )
-    refuse_existing(out_path, force=force, what="a picture or graph file")
+    _hold(claim_file(out_path, force=force, what="a picture or graph file"))
     sc = _load(scenario, overrides)
     g = build_graph(sc.estate)
     units = build_units(sc.estate, sc.plan)
@@ -267,7 +380,7 @@ def graph(
         from sim.outputs.plots import RESOURCE_DRAWING_LIMIT, graph_drawing, save_figure
 
         drawing = graph_drawing(g, units, level)  # type: ignore[arg-type]
-        with atomic_file(out_path) as tmp:
+        with atomic_file(out_path, force=force) as tmp:
             save_figure(drawing.figure, tmp)
         shown, why_units = drawing.title, drawing.reason
     else:
@@ -276,7 +389,7 @@ def graph(
             data = unit_graph(
                 units, subscription=sc.estate.subscription, location=sc.estate.location
             )
-        with atomic_file(out_path) as tmp:
+        with atomic_file(out_path, force=force) as tmp:
             write_graph(data, tmp)
         shown = describe(data)
     out.print(f"Wrote {out_path}: {shown[0].lower()}{shown[1:]}", soft_wrap=True)
@@ -378,6 +491,7 @@ scheduler_option = click.option(
 )
 @workers_option
 @scheduler_option
+@allow_failures_option
 @force_option(FORCE_DIR)
 @input_errors
 def run(
@@ -391,6 +505,7 @@ def run(
     baseline: bool,
     workers: int | None,
     scheduler: str | None,
+    allow_failures: bool,
     force: bool,
 ) -> None:
     """Simulate the migration of SCENARIO and write its windows, events and timeline.
@@ -398,7 +513,7 @@ def run(
     With --replications N, also run N independent replications and report P50/P80/P90/P99 and
     95 % confidence intervals of every metric.
     """
-    from sim.common.atomic import check_outputs
+    from sim.common.atomic import claim_dir
     from sim.experiments.run import (
         RUN_FILES,
         run_experiment,
@@ -407,7 +522,7 @@ def run(
         write_run,
     )
 
-    check_outputs(out_dir, RUN_FILES, force=force, command="migsim run")
+    _hold(claim_dir(out_dir, RUN_FILES, force=force, command="migsim run"))
     sc = _load(scenario, overrides)
     if replications < 0:
         raise InputError("--replications", (), f"expected zero or more, got {replications}")
@@ -428,6 +543,10 @@ def run(
                 progress=progress,
                 baseline=baseline,
             )
+        failures = list(experiment.failures)
+        if experiment.orderings is not None:
+            failures += experiment.orderings.failures
+        _replications_failed(experiment.failed, experiment.asked, failures, allow_failures)
         result = experiment.run
         with out.status("Drawing the timeline and writing results..."):
             paths = write_experiment(experiment, out_dir, force)
@@ -454,12 +573,8 @@ def run(
         answers = experiment.answers()
         if answers is not None:
             out.print(_answers_table(answers))
-        failures = list(experiment.failures)
         if experiment.orderings is not None:
             out.print(experiment.orderings.sentence(), soft_wrap=True)
-            failures += experiment.orderings.failures
-        for failure in failures:
-            err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
 
 
@@ -506,6 +621,7 @@ def _split(text: str | None) -> list[str]:
 )
 @workers_option
 @scheduler_option
+@allow_failures_option
 @out_dir_option(
     "Directory for compare.csv and compare-replications.csv (e.g. RESULTS_DIR/compare)."
 )
@@ -520,6 +636,7 @@ def compare(
     metric: str,
     workers: int | None,
     scheduler: str | None,
+    allow_failures: bool,
     out_dir: Path | None,
     force: bool,
 ) -> None:
@@ -528,12 +645,12 @@ def compare(
     Every alternative sees the same random draws for the same unit and step (common random
     numbers), so differences come from the alternatives, not from luck.
     """
-    from sim.common.atomic import atomic_dir, check_outputs
+    from sim.common.atomic import atomic_dir, claim_dir
     from sim.experiments import comparison as cmp
     from sim.outputs.verdicts import VERDICT_COLUMNS, write_verdict
 
     if out_dir is not None:
-        check_outputs(out_dir, cmp.COMPARE_FILES, force=force, command="migsim compare")
+        _hold(claim_dir(out_dir, cmp.COMPARE_FILES, force=force, command="migsim compare"))
     sc = _load(scenario, overrides)
     alternatives = cmp.alternatives_from(
         sc,
@@ -551,6 +668,12 @@ def compare(
             headline=metric,
             on_failure="collect",
         )
+    _replications_failed(
+        len(comparison.failures),
+        replications * len(comparison.names),
+        comparison.failures,
+        allow_failures,
+    )
     out.print(
         _stats_table(
             f"{metric}: {len(comparison.used)} replications per alternative",
@@ -577,8 +700,6 @@ def compare(
                 f"When is everything committed? ({zone})", answer_rows(answers), ANSWER_COLUMNS
             )
         )
-    for failure in comparison.failures:
-        err.print(Text.assemble(("replication failed: ", "bold red"), failure), soft_wrap=True)
     if out_dir is not None:
         with atomic_dir(
             out_dir, force=force, owned=cmp.COMPARE_FILES, command="migsim compare"
@@ -628,6 +749,7 @@ def _extra_orderings(
 )
 @workers_option
 @scheduler_option
+@allow_failures_option
 @out_dir_option("Directory for sensitivity.csv and criticality.csv (e.g. RESULTS_DIR/sensitivity).")
 @force_option(FORCE_DIR)
 @input_errors
@@ -639,6 +761,7 @@ def sensitivity(
     statistic: str,
     workers: int | None,
     scheduler: str | None,
+    allow_failures: bool,
     out_dir: Path | None,
     force: bool,
 ) -> None:
@@ -649,7 +772,7 @@ def sensitivity(
     """
     from functools import partial
 
-    from sim.common.atomic import atomic_dir, check_outputs
+    from sim.common.atomic import atomic_dir, claim_dir
     from sim.experiments.replications import Prepared
     from sim.experiments.runner import run_replications
     from sim.experiments.sensitivity import (
@@ -661,20 +784,21 @@ def sensitivity(
     )
 
     if out_dir is not None:
-        check_outputs(out_dir, SENSITIVITY_FILES, force=force, command="migsim sensitivity")
+        _hold(claim_dir(out_dir, SENSITIVITY_FILES, force=force, command="migsim sensitivity"))
     if replications < 1:
         raise InputError("--replications", (), f"expected 1 or more, got {replications}")
     prepared = Prepared.of(_load(scenario, overrides))
+    tally = [0, 0]
     with _progress("Sensitivity") as progress:
-        evaluate = partial(
-            run_replications, workers=workers, scheduler=scheduler, progress=progress
-        )
+        base = partial(run_replications, workers=workers, scheduler=scheduler, progress=progress)
+        evaluate: Evaluate = _tolerant(base, tally) if allow_failures else base
         try:
             result = tornado(
                 prepared, replications, metric=metric, stat=statistic, evaluate=evaluate
             )
         except ValueError as exc:
             raise InputError("--metric", (), str(exc)) from None
+    _replications_failed(tally[1], tally[0], [], allow=True)
     with _progress("Criticality") as progress:
         crit = criticality_index(prepared, replications, progress=progress)
     rows = [
@@ -760,6 +884,7 @@ def sensitivity(
 )
 @workers_option
 @scheduler_option
+@allow_failures_option
 @input_errors
 def optimize(
     scenario: Path,
@@ -772,6 +897,7 @@ def optimize(
     holdout: int,
     workers: int | None,
     scheduler: str | None,
+    allow_failures: bool,
 ) -> None:
     """Search for the ordering of SCENARIO's units that minimises the objective.
 
@@ -792,7 +918,9 @@ def optimize(
     if budget <= 0:
         raise InputError("--budget", (), f"expected seconds greater than zero, got {budget}")
     prepared = Prepared.of(_load(scenario, overrides))
-    evaluate = partial(run_replications, workers=workers, scheduler=scheduler)
+    tally = [0, 0]
+    base = partial(run_replications, workers=workers, scheduler=scheduler)
+    evaluate: Evaluate = _tolerant(base, tally) if allow_failures else base
     with Progress(
         TextColumn("[bold]Optimizing"),
         BarColumn(),
@@ -820,6 +948,7 @@ def optimize(
             evaluate=evaluate,
             progress=progress,
         )
+    _replications_failed(tally[1], tally[0], [], allow=True)
     out.print(
         _stats_table(
             f"{objective} over {replications} replications ({result.evaluations} orderings"
@@ -850,7 +979,7 @@ def optimize(
 @click.option(
     "--out",
     "out_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
     help="Write the fitted durations: block to this YAML file.",
 )
@@ -862,9 +991,13 @@ def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
     Microsoft advises a Validate/Prepare/Abort dry run before migrating; its timings give each
     step's base, per-VM time and spread.
     """
+    from sim.common.atomic import YAML_SUFFIXES, claim_file
     from sim.experiments.calibration import calibrate as fit
     from sim.experiments.calibration import write_durations
 
+    if out_path is not None:
+        what = "a durations file such as durations.yaml"
+        _hold(claim_file(out_path, force=force, what=what, suffixes=YAML_SUFFIXES))
     result = fit(timings, str(timings))
     rows = result.rows()
     columns = [c for c in (rows[0] if rows else {"step": ""}) if c != "note"]
@@ -920,7 +1053,7 @@ def calibrate(timings: Path, out_path: Path | None, force: bool) -> None:
     "--out",
     "out_path",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     help="The YAML file to write: a scenario (estate and default plan), or with --estate-only"
     " an estate.",
 )
@@ -938,7 +1071,7 @@ def generate(
     """Write a realistic synthetic classic estate, the same for the same seed, as a scenario
     that runs: the estate plus a default plan (one 48-hour window each weekend, 4 crews; every
     value an assumption listed in docs/what-if.md). --estate-only writes the estate alone."""
-    from sim.common.atomic import YAML_SUFFIXES, atomic_file, refuse_existing
+    from sim.common.atomic import YAML_SUFFIXES, atomic_file, claim_file
     from sim.importers.generate import (
         DEFAULT_CREWS,
         default_plan,
@@ -955,7 +1088,7 @@ def generate(
         raise InputError("--rule-share", (), f"expected a share from 0 to 1, got {rule_share}")
     if seed < 0:
         raise InputError("--seed", (), f"expected 0 or more, got {seed}")
-    refuse_existing(out_path, force=force, what="a YAML file", suffixes=YAML_SUFFIXES)
+    _hold(claim_file(out_path, force=force, what="a YAML file", suffixes=YAML_SUFFIXES))
     try:
         estate = generate_estate(vms, vnets=vnets, seed=seed, rule_share=rule_share)
     except ValueError as exc:
@@ -978,7 +1111,7 @@ def generate(
             ' (docs/what-if.md, "Synthetic scenarios"):\nevery value in it is an assumption;'
             " edit it to your own plan.",
         )
-    with atomic_file(out_path) as tmp:
+    with atomic_file(out_path, force=force) as tmp:
         tmp.write_text(text, encoding="utf-8")
     shape = (
         f"{len(estate.vnets)} VNets, {len(estate.cloud_services)} cloud services, {vms} VMs"
@@ -1007,7 +1140,7 @@ def generate(
 @click.option(
     "--out",
     "out_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
     help="The HTML file to write (default RESULTS_DIR/report.html).",
 )
@@ -1016,8 +1149,13 @@ def generate(
 def report(results_dir: Path, out_path: Path | None, force: bool) -> None:
     """Write one self-contained HTML report of RESULTS_DIR (a run, its replications, and the
     compare/ and sensitivity/ folders inside it)."""
-    from sim.outputs.report import build_report
+    from sim.common.atomic import claim_file
+    from sim.outputs.report import REPORT_NAME, build_report
 
+    if out_path is not None or results_dir.is_dir():
+        target = out_path if out_path is not None else results_dir / REPORT_NAME
+        html = (".html", ".htm")
+        _hold(claim_file(target, force=force, what="an HTML file", suffixes=html))
     with out.status("Drawing the figures and writing the report..."):
         path = build_report(results_dir, out_path, force=force)
     out.print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", soft_wrap=True)
@@ -1059,10 +1197,12 @@ def runbook(
     From a run folder with replications (migsim run --replications N --out DIR), each step also
     gets its P80 end.
     """
+    from sim.common.atomic import claim_file
     from sim.experiments.runbook import build_runbook
     from sim.outputs.runbook import check_runbook_path, write_runbook
 
     check_runbook_path(out_path, force)
+    _hold(claim_file(out_path, force=force, what="a runbook file"))
     if scenario.is_dir() and (scenario / "replications.csv").is_file() and not overrides:
         with _progress("Replications for the P80 ends") as progress:
             book = build_runbook(
@@ -1087,6 +1227,12 @@ def import_() -> None:
     """Turn a real classic estate's exports into a migsim estate file."""
 
 
+def _claim_estate(out_path: Path, force: bool) -> None:
+    from sim.common.atomic import YAML_SUFFIXES, claim_file
+
+    _hold(claim_file(out_path, force=force, what="an estate file", suffixes=YAML_SUFFIXES))
+
+
 def _write_import(result: ImportResult, out_path: Path, force: bool) -> None:
     from sim.importers.result import write_estate
 
@@ -1107,7 +1253,7 @@ out_estate_option = click.option(
     "--out",
     "out_path",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     help="The estate file to write (YAML; a scenario's estate: key can name it).",
 )
 
@@ -1121,6 +1267,7 @@ def import_asm_cmd(folder: Path, out_path: Path, force: bool) -> None:
     """Import a folder of Service Management API XML responses (and a netcfg file)."""
     from sim.importers.asm import import_asm
 
+    _claim_estate(out_path, force)
     _write_import(import_asm(folder), out_path, force)
 
 
@@ -1133,8 +1280,44 @@ def import_netcfg_cmd(file: Path, out_path: Path, force: bool) -> None:
     """Import a network configuration file (Get-AzureVNetConfig)."""
     from sim.importers.netcfg import import_netcfg
 
+    _claim_estate(out_path, force)
     _write_import(import_netcfg(file), out_path, force)
 
 
+class _Stopped(BaseException):
+    """SIGINT or SIGTERM, raised in the main thread: not an ``Exception``, so nothing on the way
+    swallows it, and not ``KeyboardInterrupt``, which click would turn into exit 1."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_stopping = False
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _stopping
+    if _stopping:  # already stopping: the clean-up is bounded, let it finish
+        return
+    _stopping = True
+    raise _Stopped(signum)
+
+
+def _stopped(signum: int) -> None:
+    """After SIGINT/SIGTERM unwound the command (temporaries removed, claims released): stop
+    every process it started, say so, and exit 128 + the signal number (130, 143)."""
+    runner = sys.modules.get("sim.experiments.runner")
+    if runner is not None:
+        runner.close_backends(terminate=True)
+    _error(f"stopped by {signal.Signals(signum).name}; no output was left half-written")
+    sys.exit(128 + signum)
+
+
 def main() -> None:
-    cli(prog_name="migsim")
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _on_signal)
+    try:
+        cli(prog_name="migsim")
+    except _Stopped as stop:
+        _stopped(stop.signum)

@@ -155,7 +155,7 @@ def test_a_failed_swap_puts_everything_back(
 
     monkeypatch.setattr(atomic.os, "replace", failing)
     with (
-        pytest.raises(OSError, match="disk full"),
+        pytest.raises(InputError, match=r"cannot write it \(disk full\); nothing was written"),
         atomic_dir(out, force=True, owned=("summary.json",)) as tmp,
     ):
         (tmp / "summary.json").write_text("new")

@@ -341,6 +341,6 @@ def write_durations(calibration: Calibration, out: Path, *, force: bool = False)
     refuse_existing(
         out, force=force, what="a durations file such as durations.yaml", suffixes=YAML_SUFFIXES
     )
-    with atomic_file(out) as tmp:
+    with atomic_file(out, force=force) as tmp:
         tmp.write_bytes(calibration.to_yaml().encode("utf-8"))
     return out

@@ -185,6 +185,13 @@ class Experiment:
     kept: tuple[tuple[int, Replication], ...]
     orderings: OrderingBaseline | None = None
     """The plan's ordering against the named strategies on the same replications."""
+    asked: int = 0
+    """How many replications were run in all: the plan's own and the named strategies'."""
+
+    @property
+    def failed(self) -> int:
+        """How many of :attr:`asked` raised (the plan's own and the named strategies')."""
+        return len(self.failures) + (len(self.orderings.failures) if self.orderings else 0)
 
     def statistics(self) -> dict[str, dict[str, float | int | None]]:
         return metric_statistics(self.rows)
@@ -262,6 +269,7 @@ def run_experiment(
         failures=tuple(results.describe_failures()),
         kept=kept,
         orderings=orderings,
+        asked=replications + (orders.replications(replications) if orders is not None else 0),
     )
 
 

@@ -32,17 +32,29 @@ with ``(0, total)`` first and then as batches complete (after every replication 
 backend).
 
 Failures
-    Every replication runs even when some raise. The result, :class:`Replications`, is a list of
+    A worker that dies (killed, out of memory) breaks the local pool: the batches it had not
+    returned run again on a fresh pool, up to :data:`POOL_RESTARTS` times, and give the same
+    rows (a row depends on the seed and the replication index only). Every replication runs
+    even when some raise. The result, :class:`Replications`, is a list of
     row lists (one per alternative, rows ordered by replication index, failed replications left
     out) with ``.failures``. With ``on_failure="raise"`` (the default) :func:`run_replications`
     then raises :class:`ReplicationsFailed`, whose message lists every failure with its
     alternative, replication index and seed and whose ``.results`` holds all the rows that did
     run; with ``on_failure="collect"`` it returns them and the caller reports ``.failures``.
+
+Interrupts
+    An exception that reaches :func:`run_replications` while batches are out (Ctrl-C, SIGTERM
+    turned into an exception by the CLI, a progress callback that raised) stops the work at
+    once: the local pool's workers are terminated, not waited for, and the pool, the fork
+    server and the resource tracker are stopped; on Dask the batches are cancelled and the
+    client closed. Pool workers ignore SIGINT (a Ctrl-C reaches the whole process group): the
+    parent decides and stops them.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import csv
 import hashlib
 import io
@@ -50,12 +62,14 @@ import math
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import threading
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +95,13 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 WORKER_WAIT_SECONDS = 10
 """How long a Dask cluster may take to show its first worker."""
+
+POOL_RESTARTS = 3
+"""How many times the batches of a broken local pool (a worker killed) run again on a fresh
+pool before they count as failed."""
+
+STOP_WAIT_SECONDS = 2.0
+"""How long a terminated worker may take to exit before it is killed."""
 
 MIN_BATCH = 2
 """The fewest replications a guided batch holds (unless fewer remain)."""
@@ -333,6 +354,20 @@ class ReplicationsFailed(RuntimeError):
         )
 
 
+def common_replications(results: Replications, names: Sequence[str] | None = None) -> Replications:
+    """``results`` keeping only the replications every alternative completed, so that rows stay
+    paired by index (failures kept). Raises :class:`ReplicationsFailed` when none is left."""
+    if not results.failures:
+        return results
+    done = [{row.replication for row in rows} for rows in results]
+    common = set.intersection(*done) if done else set()
+    if not common:
+        raise ReplicationsFailed(results, names)
+    return Replications(
+        [[row for row in rows if row.replication in common] for rows in results], results.failures
+    )
+
+
 def _assemble(n_alternatives: int, results: Iterable[BatchResult]) -> Replications:
     rows: list[list[ReplicationRow]] = [[] for _ in range(n_alternatives)]
     failures: list[Failure] = []
@@ -363,16 +398,61 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def _worker_init() -> None:
+    """A pool worker ignores SIGINT: a Ctrl-C reaches the whole process group, and the parent,
+    not the worker, decides what stops (it terminates the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     """The kept pool of ``workers`` processes (a new one when there is none or it broke)."""
     with _lock:
         pool = _pools.get(workers)
         if pool is None or getattr(pool, "_broken", False):
             if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+                _terminate(pool)
+            pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=_mp_context(), initializer=_worker_init
+            )
             _pools[workers] = pool
         return pool
+
+
+def _discard_pool(workers: int, pool: ProcessPoolExecutor) -> None:
+    """Forget ``pool`` (broken or interrupted) and terminate its workers."""
+    with _lock:
+        if _pools.get(workers) is pool:
+            del _pools[workers]
+    _terminate(pool)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` now: its workers are terminated (killed after :data:`STOP_WAIT_SECONDS`),
+    not waited for while they finish their batches."""
+    # The processes are private to the executor; Python 3.14 has terminate_workers() for this.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(STOP_WAIT_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join(STOP_WAIT_SECONDS)
+
+
+def _stop_helpers() -> None:
+    """Stop this process's fork server and resource tracker (started again when needed)."""
+    from multiprocessing import forkserver, resource_tracker
+
+    # Private, but the only way: both otherwise live until this process exits.
+    for helper in (getattr(forkserver, "_forkserver", None), resource_tracker._resource_tracker):
+        stop = getattr(helper, "_stop", None)
+        if stop is not None:
+            with contextlib.suppress(Exception):
+                stop()
 
 
 def _client(address: str) -> Any:
@@ -401,22 +481,34 @@ def _client(address: str) -> Any:
         return client
 
 
-def close_backends() -> None:
-    """Shut down the cached process pools and close the cached Dask clients."""
+def close_backends(*, terminate: bool = False) -> None:
+    """Shut down the cached process pools and close the cached Dask clients.
+
+    ``terminate``: do not wait for running batches; terminate the workers and stop the fork
+    server and the resource tracker too (an interrupted command: nothing of it stays alive).
+    """
     with _lock:
         pools, clients = list(_pools.values()), list(_clients.values())
         _pools.clear()
         _clients.clear()
     for pool in pools:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if terminate:
+            _terminate(pool)
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
     for client in clients:
-        client.close()
+        with contextlib.suppress(Exception):
+            client.close(timeout=STOP_WAIT_SECONDS) if terminate else client.close()
+    if terminate and sys.platform.startswith("linux"):
+        _stop_helpers()
 
 
 atexit.register(close_backends)
 
 
-def _serial(batches: Sequence[Batch], tick: Callable[[int], None]) -> Iterator[BatchResult]:
+def _serial(
+    batches: Sequence[Batch], tick: Callable[[int], None]
+) -> Generator[BatchResult, None, None]:
     for batch in batches:
         yield _run_batch(
             batch.prepared, batch.alternative, batch.replications, batch.deterministic, tick
@@ -425,7 +517,7 @@ def _serial(batches: Sequence[Batch], tick: Callable[[int], None]) -> Iterator[B
 
 def _local(
     batches: Sequence[Batch], workers: int, tick: Callable[[int], None]
-) -> Iterator[BatchResult]:
+) -> Generator[BatchResult, None, None]:
     # Each alternative is pickled once here (not once per batch); one that cannot be pickled
     # fails its batches only, as a batch the pool could not send would.
     shipped: dict[int, tuple[bytes, bytes] | Exception] = {}
@@ -435,34 +527,55 @@ def _local(
                 shipped[b.alternative] = _pickled(b.prepared)
             except Exception as exc:
                 shipped[b.alternative] = exc
-    unsent = [b for b in batches if isinstance(shipped[b.alternative], Exception)]
-    sendable = [b for b in batches if not isinstance(shipped[b.alternative], Exception)]
-    pool = _pool(workers)
-    pending: dict[Future[BatchResult], Batch] = {}
-    for b in sendable:
-        got = shipped[b.alternative]
-        assert not isinstance(got, Exception)
-        task = _Shipped(b.alternative, got[0], got[1], b.replications, b.deterministic)
-        pending[pool.submit(_run_shipped, task)] = b
-    try:
-        for batch in unsent:
-            error = shipped[batch.alternative]
-            assert isinstance(error, Exception)
+    todo = [b for b in batches if not isinstance(shipped[b.alternative], Exception)]
+    for batch in batches:
+        error = shipped[batch.alternative]
+        if isinstance(error, Exception):
             yield _batch_failed(batch, error)
             tick(len(batch.replications))
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                batch = pending.pop(fut)
+    restarts = 0
+    while todo:
+        pool = _pool(workers)
+        pending: dict[Future[BatchResult], Batch] = {}
+        broken: list[tuple[Batch, BaseException]] = []
+        try:
+            for b in todo:
+                got = shipped[b.alternative]
+                assert not isinstance(got, Exception)
+                task = _Shipped(b.alternative, got[0], got[1], b.replications, b.deterministic)
                 try:
-                    yield fut.result()
-                except Exception as exc:  # a dead worker fails its batch only
-                    yield _batch_failed(batch, exc)
-                tick(len(batch.replications))
-    finally:
-        # Interrupted (Ctrl-C, a progress callback that raised): leave the kept pool idle.
-        for fut in pending:
-            fut.cancel()
+                    pending[pool.submit(_run_shipped, task)] = b
+                except BrokenProcessPool as exc:  # it broke while batches were being sent
+                    broken.append((b, exc))
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    batch = pending.pop(fut)
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool as exc:  # a worker died: run it again, below
+                        broken.append((batch, exc))
+                        continue
+                    except Exception as exc:  # a batch the pool could not run or return
+                        result = _batch_failed(batch, exc)
+                    yield result
+                    tick(len(batch.replications))
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM, a progress callback that raised, the caller gave
+            # up): stop the workers now rather than let them finish batches nobody reads.
+            for fut in pending:
+                fut.cancel()
+            _discard_pool(workers, pool)
+            raise
+        todo = [b for b, _ in broken]
+        if todo:
+            _discard_pool(workers, pool)
+            restarts += 1
+            if restarts > POOL_RESTARTS:
+                for batch, cause in broken:
+                    yield _batch_failed(batch, cause)
+                    tick(len(batch.replications))
+                return
 
 
 def _dask(
@@ -470,7 +583,7 @@ def _dask(
     prepared: Sequence[Prepared],
     address: str,
     tick: Callable[[int], None],
-) -> Iterator[BatchResult]:
+) -> Generator[BatchResult, None, None]:
     import distributed
 
     dist: Any = distributed
@@ -492,10 +605,16 @@ def _dask(
         for fut in dist.as_completed(list(futures), loop=client.loop):
             batch = futures[fut]
             try:
-                yield fut.result()
-            except Exception as exc:  # a lost worker fails its batch only
-                yield _batch_failed(batch, exc)
+                result = fut.result()
+            except Exception as exc:  # a batch Dask gave up on (its retries spent) fails
+                result = _batch_failed(batch, exc)
+            yield result
             tick(len(batch.replications))
+    except BaseException:
+        # Interrupted: the cluster stops this call's batches; its workers are not ours to stop.
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures), force=True)
+        raise
     finally:
         for fut in futures:
             fut.release()
@@ -567,7 +686,11 @@ def run_replications(
         count = workers if workers is not None else (os.cpu_count() or 1)
         batches = guided_batches(alternatives, n, count, deterministic)
         stream = _serial(batches, tick) if count == 1 else _local(batches, count, tick)
-    result = _assemble(len(alternatives), stream)
+    try:
+        result = _assemble(len(alternatives), stream)
+    except BaseException:
+        stream.close()  # the backend's own clean-up (terminate the pool, cancel on Dask)
+        raise
     if result.failures and on_failure == "raise":
         raise ReplicationsFailed(result, names)
     return result

@@ -180,7 +180,7 @@ def write_estate(result: ImportResult, out: Path, *, force: bool = False) -> Non
 
     refuse_existing(out, force=force, what="an estate file", suffixes=YAML_SUFFIXES)
     text = estate_yaml(result)
-    with atomic_file(out) as tmp:
+    with atomic_file(out, force=force) as tmp:
         tmp.write_text(text, encoding="utf-8")
         try:
             again = load_estate(tmp)

@@ -2213,6 +2213,6 @@ def build_report(results_dir: Path, out: Path | None = None, *, force: bool = Fa
     if results_dir.is_dir():
         refuse_existing(target, force=force, what="an HTML file", suffixes=(".html", ".htm"))
     text = render_report(results_dir)
-    with atomic_file(target) as tmp:
+    with atomic_file(target, force=force) as tmp:
         tmp.write_bytes(text.encode("utf-8"))
     return target

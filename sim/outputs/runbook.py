@@ -588,6 +588,6 @@ def write_runbook(rb: Runbook, path: Path, force: bool = False) -> Path:
     path = Path(path)
     suffix = check_runbook_path(path, force)
     data = runbook_bytes(rb, suffix)
-    with atomic_file(path) as tmp:
+    with atomic_file(path, force=force) as tmp:
         tmp.write_bytes(data)
     return path
