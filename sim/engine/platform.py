@@ -556,7 +556,9 @@ class Platform:
         now = self.now
         self.events.append(Event(now, uid, step, outcome, crew, attempt))
         st = self.state[uid]
-        if outcome == "start" and st.first_start is None:
+        # A rollback step (a restore) run after the unit was given up is not the unit starting:
+        # a unit that waited for a lost predecessor never began.
+        if outcome == "start" and st.first_start is None and uid not in self.finished:
             st.first_start = now
         if outcome in ("end", "fail"):
             st.end = now
