@@ -12,6 +12,10 @@ place on the clock and is refused.
 Windows that overlap or touch are merged: a step may run across two adjacent windows. A step
 fits when it starts and ends inside one merged window (both ends included, with a tolerance of
 :data:`EPS` minutes for floating-point sums). Without any window every time fits.
+
+The calendar looks no further than the plan's horizon (``plan.horizon``): a search for a fit
+stops there, so its cost is in proportion to the windows inside the horizon, never to the
+duration asked or to a one-off window years away.
 """
 
 from __future__ import annotations
