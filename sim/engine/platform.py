@@ -73,7 +73,14 @@ from sim.model.plan import Plan
 from sim.model.remedies import REMEDIES, RESTORE_ORDER, Remedy, resource_type, short_name
 from sim.model.rules import FUTURE_SUPPORT_RULES, Finding
 from sim.model.units import MigrationUnits, Unit
-from sim.outputs.records import Event, PostTask, Replication, UnitOutcome, Window
+from sim.outputs.records import (
+    NOT_FINISHED,
+    Event,
+    PostTask,
+    Replication,
+    UnitOutcome,
+    Window,
+)
 
 _WINDOW_ORDER = operator.itemgetter(4, 5, 0, 3, 2)
 """A window's sort key: start, end, resource, kind, unit (fields of :class:`Window`)."""
@@ -1650,14 +1657,32 @@ class Platform:
     def run(self) -> Replication:
         for uid in self.order:
             self.env.process(self.unit_process(uid))
-        self.env.run()
+        limit = self.plan.horizon
+        self.env.run(until=limit)
         stuck = [uid for uid in self.order if self.state[uid].status == "pending"]
-        if stuck:  # a bug, never an input: fail loudly rather than report them half-done
-            raise RuntimeError(f"the engine left units waiting forever: {', '.join(stuck[:5])}")
+        stopped = None
+        if stuck:
+            if self.env.peek() == math.inf:
+                # Nothing left to happen before the horizon, yet units wait: a bug, never an
+                # input; fail loudly rather than report them half-done.
+                raise RuntimeError(f"the engine left units waiting forever: {', '.join(stuck[:5])}")
+            # The horizon stopped the run with work still to do: those units are not finished.
+            stopped = limit
+            reason = f"{NOT_FINISHED} ({format_minutes(limit)} from the start)"
+            for uid in stuck:
+                st = self.state[uid]
+                st.status = "not_migrated"
+                st.reason = reason
+                self.events.append(Event(limit, uid, "unit", "not_migrated", None, 0))
         # The last event, not the clock: a cycle's unneeded deadline may have moved the clock on.
-        horizon = max(
-            max((e.time for e in self.events), default=0.0),
-            max((w.end for w in self.closed), default=0.0),
+        # A run the horizon stopped ends there: what is still open stays open to it.
+        horizon = (
+            limit
+            if stopped is not None
+            else max(
+                max((e.time for e in self.events), default=0.0),
+                max((w.end for w in self.closed), default=0.0),
+            )
         )
         open_count = len(self.open) + sum(len(self.rows[uid]) for uid in self.locks)
         for uid, (_, cause) in list(self.locks.items()):
@@ -1716,4 +1741,5 @@ class Platform:
             maintenance=maintenance,
             throttle_minutes=self.throttle_minutes,
             open_windows=open_count,
+            stopped_at=stopped,
         )

@@ -26,6 +26,7 @@ from sim.experiments.replications import Prepared, ReplicationRow
 from sim.experiments.runner import Progress, metric_statistics, replications_csv, run_replications
 from sim.model import rules
 from sim.model.ordering import order_units
+from sim.model.plan import MAX_SEED
 from sim.model.rules import Finding
 from sim.model.scenario import Scenario, scenario_to_yaml
 from sim.model.units import MigrationUnits, build_units
@@ -86,8 +87,10 @@ def run_scenario(
     breaking a must-precede constraint, a one-off window without ``plan.start``, a negative seed).
     """
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise InputError("--seed", (), f"expected a whole number of zero or more, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise InputError(
+                "--seed", (), f"expected a whole number from 0 to {MAX_SEED}, got {seed!r}"
+            )
         scenario = scenario.model_copy(
             update={"plan": scenario.plan.model_copy(update={"seed": seed})}
         )

@@ -12,6 +12,10 @@ place on the clock and is refused.
 Windows that overlap or touch are merged: a step may run across two adjacent windows. A step
 fits when it starts and ends inside one merged window (both ends included, with a tolerance of
 :data:`EPS` minutes for floating-point sums). Without any window every time fits.
+
+The calendar looks no further than the plan's horizon (``plan.horizon``): a search for a fit
+stops there, so its cost is in proportion to the windows inside the horizon, never to the
+duration asked or to a one-off window years away.
 """
 
 from __future__ import annotations
@@ -69,9 +73,11 @@ class Calendar:
         windows: Sequence[MaintenanceWindow],
         start: datetime | None,
         zone: ZoneInfo | None = None,
+        horizon: float = math.inf,
     ) -> None:
         self.start = start
         self.zone = zone
+        self.horizon = horizon
         local = start.astimezone(zone) if start is not None and zone is not None else start
         self.offset = week_offset(local)
         # With a date and a zone with daylight saving, week k's windows are placed by their
@@ -105,11 +111,12 @@ class Calendar:
         self._max_len = max((length for _, length in self.recurring), default=0.0)
         self._last_oneoff = max((end for _, end in self.oneoff), default=-math.inf)
         self._week = lru_cache(maxsize=256)(self._week_uncached)
+        self._longest: float | None = None
 
     @classmethod
     def of(cls, plan: Plan) -> Calendar:
         """The calendar of ``plan``'s windows, in its time zone."""
-        return cls(plan.maintenance_windows, plan.start, plan.zone)
+        return cls(plan.maintenance_windows, plan.start, plan.zone, plan.horizon)
 
     def _week_uncached(self, k: int) -> tuple[tuple[float, float], ...]:
         # Week k's recurring windows (start, end) in simulation minutes, each placed at its
@@ -157,15 +164,23 @@ class Calendar:
         """The earliest start ``s >= t`` such that ``[s, s + duration]`` lies in one window.
 
         ``None`` when no window, now or later, is long enough: the caller must not wait.
+        The search stops at the calendar's horizon (``plan.horizon``): when no start before it
+        fits, but a later window might, the answer is the horizon itself, where the run ends
+        (so the work is not finished by the horizon). The windows looked at are those up to the
+        horizon, so the cost never grows with the duration asked or with far-off windows.
         """
         if self.always_open:
             return t
-        horizon = max(t, self._last_oneoff) + duration + 3 * WEEK
-        for a, b in self.intervals(t, horizon):
+        end = max(t, self._last_oneoff) + duration + 3 * WEEK
+        stop = min(end, max(t, self.horizon))
+        for a, b in self.intervals(t, stop):
             s = max(a, t)
             if s + duration <= b + EPS:
                 return s
-        return None
+        if end <= stop:
+            return None  # searched as far as any fit could be: no window is long enough
+        # Stopped at the horizon: the work waits for it, unless no window anywhere is that long.
+        return None if duration > self.longest() + EPS else stop
 
     def fits(self, start: float, end: float) -> bool:
         """Whether ``[start, end]`` lies inside one (merged) window."""
@@ -176,11 +191,20 @@ class Calendar:
         )
 
     def longest(self) -> float:
-        """The longest merged window (``inf`` without windows or when windows cover all time)."""
+        """The longest merged window (``inf`` without windows or when windows cover all time),
+        found without walking the weeks beyond the horizon."""
+        if self._longest is None:
+            self._longest = self._longest_uncached()
+        return self._longest
+
+    def _longest_uncached(self) -> float:
         if self.always_open:
             return math.inf
-        end = max(0.0, self._last_oneoff) + 3 * WEEK
+        # Merged windows up to three weeks past the horizon (or the last one-off window before
+        # it); one-off windows further off each count on their own, never the weeks between.
+        end = max(0.0, min(self._last_oneoff, self.horizon)) + 3 * WEEK
         spans = [b - a for a, b in self.intervals(0.0, end)]
+        spans += [b - a for a, b in self.oneoff if a > end]
         if self.recurring and any(span >= 2 * WEEK for span in spans):
             return math.inf
         return max(spans, default=0.0)

@@ -17,6 +17,23 @@ from sim.common.errors import Loc, ReferenceProblem, format_loc
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
+# Ranges of the estate's numbers (docs/scenario-format.md, "Ranges"). Assumptions, each far beyond
+# any real classic estate, so that a typo is refused at load rather than carried into the rules.
+MAX_COUNT = 1_000_000
+"""Most of a count (``rbac_assignments``) and the widest ``priority`` (either sign)."""
+MAX_INSTANCES = 10_000
+"""Most instances of a PaaS role."""
+MAX_DISK_GB = 65_536
+"""Largest disk in GB (classic VHDs top out at 4,095 GB; managed disks at 32,767 GB)."""
+MAX_CORES = 1_024
+"""Most cores of one VM (the largest classic size has 32)."""
+MAX_QUOTA = 1_000_000_000
+"""Highest Resource Manager quota."""
+
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Priority = Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT)]
+Quota = Annotated[int, Field(ge=0, le=MAX_QUOTA)]
+
 
 class Model(BaseModel):
     """Base of every scenario record: strict types, unknown keys rejected, immutable."""
@@ -108,8 +125,8 @@ class VNet(Model):
     peerings: Items[str] = ()
     services: Items[VNetService] = ()
     dns_servers: Items[str] = ()
-    rbac_assignments: int = Field(default=0, ge=0)
-    priority: int | None = None
+    rbac_assignments: Count = 0
+    priority: Priority | None = None
 
     @property
     def gateways(self) -> tuple[Gateway, ...]:
@@ -121,18 +138,20 @@ class Role(Model):
 
     name: Name
     kind: RoleKind
-    instances: int = Field(default=1, ge=1)
+    instances: int = Field(default=1, ge=1, le=MAX_INSTANCES)
 
 
 class Disk(Model):
     storage_account: Name
-    size_gb: int = Field(default=127, ge=1)
+    size_gb: int = Field(default=127, ge=1, le=MAX_DISK_GB)
 
 
 class VM(Model):
     name: Name
     size: str = "Small"
-    cores: int | None = Field(default=None, ge=0, description="Overrides the size table.")
+    cores: int | None = Field(
+        default=None, ge=0, le=MAX_CORES, description="Overrides the size table."
+    )
     availability_set: str | None = None
     subnets: Items[str] = ()
     nsg: str | None = Field(default=None, description="NSG attached to the VM's NIC.")
@@ -160,16 +179,16 @@ class CloudService(Model):
     )
     roles: Items[Role] = ()
     vms: Items[VM] = ()
-    rbac_assignments: int = Field(default=0, ge=0)
-    priority: int | None = None
+    rbac_assignments: Count = 0
+    priority: Priority | None = None
 
 
 class StorageAccount(Model):
     name: Name
     sku: str = "Standard_LRS"
     contents: Items[StorageContent] = ()
-    rbac_assignments: int = Field(default=0, ge=0)
-    priority: int | None = None
+    rbac_assignments: Count = 0
+    priority: Priority | None = None
 
     @property
     def premium(self) -> bool:
@@ -191,13 +210,13 @@ class ReservedIP(Model):
 class Quotas(Model):
     """Resource Manager quotas in the target region (MIG029); an absent key is not checked."""
 
-    cores: int | None = Field(default=None, ge=0)
-    nics: int | None = Field(default=None, ge=0)
-    public_ips: int | None = Field(default=None, ge=0)
-    static_public_ips: int | None = Field(default=None, ge=0)
-    load_balancers: int | None = Field(default=None, ge=0)
-    nsgs: int | None = Field(default=None, ge=0)
-    route_tables: int | None = Field(default=None, ge=0)
+    cores: Quota | None = None
+    nics: Quota | None = None
+    public_ips: Quota | None = None
+    static_public_ips: Quota | None = None
+    load_balancers: Quota | None = None
+    nsgs: Quota | None = None
+    route_tables: Quota | None = None
 
 
 # Cores per classic role size. Source: Azure "Sizes for Cloud Services" / classic VM sizes tables.

@@ -10,13 +10,81 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from sim.common.timeparse import ClockMinutes, Minutes, parse_duration
+from sim.common.timeparse import ClockMinutes, Minutes, format_minutes, parse_duration
 from sim.model.estate import Items, Model, Name
 from sim.model.remedies import REMEDIES
 
 Distribution = Literal["deterministic", "triangular", "lognormal", "pert"]
+
+# ---- bounds of a plan's numbers and dates (docs/scenario-format.md, "Ranges") --------------------
+# Each is an assumption chosen far beyond any real migration, so that a typo (1e12 minutes, year
+# 9999, a billion crews) is refused at load instead of exhausting time or memory in the run.
+
+DAY = 1440.0
+"""Minutes in a day."""
+YEAR = 365 * DAY
+"""Minutes in a (365-day) year."""
+MAX_HORIZON = 10 * YEAR
+"""Longest ``plan.horizon``: ten years. Assumption: no classic migration plan spans more."""
+MIN_HORIZON = 60.0
+"""Shortest ``plan.horizon``: one hour."""
+DEFAULT_HORIZON = YEAR
+"""Default ``plan.horizon``: one year of simulated time."""
+MAX_STEP = 30 * DAY
+"""Longest ``base`` and ``per_vm`` of a step and ``plan.check``: thirty days. Assumption: the
+platform's longest step takes hours, not weeks."""
+MAX_WRITES = 1000.0
+"""Most Resource Manager writes per VM or per other resource in one Prepare or Commit
+(assumption: three are assumed; a thousand is far beyond any resource)."""
+MAX_WRITE_LIMIT = 1_000_000
+"""Highest ``plan.write_limit_per_hour`` (the published limit is 1,200; ``null`` is no limit)."""
+MAX_SEED = 2**63 - 1
+"""Highest ``plan.seed``: 63 bits, as the replications' own seeds
+(:func:`sim.engine.sampling.replication_seed`), so a seed fits a signed 64-bit integer column."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""Earliest timestamp a plan takes (``start``, ``deadline``, a window's ``start``, a wave's
+``not_before``)."""
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Timestamps are before this: with a horizon of at most ten years, every time a run derives
+stays far inside what the outputs write (``datetime`` ends at year 9999)."""
+
+
+def _in_range(value: datetime | None) -> datetime | None:
+    # A timestamp without an offset is compared as a wall-clock time: the zone moves it by at
+    # most a day, far inside the margins of EARLIEST and LATEST.
+    if value is None:
+        return value
+    low, high = (
+        (EARLIEST, LATEST)
+        if value.tzinfo is not None
+        else (EARLIEST.replace(tzinfo=None), LATEST.replace(tzinfo=None))
+    )
+    if not low <= value < high:
+        raise ValueError(
+            f"expected a timestamp from {EARLIEST:%Y-%m-%d} up to (not including)"
+            f" {LATEST:%Y-%m-%d}, got {value.isoformat()}"
+        )
+    return value
+
+
+def _bounded(maximum: float, what: str) -> AfterValidator:
+    def check(value: float) -> float:
+        if value > maximum:
+            raise ValueError(
+                f"expected {what} of at most {format_minutes(maximum)}"
+                f" ({maximum:,.0f} minutes), got {value:,.6g} minutes"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+StepMinutes = Annotated[Minutes, _bounded(MAX_STEP, "a duration")]
+"""A duration of at most :data:`MAX_STEP` (30 days)."""
+LongMinutes = Annotated[Minutes, _bounded(MAX_HORIZON, "a duration")]
+"""A duration of at most :data:`MAX_HORIZON` (10 years)."""
 
 
 def _constant_to_step(value: Any) -> Any:
@@ -33,8 +101,8 @@ class StepDuration(Model):
     half-width around the central value for ``triangular`` and ``pert``.
     """
 
-    base: Minutes = 0.0
-    per_vm: Minutes = 0.0
+    base: StepMinutes = 0.0
+    per_vm: StepMinutes = 0.0
     distribution: Distribution = "deterministic"
     spread: float = Field(default=0.0, ge=0.0, le=5.0)
 
@@ -119,7 +187,7 @@ class Failures(Model):
     )
     # Assumption: the platform says "retry the operation after a short time" (migration-facts.md)
     # without a number; five minutes is ours.
-    retry_after: Minutes = Field(
+    retry_after: StepMinutes = Field(
         default=5.0,
         ge=0.0,
         le=1440.0,
@@ -141,7 +209,12 @@ Every = Literal[
 ]
 
 
-LooseDateTime = Annotated[datetime, Field(strict=False)]
+_ONE_DAY = frozenset(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+"""``every`` values that open once a week."""
+
+
+LooseDateTime = Annotated[datetime, Field(strict=False), AfterValidator(_in_range)]
+"""A timestamp (YAML's, or an ISO 8601 string) from :data:`EARLIEST` to :data:`LATEST`."""
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -188,7 +261,7 @@ class MaintenanceWindow(Model):
     every: Every | None = None
     at: ClockMinutes | None = None
     start: LooseDateTime | None = None
-    length: Minutes = Field(alias="for")
+    length: LongMinutes = Field(alias="for")
 
     @field_validator("length")
     @classmethod
@@ -196,6 +269,13 @@ class MaintenanceWindow(Model):
         if v <= 0:
             raise ValueError("expected a window length greater than zero")
         return v
+
+    def repeat(self) -> float | None:
+        """Minutes from one opening of a recurring window to its next (a day for ``day``,
+        ``weekday`` and ``weekend``; a week for one named day); ``None`` for a one-off window."""
+        if self.every is None:
+            return None
+        return 7 * DAY if self.every in _ONE_DAY else DAY
 
     @field_validator("start")
     @classmethod
@@ -210,6 +290,12 @@ class MaintenanceWindow(Model):
             raise ValueError("expected 'at' (a clock time such as \"22:00\") with 'every'")
         if self.start is not None and self.at is not None:
             raise ValueError("'at' belongs to a recurring window; a one-off window takes 'start'")
+        repeat = self.repeat()
+        if repeat is not None and self.length > repeat:
+            raise ValueError(
+                f"a window every {self.every} lasts at most {format_minutes(repeat)} (its"
+                f" repeat; windows that touch merge), got 'for' of {format_minutes(self.length)}"
+            )
         return self
 
 
@@ -282,7 +368,20 @@ def _looks_like_duration(text: str) -> bool:
     return True
 
 
-NotBefore = Annotated[float | datetime, BeforeValidator(_not_before)]
+def _not_before_range(value: float | datetime) -> float | datetime:
+    if isinstance(value, datetime):
+        return _in_range(value)  # type: ignore[return-value]
+    if value > MAX_HORIZON:
+        raise ValueError(
+            f"expected a duration from plan.start of at most {format_minutes(MAX_HORIZON)}"
+            f" ({MAX_HORIZON:,.0f} minutes), got {value:,.6g} minutes"
+        )
+    return value
+
+
+NotBefore = Annotated[
+    float | datetime, BeforeValidator(_not_before), AfterValidator(_not_before_range)
+]
 """Minutes from ``plan.start``, or a timestamp (placed on the clock by ``plan.start``; one
 without an offset is read in ``plan.timezone``)."""
 
@@ -304,7 +403,7 @@ def _ordering(value: Any) -> Any:
 
 
 class Plan(Model):
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     timezone: TimeZoneName = Field(
         default="UTC",
         description="IANA time zone of the plan: recurring windows, timestamps without an offset"
@@ -318,7 +417,12 @@ class Plan(Model):
     )
     ordering: Annotated[str | tuple[Name, ...], BeforeValidator(_ordering)] = "as_listed"
     crews: int = Field(default=1, ge=1, le=10_000)  # more crews than units is never needed
-    check: Minutes = 0.0
+    check: StepMinutes = 0.0
+    horizon: Annotated[Minutes, Field(ge=MIN_HORIZON, le=MAX_HORIZON)] = Field(
+        default=DEFAULT_HORIZON,
+        description="Simulated time after which the run stops: work not done by then is reported"
+        " as not finished by the horizon.",
+    )
     remediation: Remediation = "auto"
     maintenance_windows: Items[MaintenanceWindow] = ()
     durations: Durations = Durations()
@@ -331,18 +435,23 @@ class Plan(Model):
         default=False, description="What-if: MIG002/MIG003 cloud services migrate with downtime."
     )
     write_limit_per_hour: int | None = Field(
-        default=1200, ge=1, description="Resource Manager writes per hour (published: 1,200)."
+        default=1200,
+        ge=1,
+        le=MAX_WRITE_LIMIT,
+        description="Resource Manager writes per hour (published: 1,200).",
     )
     # Assumption: no source gives the writes one migrated VM costs. Three (VM, NIC, disk) makes
     # the published warning "> 400 VMs in a VNet" meet the published 1,200 writes/hour exactly.
     writes_per_vm: float = Field(
         default=3.0,
         ge=0.0,
+        le=MAX_WRITES,
         description="Assumption: Resource Manager writes per VM in each Prepare and each Commit.",
     )
     writes_per_resource: float = Field(
         default=1.0,
         ge=0.0,
+        le=MAX_WRITES,
         description="Assumption: writes per other resource of a unit in each Prepare and Commit.",
     )
     dispatch: DispatchPolicy = Field(
@@ -389,6 +498,13 @@ class Plan(Model):
                 raise ValueError(
                     f"plan.deadline {self.deadline:%Y-%m-%dT%H:%M:%SZ} is not after plan.start"
                     f" {self.start:%Y-%m-%dT%H:%M:%SZ}; expected a deadline after the start"
+                )
+        for i, w in enumerate(self.maintenance_windows):
+            if w.start is not None and w.length > self.horizon:
+                raise ValueError(
+                    f"plan.maintenance_windows[{i}] lasts {format_minutes(w.length)}, longer than"
+                    f" plan.horizon ({format_minutes(self.horizon)}); expected a one-off window"
+                    " no longer than the horizon"
                 )
         windows = tuple(
             w.model_copy(update={"start": _localize(w.start, zone)})

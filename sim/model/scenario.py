@@ -26,10 +26,25 @@ from sim.model.plan import Plan
 
 try:  # libyaml's parser and emitter are several times faster on large estates; same safe ones
     from yaml import CSafeDumper as _Dumper
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, except that a timestamp that is no date (month 13, an offset of 25
+    hours) stays its text: the record's validator then says what was expected, at its key path
+    and line, instead of PyYAML raising a bare ``ValueError``."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except (ValueError, OverflowError):
+            return self.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 class Scenario(Model):
@@ -340,7 +355,7 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> list[Loc]
                 "--set", (), f"{item!r}: expected KEY.PATH=VALUE, for example plan.crews=3"
             ) from None
         try:
-            value = yaml.safe_load(value_text)
+            value = yaml.load(value_text, Loader=_Loader)  # a safe loader
         except yaml.YAMLError:
             raise InputError("--set", path, f"value {value_text!r} is not valid YAML") from None
         node: Any = data

@@ -48,6 +48,9 @@ PROTECTION_GAP_KINDS = ("monitoring", "diagnostics", "security-monitoring", "bac
 
 OUTCOMES = ("start", "end", "fail", "not_migrated")
 
+NOT_FINISHED = "not finished by the horizon"
+"""The start of the ``reason`` of a unit the horizon (``plan.horizon``) stopped."""
+
 
 class Window(NamedTuple):
     """One interval in which one resource is locked, down, or without a protection.
@@ -134,6 +137,9 @@ class Replication:
     maintenance: tuple[tuple[float, float], ...]
     throttle_minutes: float = 0.0
     open_windows: int = 0
+    stopped_at: float | None = None
+    """``plan.horizon`` when the horizon stopped the run with units not finished (their
+    ``reason`` says so); ``None`` when every unit ended before it."""
 
     def outcome(self, unit: str) -> UnitOutcome:
         return next(o for o in self.outcomes if o.unit == unit)
@@ -195,6 +201,15 @@ class Summary:
     exposure_hours: float = 0.0
     protection_gap_hours: float = 0.0
     timezone: str = "UTC"
+    stopped_at: float | None = None
+    """Minutes of ``plan.horizon`` when it stopped the run with units not finished."""
+
+    @property
+    def not_finished(self) -> tuple[UnitOutcome, ...]:
+        """Units the horizon stopped (``not_migrated``, reason "not finished by the horizon")."""
+        if self.stopped_at is None:
+            return ()
+        return tuple(u for u in self.units if u.reason.startswith(NOT_FINISHED))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -232,6 +247,14 @@ class Summary:
         ]
         if self.throttle_minutes > 0:
             rows.append(("Minutes added by the write throttle", f"{self.throttle_minutes:.1f}"))
+        if self.stopped_at is not None:
+            rows.append(
+                (
+                    "Stopped at the horizon",
+                    f"{format_minutes(self.stopped_at)} from the start:"
+                    f" {len(self.not_finished)} units not finished by the horizon",
+                )
+            )
         for u in self.units:
             if u.needs_support:
                 rows.append((f"Locked: needs support: {u.unit}", u.reason or "left locked"))
@@ -296,6 +319,9 @@ class Summary:
             "timezone": self.timezone,
             "end_local": local(self.origin, self.makespan_minutes, self.zone),
         }
+        if self.stopped_at is not None:  # only then: a run that ended in time has no such keys
+            data["stopped_at_horizon_minutes"] = _round(self.stopped_at)
+            data["units_not_finished_by_horizon"] = len(self.not_finished)
         if not units:
             del data["units"]
         return data
@@ -474,6 +500,7 @@ def summarize(rep: Replication, scenario: Scenario) -> Summary:
         exposure_hours=hours.exposure_hours,
         protection_gap_hours=hours.protection_gap_hours,
         timezone=scenario.plan.timezone,
+        stopped_at=rep.stopped_at,
     )
 
 

@@ -551,9 +551,10 @@ def _maintenance(
             w["at"] = "{:02d}:{:02d}".format(*divmod(int(at), 60))  # dumped as minutes
         windows.append({k: v for k, v in w.items() if v is not None})
     try:
-        plan = Plan.model_validate(
-            {"start": plan_data.get("start"), "maintenance_windows": windows, "timezone": timezone}
-        )
+        given = {"start": plan_data.get("start"), "maintenance_windows": windows}
+        if plan_data.get("horizon") is not None:  # a one-off window may be as long as it
+            given["horizon"] = plan_data["horizon"]
+        plan = Plan.model_validate({**given, "timezone": timezone})
         cal = Calendar.of(plan)
     except (ValueError, InputError):
         return ()
