@@ -380,4 +380,7 @@ def shipped() -> Sequence[Path]:
 
 @pytest.mark.parametrize("path", shipped(), ids=lambda p: p.name)
 def test_shipped_scenarios_still_load(path: Path) -> None:
-    assert migsim("validate", str(path), "--format", "json").exit_code in (0, 1)
+    result = migsim("validate", str(path), "--format", "json")
+    # kitchen-sink's plan is refused by run on purpose (its ordering), after a full report
+    assert result.exit_code in ((0, 1, 2) if path.name == "kitchen-sink.yaml" else (0, 1))
+    assert json.loads(result.stdout)["units"]
