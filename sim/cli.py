@@ -212,6 +212,20 @@ def force_option(what: str) -> Callable[[F], F]:
 FORCE_DIR = "this command's files in OUT (other files and folders there are kept)"
 
 
+def _in_range(flag: str, value: int | None, low: int, high: int) -> None:
+    """Refuse a count option outside ``low..high`` (documented in docs/experiments.md) before
+    any work: one message, exit 2."""
+    if value is not None and not low <= value <= high:
+        raise InputError(flag, (), f"expected a whole number from {low} to {high:,}, got {value}")
+
+
+def _check_counts(replications: int, workers: int | None, *, least: int = 1) -> None:
+    from sim.experiments.runner import MAX_REPLICATIONS, MAX_WORKERS
+
+    _in_range("--replications", replications, least, MAX_REPLICATIONS)
+    _in_range("--workers", workers, 1, MAX_WORKERS)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migsim")
 def cli() -> None:
@@ -522,10 +536,17 @@ def run(
         write_run,
     )
 
+    _check_counts(replications, workers, least=0)
+    if keep_windows > 0 and replications == 0:
+        raise InputError(
+            "--keep-windows",
+            (),
+            f"keeps the window tables of replications; expected --replications N with it, got"
+            f" --keep-windows {keep_windows} alone",
+        )
+    _in_range("--keep-windows", keep_windows, 0, max(replications, 1))
     _hold(claim_dir(out_dir, RUN_FILES, force=force, command="migsim run"))
     sc = _load(scenario, overrides)
-    if replications < 0:
-        raise InputError("--replications", (), f"expected zero or more, got {replications}")
     if replications == 0:
         result = run_scenario(sc, seed=seed, deterministic=deterministic)
         with out.status("Drawing the timeline and writing results..."):
@@ -649,6 +670,7 @@ def compare(
     from sim.experiments import comparison as cmp
     from sim.outputs.verdicts import VERDICT_COLUMNS, write_verdict
 
+    _check_counts(replications, workers)
     if out_dir is not None:
         _hold(claim_dir(out_dir, cmp.COMPARE_FILES, force=force, command="migsim compare"))
     sc = _load(scenario, overrides)
@@ -783,10 +805,9 @@ def sensitivity(
         tornado,
     )
 
+    _check_counts(replications, workers)
     if out_dir is not None:
         _hold(claim_dir(out_dir, SENSITIVITY_FILES, force=force, command="migsim sensitivity"))
-    if replications < 1:
-        raise InputError("--replications", (), f"expected 1 or more, got {replications}")
     prepared = Prepared.of(_load(scenario, overrides))
     tally = [0, 0]
     with _progress("Sensitivity") as progress:
@@ -909,14 +930,17 @@ def optimize(
 
     from sim.experiments import optimizer as opt
     from sim.experiments.replications import Prepared
-    from sim.experiments.runner import run_replications
+    from sim.experiments.runner import MAX_REPLICATIONS, run_replications
+    from sim.model.plan import MAX_SEED
 
-    if replications < 1:
-        raise InputError("--replications", (), f"expected 1 or more, got {replications}")
-    if holdout < 0:
-        raise InputError("--holdout", (), f"expected zero or more, got {holdout}")
-    if budget <= 0:
-        raise InputError("--budget", (), f"expected seconds greater than zero, got {budget}")
+    _check_counts(replications, workers)
+    _in_range("--holdout", holdout, 0, MAX_REPLICATIONS)
+    _in_range("--max-evaluations", max_evaluations, 1, opt.MAX_EVALUATIONS)
+    _in_range("--seed", seed, 0, MAX_SEED)
+    if not 0 < budget <= opt.MAX_BUDGET_S:  # NaN fails too
+        raise InputError(
+            "--budget", (), f"expected seconds from 0 to {opt.MAX_BUDGET_S:,.0f}, got {budget}"
+        )
     prepared = Prepared.of(_load(scenario, overrides))
     tally = [0, 0]
     base = partial(run_replications, workers=workers, scheduler=scheduler)
@@ -1074,20 +1098,19 @@ def generate(
     from sim.common.atomic import YAML_SUFFIXES, atomic_file, claim_file
     from sim.importers.generate import (
         DEFAULT_CREWS,
+        MAX_SEED,
+        MAX_VMS,
         default_plan,
         estate_to_yaml,
         generate_estate,
         scenario_yaml,
     )
 
-    if vms < 1:
-        raise InputError("--vms", (), f"expected 1 or more, got {vms}")
-    if vnets is not None and vnets < 0:
-        raise InputError("--vnets", (), f"expected 0 or more, got {vnets}")
+    _in_range("--vms", vms, 1, MAX_VMS)
+    _in_range("--vnets", vnets, 0, vms)
     if not 0 <= rule_share <= 1:
         raise InputError("--rule-share", (), f"expected a share from 0 to 1, got {rule_share}")
-    if seed < 0:
-        raise InputError("--seed", (), f"expected 0 or more, got {seed}")
+    _in_range("--seed", seed, 0, MAX_SEED)
     _hold(claim_file(out_path, force=force, what="a YAML file", suffixes=YAML_SUFFIXES))
     try:
         estate = generate_estate(vms, vnets=vnets, seed=seed, rule_share=rule_share)
@@ -1156,8 +1179,16 @@ def report(results_dir: Path, out_path: Path | None, force: bool) -> None:
         target = out_path if out_path is not None else results_dir / REPORT_NAME
         html = (".html", ".htm")
         _hold(claim_file(target, force=force, what="an HTML file", suffixes=html))
+    problems: list[str] = []
     with out.status("Drawing the figures and writing the report..."):
-        path = build_report(results_dir, out_path, force=force)
+        path = build_report(results_dir, out_path, force=force, problems=problems)
+    for problem in problems:
+        # the page names them too; a script or a person at the terminal must see them as well
+        err.print(
+            Text("warning: ", style="bold yellow")
+            + Text(f"{results_dir}/{problem}; its section is left out of the report"),
+            soft_wrap=True,
+        )
     out.print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", soft_wrap=True)
 
 

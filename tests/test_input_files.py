@@ -318,6 +318,10 @@ def test_report_names_a_damaged_summary_and_still_writes(damaged: Path) -> None:
     html = (damaged / "report.html").read_text()
     assert "summary.json could not be read" in html
     assert "seed: expected a whole number, got &#x27;x&#x27;" in html
+    # and the terminal says so too, not only the page
+    warning = " ".join(result.stderr.split()) if result.stderr_bytes else ""
+    assert "warning: d/summary.json could not be read" in warning
+    assert "its section is left out of the report" in warning
 
 
 @pytest.mark.parametrize(

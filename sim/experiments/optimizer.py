@@ -344,6 +344,13 @@ def _propose(order: Sequence[str], rng: np.random.Generator) -> list[str]:
     return out
 
 
+MAX_EVALUATIONS = 1_000_000
+"""The most orderings one search evaluates (``--max-evaluations``)."""
+
+MAX_BUDGET_S = 86_400.0
+"""The longest search, in seconds (``--budget``): a day."""
+
+
 def optimize(
     prepared: Prepared,
     *,
@@ -371,10 +378,12 @@ def optimize(
     """
     if budget_s is None and max_evaluations is None:
         raise ValueError("expected a time budget, a maximum number of evaluations, or both")
-    if budget_s is not None and not budget_s >= 0:
-        raise ValueError(f"expected a time budget of zero seconds or more, got {budget_s}")
-    if max_evaluations is not None and max_evaluations < 1:
-        raise ValueError(f"expected at least one evaluation, got {max_evaluations}")
+    if budget_s is not None and not 0 <= budget_s <= MAX_BUDGET_S:
+        raise ValueError(f"expected a time budget from 0 to {MAX_BUDGET_S:,.0f} s, got {budget_s}")
+    if max_evaluations is not None and not 1 <= max_evaluations <= MAX_EVALUATIONS:
+        raise ValueError(
+            f"expected from 1 to {MAX_EVALUATIONS:,} evaluations, got {max_evaluations}"
+        )
     if batch < 1:
         raise ValueError(f"expected a batch of at least one proposal, got {batch}")
     if replications < 1 or holdout < 0:

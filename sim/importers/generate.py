@@ -196,14 +196,24 @@ def generate_estate(
         return Estate.model_validate(_estate_plan(vms, vnets, seed, rule_share))
 
 
+MAX_VMS = 200_000
+"""The most VMs :func:`generate_estate` makes: twice the largest estate the benchmarks run
+(100,000 VMs), so that a typo cannot ask for tens of gigabytes."""
+
+MAX_SEED = 2**63 - 1
+"""The largest seed: the generated scenario's ``plan.seed`` takes the same range."""
+
+
 def _estate_plan(vms: int, vnets: int | None, seed: int, rule_share: float) -> dict[str, Any]:
     """The generated estate as plain data, not yet validated."""
-    if isinstance(vms, bool) or not isinstance(vms, int) or vms < 1:
-        raise ValueError(f"vms must be a whole number of at least 1, got {vms!r}")
-    if vnets is not None and (isinstance(vnets, bool) or not isinstance(vnets, int) or vnets < 0):
-        raise ValueError(f"vnets must be a whole number of zero or more, got {vnets!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a whole number of zero or more, got {seed!r}")
+    if isinstance(vms, bool) or not isinstance(vms, int) or not 1 <= vms <= MAX_VMS:
+        raise ValueError(f"vms must be a whole number from 1 to {MAX_VMS:,}, got {vms!r}")
+    if vnets is not None and (
+        isinstance(vnets, bool) or not isinstance(vnets, int) or not 0 <= vnets <= vms
+    ):
+        raise ValueError(f"vnets must be a whole number from 0 to vms ({vms:,}), got {vnets!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     if not 0.0 <= rule_share <= 1.0:
         raise ValueError(f"rule_share must be between 0 and 1, got {rule_share!r}")
     n_vnets = max(1, vms // VMS_PER_VNET) if vnets is None else vnets

@@ -2134,9 +2134,14 @@ SIZE_SCRIPT = (
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
-def render_report(results_dir: Path) -> str:
-    """The report of ``results_dir`` as HTML text (what :func:`build_report` writes)."""
+def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
+    """The report of ``results_dir`` as HTML text (what :func:`build_report` writes).
+
+    ``problems``, when given, receives the files that exist but could not be read (each is
+    named at the top of the page and its section left out)."""
     res = load_results(results_dir)
+    if problems is not None:
+        problems.extend(res.problems)
     figure = _Figures()
     s = res.summary or {}
     sc = res.scenario or {}
@@ -2204,16 +2209,23 @@ def render_report(results_dir: Path) -> str:
     )
 
 
-def build_report(results_dir: Path, out: Path | None = None, *, force: bool = False) -> Path:
+def build_report(
+    results_dir: Path,
+    out: Path | None = None,
+    *,
+    force: bool = False,
+    problems: list[str] | None = None,
+) -> Path:
     """Write the report of ``results_dir`` to ``out`` (default ``RESULTS_DIR/report.html``)
-    atomically and return its path. Raises :class:`~sim.common.errors.InputError` when
+    atomically and return its path; ``problems`` receives the files that could not be read
+    (:func:`render_report`). Raises :class:`~sim.common.errors.InputError` when
     ``results_dir`` is not a results directory, or when the report file exists and ``force`` is
     false."""
     results_dir = Path(results_dir)
     target = Path(out) if out is not None else results_dir / REPORT_NAME
     if results_dir.is_dir():
         refuse_existing(target, force=force, what="an HTML file", suffixes=(".html", ".htm"))
-    text = render_report(results_dir)
+    text = render_report(results_dir, problems)
     with atomic_file(target, force=force) as tmp:
         tmp.write_bytes(text.encode("utf-8"))
     return target
