@@ -2186,7 +2186,7 @@ def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
         foot.append(f"Not present: {esc(', '.join(missing))}.")
     for p in res.problems:
         foot.append(f'<span class="bad">{esc(p)}</span>.')
-    problems = "".join(_note(p) for p in res.problems)
+    notes = "".join(_note(p) for p in res.problems)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -2202,7 +2202,7 @@ def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
         + (f"<p>{' · '.join(meta)}</p>" if meta else "")
         + "</header>"
         f"<nav>{nav}</nav>"
-        f"<main>{problems}{_cards(res)}{_answer_cards(res)}{body}</main>"
+        f"<main>{notes}{_cards(res)}{_answer_cards(res)}{body}</main>"
         f"<footer>{' '.join(foot)}</footer>"
         f"<script>{SIZE_SCRIPT}</script>"
         "</body></html>\n"
