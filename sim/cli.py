@@ -219,11 +219,15 @@ def _in_range(flag: str, value: int | None, low: int, high: int) -> None:
         raise InputError(flag, (), f"expected a whole number from {low} to {high:,}, got {value}")
 
 
-def _check_counts(replications: int, workers: int | None, *, least: int = 1) -> None:
-    from sim.experiments.runner import MAX_REPLICATIONS, MAX_WORKERS
+def _check_counts(
+    replications: int, workers: int | None, scheduler: str | None = None, *, least: int = 1
+) -> None:
+    from sim.experiments.runner import MAX_REPLICATIONS, MAX_WORKERS, check_scheduler
 
     _in_range("--replications", replications, least, MAX_REPLICATIONS)
     _in_range("--workers", workers, 1, MAX_WORKERS)
+    if scheduler is not None:
+        check_scheduler(scheduler)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -536,7 +540,7 @@ def run(
         write_run,
     )
 
-    _check_counts(replications, workers, least=0)
+    _check_counts(replications, workers, scheduler, least=0)
     if keep_windows > 0 and replications == 0:
         raise InputError(
             "--keep-windows",
@@ -670,7 +674,7 @@ def compare(
     from sim.experiments import comparison as cmp
     from sim.outputs.verdicts import VERDICT_COLUMNS, write_verdict
 
-    _check_counts(replications, workers)
+    _check_counts(replications, workers, scheduler)
     if out_dir is not None:
         _hold(claim_dir(out_dir, cmp.COMPARE_FILES, force=force, command="migsim compare"))
     sc = _load(scenario, overrides)
@@ -805,7 +809,7 @@ def sensitivity(
         tornado,
     )
 
-    _check_counts(replications, workers)
+    _check_counts(replications, workers, scheduler)
     if out_dir is not None:
         _hold(claim_dir(out_dir, SENSITIVITY_FILES, force=force, command="migsim sensitivity"))
     prepared = Prepared.of(_load(scenario, overrides))
@@ -933,7 +937,7 @@ def optimize(
     from sim.experiments.runner import MAX_REPLICATIONS, run_replications
     from sim.model.plan import MAX_SEED
 
-    _check_counts(replications, workers)
+    _check_counts(replications, workers, scheduler)
     _in_range("--holdout", holdout, 0, MAX_REPLICATIONS)
     _in_range("--max-evaluations", max_evaluations, 1, opt.MAX_EVALUATIONS)
     _in_range("--seed", seed, 0, MAX_SEED)
@@ -1345,10 +1349,40 @@ def _stopped(signum: int) -> None:
     sys.exit(128 + signum)
 
 
+def _usage(exc: click.UsageError) -> None:
+    """A command line click cannot parse (an unknown option, a value of the wrong type, a
+    missing argument): one line, as every other bad input, and exit 2."""
+    command = exc.ctx.command_path if exc.ctx is not None else "migsim"
+    if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+        click.echo(exc.ctx.get_help(), err=True)  # `migsim` alone: its help, as click gives it
+        sys.exit(2)
+    _error(f"{exc.format_message()} (`{command} --help` lists what it takes)")
+    sys.exit(2)
+
+
 def main() -> None:
+    """The ``migsim`` console script: the click group, with signals, usage errors and running
+    out of memory turned into one line and the documented exit codes."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _on_signal)
     try:
-        cli(prog_name="migsim")
+        code = cli.main(prog_name="migsim", standalone_mode=False)
     except _Stopped as stop:
         _stopped(stop.signum)
+    except click.UsageError as exc:
+        _usage(exc)
+    except click.ClickException as exc:  # pragma: no cover - the commands raise InputError
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:  # pragma: no cover - no command prompts
+        sys.exit(130)
+    except MemoryError:
+        runner = sys.modules.get("sim.experiments.runner")
+        if runner is not None:
+            runner.close_backends(terminate=True)
+        _error(
+            "ran out of memory; nothing was written. Expected an input this machine can hold"
+            " (a smaller estate, fewer replications or workers, or more memory)"
+        )
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -11,8 +11,10 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 _UNIT_MINUTES = {"s": 1 / 60, "m": 1.0, "h": 60.0, "d": 1440.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
-_WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+$")
+# ASCII digits only: Python's float() and \d also take other scripts' digits (Arabic-Indic),
+# which a scenario file should not silently read as a number.
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.ASCII)
+_WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+$", re.ASCII)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -21,9 +23,19 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 90s, 45m, 2h, 1d or minutes, got {value!r}")
     if isinstance(value, int | float):
-        minutes = float(value)
+        try:
+            minutes = float(value)
+        except OverflowError:  # an int beyond a float (more than 308 digits)
+            raise ValueError(
+                f"expected a finite duration, got a number of {len(str(abs(value)))} digits"
+            ) from None
     elif isinstance(value, str):
         text = value.strip().lower()
+        if not text.isascii():
+            raise ValueError(
+                f"expected a duration such as 90s, 45m, 2h, 1d or minutes (ASCII digits), got"
+                f" {value[:40]!r}"
+            )
         if text.startswith("-") and _WHOLE.match(text[1:]):
             raise ValueError(f"expected a duration of zero or more, got {value!r}")
         try:

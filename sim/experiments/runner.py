@@ -393,7 +393,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
         # The fork server imports the simulator once; every worker forks from it ready to run
         # (half the start-up time of a pool whose workers each import it). No effect when the
         # fork server of this process is already running.
-        ctx.set_forkserver_preload(["sim.experiments.runner"])
+        ctx.set_forkserver_preload(["sim.experiments.forkstart", "sim.experiments.runner"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -411,8 +411,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         if pool is None or getattr(pool, "_broken", False):
             if pool is not None:
                 _terminate(pool)
+            ctx = _mp_context()
             pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=_mp_context(), initializer=_worker_init
+                max_workers=workers, mp_context=ctx, initializer=_worker_init
             )
             _pools[workers] = pool
         return pool
@@ -443,16 +444,70 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
                 process.join(STOP_WAIT_SECONDS)
 
 
-def _stop_helpers() -> None:
-    """Stop this process's fork server and resource tracker (started again when needed)."""
-    from multiprocessing import forkserver, resource_tracker
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) "
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
 
-    # Private, but the only way: both otherwise live until this process exits.
-    for helper in (getattr(forkserver, "_forkserver", None), resource_tracker._resource_tracker):
-        stop = getattr(helper, "_stop", None)
-        if stop is not None:
-            with contextlib.suppress(Exception):
-                stop()
+
+def _stop_helpers() -> None:
+    """Stop this process's fork server and the processes it made (started again when
+    needed)."""
+    from multiprocessing import forkserver
+
+    server = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if server is not None:
+        # Every process the fork server made holds a copy of the pipe whose closing tells the
+        # server to stop, so a worker caught half-started (it waits for its set-up from this
+        # process, which was interrupted before sending it) would keep the server, and this
+        # process waiting for it, alive for ever. Freeze the server (no more forks, and its
+        # children keep it as their parent), kill its children, this run's workers, then it.
+        with contextlib.suppress(OSError):
+            os.kill(server, signal.SIGSTOP)
+            for child in _children(server):
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+            os.kill(server, signal.SIGKILL)
+    # Private, but the only way: it otherwise lives until this process exits. The resource
+    # tracker is left alone: it ends by itself when this process exits (its last holder, once
+    # the workers are gone), after the pool's semaphores are released at exit; stopped before,
+    # it reported them as leaked and their release then failed, printed as ignored exceptions.
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            stop()
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse (:class:`InputError` at ``--scheduler``) anything but ``tcp://HOST:PORT`` with a
+    port from 1 to 65535 and nothing after it: the one form a plain Dask scheduler listens on
+    (``dask scheduler`` prints it). Other schemes need settings migsim does not pass (TLS
+    certificates) or do not leave the process (``inproc://``)."""
+    from urllib.parse import urlsplit
+
+    expected = f"expected an address such as tcp://127.0.0.1:8786, got {address!r}"
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:
+        raise InputError("--scheduler", (), f"{expected} (not a valid address)") from None
+    if parts.scheme != "tcp":
+        raise InputError("--scheduler", (), f"{expected} (only tcp:// is supported)")
+    if not parts.hostname or port is None or not 1 <= port <= 65535:
+        raise InputError("--scheduler", (), f"{expected} (a host and a port from 1 to 65535)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise InputError("--scheduler", (), f"{expected} (nothing after the port)")
 
 
 def _client(address: str) -> Any:
@@ -470,7 +525,7 @@ def _client(address: str) -> Any:
             client = dist.Client(
                 address, timeout=f"{CONNECT_TIMEOUT_SECONDS}s", set_as_default=False
             )
-        except (OSError, TimeoutError) as exc:
+        except Exception as exc:  # OSError, TimeoutError, dask's own: all mean "not there"
             raise InputError(
                 "--scheduler",
                 (),
@@ -670,10 +725,8 @@ def run_replications(
     _check_count(workers, "--workers", "a whole number", MAX_WORKERS)
     if on_failure not in ("raise", "collect"):
         raise ValueError(f"on_failure must be 'raise' or 'collect', got {on_failure!r}")
-    if scheduler is not None and "://" not in scheduler:
-        raise InputError(
-            "--scheduler", (), f"expected an address such as tcp://HOST:PORT, got {scheduler!r}"
-        )
+    if scheduler is not None:
+        check_scheduler(scheduler)
     total = n * len(alternatives)
     done = 0
 
