@@ -57,8 +57,8 @@ CASE_SECONDS = float(os.environ.get("MIGSIM_FUZZ_CASE_SECONDS", "20"))
 MEMORY_MB = int(os.environ.get("MIGSIM_FUZZ_MEMORY_MB", "3000"))
 """Address space one command may add to the test process."""
 
-SCENARIO_EXAMPLES = EXAMPLES or 250
-XML_EXAMPLES = EXAMPLES or 300
+SCENARIO_EXAMPLES = EXAMPLES or 300
+XML_EXAMPLES = EXAMPLES or 200
 OUTER_SECONDS = 1200 + 4 * max(SCENARIO_EXAMPLES, XML_EXAMPLES)
 """pytest-timeout's last resort for one fuzz test (the per-command limit normally fires first)."""
 
@@ -136,6 +136,8 @@ class Outcome:
     stderr: str
 
 
+MAX_PRINTED = 16 * 2**20
+"""More than a person reads: a report or message that large repeats something without bound."""
 OUT_OF_MEMORY = ("MemoryError", "Cannot allocate memory")
 """What a command says when it ran into the cap (and turned the error into a message)."""
 
@@ -159,6 +161,10 @@ def migsim(*args: str) -> Outcome:
         gc.collect()  # the interrupted run's objects hold each other (SimPy's events and processes)
         raise AssertionError(f"{shown}: did not finish within {CASE_SECONDS:g} s")
     exception, trace = result.exception, result.exc_info
+    printed = len(result.stdout_bytes) + len(result.stderr_bytes)
+    if printed > MAX_PRINTED:
+        del result, exception, trace
+        raise AssertionError(f"{shown}: printed {printed / 2**20:.0f} MB")
     outcome = Outcome(result.exit_code, result.stdout, result.stderr)
     del result
     said = outcome.stdout + outcome.stderr
@@ -247,14 +253,53 @@ INSERTS = ["\u202e", "🚀", "\u0301", "\x00", "\t", "\ufeff", "\u2028", "é", "
 DURATION = re.compile(r"^\s*(-?[\d.]+)\s*([A-Za-z]+)\s*$")
 
 
-def _duration_variants(text: str) -> list[str]:
-    """A duration string with its number or its unit replaced (``30m`` -> ``1e308m``, ``30w``)."""
+ADDRESS = re.compile(r"^\s*[\d.]+(/\d+)?\s*$|^[0-9a-fA-F:]+:[0-9a-fA-F:]*(/\d+)?$")
+URL = re.compile(r"^https?://", re.IGNORECASE)
+NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+
+
+def shaped_variants(text: str) -> list[str]:
+    """Values shaped like ``text`` but out of range, so a mutant gets past the type checks to
+    the bounds: a duration with its number or unit replaced (``30m`` -> ``1e308m``, ``30w``), an
+    address with an impossible prefix or octet, a URL with a 300-character host, a number made
+    extreme, a name made empty, huge or strange."""
     match = DURATION.match(text)
-    if match is None:
-        return []
-    number, unit = match.groups()
-    numbers = ["0", "-1", "1e308", "1e12", "inf", "nan", "99999999999999999999", "0.0000001"]
-    return [n + unit for n in numbers] + [number + u for u in UNITS]
+    if match is not None:
+        number, unit = match.groups()
+        numbers = ["0", "-1", "1e308", "1e12", "inf", "nan", "99999999999999999999", "0.0000001"]
+        return [n + unit for n in numbers] + [number + u for u in UNITS]
+    if ADDRESS.match(text):
+        return [
+            *("10.0.0.0/33", "10.0.0.0/-1", "10.0.0.300/16", "10.0.0.1/24", "0.0.0.0/0"),
+            *("255.255.255.255/32", "10.0.0.0/08", "010.0.0.0/16", "::/0", "fe80::/200"),
+            *("10.0.0.0", "10.0.0.0/", "10.0.0/16", "10.0.0.0/16 10.1.0.0/16", "", "🚀/16"),
+        ]
+    if URL.match(text):
+        return [
+            "https://" + "a" * 300 + ".blob.core.windows.net/vhds/os.vhd",
+            "https://" + "a" * 2 + ".blob.core.windows.net/vhds/os.vhd",
+            "https://UPPER_case.blob.core.windows.net/vhds/os.vhd",
+            "https://.blob.core.windows.net/vhds/os.vhd",
+            "https://x.blob.core.windows.net/",
+            "https://x.blob.core.windows.net/" + "v" * 5000 + ".vhd",
+            "https://üñí.blob.core.windows.net/vhds/os.vhd",
+            "https://x.example.com/vhds/os.vhd",
+            "file:///dev/zero",
+            "https://",
+            "not a url",
+        ]
+    if NUMBER.match(text):
+        return ["-1", "0", "1e308", "inf", "NaN", "99999999999999999999", "1.5", "", "0x10", "1_0"]
+    return [
+        "",
+        " ",
+        "x" * 300,
+        "x" * 100_000,
+        text * 50,
+        text + "\u202e",
+        text + "🚀",
+        "../" + text,
+    ]
 
 
 # ---- scenario mutants --------------------------------------------------------------------------
@@ -375,8 +420,53 @@ SET_VALUES = [
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
+PLAN_KEYS: list[PathT] = [
+    *[(k,) for k in ("seed", "start", "deadline", "crews", "check", "horizon", "timezone")],
+    *[(k,) for k in ("writes_per_vm", "writes_per_resource", "write_limit_per_hour")],
+    *[("max_parallel", k) for k in ("vnet", "cloud_service", "storage_account", "other")],
+    *[("failures", k) for k in ("validate", "prepare", "commit", "max_attempts", "retry_after")],
+    *[("durations", "prepare", k) for k in ("base", "per_vm", "spread")],
+    *[("durations", k) for k in ("commit", "stop", "remediate", "restore")],
+    ("remedies", "MIG013", "restore"),
+    ("maintenance_windows", 0, "for"),
+    ("maintenance_windows", 0, "start"),
+]
+"""Plan keys a mutant sets, whether the seed has them or not (a key the seed leaves out is
+still read: ``writes_per_vm: .inf``)."""
+PLAN_VALUES: list[Any] = [
+    *NUMBERS,
+    *("1e12m", "99999999999999999999d", "1e308", "-5m", "0m", "1w", "525600m", "1000000d"),
+    *DATES[:12],
+    *(None, True, "", "UTC", "auto"),
+]
+
+
+def _set_plan_key(tree: Tree, path: PathT, value: Any) -> Tree:
+    """Set ``plan.<path>`` in a scenario tree, making the mappings (and a first maintenance
+    window, recurring or one-off) on the way."""
+    if not isinstance(tree, dict) or not isinstance(tree.get("plan", {}), dict):
+        return tree
+    node = tree.setdefault("plan", {})
+    for part in path[:-1]:
+        if part == "maintenance_windows":
+            windows = node.get(part)
+            if not isinstance(windows, list) or not windows or not isinstance(windows[0], dict):
+                node[part] = [{"every": "saturday", "at": "22:00", "for": "8h"}]
+            if path[-1] == "start":  # a one-off window
+                node[part][0] = {"start": "2026-12-05T22:00:00Z", "for": "8h"}
+            node = node[part][0]
+            break
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}  # a step written as a constant becomes a mapping
+        node = child
+    node[path[-1]] = value
+    return tree
+
+
 TREE_CHANGES = [
-    *("number", "duration", "date") * 2,  # values of the right type, out of range: the engine's
+    *("number", "shaped", "date", "plan")
+    * 2,  # values of the right type, out of range: the engine's
     *("value", "delete", "duplicate", "nest", "key", "type", "unicode"),  # ... and the loader's
 ]
 
@@ -393,13 +483,15 @@ def _mutate_tree(draw: Draw, tree: Tree) -> tuple[Tree, str]:
             value = draw(st.sampled_from(NUMBERS))
             return _set(tree, path, value), f"{_shown(path)} = {_short(value)}"
         kind = "value"
-    if kind == "duration":
-        durations = [
-            p for p in paths if isinstance(_get(tree, p), str) and DURATION.match(_get(tree, p))
-        ]
-        if durations:
-            path = draw(st.sampled_from(durations))
-            value = draw(st.sampled_from(_duration_variants(_get(tree, path))))
+    if kind == "plan":
+        key = draw(st.sampled_from(PLAN_KEYS))
+        value = draw(st.sampled_from(PLAN_VALUES))
+        return _set_plan_key(tree, key, value), f"plan.{_shown(key)} = {_short(value)}"
+    if kind == "shaped":
+        texts = [p for p in paths if isinstance(_get(tree, p), str)]
+        if texts:
+            path = draw(st.sampled_from(texts))
+            value = draw(st.sampled_from(shaped_variants(_get(tree, path))))
             return _set(tree, path, value), f"{_shown(path)} = {_short(value)}"
         kind = "value"
     if kind == "date":
@@ -535,6 +627,23 @@ def check_scenario(mutant: Mutant, root: Path) -> None:
         ran = migsim(*args)
         event(f"validate exit {checked.exit_code}, run exit {ran.exit_code}")
         assert_output(ran, out, "migsim run")
+        assert_one_judgement(checked, ran)
+
+
+def _error(outcome: Outcome) -> str:
+    return "\n".join(line for line in outcome.stderr.splitlines() if line.startswith("error:"))
+
+
+def assert_one_judgement(checked: Outcome, ran: Outcome) -> None:
+    """``validate`` refuses what ``run`` refuses, with the same message, and passes what it runs
+    (a scenario with blockers, exit 1, may still be refused by ``run``)."""
+    if checked.exit_code == 2 or ran.exit_code == 2:
+        assert (checked.exit_code, _error(checked)) == (ran.exit_code, _error(ran)) or (
+            checked.exit_code == 1 and ran.exit_code == 2
+        ), (
+            f"validate and run judge apart: validate exit {checked.exit_code}"
+            f" {_error(checked)!r}, run exit {ran.exit_code} {_error(ran)!r}"
+        )
 
 
 @pytest.mark.fuzz
@@ -602,9 +711,10 @@ class XmlMutant:
     seed: str
     changes: list[str] = field(default_factory=list)
     documents: dict[str, bytes] = field(default_factory=dict, repr=False)
+    run: bool = False  # also run the estate it imports (validate always checks it)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # hypothesis prints this
-        printer.text(f"XmlMutant({self.seed!r}, changes={self.changes!r})")
+        printer.text(f"XmlMutant({self.seed!r}, changes={self.changes!r}, run={self.run})")
 
     def write(self, folder: Path) -> Path:
         target = folder / "export"
@@ -612,6 +722,11 @@ class XmlMutant:
         for name, data in self.documents.items():
             (target / name).write_bytes(data)
         return target
+
+
+def _xml_value(text: str) -> st.SearchStrategy[str]:
+    """Mostly a value shaped like the one there, sometimes anything."""
+    return st.one_of(st.sampled_from(shaped_variants(text.strip())), st.sampled_from(XML_TEXTS))
 
 
 def _mutate_xml(draw: Draw, root: ET.Element, document: str) -> str:
@@ -626,14 +741,15 @@ def _mutate_xml(draw: Draw, root: ET.Element, document: str) -> str:
     kind = draw(st.sampled_from(["text", "text", "attr", "drop", "dup", "empty", "rename", "move"]))
     if kind == "text":
         leaves = [e for e in elements if len(e) == 0] or elements
-        element = draw(st.sampled_from(leaves))
-        element.text = draw(st.sampled_from(XML_TEXTS))
+        tag = draw(st.sampled_from(sorted({e.tag for e in leaves})))  # each kind of value alike
+        element = draw(st.sampled_from([e for e in leaves if e.tag == tag]))
+        element.text = draw(_xml_value(element.text or ""))
         return f"{where(element)} text = {_short(element.text)}"
     if kind == "attr":
         element = draw(st.sampled_from(elements))
         names = [*sorted(element.attrib), "name", "type", f"{{{XSI_NS}}}nil", "Location"]
         name = draw(st.sampled_from(names))
-        element.set(name, draw(st.sampled_from(XML_TEXTS)))
+        element.set(name, draw(_xml_value(element.get(name, ""))))
         return f"{where(element)} @{name.rsplit('}', 1)[-1]} = {_short(element.get(name))}"
     children = [e for e in elements if e is not root]
     if not children:
@@ -703,11 +819,13 @@ def xml_mutants(draw: Draw) -> XmlMutant:
             data = data.decode("utf-8", errors="replace").encode("utf-16")
         mutant.documents[name] = data
         mutant.changes.append(f"{name} bytes: {how} at {at}")
+    mutant.run = draw(st.integers(0, 3)) == 0
     return mutant
 
 
 def check_xml(mutant: XmlMutant, root: Path) -> None:
-    """import the mutant; an estate it wrote must load (validate exits 0 or 1) and run."""
+    """import the mutant; an estate it wrote must load (validate exits 0 or 1), and run (one
+    mutant in four: a run costs ten imports)."""
     with case_folder(root) as folder:
         export = mutant.write(folder)
         estate = folder / "estate.yaml"
@@ -724,10 +842,13 @@ def check_xml(mutant: XmlMutant, root: Path) -> None:
         assert checked.exit_code in (0, 1), (
             f"the estate import wrote does not load:\n{checked.stderr}"
         )
-        out = folder / "out"
-        ran = migsim("run", str(scenario), "--out", str(out), "--workers", "1")
-        event(f"imported estate: validate exit {checked.exit_code}, run exit {ran.exit_code}")
-        assert_output(ran, out, "migsim run")
+        event(f"imported estate: validate exit {checked.exit_code}")
+        if mutant.run:
+            out = folder / "out"
+            ran = migsim("run", str(scenario), "--out", str(out), "--workers", "1")
+            event(f"imported estate: run exit {ran.exit_code}")
+            assert_output(ran, out, "migsim run")
+            assert_one_judgement(checked, ran)
 
 
 @pytest.mark.fuzz
@@ -808,7 +929,7 @@ def test_corpus(name: str, tmp_path: Path) -> None:
         assert_output(ran, out, "migsim run")
         assert checked.exit_code in allowed, f"validate exit {checked.exit_code}, want {allowed}"
         assert ran.exit_code in allowed, f"run exit {ran.exit_code}, want {allowed}"
-        assert ran.exit_code == checked.exit_code, "validate and run judge the scenario apart"
+        assert_one_judgement(checked, ran)
 
 
 def _xml_text(seed: str, document: str, local: str, text: str) -> XmlMutant:
