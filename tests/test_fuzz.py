@@ -872,6 +872,18 @@ def _contoso_with(*changes: tuple[PathT, Any]) -> Mutant:
     return mutant
 
 
+def _contoso_text(old: str, new: str, *overrides: str) -> Mutant:
+    """contoso with ``old`` replaced by ``new`` in its text (what YAML itself reads), and
+    ``--set`` overrides."""
+    text = (ROOT / "scenarios" / "contoso.yaml").read_text(encoding="utf-8")
+    assert old in text
+    mutant = Mutant("contoso", replications=2, overrides=list(overrides))
+    mutant.files["scenario.yaml"] = text.replace(old, new, 1)
+    if old != new:
+        mutant.changes.append(f"text {old!r} -> {new!r}")
+    return mutant
+
+
 REFUSED = frozenset({2})
 SATURDAY = {"every": "saturday", "at": "22:00", "for": "8h"}
 FAR_WAVE = {"name": "w", "units": ["vnet-shared"], "not_before": "9999-01-01T00:00:00Z"}
@@ -907,6 +919,38 @@ CORPUS: dict[str, tuple[Mutant, frozenset[int]]] = {
         _contoso_with((("estate", "vnets", 0, "subnets", 0, "prefix"), "10.0.0.0/33")),
         REFUSED,
     ),
+    # found by this tier on the main of issue 14 (docs/testing.md)
+    "unquoted start 2026-13-05 in the file": (
+        _contoso_text("start: 2026-12-05T22:00:00Z", "start: 2026-13-05T22:00:00Z"),
+        REFUSED,
+    ),
+    "unquoted start 2026-02-30 in the file": (
+        _contoso_text("start: 2026-12-05T22:00:00Z", "start: 2026-02-30T22:00:00Z"),
+        REFUSED,
+    ),
+    "--set plan.start=2026-13-01": (_contoso_text("", "", "plan.start=2026-13-01"), REFUSED),
+    "start 9999-12-31T23:59:59-23:59": (
+        _contoso_with((("plan", "start"), "9999-12-31T23:59:59-23:59")),
+        REFUSED,
+    ),
+    "start in year 1": (
+        _contoso_with((("plan", "start"), "0001-01-01T00:00:00Z")),
+        frozenset({0, 2}),
+    ),
+    "one-off window in year 9999": (
+        _contoso_with((("plan", "maintenance_windows"), [{"start": "9999-12-31", "for": "8h"}])),
+        REFUSED,
+    ),
+    "prepare base 1e300 minutes": (
+        _contoso_with((("plan", "durations", "prepare"), {"base": 1e300})),
+        REFUSED,
+    ),
+    "window for 1e20 hours": (
+        _contoso_with(
+            (("plan", "maintenance_windows"), [{**SATURDAY, "for": "99999999999999999999h"}])
+        ),
+        REFUSED,
+    ),
     "address space 10.0.0.300/16": (
         _contoso_with((("estate", "vnets", 0, "address_space", 0), "10.0.0.300/16")),
         REFUSED,
@@ -923,9 +967,11 @@ def test_corpus(name: str, tmp_path: Path) -> None:
     mutant, allowed = CORPUS[name]
     with case_folder(tmp_path) as folder:
         scenario = str(mutant.write(folder))
-        checked = migsim("validate", scenario)
+        sets = [arg for override in mutant.overrides for arg in ("--set", override)]
+        checked = migsim("validate", scenario, *sets)
         out = folder / "out"
-        ran = migsim("run", scenario, "--out", str(out), "--workers", "1", "--replications", "2")
+        args = ["--out", str(out), "--workers", "1", "--replications", "2"]
+        ran = migsim("run", scenario, *sets, *args)
         assert_output(ran, out, "migsim run")
         assert checked.exit_code in allowed, f"validate exit {checked.exit_code}, want {allowed}"
         assert ran.exit_code in allowed, f"run exit {ran.exit_code}, want {allowed}"
@@ -963,6 +1009,19 @@ XML_CORPUS: dict[str, tuple[str, str, str, str]] = {
         "10.0.0.0/33",
     ),
     "netcfg address prefix 10.10.0.0/33": ("netcfg", "netcfg.xml", "AddressPrefix", "10.10.0.0/33"),
+    # found by this tier on the main of issue 14
+    "VNet name of 300 characters": (
+        "asm-export",
+        "hostedservices-cs-fab-web.xml",
+        "VirtualNetworkName",
+        "v" * 300,
+    ),
+    "subnet name of 300 characters": (
+        "asm-export",
+        "hostedservices-cs-fab-web.xml",
+        "SubnetName",
+        "s" * 300,
+    ),
 }
 
 
