@@ -87,15 +87,26 @@ class CaseTimeout(BaseException):
     code under test does not swallow it)."""
 
 
+@dataclass
+class Alarm:
+    fired: bool = False
+
+
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float) -> Iterator[Alarm]:
+    """Raise :class:`CaseTimeout` in the command after ``seconds``. The alarm says whether it
+    fired: raised inside a callback (a weakref's, a destructor's), the exception may come out as
+    another one (``SystemError``) or not at all."""
+    alarm = Alarm()
+
     def on_alarm(signum: int, frame: FrameType | None) -> None:
+        alarm.fired = True
         raise CaseTimeout
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield alarm
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -153,11 +164,13 @@ def migsim(*args: str) -> Outcome:
     runner = CliRunner()
     timed_out = False
     try:
-        with time_limit(CASE_SECONDS), memory_limit(MEMORY_MB):
+        with time_limit(CASE_SECONDS) as alarm, memory_limit(MEMORY_MB):
             result = runner.invoke(cli, list(args), catch_exceptions=True)
     except CaseTimeout:
         timed_out = True  # raised below, outside this handler: no reference to the command's frames
-    if timed_out:
+    if timed_out or alarm.fired:
+        with contextlib.suppress(NameError):  # unbound when the CaseTimeout came out
+            del result
         gc.collect()  # the interrupted run's objects hold each other (SimPy's events and processes)
         raise AssertionError(f"{shown}: did not finish within {CASE_SECONDS:g} s")
     exception, trace = result.exception, result.exc_info
