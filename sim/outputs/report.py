@@ -86,11 +86,69 @@ COUNT_METRICS = ("peak_vms_down", "units_not_migrated", "retries", "units_needin
 """Metrics that count things: shown with one decimal."""
 COMPARE_OPEN = ("makespan_hours", "vm_hours_down", "peak_vms_down", "service_hours_down")
 """Comparison tables shown open; the other metrics' tables are folded away."""
+MAX_REPLICATIONS = 100_000
+"""The most replications a run asks for (``--replications``'s maximum, set in
+:mod:`sim.experiments.runner`, which this layer may not import)."""
 SEVERITY_ORDER = {"blocker": 0, "remediate": 1, "dropped": 2, "note": 3}
 STATUS_ORDER = {"blocked": 0, "remediate": 1, "clean": 2}
 
 
 # ---- reading a results directory ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedReplications:
+    """Replications of the plan that failed in a run written with ``--allow-failures``: how
+    many were asked for, how many failed, and each failed one (replication, seed, error)."""
+
+    requested: int
+    failed: int
+    replications: tuple[tuple[int, int, str], ...]
+
+    @property
+    def used(self) -> int:
+        return self.requested - self.failed
+
+    def sentence(self) -> str:
+        return (
+            f"statistics from {self.used} of {self.requested} replications;"
+            f" {self.failed} failed (the run was written with --allow-failures)"
+        )
+
+
+def read_failed(data: Mapping[str, Any]) -> FailedReplications | None:
+    """The failed replications ``statistics.json`` records (``replications_requested``,
+    ``replications_failed``, ``failed_replications``), None when it records none; a
+    :class:`ValueError` when they are not what ``migsim run`` writes."""
+    if "replications_failed" not in data and "replications_requested" not in data:
+        return None
+    requested, failed = data.get("replications_requested"), data.get("replications_failed")
+    if not (_is_int(requested) and 0 < requested <= MAX_REPLICATIONS):
+        raise ValueError(
+            f"replications_requested: expected 1 to {MAX_REPLICATIONS:,}, got {requested!r:.60}"
+        )
+    if not (_is_int(failed) and 0 < failed <= requested):
+        raise ValueError(
+            f"replications_failed: expected 1 to replications_requested ({requested}),"
+            f" got {failed!r:.60}"
+        )
+    items = data.get("failed_replications")
+    if not isinstance(items, list) or len(items) != failed:
+        raise ValueError(f"failed_replications: expected a list of {failed} replications")
+    out: list[tuple[int, int, str]] = []
+    for i, item in enumerate(items):
+        if not (
+            isinstance(item, dict)
+            and _is_int(item.get("replication"))
+            and 0 <= item["replication"] < requested
+            and _is_int(item.get("seed"))
+            and isinstance(item.get("error"), str)
+        ):
+            raise ValueError(
+                f"failed_replications[{i}]: expected replication, seed and error, got {item!r:.60}"
+            )
+        out.append((item["replication"], item["seed"], item["error"]))
+    return FailedReplications(requested, failed, tuple(out))
 
 
 @dataclass
@@ -120,6 +178,8 @@ class ResultsDir:
     criticality: list[tuple[str, float]] | None = None
     resource_criticality: list[tuple[str, float]] | None = None
     criticality_replications: int | None = None
+    failed: FailedReplications | None = None
+    """``statistics.json``'s failed replications (``--allow-failures``); None when none failed."""
     present: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -425,6 +485,8 @@ def load_results(results_dir: Path) -> ResultsDir:
 
     def statistics(p: Path) -> None:
         data = _json(p)
+        if isinstance(data, dict):
+            res.failed = read_failed(data)
         if isinstance(data, dict) and isinstance(data.get("finish"), dict):
             res.finish = data["finish"]
         if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
@@ -1164,6 +1226,26 @@ def _finish(res: ResultsDir) -> _Finish | None:
     )
 
 
+def _failed_card(res: ResultsDir) -> str:
+    """A warning above the cards when replications failed (``--allow-failures``)."""
+    if res.failed is None:
+        return ""
+    f = res.failed
+    shown = ", ".join(f"{r} (seed {seed})" for r, seed, _ in f.replications[:5])
+    more = f" and {f.failed - 5} more" if f.failed > 5 else ""
+    return (
+        '<div class="cards">'
+        + _card(
+            "Replications failed",
+            f"{esc(f.failed)} of {esc(f.requested)}",
+            esc(f"{f.sentence()}: replications {shown}{more} (statistics.json)"),
+            warn=True,
+            title="The percentiles and answers below leave the failed replications out.",
+        )
+        + "</div>"
+    )
+
+
 def _answer_cards(res: ResultsDir) -> str:
     """The change board's cards: when everything has committed (P50, P80, P90 as clock times in
     the plan's zone), done in window 1 and by the next windows, P(done by the deadline) with its
@@ -1637,6 +1719,15 @@ def _section_statistics(res: ResultsDir, figure: _Figures) -> str:
     if stats is None:
         return _note("no replications in this run: " + HOW_TO["replications"])
     parts = []
+    if res.failed is not None:
+        failed = "; ".join(
+            f"replication {r} (seed {seed}): {e}" for r, seed, e in res.failed.replications[:10]
+        )
+        parts.append(
+            f'<p class="bad"><b>Warning:</b> {esc(res.failed.sentence())}. Failed: {esc(failed)}'
+            + (f" and {res.failed.failed - 10} more" if res.failed.failed > 10 else "")
+            + "</p>"
+        )
     if res.statistics is None:
         parts.append(
             _note("statistics.json is missing: the table below is computed from replications.csv")
@@ -2202,7 +2293,7 @@ def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
         + (f"<p>{' · '.join(meta)}</p>" if meta else "")
         + "</header>"
         f"<nav>{nav}</nav>"
-        f"<main>{notes}{_cards(res)}{_answer_cards(res)}{body}</main>"
+        f"<main>{notes}{_failed_card(res)}{_cards(res)}{_answer_cards(res)}{body}</main>"
         f"<footer>{' '.join(foot)}</footer>"
         f"<script>{SIZE_SCRIPT}</script>"
         "</body></html>\n"

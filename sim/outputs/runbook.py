@@ -123,10 +123,21 @@ class Runbook:
     summary: tuple[tuple[str, str], ...]
     replications: int = 0
     has_windows: bool = True
+    replications_failed: int = 0
+    """Replications of the run folder that failed (a run written with ``--allow-failures``):
+    the P80 ends leave them out."""
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def replications_text(self) -> str:
+        """``200 replications``, or ``198 of 200 replications; 2 failed`` when some failed."""
+        if not self.replications_failed:
+            return f"{self.replications} replications"
+        asked = self.replications + self.replications_failed
+        return f"{self.replications} of {asked} replications; {self.replications_failed} failed"
 
     def clock(self, minutes: float) -> str:
         """``Sat 2026-12-05 22:00 CET (UTC+01:00)``; ``+1h50m`` without a start."""
@@ -509,7 +520,7 @@ def runbook_ics(rb: Runbook) -> bytes:
             text = (
                 "not reached in one run in five or more" if math.isinf(worst) else rb.clock(worst)
             )
-            lines.append(f"Latest P80 end of these steps: {text} ({rb.replications} replications).")
+            lines.append(f"Latest P80 end of these steps: {text} ({rb.replications_text}).")
         ev = Event()
         ev.add("uid", f"{slug}.window-{w.index}@migsim")
         ev.add("dtstamp", stamp)
