@@ -153,7 +153,8 @@ class RunFolder:
             ) from None
         if not isinstance(data, dict) or "replications_failed" not in data:
             return None
-        requested, failed = data.get("replications_requested"), data.get("replications_failed")
+        requested: Any = data.get("replications_requested")
+        failed: Any = data.get("replications_failed")
         if not (
             _whole(requested)
             and _whole(failed)

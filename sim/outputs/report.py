@@ -122,7 +122,8 @@ def read_failed(data: Mapping[str, Any]) -> FailedReplications | None:
     :class:`ValueError` when they are not what ``migsim run`` writes."""
     if "replications_failed" not in data and "replications_requested" not in data:
         return None
-    requested, failed = data.get("replications_requested"), data.get("replications_failed")
+    requested: Any = data.get("replications_requested")
+    failed: Any = data.get("replications_failed")
     if not (_is_int(requested) and 0 < requested <= MAX_REPLICATIONS):
         raise ValueError(
             f"replications_requested: expected 1 to {MAX_REPLICATIONS:,}, got {requested!r:.60}"
