@@ -55,11 +55,12 @@ from sim.model.commands import (
     step_rule,
 )
 from sim.model.graph import node_id
-from sim.model.plan import Plan
+from sim.model.plan import MAX_SEED, Plan
 from sim.model.rules import Finding
 from sim.model.scenario import Scenario, load_scenario
 from sim.model.units import MigrationUnits
 from sim.outputs.records import Event, Replication, Window
+from sim.outputs.report import check_summary
 from sim.outputs.runbook import Opened, Runbook, RunbookStep, WindowOccurrence, names
 
 Progress = Callable[[int, int], None]
@@ -117,11 +118,12 @@ class RunFolder:
         self.scenario = self._scenario(summary)
         seed = summary.get("seed")
         if seed is not None:
-            if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
                 raise InputError(
                     shown_path(shown),
                     ("seed",),
-                    f"expected the run's seed, a whole number 0 or more (got {seed!r:.60})",
+                    f"expected the run's seed, a whole number 0 or more (got {seed!r:.60}) and"
+                    f" at most {MAX_SEED:,}",
                 )
             plan = self.scenario.plan.model_copy(update={"seed": seed})
             self.scenario = self.scenario.model_copy(update={"plan": plan})
@@ -133,6 +135,12 @@ class RunFolder:
                 f"expected true or false (got {deterministic!r:.60})",
             )
         self.deterministic = deterministic
+        try:  # every other figure within what a run writes, as the report reads them
+            check_summary(summary)
+        except ValueError as exc:
+            raise InputError(
+                shown_path(shown), (), f"{exc}; expected the summary.json migsim run wrote"
+            ) from None
         self.rows = self._rows()
         self.failed = self._failed()
 
