@@ -1246,7 +1246,7 @@ def runbook(
     else:
         book = build_runbook(scenario, overrides=overrides, existing_vnet=existing_vnet)
     path = write_runbook(book, out_path, force)
-    p80 = f"; P80 ends from {book.replications} replications" if book.replications else ""
+    p80 = f"; P80 ends from {book.replications_text}" if book.replications else ""
     out.print(
         f"Wrote {path}: {len(book.steps)} steps in {len(book.windows)} maintenance"
         f" window{'s' if len(book.windows) != 1 else ''}, times in {book.timezone}{p80}",

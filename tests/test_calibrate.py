@@ -130,6 +130,15 @@ def bad(tmp_path: Path, text: str) -> InputError:
         ("unit,step,vms,minutes\nu,migrate,3,5\n", 2, "step", "'migrate'"),
         ("unit,step,vms,minutes\nu,check,3,5\n", 2, "step", "plan.check"),
         ("unit,step,vms,minutes\nu,prepare,2.5,5\n", 2, "vms", "whole number"),
+        ("unit,step,vms,minutes\nu,prepare,1e300,5\n", 2, "vms", "0 to 1,000,000, got '1e300'"),
+        (
+            "unit,step,vms,minutes\nu,prepare,3,12\nu,prepare,3,100000\n",
+            3,
+            "minutes",
+            "at most 30d",
+        ),
+        ("unit,step,vms,minutes\nu,prepare,3,1e308\n", 2, "minutes", "(43,200 minutes"),
+        ("unit,step,vms,minutes\nu,prepare,3,43200.001\n", 2, "minutes", "got '43200.001'"),
         ("unit,step,vms,minutes\nu,prepare,-1,5\n", 2, "vms", "'-1'"),
         ("unit,step,vms,minutes\nu,prepare,,5\n", 2, "vms", "missing value"),
         ("unit,step,vms,minutes\nu,prepare,3\n", 2, "minutes", "missing value"),
@@ -171,3 +180,54 @@ def test_missing_file_and_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="UTF-8") as info:
         read_timings(path)
     assert info.value.line == 2
+
+
+@pytest.mark.timeout(60)
+def test_calibrate_refuses_durations_validate_would_refuse(tmp_path: Path) -> None:
+    """Observed minutes over the loader's 30-day step limit are exit 2 naming the file and the
+    line, with no RuntimeWarning on the terminal and no durations file; 30 days itself is fine and
+    what is written loads."""
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+
+    huge = tmp_path / "huge.csv"
+    huge.write_text("unit,step,vms,minutes\nu,prepare,3,1e308\nv,prepare,5,1e308\n")
+    out = tmp_path / "d.yaml"
+    result = CliRunner().invoke(cli, ["calibrate", str(huge), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"{huge}:2: minutes: expected a step's duration of at most 30d" in " ".join(
+        result.stderr.split()
+    )
+    assert "Warning" not in result.output and "Traceback" not in result.output
+    assert not out.exists()
+    edge = tmp_path / "edge.csv"
+    edge.write_text("unit,step,vms,minutes\nu,prepare,0,43200\nv,prepare,0,43200\n")
+    result = CliRunner().invoke(cli, ["calibrate", str(edge), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    durations = yaml.safe_load(out.read_text())["durations"]
+    assert durations["prepare"]["base"] == 43200
+    Durations.model_validate(durations)
+
+
+def test_a_fit_outside_the_loader_range_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the fit gives, a base or per_vm the loader would refuse is never written."""
+    import sim.experiments.calibration as calibration
+
+    real = calibration.fit_step
+
+    def steep(step: str, vms: list[int], minutes: list[float]) -> calibration.StepFit:
+        fit = real(step, vms, minutes)
+        return calibration.StepFit(step, fit.n, 0, 9, fit.base, 1e6, fit.spread, fit.r2)
+
+    monkeypatch.setattr(calibration, "fit_step", steep)
+    path = tmp_path / "t.csv"
+    path.write_text("unit,step,vms,minutes\nu,prepare,0,5\nv,prepare,9,50\n")
+    with pytest.raises(InputError) as caught:
+        calibrate(path)
+    err = caught.value
+    assert err.key_path == "prepare"
+    assert "the fitted per_vm (1e+06) is outside what a scenario takes (0 to 43,200)" in err.message
+    assert "lines 2, 3" in err.message

@@ -342,6 +342,97 @@ def test_report_never_crashes_on_summary_types(
     assert expected in (damaged / "report.html").read_text()
 
 
+# ---- numbers of a run folder outside the model's ranges ----------------------------------------
+
+
+def report_names(result: Result, folder: Path, name: str, *fragments: str) -> None:
+    """The report's rule for a file it cannot read: exit 0, the file named at the top of the
+    page and on stderr, its section left out."""
+    assert result.exit_code == 0, result.output
+    page = flat((folder / "report.html").read_text())
+    assert f"{name} could not be read" in page
+    for fragment in fragments:
+        assert fragment in page, page[:2000]
+    assert f"warning: d/{name} could not be read" in flat(result.stderr)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("makespan_minutes", 1e15, "makespan_minutes: expected minutes from 0 to 5,256,000"),
+        ("makespan_minutes", 1e9, "got 1000000000.0"),
+        ("makespan_minutes", -5, "makespan_minutes: expected minutes from 0 to 5,256,000"),
+        ("seed", -1, "seed: expected a whole number from 0 to 9,223,372,036,854,775,807"),
+        ("seed", 2**70, "seed: expected a whole number from 0"),
+        ("start", "9999-99-99", "start: expected an ISO 8601 timestamp, got &#x27;9999-99-99"),
+        ("peak_vms_down_at_minutes", 1e308, "peak_vms_down_at_minutes: expected minutes"),
+        ("vm_hours_down", -1, "vm_hours_down: expected zero or more"),
+    ],
+)
+def test_report_refuses_summary_numbers_outside_the_model(
+    damaged: Path, key: str, value: object, expected: str
+) -> None:
+    """A makespan of 1e15 minutes once had the report build a calendar of that length (a
+    MemoryError); now it, and every number outside what a run writes, is "could not be read"."""
+    edit_summary(damaged, **{key: value})
+    report_names(migsim("report", "d"), damaged, "summary.json", expected)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("name", "column", "value", "expected"),
+    [
+        ("windows.csv", "end_min", "1e308", "end_min: expected minutes from 0 to 5,256,000"),
+        ("windows.csv", "start_min", "-1", "start_min: expected minutes"),
+        ("events.csv", "time_min", "1e15", "time_min: expected minutes"),
+        ("units.csv", "end_min", "inf", "end_min: expected minutes"),
+        ("units.csv", "vms", "99999999999", "vms: expected a whole number from 0 to 1,000,000"),
+        ("replications.csv", "makespan_hours", "1e300", "makespan_hours: expected a number"),
+        ("replications.csv", "vm_hours_down", "-3", "vm_hours_down: expected a number from 0"),
+    ],
+)
+def test_report_refuses_table_numbers_outside_the_model(
+    damaged: Path, name: str, column: str, value: str, expected: str
+) -> None:
+    path = damaged / name
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index(column)] = value
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    report_names(migsim("report", "d"), damaged, name, expected)
+
+
+@pytest.mark.timeout(60)
+def test_report_refuses_a_finish_block_outside_the_model(damaged: Path) -> None:
+    path = damaged / "statistics.json"
+    data = json.loads(path.read_text())
+    assert "replications_failed" not in data  # only a run with failed replications has it
+    data["finish"]["quantiles"]["P80"]["minutes"] = 1e15
+    path.write_text(json.dumps(data))
+    report_names(migsim("report", "d"), damaged, "statistics.json", "finish.quantiles.P80.minutes")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("makespan_minutes", 1e15, "makespan_minutes: expected minutes from 0 to 5,256,000"),
+        ("makespan_minutes", -5, "makespan_minutes: expected minutes"),
+        ("start", "9999-99-99", "start: expected an ISO 8601 timestamp"),
+        ("seed", 2**63, "seed: expected the run's seed"),
+    ],
+)
+def test_runbook_refuses_summary_numbers_outside_the_model(
+    damaged: Path, key: str, value: object, expected: str
+) -> None:
+    edit_summary(damaged, **{key: value})
+    refused(migsim("runbook", "d", "--out", "rb.csv"), f"d/summary.json: {expected}")
+    assert not Path("rb.csv").exists()
+
+
 # ---- address prefixes in the scenario loader -----------------------------------------------------
 
 

@@ -4,12 +4,14 @@ replaced without ``--force``, and every filesystem error is exit 2 naming the pa
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from sim.common import atomic
@@ -254,3 +256,36 @@ def test_failed_replications_exit_3_and_write_nothing(tmp_path: Path) -> None:
     assert "2 of 6 replications failed: the results are from the other 4 only" in allowed.stderr
     rows = (out / "replications.csv").read_text().splitlines()[1:]
     assert [line.split(",")[0] for line in rows] == ["0", "2", "4", "5"]
+    # the files say so too: statistics.json counts and lists them, the report and the runbook warn
+    stats = json.loads((out / "statistics.json").read_text())
+    assert stats["replications"] == 4
+    assert stats["replications_requested"] == 6
+    assert stats["replications_failed"] == 2
+    assert [(f["replication"], f["error"]) for f in stats["failed_replications"]] == [
+        (1, "RuntimeError: boom"),
+        (3, "RuntimeError: boom"),
+    ]
+    assert all(isinstance(f["seed"], int) for f in stats["failed_replications"])
+    report = subprocess.run(
+        [sys.executable, "-m", "sim", "report", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stderr
+    page = (out / "report.html").read_text()
+    assert "statistics from 4 of 6 replications; 2 failed" in page
+    assert 'card warn"' in page.split("Replications failed")[0][-200:]
+    runbook = subprocess.run(
+        [sys.executable, "-m", "sim", "runbook", str(out), "--out", str(tmp_path / "rb.xlsx")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert runbook.returncode == 0, runbook.stderr
+    assert "P80 ends from 4 of 6 replications; 2 failed" in " ".join(runbook.stdout.split())
+    summary = openpyxl.load_workbook(tmp_path / "rb.xlsx")["Summary"]
+    rows = {r[0]: r[1] for r in summary.iter_rows(values_only=True)}
+    assert "statistics from 4 of 6 replications; 2 failed" in rows["Replications failed"]

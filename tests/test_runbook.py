@@ -376,3 +376,64 @@ def test_make_demo_writes_the_runbook_and_calendar_after_the_run() -> None:
     # run --force replaces results/contoso: the runbook comes after it, from its replications
     assert run < xlsx and run < ics
     assert "runbook results/contoso " in lines[xlsx] and "runbook results/contoso " in lines[ics]
+
+
+# ---- names that look like formulas ---------------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://127.0.0.1","x")'
+
+
+@pytest.mark.timeout(60)
+def test_names_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
+    """A VNet (a unit) named like a formula: the workbook stores it as a string, never a formula;
+    the CSV prefixes it with a quote (OWASP's rule), and leaves numbers, negative ones too, as
+    they are."""
+    text = (ROOT / "scenarios" / "clean.yaml").read_text()
+    assert "vnet-apps" in text and "vnet-data" in text
+    text = text.replace("vnet-apps", yaml.safe_dump(FORMULA).splitlines()[0])
+    text = text.replace("vnet-data", "'-2+3'")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(text)
+    book = build_runbook(scenario)
+    write_runbook(book, tmp_path / "r.xlsx")
+    write_runbook(book, tmp_path / "r.csv")
+
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["All steps"]
+    header = [c.value for c in ws[1]]
+    units = [row[header.index("Unit")] for row in ws.iter_rows(min_row=2)]
+    formula_cells = [c for c in units if c.value == FORMULA]
+    assert formula_cells, units
+    assert {c.data_type for c in formula_cells} == {"s"}
+    assert {c.data_type for c in units if c.value == "-2+3"} == {"s"}
+    with zipfile.ZipFile(tmp_path / "r.xlsx") as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        assert not any(b"<f>" in archive.read(n) for n in sheets)
+
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    unit_column = next(c for c in rows[0] if c.lower() == "unit")
+    csv_units = {r[unit_column] for r in rows}
+    assert "'" + FORMULA in csv_units and FORMULA not in csv_units
+    assert "'-2+3" in csv_units
+    assert not any(v.startswith(("=", "+", "@", "\t", "\r")) for r in rows for v in r.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd", "'+cmd"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-1.5", "-1.5"),
+        ("-3", "-3"),
+        ("+4e2", "+4e2"),
+        ("web-01", "web-01"),
+        ("", ""),
+    ],
+)
+def test_csv_field_prefixes_text_that_starts_a_formula(text: str, written: str) -> None:
+    from sim.outputs.runbook import csv_field
+
+    assert csv_field(text) == written

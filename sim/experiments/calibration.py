@@ -8,8 +8,11 @@ Input
     A CSV file with a header line and the columns ``unit``, ``step``, ``vms``, ``minutes`` (any
     order, any case; other columns are ignored): the unit migrated (for the reader only), the
     step (one of :data:`STEPS`, the :class:`~sim.model.plan.Durations` names), the unit's VM count
-    (a whole number, zero or more) and the step's observed minutes (greater than zero). Every
-    problem is an :class:`~sim.common.errors.InputError` naming the file, the line and the column.
+    (a whole number, 0 to :data:`~sim.model.estate.MAX_COUNT`) and the step's observed minutes
+    (greater than zero, at most :data:`~sim.model.plan.MAX_STEP`, the longest step a scenario
+    takes). A fit the scenario loader would refuse (``base`` or ``per_vm`` over ``MAX_STEP``) is
+    refused too, never written. Every problem is an :class:`~sim.common.errors.InputError`
+    naming the file, the line and the column.
 
 The model and the fit
     The simulator draws a step's duration as ``c(v) * exp(sigma * Z)``, ``Z`` standard normal,
@@ -42,6 +45,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -52,7 +56,9 @@ import numpy as np
 
 from sim.common.atomic import YAML_SUFFIXES, atomic_file, refuse_existing
 from sim.common.errors import InputError
-from sim.model.plan import STEP_NAMES
+from sim.common.timeparse import format_minutes
+from sim.model.estate import MAX_COUNT
+from sim.model.plan import MAX_STEP, STEP_NAMES
 from sim.model.scenario import read_text
 
 # scipy ships no type information: as ``Any`` its calls stay out of strict checking.
@@ -233,11 +239,13 @@ def _observation(record: Sequence[str], col: dict[str, int], shown: str, line: i
         vms_value = float(vms_text)
     except ValueError:
         vms_value = math.nan
-    if not (math.isfinite(vms_value) and vms_value >= 0 and vms_value == int(vms_value)):
+    if not (
+        math.isfinite(vms_value) and 0 <= vms_value <= MAX_COUNT and vms_value == int(vms_value)
+    ):
         raise InputError(
             shown,
             ("vms",),
-            f"expected a whole number of VMs, zero or more, got {vms_text!r}",
+            f"expected a whole number of VMs, 0 to {MAX_COUNT:,}, got {vms_text!r}",
             line=line,
         )
     minutes_text = cell("minutes")
@@ -267,6 +275,14 @@ def _observation(record: Sequence[str], col: dict[str, int], shown: str, line: i
             ("minutes",),
             "expected minutes greater than zero (a step always takes some time; write fractions"
             " such as 0.5)",
+            line=line,
+        )
+    if minutes > MAX_STEP:
+        raise InputError(
+            shown,
+            ("minutes",),
+            f"expected a step's duration of at most {format_minutes(MAX_STEP)}"
+            f" ({MAX_STEP:,.0f} minutes, the longest a scenario takes), got {minutes_text!r}",
             line=line,
         )
     return Observation(unit, step, int(vms_value), minutes, line)
@@ -324,15 +340,40 @@ def fit_step(step: str, vms: Sequence[int], minutes: Sequence[float]) -> StepFit
 
 
 def calibrate(path: str | Path, shown: str | None = None) -> Calibration:
-    """Read a timings CSV and fit every step it holds; :class:`InputError` on bad input."""
+    """Read a timings CSV and fit every step it holds; :class:`InputError` on bad input,
+    including a fit whose ``base`` or ``per_vm`` the scenario loader would refuse (not finite, or
+    more than :data:`~sim.model.plan.MAX_STEP`)."""
     shown = shown or str(path)
     observations = read_timings(path, shown)
     fits = []
     for step in STEPS:
         obs = [o for o in observations if o.step == step]
-        if obs:
-            fits.append(fit_step(step, [o.vms for o in obs], [o.minutes for o in obs]))
+        if not obs:
+            continue
+        # A fit at the edge of float range says so below, not as a warning on the terminal.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            fit = fit_step(step, [o.vms for o in obs], [o.minutes for o in obs])
+        _check_fit(fit, obs, shown)
+        fits.append(fit)
     return Calibration(Path(shown).name, tuple(fits))
+
+
+def _check_fit(fit: StepFit, obs: Sequence[Observation], shown: str) -> None:
+    """Refuse a fit the scenario loader would refuse: ``base`` and ``per_vm`` finite, zero or
+    more and at most :data:`~sim.model.plan.MAX_STEP`, ``spread`` finite."""
+    lines = ", ".join(str(o.line) for o in obs[:5]) + (", ..." if len(obs) > 5 else "")
+    for key, value in (("base", fit.base), ("per_vm", fit.per_vm), ("spread", fit.spread)):
+        limit = MAX_SPREAD if key == "spread" else MAX_STEP
+        # the value as written (four decimals): a geometric mean of 43,200s is 43,200 again
+        if not (math.isfinite(value) and 0 <= float(_num(value)) <= limit):
+            raise InputError(
+                shown,
+                (fit.step,),
+                f"the fitted {key} ({value:,.6g}) is outside what a scenario takes (0 to"
+                f" {limit:,.0f}); expected observed timings of this step (lines {lines}) that"
+                " fit a duration of base + per_vm * VMs",
+            )
 
 
 def write_durations(calibration: Calibration, out: Path, *, force: bool = False) -> Path:

@@ -23,7 +23,13 @@ from sim.common.errors import InputError
 from sim.engine.simulation import simulate
 from sim.experiments.answers import FinishAnswers, finish_answers, out_of_scope
 from sim.experiments.replications import Prepared, ReplicationRow
-from sim.experiments.runner import Progress, metric_statistics, replications_csv, run_replications
+from sim.experiments.runner import (
+    Failure,
+    Progress,
+    metric_statistics,
+    replications_csv,
+    run_replications,
+)
 from sim.model import rules
 from sim.model.ordering import order_units
 from sim.model.plan import MAX_SEED
@@ -190,6 +196,11 @@ class Experiment:
     """The plan's ordering against the named strategies on the same replications."""
     asked: int = 0
     """How many replications were run in all: the plan's own and the named strategies'."""
+    requested: int = 0
+    """How many replications of the plan's own were asked for (``--replications``)."""
+    failed_replications: tuple[Failure, ...] = ()
+    """The plan's own replications that raised (kept with ``--allow-failures``): the
+    statistics are from the others."""
 
     @property
     def failed(self) -> int:
@@ -273,6 +284,8 @@ def run_experiment(
         kept=kept,
         orderings=orderings,
         asked=replications + (orders.replications(replications) if orders is not None else 0),
+        requested=replications,
+        failed_replications=results.failures,
     )
 
 
@@ -297,6 +310,20 @@ def kept_windows_csv(
     return "".join(parts)
 
 
+def failed_replications(experiment: Experiment) -> dict[str, Any]:
+    """What ``statistics.json`` says of the plan's replications that failed (written only when
+    some did, with ``--allow-failures``): how many were asked for, how many failed, and each
+    failed one's index, seed and error."""
+    failed = experiment.failed_replications
+    return {
+        "replications_requested": experiment.requested,
+        "replications_failed": len(failed),
+        "failed_replications": [
+            {"replication": f.replication, "seed": f.seed, "error": f.error} for f in failed
+        ],
+    }
+
+
 def write_experiment(experiment: Experiment, out_dir: Path, force: bool = False) -> list[Path]:
     """The files of :func:`write_run` plus ``replications.csv``, ``statistics.json`` and, when
     replications were kept, ``kept-windows.csv``; all or nothing (one atomic directory)."""
@@ -304,8 +331,10 @@ def write_experiment(experiment: Experiment, out_dir: Path, force: bool = False)
     stats: dict[str, Any] = {
         "replications": len(experiment.rows),
         "failures": list(experiment.failures),
-        "metrics": experiment.statistics(),
     }
+    if experiment.failed_replications:  # only then: a complete run's file has no such keys
+        stats.update(failed_replications(experiment))
+    stats["metrics"] = experiment.statistics()
     answers = experiment.answers()
     if answers is not None:
         stats["finish"] = answers.as_dict()

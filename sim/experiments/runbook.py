@@ -55,11 +55,12 @@ from sim.model.commands import (
     step_rule,
 )
 from sim.model.graph import node_id
-from sim.model.plan import Plan
+from sim.model.plan import MAX_SEED, Plan
 from sim.model.rules import Finding
 from sim.model.scenario import Scenario, load_scenario
 from sim.model.units import MigrationUnits
 from sim.outputs.records import Event, Replication, Window
+from sim.outputs.report import check_summary
 from sim.outputs.runbook import Opened, Runbook, RunbookStep, WindowOccurrence, names
 
 Progress = Callable[[int, int], None]
@@ -117,11 +118,12 @@ class RunFolder:
         self.scenario = self._scenario(summary)
         seed = summary.get("seed")
         if seed is not None:
-            if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
                 raise InputError(
                     shown_path(shown),
                     ("seed",),
-                    f"expected the run's seed, a whole number 0 or more (got {seed!r:.60})",
+                    f"expected the run's seed, a whole number 0 or more (got {seed!r:.60}) and"
+                    f" at most {MAX_SEED:,}",
                 )
             plan = self.scenario.plan.model_copy(update={"seed": seed})
             self.scenario = self.scenario.model_copy(update={"plan": plan})
@@ -133,7 +135,48 @@ class RunFolder:
                 f"expected true or false (got {deterministic!r:.60})",
             )
         self.deterministic = deterministic
+        try:  # every other figure within what a run writes, as the report reads them
+            check_summary(summary)
+        except ValueError as exc:
+            raise InputError(
+                shown_path(shown), (), f"{exc}; expected the summary.json migsim run wrote"
+            ) from None
         self.rows = self._rows()
+        self.failed = self._failed()
+
+    def _failed(self) -> tuple[int, int] | None:
+        """``(requested, failed)`` from ``statistics.json`` when replications failed (a run
+        written with ``--allow-failures``), else None."""
+        path = self.folder / "statistics.json"
+        what = "the statistics.json of a run"
+        if not self.rows or not regular_file_in(path, str(path), what):
+            return None
+        text = read_input_text(path, str(path), what)
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
+            raise InputError(
+                shown_path(str(path)), (), f"cannot be read as JSON: {exc}", line=line
+            ) from None
+        if not isinstance(data, dict) or "replications_failed" not in data:
+            return None
+        requested: Any = data.get("replications_requested")
+        failed: Any = data.get("replications_failed")
+        if not (
+            _whole(requested)
+            and _whole(failed)
+            and 0 < failed <= requested
+            and requested == failed + len(self.rows)
+        ):
+            raise InputError(
+                shown_path(str(path)),
+                ("replications_failed",),
+                f"expected the failed replications of the {len(self.rows)} in replications.csv"
+                f" (replications_requested {requested!r:.30}, replications_failed"
+                f" {failed!r:.30})",
+            )
+        return requested, failed
 
     def _scenario(self, summary: dict[str, Any]) -> Scenario:
         beside = self.folder / "scenario.yaml"
@@ -191,6 +234,10 @@ class RunFolder:
 
 
 _REPLICATION = re.compile(r"[0-9]{1,9}")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # ---- the steps ---------------------------------------------------------------------------------
@@ -459,6 +506,7 @@ def _summary(
     source: str,
     replications: Sequence[ReplicationRow],
     existing: ExistingVNet | None,
+    failed: tuple[int, int] | None = None,
 ) -> list[tuple[str, str]]:
     plan = scenario.plan
     rows: list[tuple[str, str]] = []
@@ -516,6 +564,16 @@ def _summary(
                 " the run folder, run again with their seeds (failures and retries included)",
             )
         )
+        if failed is not None:
+            requested, n_failed = failed
+            rows.append(
+                (
+                    "Replications failed",
+                    f"warning: statistics from {requested - n_failed} of {requested}"
+                    f" replications; {n_failed} failed (the run was written with"
+                    " --allow-failures): the P80 column leaves them out",
+                )
+            )
     else:
         rows.append(
             (
@@ -616,7 +674,8 @@ def build_runbook(
             return f"+{format_minutes(a)} to +{format_minutes(b)}"
         return span_text(at_minutes(origin, a), at_minutes(origin, b), zone)
 
-    summary = _summary(scenario, run, steps, windows, clock, span, shown, again, existing)
+    failed = folder.failed if folder is not None and folder.rows else None
+    summary = _summary(scenario, run, steps, windows, clock, span, shown, again, existing, failed)
     return Runbook(
         scenario_name=scenario.name,
         timezone=plan.timezone,
@@ -626,6 +685,7 @@ def build_runbook(
         summary=tuple(summary),
         replications=len(again),
         has_windows=not Calendar.of(plan).always_open,
+        replications_failed=failed[1] if failed is not None else 0,
     )
 
 

@@ -39,6 +39,11 @@ from sim.common.errors import InputError
 from sim.common.inputfiles import check_folder, read_input_text, regular_file_in
 from sim.common.timeparse import format_minutes
 from sim.common.version import __version__
+
+# The model's ranges (sim.model is below this layer): what a run can write, and so what a run
+# folder read back may hold; a number outside makes its file "could not be read".
+from sim.model.estate import MAX_COUNT
+from sim.model.plan import EARLIEST, LATEST, MAX_HORIZON, MAX_SEED
 from sim.outputs import plots
 from sim.outputs.records import (
     WINDOW_KINDS,
@@ -86,11 +91,70 @@ COUNT_METRICS = ("peak_vms_down", "units_not_migrated", "retries", "units_needin
 """Metrics that count things: shown with one decimal."""
 COMPARE_OPEN = ("makespan_hours", "vm_hours_down", "peak_vms_down", "service_hours_down")
 """Comparison tables shown open; the other metrics' tables are folded away."""
+MAX_REPLICATIONS = 100_000
+"""The most replications a run asks for (``--replications``'s maximum, set in
+:mod:`sim.experiments.runner`, which this layer may not import)."""
 SEVERITY_ORDER = {"blocker": 0, "remediate": 1, "dropped": 2, "note": 3}
 STATUS_ORDER = {"blocked": 0, "remediate": 1, "clean": 2}
 
 
 # ---- reading a results directory ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedReplications:
+    """Replications of the plan that failed in a run written with ``--allow-failures``: how
+    many were asked for, how many failed, and each failed one (replication, seed, error)."""
+
+    requested: int
+    failed: int
+    replications: tuple[tuple[int, int, str], ...]
+
+    @property
+    def used(self) -> int:
+        return self.requested - self.failed
+
+    def sentence(self) -> str:
+        return (
+            f"statistics from {self.used} of {self.requested} replications;"
+            f" {self.failed} failed (the run was written with --allow-failures)"
+        )
+
+
+def read_failed(data: Mapping[str, Any]) -> FailedReplications | None:
+    """The failed replications ``statistics.json`` records (``replications_requested``,
+    ``replications_failed``, ``failed_replications``), None when it records none; a
+    :class:`ValueError` when they are not what ``migsim run`` writes."""
+    if "replications_failed" not in data and "replications_requested" not in data:
+        return None
+    requested: Any = data.get("replications_requested")
+    failed: Any = data.get("replications_failed")
+    if not (_is_int(requested) and 0 < requested <= MAX_REPLICATIONS):
+        raise ValueError(
+            f"replications_requested: expected 1 to {MAX_REPLICATIONS:,}, got {requested!r:.60}"
+        )
+    if not (_is_int(failed) and 0 < failed <= requested):
+        raise ValueError(
+            f"replications_failed: expected 1 to replications_requested ({requested}),"
+            f" got {failed!r:.60}"
+        )
+    items = data.get("failed_replications")
+    if not isinstance(items, list) or len(items) != failed:
+        raise ValueError(f"failed_replications: expected a list of {failed} replications")
+    out: list[tuple[int, int, str]] = []
+    for i, item in enumerate(items):
+        if not (
+            isinstance(item, dict)
+            and _is_int(item.get("replication"))
+            and 0 <= item["replication"] < requested
+            and _is_int(item.get("seed"))
+            and isinstance(item.get("error"), str)
+        ):
+            raise ValueError(
+                f"failed_replications[{i}]: expected replication, seed and error, got {item!r:.60}"
+            )
+        out.append((item["replication"], item["seed"], item["error"]))
+    return FailedReplications(requested, failed, tuple(out))
 
 
 @dataclass
@@ -120,6 +184,8 @@ class ResultsDir:
     criticality: list[tuple[str, float]] | None = None
     resource_criticality: list[tuple[str, float]] | None = None
     criticality_replications: int | None = None
+    failed: FailedReplications | None = None
+    """``statistics.json``'s failed replications (``--allow-failures``); None when none failed."""
     present: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -201,6 +267,38 @@ def _is_number(value: Any) -> bool:
     return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
+def _in_time(value: float, what: str, *, signed: bool = False) -> float:
+    """``value`` when it is a time the model can make: finite, from 0 (from ``-MAX_HORIZON``
+    when ``signed``: a window open before the start) to :data:`~sim.model.plan.MAX_HORIZON`
+    minutes; else a :class:`ValueError` (the file is then "could not be read")."""
+    low = -MAX_HORIZON if signed else 0.0
+    if not (math.isfinite(value) and low <= value <= MAX_HORIZON):
+        raise ValueError(
+            f"{what}: expected minutes from {low:,.0f} to {MAX_HORIZON:,.0f} (the longest"
+            f" plan.horizon), got {value!r:.60}"
+        )
+    return value
+
+
+def _in_count(value: int, what: str, most: int = MAX_COUNT) -> int:
+    if not 0 <= value <= most:
+        raise ValueError(f"{what}: expected a whole number from 0 to {most:,}, got {value!r:.60}")
+    return value
+
+
+def _timestamp(value: Any, what: str) -> None:
+    """A ``start``/``end``/``*_utc`` text of summary.json: None, or an ISO 8601 timestamp within
+    what a plan takes (from :data:`~sim.model.plan.EARLIEST` to the latest start plus the longest
+    horizon)."""
+    if value is None:
+        return
+    t = _parse_time(value) if isinstance(value, str) else None
+    if t is not None and t.tzinfo is None:
+        t = t.replace(tzinfo=ZoneInfo("UTC"))
+    if t is None or not EARLIEST <= t <= LATEST + timedelta(minutes=MAX_HORIZON):
+        raise ValueError(f"{what}: expected an ISO 8601 timestamp, got {value!r:.60}")
+
+
 def _check_items(data: Mapping[str, Any], key: str, texts: Sequence[str]) -> None:
     items = data.get(key)
     if items is None:
@@ -220,14 +318,19 @@ def _check_items(data: Mapping[str, Any], key: str, texts: Sequence[str]) -> Non
             ):
                 raise ValueError(f"{key}[{i}].{name}: expected a list of text, got {value!r:.60}")
         for name, value in item.items():
-            if name.endswith("_minutes") and value is not None and not _is_number(value):
-                raise ValueError(f"{key}[{i}].{name}: expected a number, got {value!r:.60}")
+            if name.endswith("_minutes") and value is not None:
+                if not _is_number(value):
+                    raise ValueError(f"{key}[{i}].{name}: expected a number, got {value!r:.60}")
+                _in_time(value, f"{key}[{i}].{name}")
+            if name.endswith("_utc"):
+                _timestamp(value, f"{key}[{i}].{name}")
         attempts = item.get("attempts")
         if attempts is not None and not (
-            isinstance(attempts, dict) and all(_is_int(v) for v in attempts.values())
+            isinstance(attempts, dict)
+            and all(_is_int(v) and 0 <= v <= MAX_COUNT for v in attempts.values())
         ):
             raise ValueError(f"{key}[{i}].attempts: expected whole numbers, got {attempts!r:.60}")
-        if "vms" in item and not _is_int(item["vms"]):
+        if "vms" in item and not (_is_int(item["vms"]) and 0 <= item["vms"] <= MAX_COUNT):
             raise ValueError(f"{key}[{i}].vms: expected a whole number, got {item['vms']!r:.60}")
 
 
@@ -245,13 +348,35 @@ def check_summary(data: Any) -> dict[str, Any]:
     for key in _SUMMARY_TEXTS:
         if data.get(key) is not None and not isinstance(data[key], str):
             raise ValueError(f"{key}: expected text, got {data[key]!r:.60}")
+    # ... and every number within what a run can write (a makespan of 1e15 minutes would have
+    # the report build a calendar of that length)
+    if data.get("seed") is not None:
+        _in_count(data["seed"], "seed", MAX_SEED)
+    for key in _SUMMARY_INTS:
+        if key != "seed" and data.get(key) is not None:
+            _in_count(data[key], key)
+    for key in _SUMMARY_NUMBERS:
+        value = data.get(key)
+        if value is None:
+            continue
+        if key.endswith("_minutes"):
+            _in_time(value, key)
+        elif value < 0:
+            raise ValueError(f"{key}: expected zero or more, got {value!r:.60}")
+    stopped = data.get("stopped_at_horizon_minutes")
+    if stopped is not None:
+        if not _is_number(stopped):
+            raise ValueError(f"stopped_at_horizon_minutes: expected a number, got {stopped!r:.60}")
+        _in_time(stopped, "stopped_at_horizon_minutes")
+    for key in ("start", "end", "peak_vms_down_at_utc"):
+        _timestamp(data.get(key), key)
     if data.get("deterministic") is not None and not isinstance(data["deterministic"], bool):
         raise ValueError(
             f"deterministic: expected true or false, got {data['deterministic']!r:.60}"
         )
     hours = data.get("window_hours_by_kind")
     if hours is not None and not (
-        isinstance(hours, dict) and all(_is_number(v) for v in hours.values())
+        isinstance(hours, dict) and all(_is_number(v) and v >= 0 for v in hours.values())
     ):
         raise ValueError(f"window_hours_by_kind: expected numbers by kind, got {hours!r:.60}")
     if data.get("scenario") is not None and not isinstance(data["scenario"], dict):
@@ -283,14 +408,22 @@ def _opt(text: Any) -> float | None:
 WINDOW_COLUMNS = ("resource", "resource_type", "unit", "kind", "start_min", "end_min")
 
 
+def _minutes_of(row: Mapping[str, str], key: str) -> float:
+    """``row[key]``, a time in minutes within the model's range (:func:`_in_time`)."""
+    return _in_time(float(row[key]), key)
+
+
 def _window(row: Mapping[str, str]) -> Window:
+    start, end = _minutes_of(row, "start_min"), _minutes_of(row, "end_min")
+    if end < start:
+        raise ValueError(f"end_min: expected {end!r} to be at or after start_min {start!r}")
     return Window(
         resource=row["resource"],
         resource_type=row["resource_type"],
         unit=row["unit"],
         kind=row["kind"],
-        start=float(row["start_min"]),
-        end=float(row["end_min"]),
+        start=start,
+        end=end,
         cause=row.get("cause", "") or "",
     )
 
@@ -308,7 +441,8 @@ def read_kept_windows(path: Path) -> dict[int, list[Window]]:
     _need(path.name, header, ("replication", *WINDOW_COLUMNS))
     out: dict[int, list[Window]] = {}
     for r in rows:
-        out.setdefault(int(r["replication"]), []).append(_window(r))
+        replication = _in_count(int(r["replication"]), "replication", MAX_REPLICATIONS)
+        out.setdefault(replication, []).append(_window(r))
     return out
 
 
@@ -318,15 +452,20 @@ def read_events(path: Path) -> list[Event]:
     _need(path.name, header, ("time_min", "unit", "step", "outcome", "attempt"))
     return [
         Event(
-            time=float(r["time_min"]),
+            time=_minutes_of(r, "time_min"),
             unit=r["unit"],
             step=r["step"],
             outcome=r["outcome"],
-            crew=int(r["crew"]) if r.get("crew") else None,
-            attempt=int(r["attempt"]),
+            crew=_in_count(int(r["crew"]), "crew") if r.get("crew") else None,
+            attempt=_in_count(int(r["attempt"]), "attempt"),
         )
         for r in rows
     ]
+
+
+def _opt_time(row: Mapping[str, str], key: str) -> float | None:
+    value = _opt(row.get(key))
+    return None if value is None else _in_time(value, key)
 
 
 def read_units(path: Path) -> list[UnitOutcome]:
@@ -337,20 +476,137 @@ def read_units(path: Path) -> list[UnitOutcome]:
         UnitOutcome(
             unit=r["unit"],
             kind=r["kind"],
-            vms=int(r["vms"]),
+            vms=_in_count(int(r["vms"]), "vms"),
             status=r["status"],
-            first_start=_opt(r.get("first_start_min")),
-            commit_end=_opt(r.get("commit_end_min")),
-            end=_opt(r.get("end_min")),
-            validate_attempts=int(r.get("validate_attempts") or 0),
-            prepare_attempts=int(r.get("prepare_attempts") or 0),
-            commit_attempts=int(r.get("commit_attempts") or 0),
+            first_start=_opt_time(r, "first_start_min"),
+            commit_end=_opt_time(r, "commit_end_min"),
+            end=_opt_time(r, "end_min"),
+            validate_attempts=_in_count(int(r.get("validate_attempts") or 0), "validate_attempts"),
+            prepare_attempts=_in_count(int(r.get("prepare_attempts") or 0), "prepare_attempts"),
+            commit_attempts=_in_count(int(r.get("commit_attempts") or 0), "commit_attempts"),
             reason=r.get("reason") or "",
             rules=tuple(x for x in (r.get("rules") or "").split(";") if x),
             needs_support=r.get("needs_support") == "true",
         )
         for r in rows
     ]
+
+
+def _check_replication_row(row: Mapping[str, float], line: int) -> None:
+    """A row of ``replications.csv`` (read as numbers, NaN for an empty cell): every number
+    finite and zero or more, the seed within 63 bits, the makespan within the longest horizon."""
+    for key, value in row.items():
+        if math.isnan(value):
+            continue
+        most = {
+            "replication": MAX_REPLICATIONS,
+            "seed": MAX_SEED,
+            "makespan_hours": MAX_HORIZON / 60.0,
+        }.get(key, math.inf)
+        if not (math.isfinite(value) and 0 <= value <= most):
+            raise ValueError(
+                f"line {line}: {key}: expected a number from 0 to {most:,.0f}, got {value!r:.60}"
+            )
+
+
+MAX_FIGURE = 1e12
+"""The largest figure a table of a run folder may hold (hours, counts, means): more than a
+million resources down for the longest horizon (8.8e10 resource-hours). Larger is damage."""
+_TEXT_COLUMNS = frozenset(
+    ("alternative", "metric", "factor", "unit", "timezone", "status", "statistic", "best",
+     "low", "high", "label", "better", "cause", "resource", "resource_type", "kind")
+)  # fmt: skip
+
+
+def _check_table(rows: Sequence[Mapping[str, Any]], name: str) -> None:
+    """Every number of a CSV table of a run folder within the model's range: finite; minutes
+    (``*_min``) within the model's times (a finish may be given before a window, so signed);
+    a ``seed`` within 63 bits; shares and probabilities from 0 to 1; any other figure at most
+    :data:`MAX_FIGURE` in size. A :class:`ValueError` naming the line and the column."""
+    for line, row in enumerate(rows, start=2):
+        for key, text in row.items():
+            if key is None or key in _TEXT_COLUMNS or not isinstance(text, str) or not text:
+                continue
+            if key.endswith(("_utc", "_local")):
+                _timestamp(text, f"{name}:{line}: {key}")
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                continue  # text: the section's own reader says if it wanted a number
+            at = f"{name}:{line}: {key}"
+            if key.endswith("_min"):
+                _in_time(value, at, signed=True)
+            elif key == "seed":
+                if not (math.isfinite(value) and 0 <= value <= MAX_SEED):
+                    raise ValueError(
+                        f"{at}: expected a seed from 0 to {MAX_SEED:,}, got {text!r:.60}"
+                    )
+            elif key.startswith(("prob", "share", "deadline_", "done_by_", "done_in_")) or key in (
+                "criticality_index",
+                "criticality",
+                "index",
+                "resource_criticality",
+            ):
+                if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                    raise ValueError(f"{at}: expected a share from 0 to 1, got {text!r:.60}")
+            elif not (math.isfinite(value) and abs(value) <= MAX_FIGURE):
+                raise ValueError(
+                    f"{at}: expected a finite number of at most {MAX_FIGURE:g}, got {text!r:.60}"
+                )
+
+
+def _check_numbers(data: Any, where: str) -> None:
+    """Every number of a JSON file of a run folder finite and at most :data:`MAX_FIGURE` in
+    size (a ``seed`` within 63 bits)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            at = f"{where}.{key}" if where else str(key)
+            if key == "seed" and _is_int(value):
+                _in_count(value, at, MAX_SEED)
+            elif str(key).startswith(("prob", "share")) and value is not None:
+                if not (_is_number(value) and 0.0 <= value <= 1.0):
+                    raise ValueError(f"{at}: expected a share from 0 to 1, got {value!r:.60}")
+            else:
+                _check_numbers(value, at)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_numbers(value, f"{where}[{i}]")
+    elif (
+        isinstance(data, int | float)
+        and not isinstance(data, bool)
+        and not (math.isfinite(data) and abs(data) <= MAX_FIGURE)
+    ):
+        raise ValueError(
+            f"{where}: expected a finite number of at most {MAX_FIGURE:g}, got {data!r:.60}"
+        )
+
+
+def _check_finish(block: Any, where: str = "finish") -> None:
+    """``statistics.json``'s ``finish`` block: every ``minutes`` within the model's times (a
+    window may open before the start), every ``utc`` a timestamp, every share from 0 to 1."""
+    if isinstance(block, list):
+        for i, item in enumerate(block):
+            _check_finish(item, f"{where}[{i}]")
+        return
+    if not isinstance(block, dict):
+        return
+    for key, value in block.items():
+        at = f"{where}.{key}"
+        if key == "minutes" and value is not None:
+            if not _is_number(value):
+                raise ValueError(f"{at}: expected a number, got {value!r:.60}")
+            _in_time(value, at, signed=True)
+        elif key in ("utc", "local"):
+            _timestamp(value, at)
+        elif key in ("share", "share_in", "share_by", "ci_low", "ci_high"):
+            if not (_is_number(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{at}: expected a share from 0 to 1, got {value!r:.60}")
+        elif key in ("replications", "window", "later", "not_done", "done_in", "done_by"):
+            if not (_is_int(value) and 0 <= value <= MAX_COUNT):
+                raise ValueError(f"{at}: expected a whole number, got {value!r:.60}")
+        else:
+            _check_finish(value, at)
 
 
 def _numeric_rows(
@@ -422,39 +678,61 @@ def load_results(results_dir: Path) -> ResultsDir:
         header, rows = _rows(p)
         _need(p.name, header, ("replication",))
         res.replications = _numeric_rows(rows)
+        for i, row in enumerate(res.replications, start=2):
+            _check_replication_row(row, i)
 
     def statistics(p: Path) -> None:
         data = _json(p)
+        failed, finish = None, None
+        if isinstance(data, dict):
+            failed = read_failed(data)
         if isinstance(data, dict) and isinstance(data.get("finish"), dict):
-            res.finish = data["finish"]
+            finish = data["finish"]
+            _check_finish(finish)
         if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
             data = data["metrics"]
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise ValueError("expected an object of metric -> statistics")
-        res.statistics = data
+        for metric, values in data.items():
+            for key, value in values.items():
+                if value is not None and not _is_number(value):
+                    raise ValueError(f"{metric}.{key}: expected a finite number, got {value!r:.60}")
+                if value is not None and abs(value) > MAX_FIGURE:
+                    raise ValueError(
+                        f"{metric}.{key}: expected at most {MAX_FIGURE:g}, got {value!r:.60}"
+                    )
+        # all or nothing: a file that cannot be read leaves every part of it out
+        res.failed, res.finish, res.statistics = failed, finish, data
 
     def kept(p: Path) -> None:
         res.kept_windows = read_kept_windows(p)
 
     def orderings(p: Path) -> None:
-        res.orderings = OrderingBaseline.from_dict(_json(p))
+        data = _json(p)
+        _check_numbers(data, "")
+        res.orderings = OrderingBaseline.from_dict(data)
 
     def verdict(p: Path) -> None:
-        res.verdict = Verdict.from_dict(_json(p))
+        data = _json(p)
+        _check_numbers(data, "")
+        res.verdict = Verdict.from_dict(data)
 
     def compare(p: Path) -> None:
         header, rows = _rows(p)
         _need(p.name, header, ("alternative", "metric"))
+        _check_table(rows, p.name)
         res.compare = rows
 
     def compare_finish(p: Path) -> None:
         header, rows = _rows(p)
         _need(p.name, header, ("alternative", "p50_min", "p80_min", "p90_min"))
+        _check_table(rows, p.name)
         res.compare_finish = rows
 
     def compare_reps(p: Path) -> None:
         header, rows = _rows(p)
         _need(p.name, header, ("alternative",))
+        _check_table(rows, p.name)
         by: dict[str, list[dict[str, float]]] = {}
         for r in rows:
             by.setdefault(r["alternative"], []).extend(_numeric_rows([r], skip=("alternative",)))
@@ -463,10 +741,12 @@ def load_results(results_dir: Path) -> ResultsDir:
     def sensitivity(p: Path) -> None:
         header, rows = _rows(p)
         _need(p.name, header, ("factor", "low", "high", "at_low", "at_high"))
+        _check_table(rows, p.name)
         res.sensitivity = rows
         meta = p.with_name("sensitivity.json")
         if regular_file_in(meta, str(meta), "the sensitivity.json of a results directory"):
             data = _json(meta)
+            _check_numbers(data, "sensitivity.json")
             if isinstance(data, dict):
                 res.sensitivity_meta = data
 
@@ -476,6 +756,7 @@ def load_results(results_dir: Path) -> ResultsDir:
         if key is None or not header:
             raise ValueError(f"{p.name}: expected columns unit and criticality_index")
         unit = "unit" if "unit" in header else header[0]
+        _check_table(rows, p.name)
         res.criticality = [(r[unit], float(r[key])) for r in rows]
         if "resource_criticality" in header:
             res.resource_criticality = [
@@ -1164,6 +1445,26 @@ def _finish(res: ResultsDir) -> _Finish | None:
     )
 
 
+def _failed_card(res: ResultsDir) -> str:
+    """A warning above the cards when replications failed (``--allow-failures``)."""
+    if res.failed is None:
+        return ""
+    f = res.failed
+    shown = ", ".join(f"{r} (seed {seed})" for r, seed, _ in f.replications[:5])
+    more = f" and {f.failed - 5} more" if f.failed > 5 else ""
+    return (
+        '<div class="cards">'
+        + _card(
+            "Replications failed",
+            f"{esc(f.failed)} of {esc(f.requested)}",
+            esc(f"{f.sentence()}: replications {shown}{more} (statistics.json)"),
+            warn=True,
+            title="The percentiles and answers below leave the failed replications out.",
+        )
+        + "</div>"
+    )
+
+
 def _answer_cards(res: ResultsDir) -> str:
     """The change board's cards: when everything has committed (P50, P80, P90 as clock times in
     the plan's zone), done in window 1 and by the next windows, P(done by the deadline) with its
@@ -1637,6 +1938,15 @@ def _section_statistics(res: ResultsDir, figure: _Figures) -> str:
     if stats is None:
         return _note("no replications in this run: " + HOW_TO["replications"])
     parts = []
+    if res.failed is not None:
+        failed = "; ".join(
+            f"replication {r} (seed {seed}): {e}" for r, seed, e in res.failed.replications[:10]
+        )
+        parts.append(
+            f'<p class="bad"><b>Warning:</b> {esc(res.failed.sentence())}. Failed: {esc(failed)}'
+            + (f" and {res.failed.failed - 10} more" if res.failed.failed > 10 else "")
+            + "</p>"
+        )
     if res.statistics is None:
         parts.append(
             _note("statistics.json is missing: the table below is computed from replications.csv")
@@ -2202,7 +2512,7 @@ def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
         + (f"<p>{' · '.join(meta)}</p>" if meta else "")
         + "</header>"
         f"<nav>{nav}</nav>"
-        f"<main>{notes}{_cards(res)}{_answer_cards(res)}{body}</main>"
+        f"<main>{notes}{_failed_card(res)}{_cards(res)}{_answer_cards(res)}{body}</main>"
         f"<footer>{' '.join(foot)}</footer>"
         f"<script>{SIZE_SCRIPT}</script>"
         "</body></html>\n"

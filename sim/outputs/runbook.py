@@ -123,10 +123,21 @@ class Runbook:
     summary: tuple[tuple[str, str], ...]
     replications: int = 0
     has_windows: bool = True
+    replications_failed: int = 0
+    """Replications of the run folder that failed (a run written with ``--allow-failures``):
+    the P80 ends leave them out."""
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def replications_text(self) -> str:
+        """``200 replications``, or ``198 of 200 replications; 2 failed`` when some failed."""
+        if not self.replications_failed:
+            return f"{self.replications} replications"
+        asked = self.replications + self.replications_failed
+        return f"{self.replications} of {asked} replications; {self.replications_failed} failed"
 
     def clock(self, minutes: float) -> str:
         """``Sat 2026-12-05 22:00 CET (UTC+01:00)``; ``+1h50m`` without a start."""
@@ -220,6 +231,21 @@ def _num(x: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may read as the start of a formula (OWASP, "CSV Injection")."""
+
+
+def csv_field(text: str) -> str:
+    """``text`` as a field of the CSV runbook: a text that starts with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's rule against CSV injection:
+    a resource named ``=HYPERLINK(...)`` stays text when the file is opened in a spreadsheet);
+    a number, negative ones included, is written as it is."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def runbook_csv(rb: Runbook) -> str:
     """The runbook as CSV: one row per step, clock times in ISO 8601 with the plan's offset and
     in UTC (empty without ``plan.start``)."""
@@ -240,34 +266,33 @@ def runbook_csv(rb: Runbook) -> str:
     for s in rb.steps:
         w = rb.windows[s.window - 1] if s.window is not None else None
         p80 = "" if s.p80_end is None else "inf" if math.isinf(s.p80_end) else _num(s.p80_end)
-        writer.writerow(
-            [
-                str(s.index),
-                "" if s.window is None else str(s.window),
-                local(w.start) if w else "",
-                local(w.end) if w else "",
-                "" if s.crew is None else str(s.crew),
-                s.unit,
-                s.unit_kind,
-                s.step,
-                s.label,
-                s.command,
-                _num(s.start),
-                _num(s.end),
-                format_minutes(s.end - s.start),
-                local(s.start),
-                local(s.end),
-                utc(s.start),
-                utc(s.end),
-                p80,
-                local(s.p80_end),
-                utc(s.p80_end),
-                rb.lock_text(s),
-                rb.downtime_text(s),
-                s.rollback,
-                names(s.resources, limit=10**9),
-            ]
-        )
+        row = [
+            str(s.index),
+            "" if s.window is None else str(s.window),
+            local(w.start) if w else "",
+            local(w.end) if w else "",
+            "" if s.crew is None else str(s.crew),
+            s.unit,
+            s.unit_kind,
+            s.step,
+            s.label,
+            s.command,
+            _num(s.start),
+            _num(s.end),
+            format_minutes(s.end - s.start),
+            local(s.start),
+            local(s.end),
+            utc(s.start),
+            utc(s.end),
+            p80,
+            local(s.p80_end),
+            utc(s.p80_end),
+            rb.lock_text(s),
+            rb.downtime_text(s),
+            s.rollback,
+            names(s.resources, limit=10**9),
+        ]
+        writer.writerow([csv_field(field) for field in row])
     return buf.getvalue()
 
 
@@ -420,6 +445,14 @@ def runbook_xlsx(rb: Runbook) -> bytes:
     if outside and rb.has_windows:
         sheet("Outside windows", outside)
 
+    # Every text cell is a string, never a formula: openpyxl makes a text that starts with "="
+    # a formula (a resource named =HYPERLINK(...) would be live); data type "s" keeps it text.
+    for ws in wb.worksheets:
+        for cells in ws.iter_rows():
+            for cell in cells:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(wb, archive).write_data()
@@ -509,7 +542,7 @@ def runbook_ics(rb: Runbook) -> bytes:
             text = (
                 "not reached in one run in five or more" if math.isinf(worst) else rb.clock(worst)
             )
-            lines.append(f"Latest P80 end of these steps: {text} ({rb.replications} replications).")
+            lines.append(f"Latest P80 end of these steps: {text} ({rb.replications_text}).")
         ev = Event()
         ev.add("uid", f"{slug}.window-{w.index}@migsim")
         ev.add("dtstamp", stamp)
