@@ -223,7 +223,13 @@ def _utc(value: datetime | None) -> datetime | None:
     # outputs never depend on the machine's zone.
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-23:59 is past what a datetime holds, in UTC
+        raise ValueError(
+            f"expected a timestamp from {EARLIEST:%Y-%m-%d} up to (not including)"
+            f" {LATEST:%Y-%m-%d}, got {value.isoformat()}"
+        ) from None
 
 
 def _localize(value: datetime, zone: ZoneInfo) -> datetime:
