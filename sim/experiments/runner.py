@@ -412,11 +412,35 @@ def _pool(workers: int) -> ProcessPoolExecutor:
             if pool is not None:
                 _terminate(pool)
             ctx = _mp_context()
+            _start_fork_server(ctx)
             pool = ProcessPoolExecutor(
                 max_workers=workers, mp_context=ctx, initializer=_worker_init
             )
             _pools[workers] = pool
         return pool
+
+
+def _start_fork_server(ctx: multiprocessing.context.BaseContext) -> None:
+    """Start the fork server (Linux) with its standard error on ``/dev/null``.
+
+    The server and the workers it forks print nothing of their own: results and errors come
+    back through the pool. A Ctrl-C reaches the whole process group, and one that lands while
+    the server's interpreter starts (before :mod:`sim.experiments.forkstart` makes it ignore
+    SIGINT) used to print its KeyboardInterrupt traceback under the command's own message.
+    """
+    if ctx.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    saved = os.dup(2)
+    try:
+        os.dup2(devnull, 2)  # inherited by the server as its standard error, then put back
+        forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _discard_pool(workers: int, pool: ProcessPoolExecutor) -> None:

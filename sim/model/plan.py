@@ -213,7 +213,19 @@ _ONE_DAY = frozenset(("monday", "tuesday", "wednesday", "thursday", "friday", "s
 """``every`` values that open once a week."""
 
 
-LooseDateTime = Annotated[datetime, Field(strict=False), AfterValidator(_in_range)]
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a number as seconds since 1970 (Unix time): 1764972000 would silently be a
+    # date; a scenario writes a timestamp.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            f"expected a timestamp such as 2027-01-09T22:00:00Z, got the number {value!r}"
+        )
+    return value
+
+
+LooseDateTime = Annotated[
+    datetime, BeforeValidator(_not_a_number), Field(strict=False), AfterValidator(_in_range)
+]
 """A timestamp (YAML's, or an ISO 8601 string) from :data:`EARLIEST` to :data:`LATEST`."""
 
 
@@ -546,6 +558,16 @@ class Plan(Model):
                 raise ValueError("a deadline timestamp needs plan.start")
             return (self.deadline - self.start).total_seconds() / 60.0
         return float(self.deadline)
+
+    @field_validator("waves")
+    @classmethod
+    def _wave_names(cls, v: tuple[Wave, ...]) -> tuple[Wave, ...]:
+        seen: set[str] = set()
+        for wave in v:
+            if wave.name in seen:
+                raise ValueError(f"wave {wave.name!r} is named twice; expected one name per wave")
+            seen.add(wave.name)
+        return v
 
     @field_validator("remedies")
     @classmethod

@@ -462,9 +462,10 @@ def _describe(err: Any, model: type[BaseModel], loc: Loc) -> str:
     if kind == "missing":
         return f"missing required key {loc[-1]!r}" if loc else "missing required key"
     msg = msg.removeprefix("Value error, ")
-    if msg.startswith("expected"):
-        return msg
     got = err.get("input")
+    if msg.startswith("expected") or isinstance(got, dict):
+        # a check of a whole block (plan) names its keys itself; its input is the block
+        return msg
     shown = repr(got)
     if len(shown) > 60:
         shown = shown[:57] + "..."
@@ -487,7 +488,10 @@ def validation_error(
         seen.add(loc)
         found.append((loc, _describe(err, model, loc)))
     (loc, message), rest = found[0], found[1:]
-    from_set = any(loc[: len(o)] == o for o in overridden)
+    # the key an override wrote, or a check of the block holding it that names that key
+    from_set = any(
+        loc[: len(o)] == o or (o[: len(loc)] == loc and _fmt(o) in message) for o in overridden
+    )
     return InputError(
         "--set" if from_set else doc.file,
         (*prefix, *loc),

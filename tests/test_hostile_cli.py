@@ -1,0 +1,145 @@
+"""Hostile command lines and values found by a fresh user's trial: each is one line and exit 2,
+never a traceback, a hang or a silently changed meaning."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTOSO = str(ROOT / "scenarios" / "contoso.yaml")
+
+
+def refused(args: list[str]) -> str:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("sets", "expected"),
+    [
+        (
+            [f"plan.check={10**309}"],
+            "--set: plan.check: expected a finite duration, got a number of 310 digits",
+        ),
+        (["plan.check=٣٠m"], "plan.check: expected a duration such as 90s"),
+        (
+            ["plan.start=1764972000"],
+            "plan.start: expected a timestamp such as 2027-01-09T22:00:00Z, got the number",
+        ),
+        (
+            ["plan.deadline=9999-12-31T23:59:59-23:59"],
+            "plan.deadline: expected a timestamp from 1970-01-01 up to (not including) 2200-01-01",
+        ),
+        (
+            ["plan.waves=[{name: a, units: [vnet-prod]}, {name: a, units: [cs-legacy]}]"],
+            "plan.waves: wave 'a' is named twice",
+        ),
+        (
+            # a check of the whole plan block blames the override that caused it, and does not
+            # print the block back as a Python dict
+            ["plan.deadline=1970-01-01T00:00:00Z"],
+            "error: --set: plan: plan.deadline 1970-01-01T00:00:00Z is not after plan.start",
+        ),
+    ],
+)
+def test_a_hostile_value_is_one_clear_line(sets: list[str], expected: str) -> None:
+    message = refused(["validate", CONTOSO, *(a for s in sets for a in ("--set", s))])
+    assert expected in message
+    assert "datetime.datetime" not in message and "{'seed'" not in message
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("http://127.0.0.1:1", "only tcp:// is supported"),
+        ("inproc://x", "only tcp:// is supported"),
+        ("tls://127.0.0.1:1", "only tcp:// is supported"),
+        ("tcp://127.0.0.1", "a host and a port from 1 to 65535"),
+        ("tcp://127.0.0.1:99999", "not a valid address"),
+        ("tcp://127.0.0.1:1/path", "nothing after the port"),
+    ],
+)
+def test_a_scheduler_address_is_checked_before_any_work(
+    tmp_path: Path, address: str, why: str
+) -> None:
+    started = time.monotonic()
+    out = tmp_path / "r"
+    message = refused(
+        ["run", CONTOSO, "--replications", "2", "--scheduler", address, "--out", str(out)]
+    )
+    assert f"--scheduler: expected an address such as tcp://127.0.0.1:8786, got {address!r}" in (
+        message
+    )
+    assert why in message
+    assert time.monotonic() - started < 10  # no connection attempted
+    assert list(tmp_path.iterdir()) == []
+
+
+def migsim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def test_a_command_line_click_cannot_parse_is_one_line() -> None:
+    for args in (
+        ["run", CONTOSO, "--out", "x", "--replications", "1e3"],
+        ["run", CONTOSO, "--bogus"],
+        ["validate"],
+    ):
+        done = migsim(*args)
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+        assert "--help` lists what it takes" in lines[0]
+        assert "Usage:" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sigint_while_the_pool_starts_stops_cleanly(tmp_path: Path) -> None:
+    """A Ctrl-C (to the whole process group, as a terminal sends it) the moment the fork server
+    appears: the run used to hang for ever (a half-started worker kept the server alive) or print
+    the server's traceback."""
+    log = tmp_path / "log.txt"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "sim", "run", CONTOSO, "--out", str(tmp_path / "out")),
+                *("--replications", "2000", "--workers", "2"),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+            "forkserver" in " ".join(c.cmdline()) for c in parent.children()
+        ):
+            time.sleep(0.01)
+        everyone = [parent, *parent.children(recursive=True)]
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=15) == 130
+        _, alive = psutil.wait_procs(everyone, timeout=5)
+        assert alive == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert "error: stopped by SIGINT" in text
+    assert "Traceback" not in text and "leaked" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt"]
