@@ -178,7 +178,10 @@ def _tolerant(evaluate: Callable[..., Replications], tally: list[int]) -> Evalua
     return run
 
 
-scenario_arg = click.argument("scenario", type=click.Path(path_type=Path, dir_okay=True))
+# migsim, not click, judges the path (regular file, readable, size): one message, exit 2
+scenario_arg = click.argument(
+    "scenario", type=click.Path(path_type=Path, dir_okay=True, readable=False)
+)
 set_option = click.option(
     "--set",
     "overrides",
@@ -943,7 +946,9 @@ def optimize(
     _in_range("--seed", seed, 0, MAX_SEED)
     if not 0 < budget <= opt.MAX_BUDGET_S:  # NaN fails too
         raise InputError(
-            "--budget", (), f"expected seconds from 0 to {opt.MAX_BUDGET_S:,.0f}, got {budget}"
+            "--budget",
+            (),
+            f"expected seconds more than 0 and at most {opt.MAX_BUDGET_S:,.0f}, got {budget}",
         )
     prepared = Prepared.of(_load(scenario, overrides))
     tally = [0, 0]

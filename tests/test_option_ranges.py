@@ -43,8 +43,14 @@ CLEAN = str(ROOT / "scenarios" / "clean.yaml")
             ["sensitivity", CLEAN, "--replications", "0"],
             "--replications: expected a whole number from 1",
         ),
-        (["optimize", CLEAN, "--budget", "inf"], "--budget: expected seconds from 0 to 86,400"),
-        (["optimize", CLEAN, "--budget", "nan"], "--budget: expected seconds from 0 to 86,400"),
+        (
+            ["optimize", CLEAN, "--budget", "inf"],
+            "--budget: expected seconds more than 0 and at most 86,400",
+        ),
+        (
+            ["optimize", CLEAN, "--budget", "nan"],
+            "--budget: expected seconds more than 0 and at most 86,400",
+        ),
         (
             ["optimize", CLEAN, "--max-evaluations", "0"],
             "--max-evaluations: expected a whole number from 1",
