@@ -74,7 +74,7 @@ def test_identical_comparison_on_dask(scheduler: str, contoso: Scenario) -> None
 
 def test_scheduler_address_must_have_a_scheme(contoso: Scenario) -> None:
     prepared = alternatives_from(contoso, ["as_listed"])[0].prepare()
-    with pytest.raises(InputError, match="tcp://HOST:PORT"):
+    with pytest.raises(InputError, match="only tcp:// is supported"):
         run_replications(prepared, 2, scheduler="127.0.0.1:8786")
 
 
