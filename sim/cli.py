@@ -544,6 +544,8 @@ def run(
     )
 
     _check_counts(replications, workers, scheduler, least=0)
+    if keep_windows < 0:
+        raise InputError("--keep-windows", (), f"expected zero or more, got {keep_windows}")
     if keep_windows > 0 and replications == 0:
         raise InputError(
             "--keep-windows",
@@ -551,7 +553,7 @@ def run(
             f"keeps the window tables of replications; expected --replications N with it, got"
             f" --keep-windows {keep_windows} alone",
         )
-    _in_range("--keep-windows", keep_windows, 0, max(replications, 1))
+    _in_range("--keep-windows", keep_windows, 0, replications)
     _hold(claim_dir(out_dir, RUN_FILES, force=force, command="migsim run"))
     sc = _load(scenario, overrides)
     if replications == 0:
@@ -1242,6 +1244,20 @@ def runbook(
     from sim.outputs.runbook import check_runbook_path, write_runbook
 
     check_runbook_path(out_path, force)
+    from sim.experiments.run import RUN_FILES
+
+    if (
+        scenario.is_dir()
+        and out_path.name in RUN_FILES
+        and out_path.parent.resolve() == scenario.resolve()
+    ):
+        # --force replaces what this command wrote, never the run it reads
+        raise InputError(
+            str(out_path),
+            (),
+            f"is one of the run's own files in {scenario}; expected another name for the"
+            " runbook (such as runbook.xlsx)",
+        )
     _hold(claim_file(out_path, force=force, what="a runbook file"))
     if scenario.is_dir() and (scenario / "replications.csv").is_file() and not overrides:
         with _progress("Replications for the P80 ends") as progress:

@@ -143,3 +143,44 @@ def test_sigint_while_the_pool_starts_stops_cleanly(tmp_path: Path) -> None:
     assert "error: stopped by SIGINT" in text
     assert "Traceback" not in text and "leaked" not in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt"]
+
+
+@pytest.mark.parametrize("where", ["file", "set"])
+def test_a_number_of_thousands_of_digits_is_one_line(tmp_path: Path, where: str) -> None:
+    digits = "9" * 5000  # past Python's 4,300-digit limit for reading an int
+    if where == "file":
+        path = tmp_path / "s.yaml"
+        path.write_text(f"name: s\nestate: {{}}\nplan:\n  crews: {digits}\n")
+        message = refused(["validate", str(path)])
+        assert f"{path}:4: " in message
+    else:
+        message = refused(["validate", CONTOSO, "--set", f"plan.crews={digits}"])
+        assert "--set: plan.crews: " in message
+    assert "a number of more than 4,300 digits" in message
+
+
+def test_the_runbook_never_replaces_a_file_of_the_run_it_reads(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    done = CliRunner().invoke(cli, ["run", CONTOSO, "--out", str(run), "--deterministic"])
+    assert done.exit_code == 0, done.output
+    before = (run / "events.csv").read_bytes()
+    message = refused(["runbook", str(run), "--out", str(run / "events.csv"), "--force"])
+    assert "is one of the run's own files" in message
+    assert (run / "events.csv").read_bytes() == before
+
+
+def test_a_signal_while_the_command_loads_is_one_line() -> None:
+    """A Ctrl-C before the CLI has loaded (its imports take a few hundred milliseconds)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "validate", CONTOSO],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: stopped by SIGINT")

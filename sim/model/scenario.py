@@ -214,6 +214,12 @@ _PLAIN_SCALARS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "nu
 _SPECIAL_KEYS = frozenset((_TAG + "merge", _TAG + "value"))
 
 
+_TOO_LONG = (
+    "holds a number of more than 4,300 digits, which cannot be read; expected a number within"
+    " its documented range (docs/scenario-format.md, Ranges)"
+)
+
+
 def _construct_tree(loader: _Loader, root: yaml.Node) -> Any:
     """``loader.construct_document(root)`` for a document without anchors, several times faster.
 
@@ -231,7 +237,12 @@ def _construct_tree(loader: _Loader, root: yaml.Node) -> Any:
             if tag == _STR:
                 return node.value
             if tag in _PLAIN_SCALARS:
-                return construct(node)
+                try:
+                    return construct(node)
+                except ValueError:  # too many digits: said with the line of the value
+                    raise yaml.constructor.ConstructorError(
+                        None, None, _TOO_LONG.removeprefix("holds "), node.start_mark
+                    ) from None
             raise _NotPlain
         out: Any
         if kind is mapping and tag == _MAP:
@@ -296,6 +307,8 @@ def parse_yaml(path: Path, shown: str | None = None, what: str = "a scenario fil
         raise InputError(shown, (), f"malformed YAML: {exc}") from None
     except RecursionError:
         raise InputError(shown, (), "YAML nesting is too deep") from None
+    except ValueError:  # an int of more than 4,300 digits (Python's limit), anywhere in it
+        raise InputError(shown, (), _TOO_LONG) from None
     finally:
         loader.dispose()
     return _Document(shown, data, text)
@@ -358,6 +371,8 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> list[Loc]
             value = yaml.load(value_text, Loader=_Loader)  # a safe loader
         except yaml.YAMLError:
             raise InputError("--set", path, f"value {value_text!r} is not valid YAML") from None
+        except ValueError:  # an int of more than 4,300 digits (Python's limit)
+            raise InputError("--set", path, _TOO_LONG) from None
         node: Any = data
         for i, part in enumerate(path[:-1]):
             nxt = path[i + 1]
