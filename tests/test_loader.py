@@ -475,6 +475,8 @@ def test_unknown_key_message_lists_every_accepted_key(tmp_path: Path) -> None:
         "os_disk",
         "data_disks",
         "extensions",
+        "agent_ready",
+        "extensions_unreported",
         "endpoint_acls",
         "alerts",
         "autoscale",

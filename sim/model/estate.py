@@ -125,6 +125,10 @@ class VNet(Model):
     peerings: Items[str] = ()
     services: Items[VNetService] = ()
     dns_servers: Items[str] = ()
+    affinity_group: Name | None = Field(
+        default=None,
+        description="Affinity group the VNet is bound to (never a location).",
+    )
     rbac_assignments: Count = 0
     priority: Priority | None = None
 
@@ -143,7 +147,22 @@ class Role(Model):
 
 class Disk(Model):
     storage_account: Name
-    size_gb: int = Field(default=127, ge=1, le=MAX_DISK_GB)
+    size_gb: int = Field(
+        default=127, ge=1, le=MAX_DISK_GB, description="Logical size in the VM model (GB)."
+    )
+    blob: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        default=None,
+        description="VHD blob name inside its container (MIG034: a '/' in it is a blocker).",
+    )
+    blob_size_gb: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_DISK_GB,
+        description="Size of the VHD blob when it differs from size_gb (MIG032, data disks).",
+    )
+    reachable: bool = Field(
+        default=True, description="The VHD media link can be reached (MIG033 when false)."
+    )
 
 
 class VM(Model):
@@ -158,6 +177,15 @@ class VM(Model):
     os_disk: Disk
     data_disks: Items[Disk] = ()
     extensions: Items[str] = ()
+    agent_ready: bool = Field(
+        default=True,
+        description="The guest agent reports Ready (MIG031 when false, with extensions).",
+    )
+    extensions_unreported: Items[str] = Field(
+        default=(),
+        description="Extensions (of ``extensions``) whose status or handler status is not reported"
+        " (MIG031).",
+    )
     endpoint_acls: bool = False
     alerts: bool = False
     autoscale: bool = False
@@ -179,6 +207,11 @@ class CloudService(Model):
     )
     roles: Items[Role] = ()
     vms: Items[VM] = ()
+    regional_scope: bool = Field(
+        default=True,
+        description="The deployment is in the regional scope (MIG035 when false: no update"
+        " operation since networking moved from cluster to regional scope in 2014).",
+    )
     rbac_assignments: Count = 0
     priority: Priority | None = None
 
@@ -471,6 +504,15 @@ def check_references(estate: Estate) -> list[tuple[Loc, str]]:
                         (
                             (*dloc, "storage_account"),
                             _expect("storage account", accounts, disk.storage_account),
+                        )
+                    )
+            have = set(vm.extensions)
+            for ei, ext in enumerate(vm.extensions_unreported):
+                if ext not in have:
+                    p.append(
+                        (
+                            (*vloc, "extensions_unreported", ei),
+                            _expect("extension of the VM", have, ext),
                         )
                     )
             if vm.boot_diagnostics is not None and vm.boot_diagnostics not in accounts:

@@ -176,12 +176,34 @@ class Durations(Model):
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+AfterPrepareFailure = Literal["retry", "abort"]
+"""What the operator does after a failed Prepare: ``retry`` the same Prepare (the platform's
+steps are idempotent; the unit stays locked) or ``abort`` it first and prepare again."""
+
+
 class Failures(Model):
-    """Probability that one attempt of a step fails (Prepare: then Abort and retry)."""
+    """Probability that one attempt of a step fails, and what follows.
+
+    A failed Prepare is retried as it is after ``retry_after`` (``after_prepare: retry``, the
+    platform's common-errors list: transient errors clear on a retry of the idempotent step) or
+    aborted and prepared again (``after_prepare: abort``). A Check that finds a problem
+    (``check``) is the operator's Abort, then another Prepare. A failed Commit is retried after
+    ``retry_after`` and cannot be aborted.
+    """
 
     validate_: Probability = Field(default=0.0, alias="validate")
     prepare: Probability = 0.0
+    check: Probability = Field(
+        default=0.0,
+        description="Probability that the Check after Prepare finds a problem: Abort, then"
+        " Prepare again.",
+    )
     commit: Probability = 0.0
+    after_prepare: AfterPrepareFailure = Field(
+        default="retry",
+        description="After a failed Prepare: retry it as it is (the platform's steps are"
+        " idempotent) or abort first.",
+    )
     max_attempts: int = Field(
         default=5, ge=1, le=100, description="Attempts before a unit is given up."
     )
@@ -191,7 +213,8 @@ class Failures(Model):
         default=5.0,
         ge=0.0,
         le=1440.0,
-        description="Assumption: minutes before a failed Commit is tried again.",
+        description="Assumption: minutes before a failed Prepare (retried as it is) or a failed"
+        " Commit is tried again.",
     )
 
 
@@ -451,6 +474,11 @@ class Plan(Model):
     )
     future_support: bool = Field(
         default=False, description="What-if: MIG002/MIG003 cloud services migrate with downtime."
+    )
+    aadds_migration: bool = Field(
+        default=False,
+        description="What-if: a VNet with Azure AD Domain Services (MIG008) migrates with the"
+        " published three-phase procedure instead of being blocked.",
     )
     write_limit_per_hour: int | None = Field(
         default=1200,
