@@ -25,7 +25,7 @@ from typing import Literal
 
 Scope = Literal["unit", "pair", "subscription"]
 
-DATA_PLANE_KINDS = ("data", "nic", "connectivity")
+DATA_PLANE_KINDS = ("service", "data", "nic", "connectivity")
 """Window kinds that are a service's traffic down (restored first after Commit)."""
 
 PROTECTION_KINDS = ("monitoring", "diagnostics", "security-monitoring", "backup", "replication")
@@ -56,6 +56,9 @@ class Remedy:
     lead: float
     source: str
     opens: Literal["pre", "commit"] = "pre"
+    final: bool = False
+    """Once the pre-step has run there is no way back: the unit can no longer be aborted and
+    the pre-step is never undone (MIG008's domain services migration)."""
 
     @property
     def disruptive(self) -> bool:
@@ -67,6 +70,26 @@ class Remedy:
 _NONE = (0.0, 0.0)
 
 REMEDIES: dict[str, Remedy] = {
+    # Only under the plan.aadds_migration what-if (otherwise MIG008 is a blocker).
+    "MIG008": Remedy(
+        True,
+        True,
+        "service",
+        "service",
+        "managed domain prepared for migration (domain services phase 1)",
+        "managed domain migrated and committed (phases 2-3)",
+        "unit",
+        remediate=(30.0, 0.0),
+        restore=(60.0, 0.0),
+        lead=0.0,
+        source="Microsoft's three-phase procedure for Azure AD Domain Services in a classic VNet"
+        " (prepare the managed domain, migrate the VNet, commit the managed domain; no rollback"
+        " once started); a Microsoft answer put the managed domain's outage at about 1-3 hours"
+        " (migration-facts.md). The durations, 30 min to prepare and 60 min to commit the"
+        " domain, are assumptions chosen so that the outage (end of its prepare to end of its"
+        " commit, around one VNet's Validate, Prepare, Check and Commit) falls in that range",
+        final=True,
+    ),
     "MIG009": Remedy(
         True,
         False,
@@ -246,7 +269,10 @@ REMEDIES: dict[str, Remedy] = {
 """Rule -> the steps, window, scope, durations and lead time of its remediation."""
 
 RESTORE_ORDER = {
-    kind: i for i, kind in enumerate(("data", "nic", "connectivity", "exposure", *PROTECTION_KINDS))
+    kind: i
+    for i, kind in enumerate(
+        ("service", "data", "nic", "connectivity", "exposure", *PROTECTION_KINDS)
+    )
 }
 """After Commit, the post-steps run data-plane first, then exposure, then protection gaps;
 before Validate the pre-steps run in the reverse order, so the outages are the shortest."""

@@ -563,11 +563,26 @@ def mig007_dynamics_lcs(ctx: Context) -> Iterator[Finding]:
     )
 
 
+AADDS_REMEDIATION = (
+    "What-if plan.aadds_migration: Microsoft's later three-phase procedure. The managed domain"
+    " is prepared before the VNet's Prepare, the VNet migrates, the managed domain is committed"
+    " after the VNet's Commit; no Abort once the domain's prepare has run; the managed domain is"
+    " out (users and applications cannot authenticate) from its prepare to its commit"
+)
+
+
 def mig008_aad_domain_services(ctx: Context) -> Iterator[Finding]:
-    """One blocker per Azure AD Domain Services deployment; resources: it and its VNet."""
-    yield from _vnet_service_rule(
+    """One blocker per Azure AD Domain Services deployment; resources: it and its VNet.
+
+    Under the ``plan.aadds_migration`` what-if the finding is ``remediate`` instead: the
+    domain services' prepare and commit are scheduled around the VNet's migration
+    (:data:`sim.model.remedies.REMEDIES`)."""
+    for f in _vnet_service_rule(
         ctx, "MIG008", "aad_domain_services", "the Azure AD Domain Services deployment"
-    )
+    ):
+        if ctx.plan.aadds_migration:
+            f = replace(f, severity="remediate", remediation=AADDS_REMEDIATION)
+        yield f
 
 
 def mig009_api_management(ctx: Context) -> Iterator[Finding]:

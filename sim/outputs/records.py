@@ -28,6 +28,7 @@ from sim.model.scenario import Scenario
 
 WINDOW_KINDS = (
     "management",
+    "service",
     "data",
     "nic",
     "exposure",
@@ -39,8 +40,10 @@ WINDOW_KINDS = (
     "replication",
 )
 """``management``: the management plane is locked (Prepare start to Commit/Abort end);
-``data``: the resource carries no traffic; ``nic``: a VM's secondary NIC is detached (the VM is
-up, the NIC carries no traffic); the others: the gap each remediation opens (``rules.md``, last
+``service``: a platform service inside a VNet is out (Azure AD Domain Services from its
+prepare to its commit under ``plan.aadds_migration``); ``data``: the resource carries no
+traffic; ``nic``: a VM's secondary NIC is detached (the VM is up, the NIC carries no traffic);
+the others: the gap each remediation opens (``rules.md``, last
 column)."""
 
 PROTECTION_GAP_KINDS = ("monitoring", "diagnostics", "security-monitoring", "backup", "replication")
@@ -387,10 +390,11 @@ def is_service_down(w: Window) -> bool:
     VM (a ``data`` window of a non-VM resource: an Application Gateway removed, a gateway
     rebuilt), a VM's secondary NIC detached (``nic``: the VM is up, the NIC's traffic is not), or
     a connectivity loss (``connectivity``: a VNet peering removed, on each of its two VNets; a
-    gateway's transit connectivity)."""
+    gateway's transit connectivity) or a platform service out (``service``: the managed
+    domain of Azure AD Domain Services during its migration)."""
     if w.kind == "data":
         return w.resource_type != "vm"
-    return w.kind in ("nic", "connectivity")
+    return w.kind in ("service", "nic", "connectivity")
 
 
 class WindowHours(NamedTuple):

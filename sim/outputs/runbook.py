@@ -44,6 +44,7 @@ SUFFIXES = (".xlsx", ".csv", ".ics")
 
 KIND_LABELS = {
     "management": "management lock",
+    "service": "service out",
     "data": "data plane down",
     "nic": "secondary NIC detached",
     "connectivity": "connectivity lost",
