@@ -119,3 +119,30 @@ def test_cli_validate_and_run(tmp_path: Path) -> None:
     with (tmp_path / "r" / "windows.csv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["kind"] == "service"]
     assert [r["resource"] for r in rows] == ["service:corp-dc"]
+
+
+def test_runbook_says_there_is_no_way_back(tmp_path: Path) -> None:
+    estate = json.loads(json.dumps(ESTATE))
+    estate["storage_accounts"] = [{"name": "st1"}]
+    doc = {"name": "aadds", "estate": estate, "plan": {"aadds_migration": True}}
+    path = tmp_path / "aadds.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    out = tmp_path / "rb.csv"
+    done = migsim("runbook", str(path), "--out", str(out), cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rollback = {(r["unit"], r["step_id"]): r["rollback"] for r in rows}
+    assert [r["step_id"] for r in rows if r["unit"] == "v1"] == [
+        "remediate:MIG008",
+        "validate",
+        "prepare",
+        "check",
+        "commit",
+        "restore:MIG008",
+    ]
+    assert rollback[("v1", "remediate:MIG008")].startswith("No rollback")
+    assert rollback[("v1", "prepare")].startswith("No Abort")
+    assert rollback[("v1", "restore:MIG008")].startswith("No rollback")
+    # the storage account's unit is unaffected: it can still be aborted
+    assert rollback[("st1", "prepare")].startswith("Until Commit: Move-AzureStorageAccount -Abort")

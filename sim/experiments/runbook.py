@@ -56,6 +56,7 @@ from sim.model.commands import (
 )
 from sim.model.graph import node_id
 from sim.model.plan import MAX_SEED, Plan
+from sim.model.remedies import REMEDIES
 from sim.model.rules import Finding
 from sim.model.scenario import Scenario, load_scenario
 from sim.model.units import MigrationUnits
@@ -371,8 +372,13 @@ def build_steps(
     for f in run.findings:
         by_rule.setdefault(f.rule, []).append(f)
     steps: list[RunbookStep] = []
+    no_way_back: set[str] = set()  # units whose final pre-step (MIG008) has run
     for i, (s, e) in enumerate(pairs):
         unit = run.units[s.unit]
+        rule = step_rule(s.step)
+        final = s.unit in no_way_back
+        if rule is not None and s.step.startswith("remediate:") and REMEDIES[rule].final:
+            no_way_back.add(s.unit)
         resources, remediation = _resources(s.step, s.unit, run.units, by_rule)
         if step_rule(s.step) is not None:
             command = remedy_action(s.step, names(resources), remediation)
@@ -397,7 +403,9 @@ def build_steps(
                 end=e.time,
                 p80_end=None,
                 opens=opens,
-                rollback=rollback_note(unit, s.step, existing=existing, location=location),
+                rollback=rollback_note(
+                    unit, s.step, existing=existing, location=location, final=final
+                ),
             )
         )
     used = sorted({s.window for s in steps if s.window is not None})

@@ -199,12 +199,24 @@ def remedy_action(step: str, targets: str, remediation: str) -> str:
 
 
 def rollback_note(
-    unit: Unit, step: str, *, existing: ExistingVNet | None = None, location: str = ""
+    unit: Unit,
+    step: str,
+    *,
+    existing: ExistingVNet | None = None,
+    location: str = "",
+    final: bool = False,
 ) -> str:
-    """How ``step`` of ``unit`` is undone, if it can be."""
+    """How ``step`` of ``unit`` is undone, if it can be. ``final``: the unit runs a pre-step
+    with no way back (:attr:`sim.model.remedies.Remedy.final`, MIG008), so it is never
+    aborted."""
     rule = step_rule(step)
     if rule is not None:
         remedy = REMEDIES.get(rule)
+        if step.startswith("remediate:") and remedy is not None and remedy.final:
+            return (
+                f"No rollback: {rule}'s procedure cannot be rolled back once started; from here"
+                " the unit cannot be aborted"
+            )
         if step.startswith("remediate:"):
             if remedy is not None and remedy.post:
                 return (
@@ -212,6 +224,8 @@ def rollback_note(
                     " migrated"
                 )
             return "No post-step: the change stays after the migration"
+        if remedy is not None and remedy.final:
+            return f"No rollback: completes {rule}'s procedure, which cannot be rolled back"
         return "This step puts back what the pre-step removed (or re-creates what Commit dropped)"
     if step == "validate":
         return "Read-only: nothing to undo"
@@ -219,6 +233,11 @@ def rollback_note(
         if unit.kind == "expressroute_circuit":
             return "No documented rollback of a circuit move"
         return "No rollback: a Commit cannot be aborted; if it fails, retry it after a short time"
+    if step in ("prepare", "check", "stop", "deallocate", "start") and final:
+        return (
+            "No Abort: a migration that cannot be rolled back has begun (its pre-step ran);"
+            " a failed Prepare is retried, a problem the Check finds is fixed forward"
+        )
     if step in ("prepare", "check", "stop", "deallocate", "start"):
         abort = migration_command(unit, "Abort", existing=existing, location=location)
         if abort is None:
