@@ -1202,8 +1202,9 @@ CARD_NOTES = {
     " counts in service-hours.",
     "Service-hours down": "Hours without data plane of what is not a VM: an Application Gateway"
     " removed, a cross-subscription gateway rebuilt, a VM's secondary NIC detached, a VNet"
-    " peering removed (counted on each of its two VNets) or a gateway's transit connectivity"
-    " lost; each resource's windows of one kind merged.",
+    " peering removed (counted on each of its two VNets), a gateway's transit connectivity"
+    " lost or a managed domain out during its migration (plan.aadds_migration); each"
+    " resource's windows of one kind merged.",
     "Exposure · protection gaps": "Resource-hours of VMs with their endpoint ACLs removed"
     " (exposure), and of protections switched off by a remediation: monitoring, diagnostics,"
     " security monitoring, backup, replication (each resource and protection merged; two"
