@@ -32,6 +32,11 @@ EXPECTED: set[tuple[str, str, tuple[str, ...]]] = {
     ("MIG022", "vnet-app", ("vm:app-asr",)),
     ("MIG023", "vnet-app", ("vm:app-stuck",)),
     ("MIG024", "vnet-app", ("vnet:vnet-app", "cloud_service:cs-app")),
+    ("MIG031", "vnet-app", ("vm:app-agent",)),
+    ("MIG032", "vnet-app", ("vm:app-resized", "storage_account:st-app")),
+    ("MIG033", "vnet-app", ("vm:app-lostdisk", "storage_account:st-app")),
+    ("MIG034", "vnet-app", ("vm:app-slash", "storage_account:st-app")),
+    ("MIG035", "vnet-app", ("cloud_service:cs-mixed",)),
     # the first unit that carries VMs takes the cores shortfall
     ("MIG029", "vnet-app", ()),
     # vnet-paas
@@ -99,10 +104,13 @@ def test_messages_carry_the_specifics(findings: list[Finding]) -> None:
     assert "cross-subscription authorization link" in xsub
     assert "the plan's ordering lists vnet-xsub before er-partner" in xsub
     assert "cross-subscription" not in by_key["MIG010", "vnet-dualgw"]
-    assert "needs 419 cores, quota is 100" in by_key["MIG029", "vnet-app"]
+    assert "needs 423 cores, quota is 100" in by_key["MIG029", "vnet-app"]
     assert "needs 2 static public IPs, quota is 1" in by_key["MIG029", "cs-classic"]
     assert "VNet vnet-bulk holds 401 VMs" in by_key["MIG028", "vnet-bulk"]
     assert "reserved IP rip-classic" in by_key["MIG025", "cs-classic"]
+    assert "IaaSDiagnostics/1.*" in by_key["MIG031", "vnet-app"]
+    assert "logical size 100 GB, blob 128 GB" in by_key["MIG032", "vnet-app"]
+    assert "blob vhds/app-slash.vhd" in by_key["MIG034", "vnet-app"]
 
 
 def test_unit_status(scenario: Scenario, units: MigrationUnits, findings: list[Finding]) -> None:

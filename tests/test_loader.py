@@ -188,6 +188,16 @@ BAD_INPUTS = [
         ["unknown storage account 'st-zz'", "expected one of: st-a, st-b"],
     ),
     Bad(
+        "extensions-unreported-not-installed",
+        edited(
+            lambda d: vm(d, 0, 1).update(
+                extensions=["BGInfo/2.1"], extensions_unreported=["BGInfo/2.1", "VMAccess/2.0"]
+            )
+        ),
+        "estate.cloud_services[0].vms[1].extensions_unreported[1]",
+        ["unknown extension of the VM 'VMAccess/2.0'", "expected one of: BGInfo/2.1"],
+    ),
+    Bad(
         "dangling-vm-data-disk-storage-account",
         edited(
             lambda d: vm(d).update(

@@ -265,6 +265,38 @@ REMEDIES: dict[str, Remedy] = {
         source="assumption: connections added to the gateway",
         opens="commit",
     ),
+    # No window: target "vm" only makes each affected VM count in per_vm (kind None opens none).
+    # No post-step: restoring status reporting (NSG rule, DNS) is a fix that stays; an extension
+    # uninstalled instead is not re-installed by the model (as MIG018), a post-migration task.
+    "MIG031": Remedy(
+        True,
+        False,
+        None,
+        "vm",
+        "extension status reporting restored (NSG rule or DNS fixed) or extension uninstalled",
+        "",
+        "unit",
+        remediate=(10.0, 5.0),
+        restore=_NONE,
+        lead=0.0,
+        source="assumption: 10 min for the unit's NSG rule or DNS fix (or the uninstall"
+        " commands); then 5 min per VM, the time Microsoft's lab toolset waits for a guest agent"
+        " to report Ready (migration-facts.md), for the status to be reported again",
+    ),
+    "MIG035": Remedy(
+        True,
+        False,
+        None,
+        None,
+        "update operation run on the deployment (moves it to the regional scope)",
+        "",
+        "unit",
+        remediate=(10.0, 0.0),
+        restore=_NONE,
+        lead=0.0,
+        source="assumption: one update operation on a classic deployment (an endpoint or a data"
+        " disk added to one VM) takes minutes; a unit's deployments are updated side by side",
+    ),
 }
 """Rule -> the steps, window, scope, durations and lead time of its remediation."""
 

@@ -1,4 +1,4 @@
-"""The platform's migration rules (MIG001-MIG030 of ``rules.md``), each a small check of the estate.
+"""The platform's migration rules (MIG001-MIG035 of ``rules.md``), each a small check of the estate.
 
 A rule is a function of :class:`Context` (estate, units, plan) that yields :class:`Finding` records.
 :data:`CATALOGUE` holds each rule's fixed facts (severity, where the platform catches it, the
@@ -13,7 +13,7 @@ from functools import cached_property, lru_cache
 from typing import Literal
 
 from sim.common.gcpause import paused_gc
-from sim.model.estate import VM, CloudService, Estate, vm_cores
+from sim.model.estate import VM, CloudService, Disk, Estate, vm_cores
 from sim.model.graph import node_id
 from sim.model.ordering import explicit_order, violations
 from sim.model.plan import Plan
@@ -340,6 +340,52 @@ CATALOGUE: dict[str, RuleSpec] = {
             "Indirect on-premises connectivity is lost unless BGP or explicit connections"
             " are added",
             "transit connectivity loss from commit to fix",
+        ),
+        RuleSpec(
+            "MIG031",
+            "VM guest agent not reporting Ready while the VM has an extension, or an extension"
+            " whose status (or handler status) is not reported",
+            "remediate",
+            "validate",
+            "Restore status reporting (outbound access from the VM to its storage account:"
+            " NSG rules, on-premises DNS reachability), or uninstall the extension",
+            "none",
+        ),
+        RuleSpec(
+            "MIG032",
+            "Data disk whose VHD blob size differs from the disk's logical size in the VM model",
+            "note",
+            "-",
+            "Migration proceeds but the Resource Manager disk gets no size; to keep it, detach"
+            " the disk, update its size to the blob's, re-attach (before)",
+            "none (if remediated before: the data disk is offline from detach to re-attach)",
+        ),
+        RuleSpec(
+            "MIG033",
+            "Disk whose VHD media link cannot be reached (blob deleted or inaccessible)",
+            "blocker",
+            "validate",
+            "Restore or remove the disk from the VM",
+            "none (unit excluded)",
+        ),
+        RuleSpec(
+            "MIG034",
+            'Disk whose VHD blob name contains "/"',
+            "blocker",
+            "validate",
+            "Not supported by the Resource Manager compute provider: copy the VHD to a blob name"
+            ' without "/" and re-attach',
+            "none (unit excluded)",
+        ),
+        RuleSpec(
+            "MIG035",
+            "Cloud service deployment not in the regional scope (no update operation since"
+            " networking moved from cluster to regional scope in 2014)",
+            "remediate",
+            "validate",
+            "Run any update operation on the deployment first (add an endpoint or a data disk"
+            " to a VM), then retry",
+            "none",
         ),
     )
 }
@@ -962,6 +1008,135 @@ def mig030_transit(ctx: Context) -> Iterator[Finding]:
                 )
 
 
+# ---- MIG031-MIG035: the platform's common-errors list -------------------------------------------
+
+
+def mig031_status_not_reported(ctx: Context) -> Iterator[Finding]:
+    """One remediation per VM whose guest agent is not Ready (``agent_ready: false``) while it has
+    at least one extension, or with extensions in ``extensions_unreported``; resources: the VM.
+    The message names every extension Validate would wait for (all of them when the agent is not
+    Ready, else the unreported ones). A VM with no extensions and an agent not Ready is clean:
+    the check is the extensions' status."""
+    for _, vm in ctx.vms:
+        agent_down = not vm.agent_ready and bool(vm.extensions)
+        if not agent_down and not vm.extensions_unreported:
+            continue
+        if agent_down:
+            message = (
+                f"VM {vm.name}: the guest agent does not report Ready, so the status of its"
+                f" extensions is not reported: {_names(vm.extensions)}"
+            )
+        else:
+            message = (
+                f"VM {vm.name}: the status of its extensions is not reported:"
+                f" {_names(vm.extensions_unreported)}"
+            )
+        yield _finding("MIG031", _unit(ctx, "vm", vm.name), [node_id("vm", vm.name)], message)
+
+
+def _disks(vm: VM) -> Iterator[tuple[str, Disk]]:
+    """``(label, disk)`` for the VM's OS disk and each data disk; the label is the disk's key in
+    the scenario file (``os_disk``, ``data_disks[0]``)."""
+    yield "os_disk", vm.os_disk
+    for i, disk in enumerate(vm.data_disks):
+        yield f"data_disks[{i}]", disk
+
+
+def _disk_rule(
+    ctx: Context,
+    rule: str,
+    match: Callable[[str, Disk], bool],
+    say: Callable[[str, Disk], str],
+    what: str,
+    tail: str = "",
+) -> Iterator[Finding]:
+    """One finding per VM with disks that ``match``; resources: the VM and the storage accounts
+    of those disks; the message lists each disk as ``say`` words it, then ``tail``."""
+    for _, vm in ctx.vms:
+        found = [(label, disk) for label, disk in _disks(vm) if match(label, disk)]
+        if found:
+            accounts = dict.fromkeys(
+                node_id("storage_account", d.storage_account) for _, d in found
+            )
+            yield _finding(
+                rule,
+                _unit(ctx, "vm", vm.name),
+                [node_id("vm", vm.name), *accounts],
+                f"VM {vm.name} has {what}: {_names(say(label, d) for label, d in found)}{tail}",
+            )
+
+
+def _disk_words(label: str, disk: Disk) -> str:
+    blob = f"blob {disk.blob} in " if disk.blob else ""
+    return f"{label} ({blob}storage account {disk.storage_account})"
+
+
+def mig032_blob_size_mismatch(ctx: Context) -> Iterator[Finding]:
+    """One note per VM with data disks whose ``blob_size_gb`` is set and differs from
+    ``size_gb``; an OS disk never fires it. Resources: the VM and those disks' storage accounts."""
+
+    def mismatched(label: str, disk: Disk) -> bool:
+        return (
+            label != "os_disk"
+            and disk.blob_size_gb is not None
+            and disk.blob_size_gb != disk.size_gb
+        )
+
+    def say(label: str, disk: Disk) -> str:
+        return (
+            f"{label} (logical size {disk.size_gb} GB, blob {disk.blob_size_gb} GB, storage"
+            f" account {disk.storage_account})"
+        )
+
+    yield from _disk_rule(
+        ctx,
+        "MIG032",
+        mismatched,
+        say,
+        "data disks whose blob size differs from the logical size",
+        "; migration proceeds but the Resource Manager disk gets no size",
+    )
+
+
+def mig033_unreachable_disk(ctx: Context) -> Iterator[Finding]:
+    """One blocker per VM with disks (OS or data) marked ``reachable: false``; resources: the VM
+    and those disks' storage accounts."""
+    yield from _disk_rule(
+        ctx,
+        "MIG033",
+        lambda _, disk: not disk.reachable,
+        _disk_words,
+        "disks whose VHD media link cannot be reached",
+    )
+
+
+def mig034_blob_name_with_slash(ctx: Context) -> Iterator[Finding]:
+    """One blocker per VM with disks (OS or data) whose ``blob`` contains "/"; resources: the VM
+    and those disks' storage accounts."""
+    yield from _disk_rule(
+        ctx,
+        "MIG034",
+        lambda _, disk: disk.blob is not None and "/" in disk.blob,
+        _disk_words,
+        'disks whose VHD blob name contains "/"',
+    )
+
+
+def mig035_regional_scope(ctx: Context) -> Iterator[Finding]:
+    """One remediation per cloud service with ``regional_scope: false`` that has a deployment (VMs
+    or roles; an empty cloud service has nothing to update), on its unit (the VNet's unit when
+    it is in a VNet); resources: the cloud service."""
+    for cs in ctx.estate.cloud_services:
+        if not cs.regional_scope and (cs.vms or cs.roles):
+            yield _finding(
+                "MIG035",
+                _unit(ctx, "cloud_service", cs.name),
+                [node_id("cloud_service", cs.name)],
+                f"cloud service {cs.name}: its deployment is not in the regional scope (no update"
+                " operation since networking moved from cluster to regional scope)",
+            )
+
+
 RULES: dict[str, Rule] = {
     "MIG001": mig001_paas_roles,
     "MIG002": mig002_availability_sets,
@@ -993,6 +1168,11 @@ RULES: dict[str, Rule] = {
     "MIG028": mig028_large_vnet,
     "MIG029": mig029_quotas,
     "MIG030": mig030_transit,
+    "MIG031": mig031_status_not_reported,
+    "MIG032": mig032_blob_size_mismatch,
+    "MIG033": mig033_unreachable_disk,
+    "MIG034": mig034_blob_name_with_slash,
+    "MIG035": mig035_regional_scope,
 }
 """Every rule, in ID order."""
 
