@@ -751,3 +751,25 @@ def test_a_finished_replication_is_freed_without_the_collector() -> None:
         assert rep.outcomes
     finally:
         gc.enable()
+
+
+def test_mig018_pre_step_counts_each_affected_vm() -> None:
+    # 5 min + 5 min per VM with an XML extension (docs/model.md); two of the three VMs have one
+    est = {
+        "vnets": [vnet("v1", "web")],
+        "cloud_services": [
+            {
+                "name": "cs1",
+                "vnet": "v1",
+                "vms": [
+                    vm("a", subnets=["web"], extensions=["BGInfo/1.*"]),
+                    vm("b", subnets=["web"], extensions=["BGInfo/1.2"]),
+                    vm("c", subnets=["web"]),
+                ],
+            }
+        ],
+    }
+    sc = make(est)
+    rep = run(sc)
+    a, b = span(rep, "v1", "remediate:MIG018")
+    assert b - a == rc(sc, "MIG018", "remediate", 2) == 15.0

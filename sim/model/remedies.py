@@ -184,11 +184,11 @@ REMEDIES: dict[str, Remedy] = {
         source="assumption: alert rules and autoscale settings re-created from a script",
         opens="commit",
     ),
-    "MIG018": Remedy(
+    "MIG018": Remedy(  # target "vm": the per-VM part counts the affected VMs (no window)
         True,
         False,
         None,
-        None,
+        "vm",
         "XML extensions uninstalled",
         "",
         "unit",
