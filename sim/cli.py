@@ -1313,31 +1313,47 @@ out_estate_option = click.option(
     help="The estate file to write (YAML; a scenario's estate: key can name it).",
 )
 
+location_option = click.option(
+    "--location",
+    default=None,
+    help="The estate's region (e.g. 'West Europe'); needed when the files name only an"
+    " affinity group, which is never taken as a location. Default: the most frequent"
+    " Location the files name, else 'unknown'.",
+)
+
 
 @import_.command(name="asm")
 @click.argument("folder", type=click.Path(path_type=Path))
 @out_estate_option
+@location_option
 @force_option("OUT")
 @input_errors
-def import_asm_cmd(folder: Path, out_path: Path, force: bool) -> None:
+def import_asm_cmd(folder: Path, out_path: Path, location: str | None, force: bool) -> None:
     """Import a folder of Service Management API XML responses (and a netcfg file)."""
     from sim.importers.asm import import_asm
+    from sim.importers.result import check_location
 
+    if location is not None:
+        check_location(location)
     _claim_estate(out_path, force)
-    _write_import(import_asm(folder), out_path, force)
+    _write_import(import_asm(folder, location=location), out_path, force)
 
 
 @import_.command(name="netcfg")
 @click.argument("file", type=click.Path(path_type=Path))
 @out_estate_option
+@location_option
 @force_option("OUT")
 @input_errors
-def import_netcfg_cmd(file: Path, out_path: Path, force: bool) -> None:
+def import_netcfg_cmd(file: Path, out_path: Path, location: str | None, force: bool) -> None:
     """Import a network configuration file (Get-AzureVNetConfig)."""
     from sim.importers.netcfg import import_netcfg
+    from sim.importers.result import check_location
 
+    if location is not None:
+        check_location(location)
     _claim_estate(out_path, force)
-    _write_import(import_netcfg(file), out_path, force)
+    _write_import(import_netcfg(file, location=location), out_path, force)
 
 
 class _Stopped(BaseException):

@@ -192,6 +192,34 @@ def instance_xml(
     )
 
 
+def agent_xml(status: str | None, handlers: dict[str, str | None] | None = None) -> str:
+    """A RoleInstance's GuestAgentStatus (``status`` None: left out) and, when ``handlers`` is
+    given, its ResourceExtensionStatusList: handler name -> ExtensionSettingStatus/Status (None:
+    no ExtensionSettingStatus), each with handler Status Ready."""
+    out = ""
+    if status is not None:
+        out += (
+            "<GuestAgentStatus><ProtocolVersion>1.0</ProtocolVersion>"
+            "<GuestAgentVersion>2.7.1198.802</GuestAgentVersion>"
+            f"<Status>{status}</Status></GuestAgentStatus>"
+        )
+    if handlers is not None:
+        items = "".join(
+            f"<ResourceExtensionStatus><HandlerName>{h}</HandlerName><Version>1.0</Version>"
+            "<Status>Ready</Status>"
+            + (
+                f"<ExtensionSettingStatus><Name>{h}</Name><Operation>Enable</Operation>"
+                f"<Status>{setting}</Status></ExtensionSettingStatus>"
+                if setting is not None
+                else ""
+            )
+            + "</ResourceExtensionStatus>"
+            for h, setting in handlers.items()
+        )
+        out += f"<ResourceExtensionStatusList>{items}</ResourceExtensionStatusList>"
+    return out
+
+
 def service_xml(
     name: str,
     roles: str,
@@ -280,7 +308,9 @@ def test_vm_details_mapped(tmp_path: Path) -> None:
             "cs-web",
             role_xml("web-01", extra=extra, network_extra=acl, aset="as-web"),
             instance_xml(
-                "web-01", extra="<PublicIPs><PublicIP><Name>ip</Name></PublicIP></PublicIPs>"
+                "web-01",
+                extra="<PublicIPs><PublicIP><Name>ip</Name></PublicIP></PublicIPs>"
+                + agent_xml("Ready", {"Microsoft.Azure.RecoveryServices.VMSnapshot": "Success"}),
             ),
         ),
         vnets=VNETS,
@@ -299,6 +329,7 @@ def test_vm_details_mapped(tmp_path: Path) -> None:
     assert vm.public_ip is True
     assert vm.availability_set == "as-web"
     assert vm.extensions == ("VMSnapshot/1.0",)  # State Uninstall left out
+    assert vm.agent_ready is True and vm.extensions_unreported == ()
     assert [(d.storage_account, d.size_gb) for d in vm.data_disks] == [("stpremium", 1023)]
     assert vm.boot_diagnostics == "stpremium"
     vnet = result.estate.vnet("vnet-a")
@@ -580,3 +611,191 @@ def test_semantic_errors_name_file_and_line(tmp_path: Path) -> None:
     assert exc.value.file == str(folder / "service.xml")
     assert exc.value.line == 3
     assert "MediaLink 'not a url' is not a blob URL" in exc.value.message
+
+
+# ---- guest agent and extension status, disk blobs (issue 15; MIG031, MIG034) ---------------------
+
+EXTENSIONS = (
+    "<ResourceExtensionReferences>"
+    "<ResourceExtensionReference><ReferenceName>Microsoft.Compute.BGInfo</ReferenceName>"
+    "<Publisher>Microsoft.Compute</Publisher><Name>BGInfo</Name><Version>2.1</Version>"
+    "<State>Enable</State></ResourceExtensionReference>"
+    "<ResourceExtensionReference><ReferenceName>VMAccessAgent</ReferenceName>"
+    "<Publisher>Microsoft.Compute</Publisher><Name>VMAccessAgent</Name><Version>2.*</Version>"
+    "<State>Enable</State></ResourceExtensionReference>"
+    "</ResourceExtensionReferences>"
+)
+
+
+def agent_folder(tmp_path: Path, status_xml: str, *, extensions: str = EXTENSIONS) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    return folder_with(
+        tmp_path,
+        service=service_xml(
+            "cs", role_xml("vm1", extra=extensions), instance_xml("vm1", extra=status_xml)
+        ),
+        vnets=VNETS,
+        storage=STORAGE,
+        routes=doc("RouteTables", "<RouteTable><Name>rt-app</Name></RouteTable>"),
+    )
+
+
+def test_fixture_agent_ready_and_blob(imported: ImportResult) -> None:
+    """The real response: GuestAgentStatus Ready; the OS disk's blob inside container vhds."""
+    vm = vm_named(imported.estate, "ASMTest01")
+    assert vm.agent_ready is True and vm.extensions_unreported == ()
+    assert vm.os_disk.blob == "ASMTest01-os-4991.vhd"
+    assert (vm.os_disk.blob_size_gb, vm.os_disk.reachable) == (None, True)
+    role = vm_named(imported.estate, "myservice")  # a role document: no RoleInstance
+    assert role.os_disk.blob == "myservice-myservice-os-1445207070064.vhd"
+    assert role.agent_ready is True and role.extensions_unreported == ()
+    assert any(
+        w.startswith("VM myservice has extensions") and "no RoleInstance" in w
+        for w in imported.warnings
+    )
+
+
+def test_guest_agent_not_ready(tmp_path: Path) -> None:
+    reported = {"Microsoft.Compute.BGInfo": "Success", "Microsoft.Compute.VMAccessAgent": "Success"}
+    result = import_asm(agent_folder(tmp_path, agent_xml("NotReady", reported)))
+    vm = vm_named(result.estate, "vm1")
+    assert vm.agent_ready is False
+    assert vm.extensions_unreported == ()  # both handlers report
+    assert result.warnings == ()
+    ready = import_asm(agent_folder(tmp_path / "ready", agent_xml("Ready", reported)))
+    assert vm_named(ready.estate, "vm1").agent_ready is True
+
+
+def test_extension_status_missing_is_unreported(tmp_path: Path) -> None:
+    # BGInfo reports (matched by HandlerName Publisher.Name, in another case); VMAccessAgent
+    # has no ResourceExtensionStatus at all
+    result = import_asm(
+        agent_folder(tmp_path, agent_xml("Ready", {"microsoft.compute.bginfo": "Success"}))
+    )
+    vm = vm_named(result.estate, "vm1")
+    assert vm.extensions == ("BGInfo/2.1", "VMAccessAgent/2.*")
+    assert vm.agent_ready is True
+    assert vm.extensions_unreported == ("VMAccessAgent/2.*",)
+    assert result.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("status_xml", "unreported"),
+    [
+        # the handler reports, the extension's own (settings) status is missing
+        (agent_xml("Ready", {"BGInfo": None, "VMAccessAgent": "Error"}), ("BGInfo/2.1",)),
+        # the handler is Unresponsive: the agent says it stopped reporting
+        (
+            agent_xml("Ready", {"VMAccessAgent": "Success", "BGInfo": "Success"}).replace(
+                "<Status>Ready</Status><ExtensionSettingStatus><Name>BGInfo",
+                "<Status>Unresponsive</Status><ExtensionSettingStatus><Name>BGInfo",
+            ),
+            ("BGInfo/2.1",),
+        ),
+        # the agent reports, but no ResourceExtensionStatusList: no extension reports
+        (agent_xml("Ready"), ("BGInfo/2.1", "VMAccessAgent/2.*")),
+    ],
+)
+def test_extension_status_or_handler_status_not_reported(
+    tmp_path: Path, status_xml: str, unreported: tuple[str, ...]
+) -> None:
+    vm = vm_named(import_asm(agent_folder(tmp_path, status_xml)).estate, "vm1")
+    assert vm.extensions_unreported == unreported
+
+
+def test_no_agent_status_keeps_defaults_and_warns_only_with_extensions(tmp_path: Path) -> None:
+    result = import_asm(agent_folder(tmp_path, ""))
+    vm = vm_named(result.estate, "vm1")
+    assert vm.agent_ready is True and vm.extensions_unreported == ()
+    (warning,) = result.warnings
+    assert warning.startswith("VM vm1 has extensions (BGInfo/2.1, VMAccessAgent/2.*)")
+    assert "no GuestAgentStatus" in warning and "MIG031" in warning
+    bare = import_asm(agent_folder(tmp_path / "bare", "", extensions=""))
+    assert bare.warnings == ()
+    assert vm_named(bare.estate, "vm1").agent_ready is True
+
+
+def test_disk_blob_names_and_logical_sizes(tmp_path: Path) -> None:
+    data = (
+        "<DataVirtualHardDisks>"
+        "<DataVirtualHardDisk><Lun>0</Lun><LogicalDiskSizeInGB>512</LogicalDiskSizeInGB>"
+        "<MediaLink>https://stdisks.blob.core.windows.net/vhds/dir/x.vhd</MediaLink>"
+        "</DataVirtualHardDisk>"
+        "<DataVirtualHardDisk><Lun>1</Lun><LogicalDiskSizeInGB>64</LogicalDiskSizeInGB>"
+        "<MediaLink>https://stdisks.blob.core.windows.net/vhds/a%2Fb%20c.vhd?sv=1</MediaLink>"
+        "</DataVirtualHardDisk>"
+        "<DataVirtualHardDisk><Lun>2</Lun><LogicalDiskSizeInGB>32</LogicalDiskSizeInGB>"
+        "<MediaLink>https://stdisks.blob.core.windows.net/top.vhd</MediaLink>"
+        "</DataVirtualHardDisk></DataVirtualHardDisks>"
+    )
+    role = role_xml("vm1", extra=data).replace(
+        "<IOType>Standard</IOType></OSVirtualHardDisk>",
+        "<LogicalDiskSizeInGB>200</LogicalDiskSizeInGB><IOType>Standard</IOType>"
+        "</OSVirtualHardDisk>",
+    )
+    folder = folder_with(
+        tmp_path,
+        service=service_xml("cs", role, instance_xml("vm1", extra=agent_xml("Ready"))),
+        vnets=VNETS,
+        storage=STORAGE,
+    )
+    result = import_asm(folder)
+    vm = vm_named(result.estate, "vm1")
+    assert (vm.os_disk.blob, vm.os_disk.size_gb) == ("vm1-os.vhd", 200)
+    assert [(d.blob, d.size_gb) for d in vm.data_disks] == [
+        ("dir/x.vhd", 512),  # the path after the container
+        ("a/b c.vhd", 64),  # URL-decoded, query left out
+        ("top.vhd", 32),  # the root container ($root), left out of the URL
+    ]
+    # the export says nothing of the blobs' own sizes or whether they can be reached
+    assert all(d.blob_size_gb is None and d.reachable for d in (vm.os_disk, *vm.data_disks))
+    out = tmp_path / "estate.yaml"
+    write_estate(result, out)
+    assert load_estate(out) == result.estate
+
+
+def test_media_link_without_blob_name_is_warned(tmp_path: Path) -> None:
+    role = role_xml("vm1").replace(
+        "https://stdisks.blob.core.windows.net/vhds/vm1-os.vhd",
+        "https://stdisks.blob.core.windows.net/vhds/",
+    )
+    folder = folder_with(
+        tmp_path, service=service_xml("cs", role, instance_xml("vm1")), vnets=VNETS, storage=STORAGE
+    )
+    result = import_asm(folder)
+    assert vm_named(result.estate, "vm1").os_disk.blob is None
+    assert any("names no blob" in w for w in result.warnings)
+
+
+def test_blob_name_longer_than_azure_allows_is_an_error(tmp_path: Path) -> None:
+    role = role_xml("vm1").replace("vhds/vm1-os.vhd", "vhds/" + "b" * 1025)
+    folder = folder_with(tmp_path, service=service_xml("cs", role, instance_xml("vm1")))
+    with pytest.raises(InputError) as exc:
+        import_asm(folder)
+    assert exc.value.file == str(folder / "service.xml")
+    assert "longer than 1,024 characters" in exc.value.message
+
+
+def test_vnet_affinity_group_and_older_site_to_site_form(tmp_path: Path) -> None:
+    vnets = doc(
+        "VirtualNetworkSites",
+        "<VirtualNetworkSite><Name>vnet-ag</Name><AffinityGroup>ag-prod</AffinityGroup>"
+        "<AddressSpace><AddressPrefixes><AddressPrefix>10.7.0.0/16</AddressPrefix>"
+        "</AddressPrefixes></AddressSpace><Gateway><Sites><LocalNetworkSite><Name>hq</Name>"
+        "<AddressSpace><AddressPrefixes><AddressPrefix>192.168.0.0/16</AddressPrefix>"
+        "</AddressPrefixes></AddressSpace><VpnGatewayAddress>203.0.113.1</VpnGatewayAddress>"
+        "</LocalNetworkSite></Sites></Gateway></VirtualNetworkSite>",
+    )
+    gateway = doc("Gateway", "<GatewayType>StaticRouting</GatewayType><State>Provisioned</State>")
+    folder = folder_with(tmp_path, vnets=vnets, networking_vnet_ag_gateway=gateway)
+    result = import_asm(folder)
+    vnet = result.estate.vnet("vnet-ag")
+    assert vnet.affinity_group == "ag-prod"
+    assert [(g.name, g.kind) for g in vnet.gateway] == [("vnet-ag-gateway", "vpn")]
+    assert result.estate.location == "unknown"
+    (warning,) = result.warnings
+    assert "affinity group 'ag-prod', not a region" in warning and "--location" in warning
+    given = import_asm(folder, location="West Europe")
+    assert given.estate.location == "West Europe"
+    assert given.estate.vnet("vnet-ag").affinity_group == "ag-prod"
+    assert given.warnings == ()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sim.common.errors import InputError
 from sim.importers import import_netcfg, write_estate
@@ -154,8 +158,71 @@ def test_affinity_group_only(tmp_path: Path) -> None:
         'Location="North Europe"', 'AffinityGroup="ag-west"'
     )
     result = import_netcfg(write(tmp_path, text))
-    assert result.estate.location == "ag-west"
-    assert any("affinity group" in w for w in result.warnings)
+    # an affinity group is the VNet's, never the estate's location
+    assert result.estate.location == "unknown"
+    assert {v.affinity_group for v in result.estate.vnets} == {"ag-west"}
+    (warning,) = [w for w in result.warnings if "affinity group" in w]
+    assert "'ag-west', not a region" in warning and "--location" in warning
+    given = import_netcfg(write(tmp_path, text), location="West Europe")
+    assert given.estate.location == "West Europe"
+    assert {v.affinity_group for v in given.estate.vnets} == {"ag-west"}
+    assert not any("affinity group" in w for w in given.warnings)
+
+
+def test_affinity_group_beside_locations(tmp_path: Path) -> None:
+    result = import_netcfg(write(tmp_path, NETCFG))
+    assert result.estate.vnet("vnet-plain").affinity_group == "ag-west"
+    assert result.estate.vnet("vnet-core").affinity_group is None
+    assert result.estate.location == "West Europe"  # the Location attributes, as before
+    assert not any("affinity group" in w for w in result.warnings)
+
+
+def test_location_option_overrides_and_is_checked(tmp_path: Path) -> None:
+    file = write(tmp_path, NETCFG)
+    result = import_netcfg(file, location="  Sweden Central ")
+    assert result.estate.location == "Sweden Central"
+    assert any(
+        "name the location West Europe, North Europe; estate location Sweden Central" in w
+        for w in result.warnings
+    )
+    for bad, expected in (("", "is empty"), ("x" * 201, "longer than 200 characters")):
+        with pytest.raises(InputError, match=expected) as exc:
+            import_netcfg(file, location=bad)
+        assert exc.value.file == "--location"
+
+
+def test_local_site_ref_without_connection_is_site_to_site(tmp_path: Path) -> None:
+    """The older schema names the local site with no Connection child: an IPsec (VPN) link."""
+    text = f"""<?xml version="1.0" encoding="utf-8"?>
+<NetworkConfiguration xmlns="{NETCFG_NS}">
+  <VirtualNetworkConfiguration>
+    <LocalNetworkSites>
+      <LocalNetworkSite name="hq">
+        <AddressSpace><AddressPrefix>192.168.0.0/16</AddressPrefix></AddressSpace>
+        <VPNGatewayAddress>203.0.113.10</VPNGatewayAddress>
+      </LocalNetworkSite>
+    </LocalNetworkSites>
+    <VirtualNetworkSites>
+      <VirtualNetworkSite name="vnet-s2s" Location="West Europe">
+        <AddressSpace><AddressPrefix>10.50.0.0/16</AddressPrefix></AddressSpace>
+        <Subnets>
+          <Subnet name="app"><AddressPrefix>10.50.1.0/24</AddressPrefix></Subnet>
+          <Subnet name="GatewaySubnet"><AddressPrefix>10.50.255.0/29</AddressPrefix></Subnet>
+        </Subnets>
+        <Gateway>
+          <ConnectionsToLocalNetwork>
+            <LocalNetworkSiteRef name="hq" />
+          </ConnectionsToLocalNetwork>
+        </Gateway>
+      </VirtualNetworkSite>
+    </VirtualNetworkSites>
+  </VirtualNetworkConfiguration>
+</NetworkConfiguration>
+"""
+    result = import_netcfg(write(tmp_path, text))
+    (vnet,) = result.estate.vnets
+    assert [(g.name, g.kind) for g in vnet.gateway] == [("vnet-s2s-gateway", "vpn")]
+    assert result.warnings == ()
 
 
 def test_other_connection_type_and_empty_gateway(tmp_path: Path) -> None:
@@ -223,3 +290,81 @@ def test_gateway_names_stay_unique(tmp_path: Path) -> None:
     names = [g.name for v in estate.vnets for g in v.gateway]
     assert "vnet-both-vpn-gateway" in names and "vnet-both-vpn-gateway-2" in names
     assert len(names) == len(set(names))
+
+
+# ---- through the real CLI ------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+OLDER_FORM = f"""<?xml version="1.0" encoding="utf-8"?>
+<NetworkConfiguration xmlns="{NETCFG_NS}">
+  <VirtualNetworkConfiguration>
+    <LocalNetworkSites>
+      <LocalNetworkSite name="office">
+        <AddressSpace><AddressPrefix>192.168.10.0/24</AddressPrefix></AddressSpace>
+        <VPNGatewayAddress>198.51.100.7</VPNGatewayAddress>
+      </LocalNetworkSite>
+    </LocalNetworkSites>
+    <VirtualNetworkSites>
+      <VirtualNetworkSite name="corp-vnet" AffinityGroup="corp-ag">
+        <AddressSpace><AddressPrefix>10.60.0.0/16</AddressPrefix></AddressSpace>
+        <Subnets>
+          <Subnet name="servers"><AddressPrefix>10.60.1.0/24</AddressPrefix></Subnet>
+          <Subnet name="GatewaySubnet"><AddressPrefix>10.60.255.0/29</AddressPrefix></Subnet>
+        </Subnets>
+        <Gateway>
+          <ConnectionsToLocalNetwork>
+            <LocalNetworkSiteRef name="office" />
+          </ConnectionsToLocalNetwork>
+        </Gateway>
+      </VirtualNetworkSite>
+    </VirtualNetworkSites>
+  </VirtualNetworkConfiguration>
+</NetworkConfiguration>
+"""
+
+
+def migsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+def test_cli_affinity_group_and_older_site_to_site_form(tmp_path: Path) -> None:
+    """`migsim import netcfg` on a file bound to an affinity group with a site-to-site link in the
+    older form: a VPN gateway, no made-up location; --location gives it; the estate validates."""
+    source = write(tmp_path, OLDER_FORM, "NetworkConfig.xml")
+    plain = migsim("import", "netcfg", str(source), "--out", "plain.yaml", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "'corp-ag', not a region" in plain.stderr and "--location" in plain.stderr
+    assert "no gateway imported" not in plain.stderr
+    data = yaml.safe_load((tmp_path / "plain.yaml").read_text(encoding="utf-8"))
+    assert "location" not in data  # left at its default, unknown
+    assert load_estate(tmp_path / "plain.yaml").location == "unknown"
+
+    done = migsim(
+        "import", "netcfg", str(source), "--out", "estate.yaml", "--location", "West Europe",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    estate = load_estate(tmp_path / "estate.yaml")
+    assert estate.location == "West Europe"
+    (vnet,) = estate.vnets
+    assert vnet.affinity_group == "corp-ag"
+    assert [(g.name, g.kind) for g in vnet.gateway] == [("corp-vnet-gateway", "vpn")]
+    (tmp_path / "s.yaml").write_text("name: s\nestate: estate.yaml\n", encoding="utf-8")
+    checked = migsim("validate", "s.yaml", "--format", "json", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert [u["id"] for u in json.loads(checked.stdout)["units"]] == ["corp-vnet"]
+
+
+def test_cli_empty_location_exits_2(tmp_path: Path) -> None:
+    source = write(tmp_path, OLDER_FORM, "NetworkConfig.xml")
+    done = migsim(
+        "import", "netcfg", str(source), "--out", "e.yaml", "--location", " ", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert "--location" in done.stderr and "is empty" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "e.yaml").exists()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
 from sim.common.errors import InputError
@@ -26,6 +26,7 @@ from sim.importers.result import (
     ImportResult,
     assembled,
     build_estate,
+    check_location,
     gateways_for,
     pick_location,
 )
@@ -39,6 +40,7 @@ from sim.importers.xmlsafe import (
     check_address,
     check_prefix,
     check_storage_account,
+    is_nil,
     parse_xml,
     text_of,
     xsi_type,
@@ -104,6 +106,18 @@ INPUT_ENDPOINT = {
 }  # fmt: skip
 NETWORK_INTERFACE = {"Name", "IPConfigurations", "NetworkSecurityGroup", "IPForwarding"}
 IP_CONFIGURATION = {"SubnetName", "StaticVirtualNetworkIPAddress"}
+GUEST_AGENT_STATUS = {
+    "ProtocolVersion", "Timestamp", "GuestAgentVersion", "Status", "Code", "Message",
+    "FormattedMessage",
+}  # fmt: skip
+EXTENSION_STATUS = {
+    "HandlerName", "Version", "Status", "Code", "Message", "FormattedMessage",
+    "ExtensionSettingStatus",
+}  # fmt: skip
+EXTENSION_SETTING_STATUS = {
+    "Timestamp", "Name", "Operation", "Status", "Code", "Message", "FormattedMessage",
+    "SubStatusList",
+}  # fmt: skip
 EXTENSION = {
     "ReferenceName", "Publisher", "Name", "Version", "ResourceExtensionParameterValues", "State",
     "Certificates",
@@ -194,6 +208,26 @@ def _host_label(url: str | None) -> str:
     return (host or "").split(".")[0]
 
 
+def blob_name(url: str) -> str | None:
+    """The name of the blob a media link points at, inside its container: the URL path after the
+    container, URL-decoded (``https://ACCOUNT.blob.core.windows.net/vhds/dir/x.vhd`` ->
+    ``dir/x.vhd``). A path of one segment names a blob of the root container (``$root``, which
+    URLs may leave out). None when the URL names no blob."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    rest = path[1:] if path.startswith("/") else path
+    container, sep, name = rest.partition("/")
+    if not sep:
+        name = container  # https://ACCOUNT.blob.core.windows.net/NAME: in the root container
+    return unquote(name) or None
+
+
+MAX_BLOB_NAME = 1024
+"""The longest blob name Azure Storage allows: 1,024 characters (Azure docs, "Naming and
+Referencing Containers, Blobs, and Metadata"); the estate's ``Disk.blob`` holds as much."""
+
 _WHOLE = re.compile(r"[0-9]+")
 
 MAX_DISK_GB = 4095
@@ -239,6 +273,7 @@ class _VNetDraft:
     subnets: dict[str, _SubnetDraft] = field(default_factory=dict)
     dns_servers: list[str] = field(default_factory=list)
     kinds: list[GatewayKind] = field(default_factory=list)
+    affinity_group: str | None = None
     provisioned: bool | None = None
     gateway_doc: str | None = None
     gateway_type: str | None = None
@@ -282,8 +317,9 @@ class _DiskUse:
 class _AsmImport:
     """Collects what every document says, then assembles one consistent estate."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, location: str | None = None) -> None:
         self.folder = folder
+        self.given_location = location
         self.notes = Notes()
         self.services: dict[str, _Service] = {}
         self.loose_deployments: list[_Deployment] = []
@@ -487,8 +523,9 @@ class _AsmImport:
         if name in self.vnets:
             self.warn(f"{r.doc.name}: VNet {name} is listed again; first listing kept")
             return
-        self._where(r.text(f, "Location", "Location"), r.text(f, "AffinityGroup", "AffinityGroup"))
-        v = _VNetDraft(name, r.doc.name)
+        group = r.text(f, "AffinityGroup", f"VNet {name}: AffinityGroup")
+        self._where(r.text(f, "Location", "Location"), group)
+        v = _VNetDraft(name, r.doc.name, affinity_group=group)
         for space in f.all("AddressSpace"):
             for prefixes in r.fields(space, {"AddressPrefixes"}).all("AddressPrefixes"):
                 for p in r.fields(prefixes, {"AddressPrefix"}).all("AddressPrefix"):
@@ -531,17 +568,23 @@ class _AsmImport:
             g = r.fields(gw, VNET_GATEWAY)
             for sites in g.all("Sites"):
                 for site in r.fields(sites, {"LocalNetworkSite"}).all("LocalNetworkSite"):
-                    for conns in r.fields(site, LOCAL_SITE).all("Connections"):
-                        for conn in r.fields(conns, {"Connection"}).all("Connection"):
-                            ctype = r.fields(conn, {"Type"}).text("Type") or ""
-                            kind = CONNECTION_KINDS.get(ctype.lower())
-                            if kind is None:
-                                self.warn(
-                                    f"{r.doc.name}: VNet {name}: connection type {ctype!r} is"
-                                    " neither Dedicated nor IPsec; ignored"
-                                )
-                            elif kind not in v.kinds:
-                                v.kinds.append(kind)
+                    links = [
+                        conn
+                        for conns in r.fields(site, LOCAL_SITE).all("Connections")
+                        for conn in r.fields(conns, {"Connection"}).all("Connection")
+                    ]
+                    if not links and "vpn" not in v.kinds:
+                        v.kinds.append("vpn")  # the older form: a site-to-site (IPsec) link
+                    for conn in links:
+                        ctype = r.fields(conn, {"Type"}).text("Type") or ""
+                        kind = CONNECTION_KINDS.get(ctype.lower())
+                        if kind is None:
+                            self.warn(
+                                f"{r.doc.name}: VNet {name}: connection type {ctype!r} is"
+                                " neither Dedicated nor IPsec; ignored"
+                            )
+                        elif kind not in v.kinds:
+                            v.kinds.append(kind)
             for pool in g.all("VPNClientAddressPool"):
                 if any(text_of(x) for x in pool.iter() if x is not pool) and "vpn" not in v.kinds:
                     v.kinds.append("vpn")
@@ -636,6 +679,7 @@ class _AsmImport:
                         public_ip = True
 
         extensions: list[str] = []
+        handlers: dict[str, set[str]] = {}  # extension -> the handler names that report it
         for block in f.all("ResourceExtensionReferences"):
             for ext in r.fields(block, {"ResourceExtensionReference"}).all(
                 "ResourceExtensionReference"
@@ -651,6 +695,16 @@ class _AsmImport:
                 r.check_text(ext, value, f"VM {name}: extension")
                 if value not in extensions:
                     extensions.append(value)
+                publisher = e.text("Publisher")
+                handlers.setdefault(value, set()).update(
+                    n.casefold()
+                    for n in (
+                        ext_name,
+                        e.text("ReferenceName"),
+                        f"{publisher}.{ext_name}" if publisher else None,
+                    )
+                    if n
+                )
 
         os_el = f.one("OSVirtualHardDisk")
         if os_el is None:
@@ -682,6 +736,8 @@ class _AsmImport:
 
         size = r.text(f, "RoleSize", f"VM {name}: RoleSize")
         state: VMState = "Running"
+        agent_ready = True
+        unreported: list[str] = []
         if instance is not None:
             i = r.fields(instance, ROLE_INSTANCE)
             size = size or r.text(i, "InstanceSize", f"VM {name}: InstanceSize")
@@ -689,6 +745,9 @@ class _AsmImport:
             for block in i.all("PublicIPs"):
                 if r.fields(block, {"PublicIP"}).all("PublicIP"):
                     public_ip = True
+            agent_ready, unreported = self.agent(r, i, name, extensions, handlers)
+        elif extensions:
+            self.unknown_agent(name, extensions, "no RoleInstance")
         if size is None:
             self.warn(f"VM {name} has no RoleSize; size Small assumed")
             size = "Small"
@@ -705,10 +764,64 @@ class _AsmImport:
             os_disk=os_disk,
             data_disks=tuple(data_disks),
             extensions=tuple(extensions),
+            agent_ready=agent_ready,
+            extensions_unreported=tuple(unreported),
             endpoint_acls=acls,
             public_ip=public_ip,
             state=state,
             boot_diagnostics=boot,
+        )
+
+    def agent(
+        self,
+        r: Reader,
+        i: Fields,
+        vm: str,
+        extensions: list[str],
+        handlers: dict[str, set[str]],
+    ) -> tuple[bool, list[str]]:
+        """``agent_ready`` and ``extensions_unreported`` from a RoleInstance's
+        ``GuestAgentStatus`` and ``ResourceExtensionStatusList`` (x-ms-version 2014-04-01 on).
+
+        The agent is ready only when its ``Status`` is ``Ready``. An extension is reported when a
+        ``ResourceExtensionStatus`` whose ``HandlerName`` is the extension's ``Name``,
+        ``ReferenceName`` or ``Publisher.Name`` (without case) has a handler ``Status`` other than
+        ``Unresponsive`` and an ``ExtensionSettingStatus/Status``. Neither element: the response
+        does not say (an older x-ms-version), so the defaults stay, warned when it matters.
+        """
+        agent_el = i.one("GuestAgentStatus")
+        agent_el = None if agent_el is None or is_nil(agent_el) else agent_el
+        lists = [b for b in i.all("ResourceExtensionStatusList") if not is_nil(b)]
+        if agent_el is None and not lists:
+            if extensions:
+                self.unknown_agent(vm, extensions, "its RoleInstance has no GuestAgentStatus")
+            return True, []
+        ready = True
+        if agent_el is not None:
+            status = r.fields(agent_el, GUEST_AGENT_STATUS).text("Status")
+            ready = (status or "").lower() == "ready"
+        reported: set[str] = set()
+        for block in lists:
+            for st in r.fields(block, {"ResourceExtensionStatus"}).all("ResourceExtensionStatus"):
+                sf = r.fields(st, EXTENSION_STATUS)
+                handler = sf.text("HandlerName")
+                handler_status = (sf.text("Status") or "").lower()
+                setting = sf.one("ExtensionSettingStatus")
+                setting_status = (
+                    None
+                    if setting is None
+                    else r.fields(setting, EXTENSION_SETTING_STATUS).text("Status")
+                )
+                if handler and handler_status not in ("", "unresponsive") and setting_status:
+                    reported.add(handler.casefold())
+        return ready, [ext for ext in extensions if not handlers.get(ext, set()) & reported]
+
+    def unknown_agent(self, vm: str, extensions: list[str], why: str) -> None:
+        self.warn(
+            f"VM {vm} has extensions ({', '.join(extensions)}) but {why}: the export does not"
+            " say whether the guest agent and the extensions report their status; agent_ready"
+            " left true and every extension taken as reported (check them, MIG031; export with"
+            " x-ms-version 2014-04-01 or later)"
         )
 
     def disk(self, r: Reader, el: Element, known: set[str], vm: str, what: str) -> Disk:
@@ -725,6 +838,19 @@ class _AsmImport:
                 " https://ACCOUNT.blob.core.windows.net/CONTAINER/NAME.vhd",
             )
         check_storage_account(r, link_el, account, f"VM {vm}: {what} MediaLink's storage account")
+        blob = blob_name(link)
+        if blob is None:
+            self.warn(
+                f"VM {vm}: {what} MediaLink {link!r} names no blob (expected"
+                " https://ACCOUNT.blob.core.windows.net/CONTAINER/NAME.vhd); blob left unset"
+            )
+        elif len(blob) > MAX_BLOB_NAME:
+            raise r.error(
+                link_el,
+                f"VM {vm}: {what} MediaLink's blob name {blob[:40]!r}... is longer than"
+                f" {MAX_BLOB_NAME:,} characters; expected at most {MAX_BLOB_NAME:,}, as Azure"
+                " Storage allows",
+            )
         premium = (d.text("IOType") or "").lower() == "provisioned"
         use = self.disk_accounts.setdefault(account, _DiskUse(premium, vm))
         use.premium = use.premium or premium
@@ -761,6 +887,7 @@ class _AsmImport:
             f"VM {vm}: {what}",
             storage_account=account,
             size_gb=size,
+            blob=blob,
         )
 
     def state(self, vm: str, status: str | None, power: str | None) -> VMState:
@@ -870,7 +997,9 @@ class _AsmImport:
         v = self.vnets.get(site.name)
         if v is None:
             self._where(site.location, site.affinity_group)
-            v = _VNetDraft(site.name, file, list(site.address_space))
+            v = _VNetDraft(
+                site.name, file, list(site.address_space), affinity_group=site.affinity_group
+            )
             v.subnets = {s.name: _SubnetDraft(s.name, s.prefix) for s in site.subnets}
             v.dns_servers = list(site.dns_servers)
             v.kinds = list(site.gateway_kinds)
@@ -902,6 +1031,13 @@ class _AsmImport:
             self.warn(f"VNet {site.name}: {file} lists other DNS servers; the API's are kept")
         if not v.kinds:
             v.kinds = list(site.gateway_kinds)
+        if v.affinity_group is None:
+            v.affinity_group = site.affinity_group
+        elif site.affinity_group and site.affinity_group != v.affinity_group:
+            self.warn(
+                f"VNet {site.name}: {file} gives affinity group {site.affinity_group}, the API"
+                f" {v.affinity_group}; the API's is kept"
+            )
 
     def _tie_gateways(self) -> None:
         for r, el in self.gateway_docs:
@@ -1059,7 +1195,11 @@ class _AsmImport:
         vnets = [self._vnet(v) for v in self.vnets.values()]
         subscription = self._subscription()
         location = pick_location(
-            self.locations, self.affinity_groups, self.notes, default="unknown"
+            self.locations,
+            self.affinity_groups,
+            self.notes,
+            default="unknown",
+            given=self.given_location,
         )
         return {
             "subscription": subscription,
@@ -1112,6 +1252,7 @@ class _AsmImport:
             ),
             gateway=gateways_for(v.name, kinds, self.notes, self.gateway_names),
             dns_servers=tuple(v.dns_servers),
+            affinity_group=v.affinity_group,
         )
 
     def _subscription(self) -> str:
@@ -1137,8 +1278,13 @@ def _is_file(path: Path) -> bool:
     return regular_file_in(path, str(path), "an XML file")
 
 
-def import_asm(folder: Path) -> ImportResult:
-    """Import a folder of Service Management XML responses (and network configuration files)."""
+def import_asm(folder: Path, *, location: str | None = None) -> ImportResult:
+    """Import a folder of Service Management XML responses (and network configuration files).
+
+    ``location`` (``--location``) is the estate's region; without it, the most frequent
+    ``Location`` the documents name, else ``unknown`` (an affinity group is never a location).
+    """
+    given = None if location is None else check_location(location)
     shown = shown_path(str(folder))
     what = "a folder of Service Management XML files"
     if "\x00" not in str(folder) and os.path.isfile(folder):
@@ -1155,7 +1301,7 @@ def import_asm(folder: Path) -> ImportResult:
         raise InputError(shown, (), f"cannot be read ({exc.strerror or exc})") from None
     if not files:
         raise InputError(shown, (), f"no Service Management XML files found in {shown}")
-    job = _AsmImport(folder)
+    job = _AsmImport(folder, given)
     used = 0
     for path in files:
         doc = parse_xml(path, str(path))

@@ -4,7 +4,9 @@ Namespace ``http://schemas.microsoft.com/ServiceHosting/2011/07/NetworkConfigura
 ``VirtualNetworkConfiguration/VirtualNetworkSites/VirtualNetworkSite`` (name, Location or
 AffinityGroup, AddressSpace, Subnets, DnsServersRef resolved through ``Dns/DnsServers``, Gateway
 with ``ConnectionsToLocalNetwork/LocalNetworkSiteRef/Connection@type``: ``Dedicated`` is
-ExpressRoute, ``IPsec`` is VPN). ``LocalNetworkSites`` are known but not part of the estate.
+ExpressRoute, ``IPsec`` is VPN; a ``LocalNetworkSiteRef`` without ``Connection``, the schema's older
+form, is a site-to-site IPsec link, so VPN). ``LocalNetworkSites`` are known but not part of the
+estate. An ``AffinityGroup`` stays the VNet's affinity group and is never taken as a location.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sim.importers.result import (
     ImportResult,
     assembled,
     build_estate,
+    check_location,
     gateways_for,
     pick_location,
 )
@@ -148,7 +151,12 @@ def _site(r: Reader, el: Element, dns: dict[str, str]) -> NetcfgSite:
         g = r.fields(gw, {"ConnectionsToLocalNetwork", "VPNClientAddressPool"})
         for conns in g.all("ConnectionsToLocalNetwork"):
             for site_ref in r.fields(conns, {"LocalNetworkSiteRef"}).all("LocalNetworkSiteRef"):
-                for conn in r.fields(site_ref, {"Connection"}).all("Connection"):
+                links = r.fields(site_ref, {"Connection"}).all("Connection")
+                if not links and "vpn" not in kinds:
+                    # The older schema names the local site alone: a site-to-site (IPsec) link,
+                    # the only kind there was before ExpressRoute's Connection@type="Dedicated".
+                    kinds.append("vpn")
+                for conn in links:
                     ctype = _attr(conn, "type") or ""
                     kind = CONNECTION_KINDS.get(ctype.lower())
                     if kind is None:
@@ -205,11 +213,17 @@ def site_vnet(site: NetcfgSite, notes: Notes, taken: set[str]) -> VNet:
         subnets=tuple(Subnet(name=s.name, prefix=s.prefix) for s in site.subnets),
         gateway=gateways_for(site.name, site.gateway_kinds, notes, taken),
         dns_servers=site.dns_servers,
+        affinity_group=site.affinity_group,
     )
 
 
-def import_netcfg(file: Path) -> ImportResult:
-    """Import a network configuration file into an estate of virtual networks."""
+def import_netcfg(file: Path, *, location: str | None = None) -> ImportResult:
+    """Import a network configuration file into an estate of virtual networks.
+
+    ``location`` (``--location``) is the estate's region; without it, the most frequent
+    ``Location`` of the sites, else ``unknown`` (an ``AffinityGroup`` is never a location).
+    """
+    given = None if location is None else check_location(location)
     notes = Notes()
     doc = parse_xml(file, str(file))
     check_root(doc, notes)
@@ -223,6 +237,7 @@ def import_netcfg(file: Path) -> ImportResult:
         [s.affinity_group for s in config.sites if s.affinity_group],
         notes,
         default="unknown",
+        given=given,
     )
     estate = build_estate(
         str(file), {"subscription": "imported", "location": location, "vnets": vnets}

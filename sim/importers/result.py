@@ -59,10 +59,50 @@ def gateways_for(
     return tuple(out)
 
 
+MAX_LOCATION = 200
+"""The longest ``--location`` taken: the loader's ``Name`` (1 to 200 characters)."""
+
+
+def check_location(value: str) -> str:
+    """A region given with ``--location`` (``location=``): stripped, 1 to
+    :data:`MAX_LOCATION` characters, as the estate holds names; else an :class:`InputError`."""
+    region = value.strip()
+    if not region:
+        raise InputError(
+            "--location", (), "is empty; expected the region's name, such as West Europe"
+        )
+    if len(region) > MAX_LOCATION:
+        raise InputError(
+            "--location",
+            (),
+            f"{region[:40]!r}... is longer than {MAX_LOCATION} characters; expected a region's"
+            f" name of at most {MAX_LOCATION}, as the estate holds names",
+        )
+    return region
+
+
 def pick_location(
-    locations: Sequence[str], affinity_groups: Sequence[str], notes: Notes, *, default: str
+    locations: Sequence[str],
+    affinity_groups: Sequence[str],
+    notes: Notes,
+    *,
+    default: str,
+    given: str | None = None,
 ) -> str:
-    """The most frequent region the documents name (first seen wins a tie)."""
+    """The estate's location: ``given`` (``--location``) when there is one, else the most
+    frequent region the documents name (first seen wins a tie), else ``default``.
+
+    An affinity group is never a location: documents that name only affinity groups leave the
+    location at ``default``, with one warning saying how to give the region.
+    """
+    if given is not None:
+        named = [loc for loc in dict.fromkeys(locations) if loc != given]
+        if named:
+            notes.warn(
+                f"the documents name the location {', '.join(named)}; estate location {given}"
+                " (--location)"
+            )
+        return given
     if locations:
         counts = Counter(locations)
         best = max(counts, key=lambda loc: (counts[loc], -locations.index(loc)))
@@ -71,12 +111,15 @@ def pick_location(
             notes.warn(f"the documents name several locations: {listed}; estate location {best}")
         return best
     if affinity_groups:
-        group = affinity_groups[0]
-        notes.warn(
-            f"no region named, only the affinity group {group!r}; estate location set to it"
-            " (replace it with the affinity group's region)"
+        distinct = list(dict.fromkeys(affinity_groups))
+        groups = ("affinity group " if len(distinct) == 1 else "affinity groups ") + ", ".join(
+            repr(g) for g in distinct
         )
-        return group
+        notes.warn(
+            f"the documents name the {groups}, not a region; estate location"
+            f" {default} (an affinity group is not a location): give the affinity group's"
+            " region with --location"
+        )
     return default
 
 
