@@ -1030,6 +1030,13 @@ XML_CORPUS: dict[str, tuple[str, str, str, str]] = {
         "AddressPrefix#1",
         "10.10.0.0/33",
     ),
+    # issue 15: a MediaLink's blob name is kept (Disk.blob); Azure Storage allows 1,024 characters
+    "blob name of 1,025 characters from a MediaLink": (
+        "shared-asm",
+        "hostedservices-ASMTest011602-embed-detail-true.xml",
+        "MediaLink",
+        "https://asmtest8155.blob.core.windows.net/vhds/" + "b" * 1025,
+    ),
     # found by this tier on the main of issue 14
     "VNet name of 300 characters": (
         "asm-export",
