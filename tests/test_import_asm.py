@@ -3,7 +3,10 @@ documents of our own in the same shapes for every mapping decision (docs/importi
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -799,3 +802,50 @@ def test_vnet_affinity_group_and_older_site_to_site_form(tmp_path: Path) -> None
     assert given.estate.location == "West Europe"
     assert given.estate.vnet("vnet-ag").affinity_group == "ag-prod"
     assert given.warnings == ()
+
+
+def test_cli_import_then_validate_reports_mig031_and_mig034(tmp_path: Path) -> None:
+    """`migsim import asm` then `migsim validate`: a VM whose agent reports NotReady and a VM
+    whose data disk's blob name holds a "/" come out as MIG031 and MIG034 findings."""
+    slash = (
+        "<DataVirtualHardDisks><DataVirtualHardDisk><Lun>0</Lun>"
+        "<LogicalDiskSizeInGB>128</LogicalDiskSizeInGB>"
+        "<MediaLink>https://stdisks.blob.core.windows.net/vhds/dir/x.vhd</MediaLink>"
+        "</DataVirtualHardDisk></DataVirtualHardDisks>"
+    )
+    reported = {"Microsoft.Compute.BGInfo": "Success", "Microsoft.Compute.VMAccessAgent": "Success"}
+    folder = folder_with(
+        tmp_path,
+        service=service_xml(
+            "cs",
+            role_xml("vm-agent", extra=EXTENSIONS) + role_xml("vm-slash", extra=slash),
+            instance_xml("vm-agent", extra=agent_xml("NotReady", reported))
+            + instance_xml("vm-slash", extra=agent_xml("Ready")),
+        ),
+        vnets=VNETS,
+        storage=STORAGE,
+        routes=doc("RouteTables", "<RouteTable><Name>rt-app</Name></RouteTable>"),
+    )
+
+    def migsim(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sim", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
+
+    done = migsim("import", "asm", str(folder), "--out", "estate.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    text = (tmp_path / "estate.yaml").read_text(encoding="utf-8")
+    assert "agent_ready: false" in text and "blob: dir/x.vhd" in text
+    (tmp_path / "s.yaml").write_text("name: s\nestate: estate.yaml\n", encoding="utf-8")
+    checked = migsim("validate", "s.yaml", "--format", "json")
+    assert checked.returncode == 1, checked.stdout + checked.stderr  # MIG034 is a blocker
+    findings = json.loads(checked.stdout)["findings"]
+    assert sorted((f["rule"], f["resources"][0]) for f in findings if f["rule"] >= "MIG031") == [
+        ("MIG031", "vm:vm-agent"),
+        ("MIG034", "vm:vm-slash"),
+    ]
