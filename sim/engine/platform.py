@@ -35,19 +35,29 @@ and Commit costing ``plan.writes_per_vm`` per VM and ``plan.writes_per_resource`
 resource: a step whose writes exceed what the bucket holds lasts until the shortfall is refilled;
 under just-in-time dispatch those lengths are fixed at admission (:meth:`Platform._project`).
 
-**Failures.** Each attempt of Validate, Prepare and Commit fails with the plan's probability,
-drawn from the failures stream. A failed Prepare is aborted and retried (after undoing the
-unit's pre-steps and waiting for the next window when the rest no longer fits this one); a
-failed Commit is retried after ``plan.failures.retry_after`` and cannot be aborted. After
-``max_attempts`` the unit is not migrated; after a last failed Commit it stays locked to the end
-of the run and needs support. A unit not migrated after its pre-steps ran rolls them back.
+**Failures.** Each attempt of Validate, Prepare, Check and Commit fails with the plan's
+probability, drawn from the failures stream (keys of their own: a new draw moves no other). The
+platform's steps are idempotent: a failed Prepare is retried as it is after
+``plan.failures.retry_after`` (``after_prepare: retry``, the default; the platform's common-errors
+list, ``migration-classic-resource-manager-errors``: transient errors clear on a retry of the same
+operation), the unit still locked, the VMs the platform stopped still stopped, on the same crew,
+while the retry and what must follow it in the same window still fit that window
+(:meth:`Platform._retries_in_place`); else, and always with ``after_prepare: abort``, it is aborted
+and prepared again (after undoing the unit's pre-steps and waiting for the next window when the
+rest no longer fits this one). A Check that finds a problem (``plan.failures.check``) is the
+operator's Abort (the lock ends, stopped VMs start again), then a new Prepare attempt. A failed
+Commit is retried after ``retry_after`` and cannot be aborted. After ``max_attempts`` Prepare
+attempts the unit is aborted and not migrated; after a last failed Commit it stays locked to the
+end of the run and needs support. A blocker caught at Prepare fails the first Prepare, which is
+aborted at once. A unit not migrated after its pre-steps ran rolls them back.
 
 **Windows** (:class:`~sim.outputs.records.Window`): ``management`` on every resource of the unit
-from Prepare start (Stop start outside a VNet) to the end of Commit or Abort; ``data`` on stopped
-VMs from Stop to Start (never for a VM already StoppedDeallocated), and on the non-VM resources a
-remediation takes down; ``nic``, ``exposure``, ``connectivity`` and the protection gaps of the
-remediations, from the pre-step's end (or Commit's) to the post-step's end. A window still open
-at the end of the run ends at the run's last event and its cause says so.
+from Prepare start (Stop start outside a VNet) to the end of Commit or Abort (one window across
+Prepares retried as they are); ``data`` on stopped VMs from Stop to Start (never for a VM already
+StoppedDeallocated), and on the non-VM resources a remediation takes down; ``nic``,
+``exposure``, ``connectivity`` and the protection gaps of the remediations, from the pre-step's
+end (or Commit's) to the post-step's end. A window still open at the end of the run ends at the
+run's last event and its cause says so.
 """
 
 from __future__ import annotations
