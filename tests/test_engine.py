@@ -361,8 +361,8 @@ def test_prepare_caught_blocker_from_a_hand_made_finding() -> None:
     assert not rep.outcome("legacy").migrated
 
 
-def test_prepare_failure_aborts_then_retries() -> None:
-    sc = make(ONE_VNET, failures={"prepare": 0.5, "max_attempts": 20})
+def test_prepare_failure_aborts_then_retries_with_after_prepare_abort() -> None:
+    sc = make(ONE_VNET, failures={"prepare": 0.5, "max_attempts": 20, "after_prepare": "abort"})
     rep = run(sc)
     out = rep.outcome("v1")
     assert out.migrated and out.prepare_attempts >= 1
@@ -373,12 +373,41 @@ def test_prepare_failure_aborts_then_retries() -> None:
     assert len(locks) == out.prepare_attempts  # one lock window per attempt
 
 
-def test_prepare_failing_every_time_gives_up() -> None:
-    rep = run(make(ONE_VNET, failures={"prepare": 1.0, "max_attempts": 3}))
+def test_prepare_failing_every_time_gives_up_with_after_prepare_abort() -> None:
+    rep = run(
+        make(ONE_VNET, failures={"prepare": 1.0, "max_attempts": 3, "after_prepare": "abort"})
+    )
     out = rep.outcome("v1")
     assert not out.migrated and out.prepare_attempts == 3
     assert "Prepare failed 3 times" in out.reason
     assert len(rep.events_of("v1", "abort", "end")) == 3
+
+
+def test_prepare_failing_every_time_is_retried_in_place_then_aborted_once() -> None:
+    # after_prepare: retry (the default): each failed Prepare (12 min for 2 VMs) is run again
+    # 10 minutes later, locked all along; after the third the operator aborts, once.
+    sc = make(ONE_VNET, failures={"prepare": 1.0, "max_attempts": 3, "retry_after": "10m"})
+    rep = run(sc)
+    out = rep.outcome("v1")
+    assert not out.migrated and out.prepare_attempts == 3
+    assert out.reason == "Prepare failed 3 times (plan.failures.max_attempts); aborted"
+    d = c(sc, "prepare", 2)
+    t0 = span(rep, "v1", "prepare", 1)[0]
+    starts = [span(rep, "v1", "prepare", a)[0] for a in (1, 2, 3)]
+    ends = [span(rep, "v1", "prepare", a)[1] for a in (1, 2, 3)]
+    assert starts == pytest.approx([t0, t0 + d + 10, t0 + 2 * d + 20])
+    assert ends == pytest.approx([t0 + d, t0 + 2 * d + 10, t0 + 3 * d + 20])
+    steps = [(e.step, e.outcome, e.attempt) for e in rep.events_of("v1") if e.outcome != "start"]
+    assert steps[1:] == [
+        ("prepare", "fail", 1),
+        ("prepare", "fail", 2),
+        ("prepare", "fail", 3),
+        ("abort", "end", 3),
+        ("unit", "not_migrated", 0),
+    ]
+    [lock] = rep.windows_of(resource="vnet:v1", kind="management")
+    assert (lock.start, lock.end) == pytest.approx((t0, t0 + 3 * d + 20 + c(sc, "abort", 2)))
+    assert lock.cause == "Prepare attempts 1-3 to Abort (Prepare failed)"
 
 
 def test_commit_failure_is_retried_without_abort() -> None:

@@ -13,7 +13,7 @@ from sim.model import rules
 from sim.model.calendar import Calendar
 from sim.model.scenario import Scenario
 from sim.model.units import MigrationUnits, build_units
-from sim.outputs.records import Replication
+from sim.outputs.records import NOT_FINISHED, Replication
 
 PLATFORM_STEPS = ("validate", "stop", "deallocate", "prepare", "abort", "start", "commit")
 
@@ -95,6 +95,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "validate": draw(st.sampled_from([0.0, 0.1])),
             "prepare": draw(st.sampled_from([0.0, 0.2, 0.6])),
             "commit": draw(st.sampled_from([0.0, 0.2])),
+            "check": draw(st.sampled_from([0.0, 0.3])),
+            "after_prepare": draw(st.sampled_from(["retry", "abort"])),
+            "retry_after": draw(st.sampled_from([0, 5, 90])),
             "max_attempts": draw(st.integers(1, 4)),
         },
         "durations": {
@@ -184,3 +187,26 @@ def test_precedence_crews_and_windows_hold(sc: Scenario) -> None:
     for e in rep.events:
         if e.step == "commit" and e.outcome in ("end", "fail"):
             assert cal.fits(starts[(e.unit, e.attempt)], e.time)
+
+
+@PROPERTY
+@given(scenarios())
+def test_a_lock_ends_at_each_abort_and_retries_in_place_keep_it(sc: Scenario) -> None:
+    # One management window per resource for each Abort, plus one for the Commit (or the lock
+    # a failed Commit leaves); a Prepare retried as it is opens none. Without maintenance
+    # windows every failed Prepare is retried in place (after_prepare: retry): an Abort then
+    # only follows a Check that found a problem, a blocker caught at Prepare, or the last attempt.
+    units, rep = _simulate(sc)
+    for o in rep.outcomes:
+        if o.reason.startswith(NOT_FINISHED):
+            continue
+        aborts = rep.events_of(o.unit, "abort", "end")
+        expected = len(aborts) + (1 if o.migrated or o.needs_support else 0)
+        for r in units[o.unit].resources:
+            assert len(rep.windows_of(resource=r, kind="management")) == expected, (o, r)
+        if sc.plan.maintenance_windows or sc.plan.failures.after_prepare != "retry":
+            continue
+        for a in aborts:
+            found = [e for e in rep.events_of(o.unit, "check", "fail") if e.attempt == a.attempt]
+            last = not o.migrated and a.attempt == o.prepare_attempts
+            assert found or last, (o, a)

@@ -35,19 +35,29 @@ and Commit costing ``plan.writes_per_vm`` per VM and ``plan.writes_per_resource`
 resource: a step whose writes exceed what the bucket holds lasts until the shortfall is refilled;
 under just-in-time dispatch those lengths are fixed at admission (:meth:`Platform._project`).
 
-**Failures.** Each attempt of Validate, Prepare and Commit fails with the plan's probability,
-drawn from the failures stream. A failed Prepare is aborted and retried (after undoing the
-unit's pre-steps and waiting for the next window when the rest no longer fits this one); a
-failed Commit is retried after ``plan.failures.retry_after`` and cannot be aborted. After
-``max_attempts`` the unit is not migrated; after a last failed Commit it stays locked to the end
-of the run and needs support. A unit not migrated after its pre-steps ran rolls them back.
+**Failures.** Each attempt of Validate, Prepare, Check and Commit fails with the plan's
+probability, drawn from the failures stream (keys of their own: a new draw moves no other). The
+platform's steps are idempotent: a failed Prepare is retried as it is after
+``plan.failures.retry_after`` (``after_prepare: retry``, the default; the platform's common-errors
+list, ``migration-classic-resource-manager-errors``: transient errors clear on a retry of the same
+operation), the unit still locked, the VMs the platform stopped still stopped, on the same crew,
+while the retry and what must follow it in the same window still fit that window
+(:meth:`Platform._retries_in_place`); else, and always with ``after_prepare: abort``, it is aborted
+and prepared again (after undoing the unit's pre-steps and waiting for the next window when the
+rest no longer fits this one). A Check that finds a problem (``plan.failures.check``) is the
+operator's Abort (the lock ends, stopped VMs start again), then a new Prepare attempt. A failed
+Commit is retried after ``retry_after`` and cannot be aborted. After ``max_attempts`` Prepare
+attempts the unit is aborted and not migrated; after a last failed Commit it stays locked to the
+end of the run and needs support. A blocker caught at Prepare fails the first Prepare, which is
+aborted at once. A unit not migrated after its pre-steps ran rolls them back.
 
 **Windows** (:class:`~sim.outputs.records.Window`): ``management`` on every resource of the unit
-from Prepare start (Stop start outside a VNet) to the end of Commit or Abort; ``data`` on stopped
-VMs from Stop to Start (never for a VM already StoppedDeallocated), and on the non-VM resources a
-remediation takes down; ``nic``, ``exposure``, ``connectivity`` and the protection gaps of the
-remediations, from the pre-step's end (or Commit's) to the post-step's end. A window still open
-at the end of the run ends at the run's last event and its cause says so.
+from Prepare start (Stop start outside a VNet) to the end of Commit or Abort (one window across
+Prepares retried as they are); ``data`` on stopped VMs from Stop to Start (never for a VM already
+StoppedDeallocated), and on the non-VM resources a remediation takes down; ``nic``,
+``exposure``, ``connectivity`` and the protection gaps of the remediations, from the pre-step's
+end (or Commit's) to the post-step's end. A window still open at the end of the run ends at the
+run's last event and its cause says so.
 """
 
 from __future__ import annotations
@@ -107,6 +117,9 @@ class _UnitState:
         default_factory=lambda: {"validate": 0, "prepare": 0, "commit": 0}
     )
     locked_for_good: bool = False  # a failed Commit: no rollback, the lock stays
+    locked_at: int = 0  # the Prepare attempt the open lock began with (retries keep it)
+    prepare_failures: int = 0
+    check_failures: int = 0
 
 
 @dataclass
@@ -482,6 +495,7 @@ class Platform:
             for s, p in (
                 ("validate", failures.validate_),
                 ("prepare", failures.prepare),
+                ("check", failures.check),
                 ("commit", failures.commit),
             )
             if self.sampler.draws_failure(p)
@@ -1371,12 +1385,11 @@ class Platform:
             yield self.env.timeout(plan.lead)
         ok = yield from self._validate(uid, held)
         if ok:
-            ok = yield from self._prepare(uid, held, p_eff)
+            # the crew stays with its unit through Check (it runs the checks)
+            ok = yield from self._prepare_and_check(uid, held, p_eff)
         else:
             self._taken(uid)
         if ok:
-            # the crew stays with its unit through Check (it runs the checks)
-            yield from self._run(uid, "check", self.plan.check, held.crew, 1)
             ok = yield from self._commit(uid, held, c_eff)
         elif self.state[uid].attempts["prepare"]:
             self._taken(uid)  # the Commit's writes were never taken
@@ -1394,9 +1407,8 @@ class Platform:
         slot = None
         if ok:
             slot = yield from self.dispatch.parallel(uid)
-            ok = yield from self._prepare(uid, None, None)
+            ok = yield from self._prepare_and_check(uid, None, None)
         if ok:
-            yield from self._run(uid, "check", self.plan.check, None, 1)
             ok = yield from self._commit(uid, None, None)
         self.dispatch.unpark(uid, slot)
         if ok:
@@ -1434,90 +1446,66 @@ class Platform:
         self._give_up(uid, f"Validate failed {tries} times (plan.failures.max_attempts)")
         return False
 
-    def _prepare(self, uid: str, held: _Held | None, planned: float | None) -> Proc:
+    def _prepare_and_check(self, uid: str, held: _Held | None, planned: float | None) -> Proc:
+        """Prepare (:meth:`_prepare`), then Check (:meth:`_check`); a Check that finds a problem
+        is aborted and the unit prepared again, a new attempt. True once a Check passed."""
+        tries = self.plan.failures.max_attempts
+        attempt, after = 1, "a failed Prepare"
+        while True:
+            ok = yield from self._prepare(uid, held, planned, attempt, after)
+            if not ok:
+                return False
+            attempt = self.state[uid].attempts["prepare"]
+            ok = yield from self._check(uid, held, attempt)
+            if ok:
+                return True
+            if attempt == tries:
+                self._give_up(uid, self._spent(uid))
+                return False
+            attempt, after = attempt + 1, "the Check found a problem"
+
+    def _prepare(
+        self,
+        uid: str,
+        held: _Held | None,
+        planned: float | None,
+        first: int = 1,
+        after: str = "a failed Prepare",
+    ) -> Proc:
+        """Prepare attempts from ``first`` until one succeeds (Stop and Deallocate before it and
+        Start after it for VMs the platform stops); ``after``: what ended the attempt before
+        ``first`` (said when pre-steps are undone).
+
+        A failed Prepare is retried as it is after ``plan.failures.retry_after``
+        (``after_prepare: retry``, the platform's steps are idempotent): the lock stays open, the
+        stopped VMs stay stopped, the crew stays, no Stop or Start between the attempts. That
+        holds while the retry and the rest of the sequence still fit the window
+        (:meth:`_retries_in_place`); else, and always with ``after_prepare: abort``, the unit is
+        aborted and the next attempt starts over (:meth:`_begin_prepare`: just in time, in the
+        next window when the rest no longer fits this one). A blocker caught at Prepare and the
+        last attempt are aborted and the unit is given up."""
         u = self.by_id[uid]
-        stopped = self.stopped[uid]
-        n = len(stopped)
+        st = self.state[uid]
+        n = len(self.stopped[uid])
         restart_commit = self.plan.restart_after == "commit"
         forced = self.at_prepare[uid]
         writes = self._writes(uid)
         tries = self.plan.failures.max_attempts
-        for attempt in range(1, tries + 1):
+        in_place = False  # this attempt retries the failed one as it is
+        req: Any = None
+        crew = -1
+        for attempt in range(first, tries + 1):
             d_prep = self._draw(uid, "prepare", u.vm_count, attempt)
-            d_abort = self._draw(uid, "abort", u.vm_count, attempt)
-            d_stop = self._draw(uid, "stop", n, attempt) if n else 0.0
-            d_deall = self._draw(uid, "deallocate", n, attempt) if n else 0.0
-            d_start = self._draw(uid, "start", n, attempt) if n else 0.0
-            refit: Callable[[float], float] | None = None
-            undone: list[_Rem] = []
-            if held is not None and attempt > 1:
-                # A retry after a failed Prepare: the rest of the sequence must fit the window
-                # again, or the unit waits (unlocked, without its crew) for the next one.
-                tail = (0.0 if restart_commit else d_start) + self.plan.check
-                tail += self._draw(uid, "commit", u.vm_count, 1) + self.rest.get(uid, 0.0)
-                tail += d_start if restart_commit else 0.0
-                refit = self._block(d_stop + d_deall, d_prep, tail, writes)
-                if self.dispatch.fits(self.now, refit(self.now)) == self.now:
-                    refit = None
-                else:
-                    undone = self._undo_for_later(uid)
-                    again = sum(self._rem_minutes(rem, "remediate", uid) for rem in undone)
-                    refit = self._with_cycles(uid, self._block(again, 0.0, 0.0, 0.0, refit))
-            if held is None or refit is not None:
-                total: Callable[[float], float] | None = None
-                if held is not None:
-                    total = refit
-                    # No gateway stays removed, no ACL off, for the week the unit waits:
-                    # its pre-steps are undone now and done again in its next window.
-                    for rem in sorted(
-                        undone, key=lambda m: RESTORE_ORDER.get(m.remedy.kind or "", 99)
-                    ):
-                        yield from self._post_step(
-                            uid,
-                            rem,
-                            held.crew,
-                            attempt - 1,
-                            "undone while the unit waits"
-                            " for its next window after a failed Prepare",
-                        )
-                        rem.removed = rem.restored = None
-                        rem.claimed = False
-                    yield from self._leave_cycles(uid, held)
-                    self._let_go(held, waiting=True)
-                elif n:
-                    tail = d_start
-                    if restart_commit:
-                        tail += self.plan.check + self._draw(uid, "commit", u.vm_count, 1)
-                    total = self._block(d_stop + d_deall, d_prep, tail, writes)
-                got = yield from self.dispatch.slot(uid, total)
+            if in_place:
+                # "retry the operation": locked, VMs stopped, on the same crew
+                yield self.env.timeout(self.plan.failures.retry_after)
+                st.attempts["prepare"] = attempt
+                self.locks[uid] = (self.locks[uid][0], f"{self._lock_span(uid)} to Commit")
+            else:
+                got = yield from self._begin_prepare(uid, held, attempt, d_prep, after)
                 if got is None:
-                    assert total is not None
-                    what = "Stop, Deallocate, Prepare" + (
-                        ", Check, Commit and Start" if restart_commit else " and Start"
-                    )
-                    if held is not None:
-                        held.req, held.crew = yield from self.dispatch.crew(uid)
-                    self._give_up(uid, self._no_window(what, total(self.now)))
                     return False
                 req, crew = got
-                if held is not None:
-                    held.req, held.crew = req, crew
-                    yield from self._rejoin_cycles(uid, held)
-                    for rem in undone:  # gaps first, outages last, as before Validate
-                        yield from self._pre_step(uid, rem, crew, attempt)
-            else:
-                req, crew = held.req, held.crew
-            self.state[uid].attempts["prepare"] = attempt
-            self._lock(uid, f"Prepare attempt {attempt} to Commit")
-            if n:
-                self._stop_vms(
-                    uid,
-                    "stopped and deallocated by the platform (cloud service not in a VNet)"
-                    if u.kind == "cloud_service"
-                    else "stopped and deallocated (future_support what-if, MIG002/MIG003)",
-                )
-                yield from self._run(uid, "stop", d_stop, crew, attempt)
-                yield from self._run(uid, "deallocate", d_deall, crew, attempt)
             if planned is not None and attempt == 1:
                 d_eff = planned  # fixed when the unit was admitted
                 self._taken(uid, 0)
@@ -1528,38 +1516,209 @@ class Platform:
                 self.plan.failures.prepare, uid, "prepare", attempt
             )
             yield from self._run(uid, "prepare", d_eff, crew, attempt, fail)
-            if fail:
-                yield from self._run(uid, "abort", d_abort, crew, attempt)
-                why = f"caught at Prepare: {forced[0].rule}" if forced else "Prepare failed"
-                self._unlock(uid, f"Prepare attempt {attempt} to Abort ({why})")
-                if n:
-                    yield from self._run(uid, "start", d_start, crew, attempt)
+            if not fail:
+                if n and not restart_commit:
+                    yield from self._run(
+                        uid, "start", self._draw(uid, "start", n, attempt), crew, attempt
+                    )
                     self._start_vms(uid)
                 if held is None:
                     self.dispatch.release(req, crew)
-                if forced:
-                    rules = [f.rule for f in forced]
-                    self._give_up(
-                        uid,
-                        f"blocked at Prepare by {', '.join(dict.fromkeys(rules))}:"
-                        f" {forced[0].message}; aborted",
-                        rules,
-                    )
-                    return False
-                if attempt == tries:
-                    self._give_up(
-                        uid,
-                        f"Prepare failed {tries} times (plan.failures.max_attempts); aborted",
-                    )
-                    return False
+                return True
+            st.prepare_failures += 1
+            in_place = (
+                not forced and attempt < tries and self._retries_in_place(uid, held, attempt + 1)
+            )
+            if in_place:
                 continue
-            if n and not restart_commit:
-                yield from self._run(uid, "start", d_start, crew, attempt)
-                self._start_vms(uid)
+            why = f"caught at Prepare: {forced[0].rule}" if forced else "Prepare failed"
+            yield from self._abort(uid, crew, attempt, why)
             if held is None:
                 self.dispatch.release(req, crew)
-            return True
+            if forced:
+                rules = [f.rule for f in forced]
+                self._give_up(
+                    uid,
+                    f"blocked at Prepare by {', '.join(dict.fromkeys(rules))}:"
+                    f" {forced[0].message}; aborted",
+                    rules,
+                )
+                return False
+            if attempt == tries:
+                self._give_up(uid, self._spent(uid))
+                return False
+            after = "a failed Prepare"
         return False  # pragma: no cover - the loop always returns
+
+    def _begin_prepare(
+        self, uid: str, held: _Held | None, attempt: int, d_prep: float, after: str
+    ) -> Proc:
+        """Prepare attempt ``attempt`` from the start: a crew and a window for it, the lock,
+        Stop and Deallocate. Returns ``(request, crew)``, or ``None`` (the unit given up) when no
+        window is long enough.
+
+        Step by step (``held`` None): a crew, and a start at which Stop, Deallocate, Prepare and
+        Start fit a window. Just in time, after an Abort (attempt > 1): the rest of the sequence
+        must fit the window again, or the unit undoes its own pre-steps and waits (unlocked,
+        without its crew) for the next one."""
+        u = self.by_id[uid]
+        n = len(self.stopped[uid])
+        restart_commit = self.plan.restart_after == "commit"
+        writes = self._writes(uid)
+        d_stop = self._draw(uid, "stop", n, attempt) if n else 0.0
+        d_deall = self._draw(uid, "deallocate", n, attempt) if n else 0.0
+        d_start = self._draw(uid, "start", n, attempt) if n else 0.0
+        refit: Callable[[float], float] | None = None
+        undone: list[_Rem] = []
+        if held is not None and attempt > 1:
+            tail = (0.0 if restart_commit else d_start) + self.plan.check
+            tail += self._draw(uid, "commit", u.vm_count, 1) + self.rest.get(uid, 0.0)
+            tail += d_start if restart_commit else 0.0
+            refit = self._block(d_stop + d_deall, d_prep, tail, writes)
+            if self.dispatch.fits(self.now, refit(self.now)) == self.now:
+                refit = None
+            else:
+                undone = self._undo_for_later(uid)
+                again = sum(self._rem_minutes(rem, "remediate", uid) for rem in undone)
+                refit = self._with_cycles(uid, self._block(again, 0.0, 0.0, 0.0, refit))
+        if held is not None and refit is None:
+            req, crew = held.req, held.crew
+        else:
+            total: Callable[[float], float] | None = None
+            if held is not None:
+                total = refit
+                # No gateway stays removed, no ACL off, for the week the unit waits:
+                # its pre-steps are undone now and done again in its next window.
+                for rem in sorted(undone, key=lambda m: RESTORE_ORDER.get(m.remedy.kind or "", 99)):
+                    yield from self._post_step(
+                        uid,
+                        rem,
+                        held.crew,
+                        attempt - 1,
+                        f"undone while the unit waits for its next window after {after}",
+                    )
+                    rem.removed = rem.restored = None
+                    rem.claimed = False
+                yield from self._leave_cycles(uid, held)
+                self._let_go(held, waiting=True)
+            elif n:
+                tail = d_start
+                if restart_commit:
+                    tail += self.plan.check + self._draw(uid, "commit", u.vm_count, 1)
+                total = self._block(d_stop + d_deall, d_prep, tail, writes)
+            got = yield from self.dispatch.slot(uid, total)
+            if got is None:
+                assert total is not None
+                what = "Stop, Deallocate, Prepare" + (
+                    ", Check, Commit and Start" if restart_commit else " and Start"
+                )
+                if held is not None:
+                    held.req, held.crew = yield from self.dispatch.crew(uid)
+                self._give_up(uid, self._no_window(what, total(self.now)))
+                return None
+            req, crew = got
+            if held is not None:
+                held.req, held.crew = req, crew
+                yield from self._rejoin_cycles(uid, held)
+                for rem in undone:  # gaps first, outages last, as before Validate
+                    yield from self._pre_step(uid, rem, crew, attempt)
+        st = self.state[uid]
+        st.attempts["prepare"] = st.locked_at = attempt
+        self._lock(uid, f"Prepare attempt {attempt} to Commit")
+        if n:
+            self._stop_vms(
+                uid,
+                "stopped and deallocated by the platform (cloud service not in a VNet)"
+                if u.kind == "cloud_service"
+                else "stopped and deallocated (future_support what-if, MIG002/MIG003)",
+            )
+            yield from self._run(uid, "stop", d_stop, crew, attempt)
+            yield from self._run(uid, "deallocate", d_deall, crew, attempt)
+        return req, crew
+
+    def _retries_in_place(self, uid: str, held: _Held | None, attempt: int) -> bool:
+        """Whether Prepare attempt ``attempt`` retries the failed one as it is
+        (``after_prepare: retry``): when, after ``retry_after``, it and what must follow it in
+        the same window still fit that window. Just in time that is the rest of the sequence
+        (Start, Check, Commit, the post-steps); step by step, the VMs' downtime (Start, and
+        Check and Commit with ``restart_after: commit``), nothing when the unit stops no VM.
+        Else the operator aborts rather than leave the unit locked (and its VMs down) until the
+        next window."""
+        failures = self.plan.failures
+        if failures.after_prepare != "retry":
+            return False
+        n = len(self.stopped[uid])
+        if held is None and not n:
+            return True
+        u = self.by_id[uid]
+        d_prep = self._draw(uid, "prepare", u.vm_count, attempt)
+        tail = self._draw(uid, "start", n, attempt) if n else 0.0
+        then = self.plan.check + self._draw(uid, "commit", u.vm_count, 1)
+        if held is not None:
+            tail += then + self.rest.get(uid, 0.0)
+        elif self.plan.restart_after == "commit":
+            tail += then
+        total = self._block(failures.retry_after, d_prep, tail, self._writes(uid))
+        return self.dispatch.fits(self.now, total(self.now)) == self.now
+
+    def _check(self, uid: str, held: _Held | None, attempt: int) -> Proc:
+        """The Check of the Prepared unit (just in time the crew stays through it; step by step
+        it holds none). With ``plan.failures.check`` it finds a problem: the operator aborts
+        (:meth:`_abort`) and the unit is prepared again. True when the Check passed."""
+        fail = self.sampler.fails(self.plan.failures.check, uid, "check", attempt)
+        crew = held.crew if held is not None else None
+        yield from self._run(uid, "check", self.plan.check, crew, attempt, fail)
+        if not fail:
+            return True
+        self.state[uid].check_failures += 1
+        if held is not None:
+            yield from self._abort(uid, held.crew, attempt, "the Check found a problem")
+        else:
+            req, crew = yield from self.dispatch.crew(uid)
+            yield from self._abort(uid, crew, attempt, "the Check found a problem")
+            self.dispatch.release(req, crew)
+        return False
+
+    def _abort(self, uid: str, crew: int, attempt: int, why: str) -> Proc:
+        """Abort the Prepared unit after Prepare attempt ``attempt``: the lock ends, and the VMs
+        the platform stopped (still down) start again."""
+        u = self.by_id[uid]
+        yield from self._run(
+            uid, "abort", self._draw(uid, "abort", u.vm_count, attempt), crew, attempt
+        )
+        self._unlock(uid, f"{self._lock_span(uid)} to Abort ({why})")
+        stopped = self.stopped[uid]
+        if any(("down", uid, node_id("vm", vm)) in self.open for vm in stopped):
+            d_start = self._draw(uid, "start", len(stopped), attempt)
+            yield from self._run(uid, "start", d_start, crew, attempt)
+            self._start_vms(uid)
+
+    def _lock_span(self, uid: str) -> str:
+        """The Prepare attempts the open lock covers: ``Prepare attempt 2``, or ``Prepare
+        attempts 1-3`` when failed Prepares were retried as they are."""
+        st = self.state[uid]
+        first, last = st.locked_at, st.attempts["prepare"]
+        return f"Prepare attempt {last}" if first == last else f"Prepare attempts {first}-{last}"
+
+    def _spent(self, uid: str) -> str:
+        """Why a unit whose Prepare attempts are all spent is not migrated."""
+        st = self.state[uid]
+        tries = self.plan.failures.max_attempts
+        failed, found = st.prepare_failures, st.check_failures
+
+        def times(k: int) -> str:
+            return f"{k} time" if k == 1 else f"{k} times"
+
+        if not found:
+            what = f"Prepare failed {times(failed)}"
+        elif not failed:
+            what = f"Check found a problem {times(found)}"
+        else:
+            what = (
+                f"Prepare failed {times(failed)} and the Check found a problem {times(found)}"
+                f" in {tries} attempts"
+            )
+        return f"{what} (plan.failures.max_attempts); aborted"
 
     def _commit(self, uid: str, held: _Held | None, planned: float | None) -> Proc:
         u = self.by_id[uid]
@@ -1607,14 +1766,7 @@ class Platform:
                         )
                         return False
                     req, crew = yield from self.dispatch.crew(uid)
-                    d_abort = self._draw(uid, "abort", u.vm_count, prep_attempt)
-                    yield from self._run(uid, "abort", d_abort, crew, prep_attempt)
-                    self._unlock(
-                        uid, f"Prepare attempt {prep_attempt} to Abort (no window for Commit)"
-                    )
-                    if restart_commit:
-                        yield from self._run(uid, "start", d_start, crew, prep_attempt)
-                        self._start_vms(uid)
+                    yield from self._abort(uid, crew, prep_attempt, "no window for Commit")
                     self.dispatch.release(req, crew)
                     self._give_up(uid, f"{reason}; aborted")
                     return False
@@ -1643,7 +1795,7 @@ class Platform:
                     return False
                 continue
             st.commit_end = self.now
-            self._unlock(uid, f"Prepare attempt {prep_attempt} to Commit")
+            self._unlock(uid, f"{self._lock_span(uid)} to Commit")
             if restart_commit:
                 yield from self._run(uid, "start", d_start, crew, prep_attempt)
                 self._start_vms(uid)
