@@ -146,3 +146,59 @@ def test_runbook_says_there_is_no_way_back(tmp_path: Path) -> None:
     assert rollback[("v1", "restore:MIG008")].startswith("No rollback")
     # the storage account's unit is unaffected: it can still be aborted
     assert rollback[("st1", "prepare")].startswith("Until Commit: Move-AzureStorageAccount -Abort")
+
+
+def test_no_abort_once_the_domain_prepare_has_run() -> None:
+    # Every Prepare fails; even with after_prepare: abort the VNet is never aborted: the Prepare
+    # is retried as it is, and after the last attempt the unit stays locked (needs support).
+    sc = scenario(
+        aadds_migration=True,
+        failures={"prepare": 1.0, "max_attempts": 3, "after_prepare": "abort", "retry_after": 7},
+    )
+    rep = run(sc)
+    steps = [(e.step, e.outcome, e.attempt) for e in rep.events if e.unit == "v1"]
+    assert not any(step == "abort" for step, _, _ in steps)
+    assert [a for step, outcome, a in steps if step == "prepare" and outcome == "fail"] == [1, 2, 3]
+    for k in (1, 2):
+        _, failed = span(rep, "v1", "prepare", k)
+        again, _ = span(rep, "v1", "prepare", k + 1)
+        assert again - failed == 7.0
+    out = rep.outcome("v1")
+    assert out.status == "not_migrated"
+    assert out.needs_support
+    assert "cannot be rolled back" in out.reason
+    # one lock from the first Prepare to the end of the run, and the domain stays out
+    locks = [w for w in rep.windows if w.kind == "management" and w.resource == "vnet:v1"]
+    assert len(locks) == 1
+    assert locks[0].start == span(rep, "v1", "prepare", 1)[0]
+    (outage,) = [w for w in rep.windows if w.kind == "service"]
+    assert outage.end == locks[0].end == max(e.time for e in rep.events)
+    # the domain's prepare is never rolled back
+    assert not any(e.step == "restore:MIG008" for e in rep.events)
+
+
+def test_a_check_problem_is_fixed_forward() -> None:
+    sc = scenario(aadds_migration=True, failures={"check": 1.0, "max_attempts": 2})
+    rep = run(sc)
+    steps = [(e.step, e.outcome) for e in rep.events if e.unit == "v1"]
+    assert ("check", "fail") in steps
+    assert not any(step == "abort" for step, _ in steps)
+    assert rep.outcome("v1").status == "committed"
+    _, commit_end = span(rep, "v1", "commit")
+    (outage,) = [w for w in rep.windows if w.kind == "service"]
+    assert outage.end == commit_end + REMEDIES["MIG008"].restore[0]
+
+
+def test_other_units_still_abort() -> None:
+    # the no-abort rule belongs to the VNet with domain services, not to its neighbours
+    estate = json.loads(json.dumps(ESTATE))
+    estate["vnets"].append(vnet("v2", "app"))
+    estate["cloud_services"].append(
+        {"name": "cs2", "vnet": "v2", "vms": [vm("c", subnets=["app"])]}
+    )
+    sc = make(estate, aadds_migration=True, failures={"check": 1.0, "max_attempts": 2})
+    rep = run(sc)
+    assert [e.attempt for e in rep.events_of("v2", "abort", "start")] == [1, 2]
+    assert rep.outcome("v2").status == "not_migrated"
+    assert not rep.outcome("v2").needs_support
+    assert rep.outcome("v1").status == "committed"

@@ -178,7 +178,7 @@ def test_lock_and_downtime_each_step_opens(contoso_xlsx: Path) -> None:
     assert "; vm: sql-01, web-01, web-02; vnet: vnet-prod until" in lock
     # the lock lasts from Prepare's start to Commit's end
     minutes = (commit["End (UTC)"] - prepare["Start (UTC)"]).total_seconds() / 60
-    assert lock.endswith(f"until Sun 2026-12-06 02:56 UTC ({int(minutes)}m)")
+    assert lock.endswith(f"until Sun 2026-12-06 03:01 UTC ({int(minutes)}m)")
     assert minutes == 49
     # the platform stops cs-legacy's VMs: that downtime opens at Stop
     stop = str(rows[("cs-legacy", "Stop")]["Downtime opened"])
@@ -186,8 +186,8 @@ def test_lock_and_downtime_each_step_opens(contoso_xlsx: Path) -> None:
     # a pre-step opens its rule's window; the post-step closes it
     acl = str(rows[("vnet-prod", "Remediate MIG012")]["Downtime opened"])
     restore = rows[("vnet-prod", "Restore MIG012")]
-    assert acl.startswith("exposed (endpoint ACLs off): vm: web-01 until Sun 2026-12-06 03:33")
-    assert restore["End (UTC)"] == datetime(2026, 12, 6, 3, 33)
+    assert acl.startswith("exposed (endpoint ACLs off): vm: web-01 until Sun 2026-12-06 03:38")
+    assert restore["End (UTC)"] == datetime(2026, 12, 6, 3, 38)
     assert rows[("vnet-prod", "Validate")]["Downtime opened"] is None
 
 

@@ -27,7 +27,11 @@ affected VMs; a VNet peering (MIG014) removed once by the first end to begin and
 both ends are done; the Security Center policy (MIG020) switched off and on by the migration lead
 once per window (:meth:`Platform._cycle`); the units with Site Recovery VMs (MIG022) and the
 storage accounts of their disks migrated as a group on crews of their own in one window
-(:meth:`Platform._setup_groups`), replication re-enabled after the storage accounts' Commit.
+(:meth:`Platform._setup_groups`), replication re-enabled after the storage accounts' Commit. Under
+``plan.aadds_migration`` MIG008's domain services prepare runs last before Validate and their
+commit first after Commit; from the end of that prepare the unit is never aborted
+(:meth:`Platform._no_way_back`): Prepare is retried in place, a Check's problem is fixed forward,
+the Commit goes ahead past the window, and a unit given up stays locked (needs support).
 
 **Shared limits.** Crews (the policy's); ``plan.max_parallel``; the Resource Manager write
 throttle (``plan.write_limit_per_hour``), a token bucket holding one hour of writes, each Prepare
@@ -787,6 +791,25 @@ class Platform:
             and rem.units == [uid]
         ]
 
+    def _no_way_back(self, uid: str) -> str | None:
+        """The rule of a pre-step of ``uid`` that cannot be rolled back and has run (MIG008's
+        domain services migration under ``plan.aadds_migration``): from then on the unit is
+        never aborted. None when there is none."""
+        for rem in self.involved[uid]:
+            if rem.remedy.final and rem.removed is not None:
+                return rem.rule
+        return None
+
+    def _stuck(self, uid: str, what: str, rule: str) -> None:
+        """Give ``uid`` up without an Abort: ``rule``'s migration cannot be rolled back, so
+        the lock stays to the end of the run and the unit needs support."""
+        self.state[uid].locked_for_good = True
+        self._give_up(
+            uid,
+            f"{what}; {rule}'s migration cannot be rolled back, so the unit cannot be aborted:"
+            " it stays locked (needs support)",
+        )
+
     def _throttled(self, minutes: float, writes: float, t: float) -> float:
         if self.bucket is None:
             return minutes
@@ -877,8 +900,8 @@ class Platform:
         if not all(m == also or m in finished for m in rem.units):
             return False
         migrated = any(m == also or state[m].status == "committed" for m in rem.units)
-        if r.opens == "commit":
-            return migrated
+        if r.opens == "commit" or r.final:
+            return migrated  # a final pre-step (MIG008) is never rolled back
         if rem.removed is None and not rem.claimed and id(rem) not in claimed:
             return False
         return not migrated or all(w == also or w in finished for w in rem.waits_for)
@@ -1526,8 +1549,23 @@ class Platform:
                     self.dispatch.release(req, crew)
                 return True
             st.prepare_failures += 1
+            final = self._no_way_back(uid)
+            if final is not None and (forced or attempt == tries):
+                if held is None:
+                    self.dispatch.release(req, crew)
+                what = (
+                    f"blocked at Prepare by {forced[0].rule}: {forced[0].message}"
+                    if forced
+                    else f"Prepare failed {tries} times (plan.failures.max_attempts)"
+                )
+                self._stuck(uid, what, final)
+                return False
+            # No Abort once a final pre-step has run: the retry goes ahead in place even when
+            # the rest no longer fits the window (the lock and the outage run on).
             in_place = (
-                not forced and attempt < tries and self._retries_in_place(uid, held, attempt + 1)
+                not forced
+                and attempt < tries
+                and (final is not None or self._retries_in_place(uid, held, attempt + 1))
             )
             if in_place:
                 continue
@@ -1671,6 +1709,8 @@ class Platform:
         if not fail:
             return True
         self.state[uid].check_failures += 1
+        if self._no_way_back(uid) is not None:
+            return True  # no Abort possible: the problem is fixed forward, Commit follows
         if held is not None:
             yield from self._abort(uid, held.crew, attempt, "the Check found a problem")
         else:
@@ -1737,7 +1777,12 @@ class Platform:
             if held is not None:
                 d_first = planned if planned is not None and attempt == 1 else d_commit
                 rest = d_start + self.rest.get(uid, 0.0)
-                if self.dispatch.fits(self.now, d_first + rest) != self.now:
+                # A unit that cannot be aborted commits at once, past the window if need be:
+                # it is not left locked (its domain services out) until the next window.
+                if (
+                    self._no_way_back(uid) is None
+                    and self.dispatch.fits(self.now, d_first + rest) != self.now
+                ):
                     # After a failure the Commit no longer fits this window: the unit waits
                     # Prepared, without its crew, for the next one (every Commit in a window).
                     yield from self._leave_cycles(uid, held)
@@ -1764,6 +1809,10 @@ class Platform:
                             uid,
                             f"{reason}; a failed Commit cannot be aborted: the unit stays locked",
                         )
+                        return False
+                    final = self._no_way_back(uid)
+                    if final is not None:
+                        self._stuck(uid, reason, final)
                         return False
                     req, crew = yield from self.dispatch.crew(uid)
                     yield from self._abort(uid, crew, prep_attempt, "no window for Commit")
