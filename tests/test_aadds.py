@@ -202,3 +202,18 @@ def test_other_units_still_abort() -> None:
     assert rep.outcome("v2").status == "not_migrated"
     assert not rep.outcome("v2").needs_support
     assert rep.outcome("v1").status == "committed"
+
+
+def test_runbook_check_offers_no_abort_once_the_domain_migration_began(tmp_path: Path) -> None:
+    estate = json.loads(json.dumps(ESTATE))
+    estate["storage_accounts"] = [{"name": "st1"}]
+    doc = {"name": "aadds", "estate": estate, "plan": {"aadds_migration": True}}
+    path = tmp_path / "aadds.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    out = tmp_path / "rb.csv"
+    assert migsim("runbook", str(path), "--out", str(out), cwd=ROOT).returncode == 0
+    with out.open(encoding="utf-8") as fh:
+        rows = {(r["unit"], r["step_id"]): r for r in csv.DictReader(fh)}
+    assert "-Abort" not in rows[("v1", "check")]["command"]
+    assert "no Abort" in rows[("v1", "check")]["command"]
+    assert "-Abort" in rows[("st1", "check")]["command"]

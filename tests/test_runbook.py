@@ -437,3 +437,15 @@ def test_csv_field_prefixes_text_that_starts_a_formula(text: str, written: str) 
     from sim.outputs.runbook import csv_field
 
     assert csv_field(text) == written
+
+
+def test_start_after_commit_offers_no_abort() -> None:
+    # restart_after: commit starts cs-legacy's VMs after its Commit: nothing can be aborted then
+    book = build_runbook(CONTOSO, overrides=["plan.restart_after=commit"])
+    steps = [s for s in book.steps if s.unit == "cs-legacy"]
+    names = [s.step for s in steps]
+    assert names.index("start") > names.index("commit")
+    start = next(s for s in steps if s.step == "start")
+    assert start.rollback.startswith("After Commit: no rollback")
+    stop = next(s for s in steps if s.step == "stop")
+    assert stop.rollback.startswith("Until Commit: Move-AzureService -Abort")

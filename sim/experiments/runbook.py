@@ -373,6 +373,7 @@ def build_steps(
         by_rule.setdefault(f.rule, []).append(f)
     steps: list[RunbookStep] = []
     no_way_back: set[str] = set()  # units whose final pre-step (MIG008) has run
+    committed: set[str] = set()
     for i, (s, e) in enumerate(pairs):
         unit = run.units[s.unit]
         rule = step_rule(s.step)
@@ -383,7 +384,7 @@ def build_steps(
         if step_rule(s.step) is not None:
             command = remedy_action(s.step, names(resources), remediation)
         else:
-            command = step_command(unit, s.step, existing=existing, location=location)
+            command = step_command(unit, s.step, existing=existing, location=location, final=final)
         opens = tuple(
             Opened(kind, tuple(dict.fromkeys(rs)), a, b)
             for (kind, a, b), rs in opened.get(i, {}).items()
@@ -404,10 +405,17 @@ def build_steps(
                 p80_end=None,
                 opens=opens,
                 rollback=rollback_note(
-                    unit, s.step, existing=existing, location=location, final=final
+                    unit,
+                    s.step,
+                    existing=existing,
+                    location=location,
+                    final=final,
+                    committed=s.unit in committed,
                 ),
             )
         )
+        if s.step == "commit" and e.outcome == "end":
+            committed.add(s.unit)
     used = sorted({s.window for s in steps if s.window is not None})
     last = used[-1] if used else 0
     windows = [WindowOccurrence(k, *occurrences[k - 1]) for k in range(1, last + 1)]

@@ -147,11 +147,17 @@ def migration_command(
 
 
 def step_command(
-    unit: Unit, step: str, *, existing: ExistingVNet | None = None, location: str = ""
+    unit: Unit,
+    step: str,
+    *,
+    existing: ExistingVNet | None = None,
+    location: str = "",
+    final: bool = False,
 ) -> str:
     """What the operator runs for ``step`` (an ``events.csv`` step name) of ``unit``: the
     migration cmdlet with its switch, or what to do when the step has no command of its own.
-    Remediation steps get their action from :func:`remedy_action` instead."""
+    Remediation steps get their action from :func:`remedy_action` instead. ``final``: a
+    pre-step with no way back has run (MIG008), so the Check offers no Abort."""
     switch = {"validate": "Validate", "prepare": "Prepare", "commit": "Commit", "abort": "Abort"}
     if step in switch:
         cmd = migration_command(unit, switch[step], existing=existing, location=location)
@@ -167,6 +173,8 @@ def step_command(
     if step == "check":
         abort = migration_command(unit, "Abort", existing=existing, location=location)
         then = f"then Commit, or Abort: {abort}" if abort else "then Commit"
+        if final:
+            then = "then Commit (no Abort: a migration that cannot be rolled back has begun)"
         return (
             "No command: check the Prepared resources (only GET operations work while"
             f" Prepared); {then}"
@@ -205,10 +213,12 @@ def rollback_note(
     existing: ExistingVNet | None = None,
     location: str = "",
     final: bool = False,
+    committed: bool = False,
 ) -> str:
     """How ``step`` of ``unit`` is undone, if it can be. ``final``: the unit runs a pre-step
     with no way back (:attr:`sim.model.remedies.Remedy.final`, MIG008), so it is never
-    aborted."""
+    aborted. ``committed``: the step runs after the unit's Commit (a Start under
+    ``plan.restart_after: commit``), when nothing can be aborted."""
     rule = step_rule(step)
     if rule is not None:
         remedy = REMEDIES.get(rule)
@@ -233,6 +243,8 @@ def rollback_note(
         if unit.kind == "expressroute_circuit":
             return "No documented rollback of a circuit move"
         return "No rollback: a Commit cannot be aborted; if it fails, retry it after a short time"
+    if committed and step in ("stop", "deallocate", "start"):
+        return "After Commit: no rollback (the VMs start in Resource Manager)"
     if step in ("prepare", "check", "stop", "deallocate", "start") and final:
         return (
             "No Abort: a migration that cannot be rolled back has begun (its pre-step ran);"
