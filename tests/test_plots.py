@@ -542,3 +542,48 @@ def test_long_names_are_shortened_with_the_full_name_on_hover(contoso_run: RunRe
     assert [f"{long} (cloud service, 2 VMs)"] in tips.values()  # the label's own hover text
     assert any(t.startswith(f"{long} (cloud service, 2 VMs)") for v in tips.values() for t in v)
     _inside(fig, *fig.axes[0].get_yticklabels())
+
+
+def test_not_migrated_labels_stay_on_the_chart() -> None:
+    # A VNet with domain services whose every Prepare fails ends late in the run, locked: its
+    # label goes left of its busy span, cut to fit, and says it needs support.
+    doc = {
+        "name": "t",
+        "estate": {
+            "storage_accounts": [{"name": "st1"}],
+            "vnets": [
+                {
+                    "name": "v1",
+                    "subnets": [{"name": "web"}],
+                    "services": [{"name": "dc", "kind": "aad_domain_services"}],
+                }
+            ],
+            "cloud_services": [
+                {
+                    "name": "cs1",
+                    "vnet": "v1",
+                    "vms": [
+                        {"name": "a", "subnets": ["web"], "os_disk": {"storage_account": "st1"}}
+                    ],
+                }
+            ],
+        },
+        "plan": {
+            "aadds_migration": True,
+            "start": "2026-12-05T21:00:00Z",
+            "maintenance_windows": [{"every": "saturday", "at": "22:00", "for": "8h"}],
+            "failures": {"prepare": 1.0, "max_attempts": 3},
+        },
+    }
+    result = run_scenario(Scenario.model_validate(doc))
+    fig = plots.timeline(result)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    box = fig.bbox
+    labels = [
+        t for t in fig.axes[0].texts if "not migrated" in t.get_text() or "needs" in t.get_text()
+    ]
+    assert any(t.get_text().strip().startswith("locked, needs support:") for t in labels)
+    for t in labels:
+        ext = t.get_window_extent(renderer)
+        assert box.x0 <= ext.x0 and ext.x1 <= box.x1, t.get_text()

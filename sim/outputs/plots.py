@@ -715,8 +715,10 @@ def gantt(
             tooltip(drawn, fig, f"bar-{cls}-{y}", [bar_text(a, b, m) for a, b, m in spans])
 
     locks = [w for w in rep.windows if w.kind == "management"]
-    data = [w for w in rep.windows if w.kind == "data"]
-    gaps = [w for w in rep.windows if w.kind not in ("management", "data")]
+    # a platform service out (the managed domain, kind "service") is an outage, drawn as one
+    down = ("data", "service")
+    data = [w for w in rep.windows if w.kind in down]
+    gaps = [w for w in rep.windows if w.kind != "management" and w.kind not in down]
     bars(locks, 0.76, LOCK, 2, "lock")
     bars(data, 0.36, DATA, 3, "data")
     bars(gaps, 0.36, GAP, 3, "gap")
@@ -747,6 +749,8 @@ def gantt(
             retries.setdefault(header_of[e.unit], []).append(x(e.time))
     # A dense chart draws the same marks smaller, and marks a unit not migrated without its reason.
     mark = 0.4 if dense else 1.0
+    axis_px = ax.get_position().width * fig.get_figwidth() * fig.dpi
+    char_px = 8 * fig.dpi / 72 * 0.62  # a bold 8-point character, on average
     for uid in unit_order:
         o = outcomes[uid]
         y = header_of[uid]
@@ -768,13 +772,26 @@ def gantt(
                 markersize=6, markeredgewidth=1.5, zorder=5,
             )  # fmt: skip
         elif not o.migrated:
+            at = o.end if o.end is not None else 0.0
+            begun = o.first_start if o.first_start is not None else at
+            what = "locked, needs support" if o.needs_support else "not migrated"
+            # The label goes on the side of the unit's busy span with more room (right of its
+            # end, or left of its start) and is cut to the room there, so it stays on the chart.
+            extent = horizon * 1.03
+            room_right, room_left = (extent - at) / extent, begun / extent
+            left = room_left > room_right
+            chars = int(max(room_left, room_right) * axis_px / char_px) - len(what) - 6
+            if left:
+                at = begun
             ax.text(
-                x(o.end if o.end is not None else 0.0),
+                x(at),
                 y,
-                "  not migrated: " + _shorten(o.reason, 110),
+                f"  {what}: "
+                + _shorten(o.reason, max(24, min(110, chars)))
+                + ("  " if left else ""),
                 fontsize=8,
                 va="center",
-                ha="left",
+                ha="right" if left else "left",
                 color="#D55E00",
                 fontweight="bold",
                 zorder=5,
