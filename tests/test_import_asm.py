@@ -849,3 +849,51 @@ def test_cli_import_then_validate_reports_mig031_and_mig034(tmp_path: Path) -> N
         ("MIG031", "vm:vm-agent"),
         ("MIG034", "vm:vm-slash"),
     ]
+
+
+@pytest.mark.parametrize("encoded", ["%00", "%0A", "%1F", "%7F", "%C2%81"])
+def test_blob_name_with_control_characters_is_an_error(tmp_path: Path, encoded: str) -> None:
+    """Azure Storage refuses control characters in a blob name: a MediaLink whose URL-decoded
+    name holds one is refused at its line, not written into the estate."""
+    role = role_xml("vm1").replace("vhds/vm1-os.vhd", f"vhds/vm1{encoded}os.vhd")
+    folder = folder_with(tmp_path, service=service_xml("cs", role, instance_xml("vm1")))
+    with pytest.raises(InputError) as exc:
+        import_asm(folder)
+    assert exc.value.file == str(folder / "service.xml")
+    assert exc.value.line == 1
+    assert "VM vm1: OS disk MediaLink's blob name 'vm1" in exc.value.message
+    assert "holds the control character" in exc.value.message
+    assert "expected a blob name without control characters" in exc.value.message
+
+
+def test_cli_location_with_control_characters_exits_2(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, vnets=VNETS, storage=STORAGE)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "import", "asm", str(folder), "--out", "e.yaml",
+         "--location", "West\nEurope"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line == (
+        "error: --location: 'West\\nEurope' holds the control character '\\n'; expected a"
+        " region's name on one line, such as West Europe"
+    )
+    assert not (tmp_path / "e.yaml").exists()
+    with pytest.raises(InputError, match="control character"):
+        import_asm(folder, location="West\x85Europe")
+
+
+def test_no_location_and_no_affinity_group_is_warned_once(tmp_path: Path) -> None:
+    site = (
+        "<VirtualNetworkSite><Name>{}</Name><AffinityGroup> </AffinityGroup><AddressSpace>"
+        "<AddressPrefixes><AddressPrefix>10.{}.0.0/16</AddressPrefix></AddressPrefixes>"
+        "</AddressSpace></VirtualNetworkSite>"
+    )
+    vnets = doc("VirtualNetworkSites", site.format("vnet-a", 7) + site.format("vnet-b", 8))
+    result = import_asm(folder_with(tmp_path, vnets=vnets))
+    assert result.estate.location == "unknown"
+    assert [v.affinity_group for v in result.estate.vnets] == [None, None]
+    (warning,) = result.warnings
+    assert "name no location" in warning and "--location" in warning
+    assert import_asm(folder_with(tmp_path, vnets=vnets), location="West Europe").warnings == ()

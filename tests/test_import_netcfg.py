@@ -368,3 +368,73 @@ def test_cli_empty_location_exits_2(tmp_path: Path) -> None:
     assert "--location" in done.stderr and "is empty" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "e.yaml").exists()
+
+
+# ---- from the fresh-user trial -------------------------------------------------------------------
+
+
+def test_blank_affinity_group_is_absent_and_no_location_is_warned_once(tmp_path: Path) -> None:
+    """Sites with neither a Location nor an AffinityGroup (a blank one is none): location unknown,
+    one warning for the import (not one per site) saying to give it with --location."""
+    text = (
+        NETCFG.replace('Location="West Europe"', 'AffinityGroup=""')
+        .replace('Location="North Europe"', 'AffinityGroup="   "')
+        .replace('AffinityGroup="ag-west"', "")
+    )
+    result = import_netcfg(write(tmp_path, text))
+    assert result.estate.location == "unknown"
+    assert {v.affinity_group for v in result.estate.vnets} == {None}
+    (warning,) = [w for w in result.warnings if "location" in w]
+    assert "name no location" in warning and "--location" in warning
+    given = import_netcfg(write(tmp_path, text), location="West Europe")
+    assert given.estate.location == "West Europe"
+    assert not any("location" in w for w in given.warnings)
+
+
+def test_no_sites_no_location_warning(tmp_path: Path) -> None:
+    text = f'<NetworkConfiguration xmlns="{NETCFG_NS}"><VirtualNetworkConfiguration/>'
+    result = import_netcfg(write(tmp_path, text + "</NetworkConfiguration>"))
+    assert result.warnings == ("netcfg.xml: no virtual network sites; the estate is empty",)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "what"),
+    [
+        ('<LocalNetworkSiteRef name="hq">', "<LocalNetworkSiteRef>", "LocalNetworkSiteRef"),
+        (
+            '<LocalNetworkSiteRef name="hq">',
+            '<LocalNetworkSiteRef name=" ">',
+            "LocalNetworkSiteRef",
+        ),
+        ('<DnsServerRef name="dc-01" />', "<DnsServerRef />", "DnsServerRef"),
+    ],
+)
+def test_reference_without_name_is_refused_at_its_line(
+    tmp_path: Path, old: str, new: str, what: str
+) -> None:
+    """A reference with no name (the schema requires one) is refused where it is, as a site or a
+    DNS server without a name is: not a VPN gateway (or a DNS server) made up or dropped."""
+    text = NETCFG.replace(old, new, 1)
+    with pytest.raises(InputError) as exc:
+        import_netcfg(write(tmp_path, text))
+    assert exc.value.file == str(tmp_path / "netcfg.xml")
+    assert (
+        exc.value.line
+        == text.splitlines().index(next(line for line in text.splitlines() if new in line)) + 1
+    )
+    assert f"a {what} of VNet vnet-" in exc.value.message
+    assert "has no name attribute; expected a non-empty name" in exc.value.message
+
+
+def test_cli_location_with_control_characters_exits_2(tmp_path: Path) -> None:
+    source = write(tmp_path, OLDER_FORM, "NetworkConfig.xml")
+    for bad in ("West\nEurope", "West\tEurope", "West\x7fEurope"):
+        done = migsim(
+            "import", "netcfg", str(source), "--out", "e.yaml", "--location", bad, cwd=tmp_path
+        )
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line.startswith("error: --location:") and "control character" in line
+        assert not (tmp_path / "e.yaml").exists()
+    with pytest.raises(InputError, match="control character '\\\\x00'"):
+        import_netcfg(source, location="West\x00Europe")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,6 +228,15 @@ def blob_name(url: str) -> str | None:
 MAX_BLOB_NAME = 1024
 """The longest blob name Azure Storage allows: 1,024 characters (Azure docs, "Naming and
 Referencing Containers, Blobs, and Metadata"); the estate's ``Disk.blob`` holds as much."""
+
+
+def _control_character(name: str) -> str | None:
+    """The first control character (Unicode category Cc: U+0000 to U+001F, U+007F to U+009F) of
+    ``name``, else None. Azure Storage refuses them in blob names (Azure docs, "Naming and
+    Referencing Containers, Blobs, and Metadata": "control characters (0x00-0x1F, \\u0081,
+    etc.)" are not allowed)."""
+    return next((ch for ch in name if unicodedata.category(ch) == "Cc"), None)
+
 
 _WHOLE = re.compile(r"[0-9]+")
 
@@ -851,6 +861,14 @@ class _AsmImport:
                 f" {MAX_BLOB_NAME:,} characters; expected at most {MAX_BLOB_NAME:,}, as Azure"
                 " Storage allows",
             )
+        elif (control := _control_character(blob)) is not None:
+            shown = f"{blob[:60]!r}{'...' if len(blob) > 60 else ''}"
+            raise r.error(
+                link_el,
+                f"VM {vm}: {what} MediaLink's blob name {shown} (URL-decoded) holds the control"
+                f" character {control!r}; expected a blob name without control characters, as"
+                " Azure Storage allows",
+            )
         premium = (d.text("IOType") or "").lower() == "provisioned"
         use = self.disk_accounts.setdefault(account, _DiskUse(premium, vm))
         use.premium = use.premium or premium
@@ -1200,6 +1218,7 @@ class _AsmImport:
             self.notes,
             default="unknown",
             given=self.given_location,
+            warn_unnamed=bool(vnets or services or self.storage or self.reserved_ips),
         )
         return {
             "subscription": subscription,

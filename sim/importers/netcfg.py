@@ -136,9 +136,9 @@ def _site(r: Reader, el: Element, dns: dict[str, str]) -> NetcfgSite:
     servers: list[str] = []
     for refs in f.all("DnsServersRef"):
         for ref in r.fields(refs, {"DnsServerRef"}).all("DnsServerRef"):
-            ref_name = _attr(ref, "name")
-            if ref_name is None:
-                continue
+            ref_name = r.name(
+                ref, _attr(ref, "name"), f"a DnsServerRef of VNet {name}", "name attribute"
+            )
             if ref_name not in dns:
                 r.notes.warn(
                     f"{r.doc.name}: VNet {name} refers to DNS server {ref_name!r}, which"
@@ -151,6 +151,13 @@ def _site(r: Reader, el: Element, dns: dict[str, str]) -> NetcfgSite:
         g = r.fields(gw, {"ConnectionsToLocalNetwork", "VPNClientAddressPool"})
         for conns in g.all("ConnectionsToLocalNetwork"):
             for site_ref in r.fields(conns, {"LocalNetworkSiteRef"}).all("LocalNetworkSiteRef"):
+                # a reference names the local site it connects to, as a DnsServerRef its server
+                site_name = r.name(
+                    site_ref,
+                    _attr(site_ref, "name"),
+                    f"a LocalNetworkSiteRef of VNet {name}",
+                    "name attribute",
+                )
                 links = r.fields(site_ref, {"Connection"}).all("Connection")
                 if not links and "vpn" not in kinds:
                     # The older schema names the local site alone: a site-to-site (IPsec) link,
@@ -162,7 +169,7 @@ def _site(r: Reader, el: Element, dns: dict[str, str]) -> NetcfgSite:
                     if kind is None:
                         r.notes.warn(
                             f"{r.doc.name}: VNet {name}: connection type {ctype!r} to"
-                            f" {_attr(site_ref, 'name')!r} is neither Dedicated nor IPsec;"
+                            f" {site_name!r} is neither Dedicated nor IPsec;"
                             " ignored"
                         )
                     elif kind not in kinds:
@@ -238,6 +245,7 @@ def import_netcfg(file: Path, *, location: str | None = None) -> ImportResult:
         notes,
         default="unknown",
         given=given,
+        warn_unnamed=bool(config.sites),
     )
     estate = build_estate(
         str(file), {"subscription": "imported", "location": location, "vnets": vnets}

@@ -3,6 +3,7 @@ writer of the estate file (:func:`write_estate`)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -65,11 +66,20 @@ MAX_LOCATION = 200
 
 def check_location(value: str) -> str:
     """A region given with ``--location`` (``location=``): stripped, 1 to
-    :data:`MAX_LOCATION` characters, as the estate holds names; else an :class:`InputError`."""
+    :data:`MAX_LOCATION` characters, as the estate holds names, and no control character (a
+    newline, a NUL); else an :class:`InputError`."""
     region = value.strip()
     if not region:
         raise InputError(
             "--location", (), "is empty; expected the region's name, such as West Europe"
+        )
+    control = next((ch for ch in region if unicodedata.category(ch) == "Cc"), None)
+    if control is not None:
+        raise InputError(
+            "--location",
+            (),
+            f"{region[:40]!r} holds the control character {control!r}; expected a region's"
+            " name on one line, such as West Europe",
         )
     if len(region) > MAX_LOCATION:
         raise InputError(
@@ -88,12 +98,14 @@ def pick_location(
     *,
     default: str,
     given: str | None = None,
+    warn_unnamed: bool = True,
 ) -> str:
     """The estate's location: ``given`` (``--location``) when there is one, else the most
     frequent region the documents name (first seen wins a tie), else ``default``.
 
     An affinity group is never a location: documents that name only affinity groups leave the
-    location at ``default``, with one warning saying how to give the region.
+    location at ``default``, with one warning saying how to give the region; documents that name
+    neither get one such warning too (unless ``warn_unnamed`` is false: nothing was imported).
     """
     if given is not None:
         named = [loc for loc in dict.fromkeys(locations) if loc != given]
@@ -119,6 +131,11 @@ def pick_location(
             f"the documents name the {groups}, not a region; estate location"
             f" {default} (an affinity group is not a location): give the affinity group's"
             " region with --location"
+        )
+    elif warn_unnamed:
+        notes.warn(
+            f"the documents name no location (no Location, no AffinityGroup); estate location"
+            f" {default}: give the region with --location"
         )
     return default
 
