@@ -198,6 +198,20 @@ BAD_INPUTS = [
         ["unknown extension of the VM 'VMAccess/2.0'", "expected one of: BGInfo/2.1"],
     ),
     Bad(
+        "extensions-unreported-twice",
+        edited(
+            lambda d: vm(d, 0, 1).update(
+                extensions=["BGInfo/2.1", "VMAccess/2.0"],
+                extensions_unreported=["BGInfo/2.1", "VMAccess/2.0", "BGInfo/2.1"],
+            )
+        ),
+        "estate.cloud_services[0].vms[1].extensions_unreported[2]",
+        [
+            "duplicate extension 'BGInfo/2.1' (first at extensions_unreported[0])",
+            "expected each extension once",
+        ],
+    ),
+    Bad(
         "dangling-vm-data-disk-storage-account",
         edited(
             lambda d: vm(d).update(

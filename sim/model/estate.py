@@ -507,7 +507,18 @@ def check_references(estate: Estate) -> list[tuple[Loc, str]]:
                         )
                     )
             have = set(vm.extensions)
+            first_at: dict[str, int] = {}
             for ei, ext in enumerate(vm.extensions_unreported):
+                if ext in first_at:
+                    p.append(
+                        (
+                            (*vloc, "extensions_unreported", ei),
+                            f"duplicate extension {ext!r} (first at extensions_unreported"
+                            f"[{first_at[ext]}]); expected each extension once",
+                        )
+                    )
+                    continue
+                first_at[ext] = ei
                 if ext not in have:
                     p.append(
                         (
