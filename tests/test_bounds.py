@@ -82,7 +82,11 @@ BAD = [
     Bad("step-base", ("plan.durations.prepare.base=31d",), ("prepare.base:", "at most 30d")),
     Bad("step-per-vm", ("plan.durations.commit.per_vm=1e9",), ("commit.per_vm:", "at most 30d")),
     Bad("remedy-step", ("plan.remedies.MIG013.restore=1e300",), ("MIG013.restore:", "at most 30d")),
-    Bad("retry-after", ("plan.failures.retry_after=2d",), ("retry_after:", "less than or equal")),
+    Bad(
+        "retry-after",
+        ("plan.failures.retry_after=2d",),
+        ("retry_after:", "expected a duration of at most 1d (1,440 minutes), got 2,880 minutes"),
+    ),
     Bad("deadline", ("plan.deadline=1e300",), ("plan.deadline:", "at most 3650d")),
     # counts
     Bad("crews", ("plan.crews=1000000000",), ("plan.crews:", "less than or equal to 10000")),
@@ -138,8 +142,16 @@ BAD = [
         ("plan.maintenance_windows[0] lasts 3d, longer than plan.horizon (2d)",),
     ),
     # the horizon itself: one hour to ten years
-    Bad("horizon-short", ("plan.horizon=30m",), ("plan.horizon:", "greater than or equal to 60")),
-    Bad("horizon-long", ("plan.horizon=3651d",), ("plan.horizon:", "less than or equal")),
+    Bad(
+        "horizon-short",
+        ("plan.horizon=30m",),
+        ("plan.horizon:", "expected a horizon of at least 1h (60 minutes), got 30 minutes"),
+    ),
+    Bad(
+        "horizon-long",
+        ("plan.horizon=3651d",),
+        ("plan.horizon:", "at most 3650d (5,256,000 minutes), got 5,257,440 minutes"),
+    ),
     Bad("horizon-inf", ("plan.horizon=.inf",), ("plan.horizon:", "finite")),
     # the estate's numbers
     Bad(

@@ -657,6 +657,61 @@ def test_set_value_of_wrong_type_names_the_key_path(tmp_path: Path) -> None:
     assert "valid integer" in err.message
 
 
+# A remediation with no post-step (pre-step): its duration there is an error at that key path,
+# in the file or from --set, like a rule with no steps at all (from the fresh-user trial).
+MISSING_STEPS = [
+    ("MIG031", "restore", "post-step", "remediate"),
+    ("MIG035", "restore", "post-step", "remediate"),
+    ("MIG018", "restore", "post-step", "remediate"),
+    ("MIG009", "restore", "post-step", "remediate"),
+    ("MIG017", "remediate", "pre-step", "restore"),
+    ("MIG030", "remediate", "pre-step", "restore"),
+]
+
+
+@pytest.mark.parametrize(("rule", "step", "kind", "other"), MISSING_STEPS)
+def test_remedy_step_the_rule_does_not_have(
+    tmp_path: Path, rule: str, step: str, kind: str, other: str
+) -> None:
+    path = tmp_path / "s.yaml"
+    text = BASE_TEXT + f"  remedies:\n    {rule}:\n      {other}: 5m\n      {step}: 45m\n"
+    path.write_text(text, encoding="utf-8")
+    message = (
+        f"{rule}'s remediation has no {kind}; expected only {other} under plan.remedies.{rule}"
+    )
+    err = load_error(path)
+    assert_names(err, str(path), f"plan.remedies.{rule}.{step}", [message])
+    assert err.line == len(text.splitlines())  # the step's own line
+    path.write_text(BASE_TEXT, encoding="utf-8")
+    assert_names(
+        load_error(path, [f"plan.remedies.{rule}.{step}=45m"]),
+        "--set",
+        f"plan.remedies.{rule}.{step}",
+        [message],
+    )
+    assert load_scenario(path, [f"plan.remedies.{rule}.{other}=45m"]).plan.remedy_step(
+        rule, "remediate" if other == "remediate" else "restore"
+    ) == StepDuration(base=45.0)
+
+
+def test_unknown_remedy_rule_blames_set_when_set_wrote_it(tmp_path: Path) -> None:
+    """--set plan.remedies.MIG032.remediate=10m: the rule came from --set, so --set is named (the
+    file was, at the line of plan); a rule the file itself lists is the file's, at its line."""
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE_TEXT, encoding="utf-8")
+    err = load_error(path, ["plan.remedies.MIG032.remediate=10m"])
+    assert_names(err, "--set", "plan.remedies.MIG032", ["no remediation step for MIG032"])
+    assert err.line is None
+    text = BASE_TEXT + "  remedies:\n    MIG032: {restore: 5m}\n"
+    path.write_text(text, encoding="utf-8")
+    err = load_error(path, ["plan.remedies.MIG032.remediate=10m"])
+    assert_names(err, str(path), "plan.remedies.MIG032", ["no remediation step for MIG032"])
+    assert err.line == len(text.splitlines())
+    # an override that wrote elsewhere leaves the blame with the file
+    err = load_error(path, ["plan.crews=3"])
+    assert_names(err, str(path), "plan.remedies.MIG032", ["no remediation step for MIG032"])
+
+
 # ---- the CLI end to end --------------------------------------------------------------------------
 
 
@@ -717,6 +772,8 @@ def test_cli_validate_error_in_separate_estate_file(tmp_path: Path) -> None:
         ("plan.crews", "--set", ""),
         ("name.first=x", "--set", "name"),
         ("plan.crews=two", "", "plan.crews"),  # which file is named here is the CLI's choice
+        ("plan.remedies.MIG032.remediate=10m", "error: --set:", "plan.remedies.MIG032"),
+        ("plan.remedies.MIG031.restore=45m", "error: --set:", "plan.remedies.MIG031.restore"),
     ],
 )
 def test_cli_bad_set_exits_2(tmp_path: Path, override: str, file: str, key_path: str) -> None:

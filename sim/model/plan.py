@@ -10,7 +10,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.common.timeparse import ClockMinutes, Minutes, format_minutes, parse_duration
 from sim.model.estate import Items, Model, Name
@@ -35,6 +44,9 @@ DEFAULT_HORIZON = YEAR
 MAX_STEP = 30 * DAY
 """Longest ``base`` and ``per_vm`` of a step and ``plan.check``: thirty days. Assumption: the
 platform's longest step takes hours, not weeks."""
+MAX_RETRY_AFTER = DAY
+"""Longest ``plan.failures.retry_after``: one day. Assumption: the platform says "retry the
+operation after a short time"."""
 MAX_WRITES = 1000.0
 """Most Resource Manager writes per VM or per other resource in one Prepare or Commit
 (assumption: three are assumed; a thousand is far beyond any resource)."""
@@ -69,12 +81,24 @@ def _in_range(value: datetime | None) -> datetime | None:
     return value
 
 
-def _bounded(maximum: float, what: str) -> AfterValidator:
+def _bounded(maximum: float, what: str, minimum: float | None = None) -> AfterValidator:
+    """A duration's bounds, worded as durations: "expected a duration of at most 30d (43,200
+    minutes), got 44,640 minutes" (not bare minutes)."""
+
+    def got(value: float) -> str:
+        # 5,257,440 minutes as such (not 5.25744e+06); 1e+300 stays short
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if value < 1e12 else f"{value:.6g}"
+
     def check(value: float) -> float:
+        if minimum is not None and value < minimum:
+            raise ValueError(
+                f"expected {what} of at least {format_minutes(minimum)}"
+                f" ({minimum:,.0f} minutes), got {got(value)} minutes"
+            )
         if value > maximum:
             raise ValueError(
                 f"expected {what} of at most {format_minutes(maximum)}"
-                f" ({maximum:,.0f} minutes), got {value:,.6g} minutes"
+                f" ({maximum:,.0f} minutes), got {got(value)} minutes"
             )
         return value
 
@@ -83,6 +107,10 @@ def _bounded(maximum: float, what: str) -> AfterValidator:
 
 StepMinutes = Annotated[Minutes, _bounded(MAX_STEP, "a duration")]
 """A duration of at most :data:`MAX_STEP` (30 days)."""
+RetryMinutes = Annotated[Minutes, _bounded(MAX_RETRY_AFTER, "a duration")]
+"""A duration of at most :data:`MAX_RETRY_AFTER` (one day)."""
+HorizonMinutes = Annotated[Minutes, _bounded(MAX_HORIZON, "a horizon", minimum=MIN_HORIZON)]
+"""A duration from :data:`MIN_HORIZON` (one hour) to :data:`MAX_HORIZON` (ten years)."""
 LongMinutes = Annotated[Minutes, _bounded(MAX_HORIZON, "a duration")]
 """A duration of at most :data:`MAX_HORIZON` (10 years)."""
 
@@ -209,10 +237,8 @@ class Failures(Model):
     )
     # Assumption: the platform says "retry the operation after a short time" (migration-facts.md)
     # without a number; five minutes is ours.
-    retry_after: StepMinutes = Field(
+    retry_after: RetryMinutes = Field(
         default=5.0,
-        ge=0.0,
-        le=1440.0,
         description="Assumption: minutes before a failed Prepare (retried as it is) or a failed"
         " Commit is tried again.",
     )
@@ -459,7 +485,7 @@ class Plan(Model):
     ordering: Annotated[str | tuple[Name, ...], BeforeValidator(_ordering)] = "as_listed"
     crews: int = Field(default=1, ge=1, le=10_000)  # more crews than units is never needed
     check: StepMinutes = 0.0
-    horizon: Annotated[Minutes, Field(ge=MIN_HORIZON, le=MAX_HORIZON)] = Field(
+    horizon: HorizonMinutes = Field(
         default=DEFAULT_HORIZON,
         description="Simulated time after which the run stops: work not done by then is reported"
         " as not finished by the horizon.",
@@ -600,12 +626,43 @@ class Plan(Model):
     @field_validator("remedies")
     @classmethod
     def _known_rules(cls, v: dict[str, RemedyDurations]) -> dict[str, RemedyDurations]:
-        unknown = sorted(set(v) - set(REMEDIES))
-        if unknown:
-            raise ValueError(
-                f"no remediation step for {', '.join(unknown)}; expected one of"
-                f" {', '.join(sorted(REMEDIES))}"
+        # Each problem at its own key path (plan.remedies.MIG032, plan.remedies.MIG031.restore),
+        # so that the loader names the line, or --set when an override wrote that key.
+        problems: list[InitErrorDetails] = []
+
+        def problem(loc: tuple[str, ...], given: BaseModel, message: str) -> None:
+            problems.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                    loc=loc,
+                    input=given.model_dump(exclude_none=True),  # a block: the message alone
+                )
             )
+
+        for rule, own in v.items():
+            remedy = REMEDIES.get(rule)
+            if remedy is None:
+                problem(
+                    (rule,),
+                    own,
+                    f"no remediation step for {rule}; expected one of"
+                    f" {', '.join(sorted(REMEDIES))}",
+                )
+                continue
+            for step, has, kind, other in (
+                ("remediate", remedy.pre, "pre-step", "restore"),
+                ("restore", remedy.post, "post-step", "remediate"),
+            ):
+                given = getattr(own, step)
+                if given is not None and not has:
+                    problem(
+                        (rule, step),
+                        given,
+                        f"{rule}'s remediation has no {kind}; expected only {other} under"
+                        f" plan.remedies.{rule}",
+                    )
+        if problems:
+            raise ValidationError.from_exception_data("Plan", problems)
         return v
 
     def remedy_step(self, rule: str, step: Literal["remediate", "restore"]) -> StepDuration:

@@ -84,6 +84,21 @@ class _Document:
                 loader.dispose()
         return self._root
 
+    def holds(self, loc: Loc) -> bool:
+        """Whether the file's text itself has the key path ``loc`` (an override may have made
+        it)."""
+        node = self.root
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                node = node.value[part] if 0 <= part < len(node.value) else None
+            else:
+                node = None
+            if node is None:
+                return False
+        return node is not None
+
     def line_of(self, loc: Loc) -> int | None:
         node = self.root
         line = node.start_mark.line + 1 if node is not None else None
@@ -503,9 +518,12 @@ def validation_error(
         seen.add(loc)
         found.append((loc, _describe(err, model, loc)))
     (loc, message), rest = found[0], found[1:]
-    # the key an override wrote, or a check of the block holding it that names that key
+    # the key an override wrote; a check of the block holding it that names that key; or a key
+    # the file does not have, which an override made by writing below it (--set
+    # plan.remedies.MIG032.remediate=10m: the problem is plan.remedies.MIG032 itself)
     from_set = any(
-        loc[: len(o)] == o or (o[: len(loc)] == loc and _fmt(o) in message) for o in overridden
+        loc[: len(o)] == o or (o[: len(loc)] == loc and (_fmt(o) in message or not doc.holds(loc)))
+        for o in overridden
     )
     return InputError(
         "--set" if from_set else doc.file,
