@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -247,3 +248,122 @@ def test_a_comparison_of_equal_vm_hours_says_tie() -> None:
     assert [r.probability_best for r in table] == pytest.approx([0.5, 0.5])
     assert result.verdict("vm_hours_down").startswith("Tie on vm_hours_down:")
     assert not all(r.best for r in result.table("makespan_hours"))  # a real difference stays
+
+
+# ---- alternatives that migrate different units ------------------------------------------------
+
+BLOCKED_ESTATE = """\
+name: aadds-what-if
+estate:
+  storage_accounts: [{name: st-dc}, {name: st-app}]
+  vnets:
+    - name: vnet-dc
+      subnets: [{name: infra}]
+      services: [{name: corp-dc, kind: aad_domain_services}]
+    - name: vnet-app
+      subnets: [{name: app}]
+  cloud_services:
+    - name: cs-dc
+      vnet: vnet-dc
+      vms: [{name: dc-01, subnets: [infra], os_disk: {storage_account: st-dc}}]
+    - name: cs-app
+      vnet: vnet-app
+      vms: [{name: app-01, subnets: [app], os_disk: {storage_account: st-app}}]
+plan:
+  seed: 7
+  start: 2026-12-05T22:00:00Z
+  ordering: as_listed
+  crews: 2
+  maintenance_windows: [{every: saturday, at: "22:00", for: 8h}]
+  failures: {prepare: 0, commit: 0}
+"""
+
+
+def _compare_cli(tmp_path: Path, *args: str) -> tuple[str, Path]:
+    import os
+    import subprocess
+    import sys
+
+    scenario = tmp_path / "aadds.yaml"
+    scenario.write_text(BLOCKED_ESTATE)
+    out = tmp_path / "cmp"
+    env = {**os.environ, "COLUMNS": "300"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", "compare", str(scenario), *args, "--replications", "4",
+         "--workers", "1", "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    # What a reader sees, the table borders dropped and the words on one line.
+    text = result.stdout.translate({ord(ch): " " for ch in "│┃"})
+    return " ".join(text.split()), out
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_an_alternative_that_leaves_units_blocked_is_never_everything_committed(
+    tmp_path: Path,
+) -> None:
+    # Without the what-if MIG008 blocks vnet-dc, and st-dc waits for it: two units never migrate
+    # under aadds_migration=false that aadds_migration=true migrates.
+    printed, out = _compare_cli(
+        tmp_path, "--vary", "plan.aadds_migration=false,true", "--metric", "service_hours_down"
+    )
+    no, yes = "as_listed | aadds_migration=false", "as_listed | aadds_migration=true"
+    stats = {(r["alternative"], r["metric"]): r for r in _csv(out / "compare.csv")}
+    assert float(stats[no, "units_not_migrated"]["mean"]) == 2.0
+    assert float(stats[yes, "units_not_migrated"]["mean"]) == 0.0
+    assert float(stats[no, "done_in_window_1"]["mean"]) == 0.0
+    assert float(stats[yes, "done_in_window_1"]["mean"]) == 1.0
+    # Less work is quicker: the blocked alternative has the lower makespan and service-hours.
+    assert stats[no, "makespan_hours"]["best"] == "true"
+
+    finish = {r["alternative"]: r for r in _csv(out / "compare-finish.csv")}
+    assert finish[no]["p50_min"] == finish[no]["p80_min"] == finish[no]["p90_min"] == ""
+    assert finish[no]["done_by_window_1"] == "0"  # as compare.csv says
+    assert finish[no]["not_done_share"] == "1"
+    assert finish[no]["units_never_migrated"] == "st-dc;vnet-dc"
+    assert finish[yes]["done_by_window_1"] == "1" and finish[yes]["units_never_migrated"] == ""
+    assert float(finish[yes]["p50_min"]) == pytest.approx(
+        float(stats[yes, "makespan_hours"]["p50"]) * 60, abs=1e-3
+    )
+    # The terminal's finish table: no finish time and 0.0 % for the blocked alternative.
+    assert f"{no} not done not done not done 0.0 % 0.0 % 2 units (blocked)" in printed
+    # (the table wraps its cells: the clock time's second half goes on the next line)
+    assert f"{yes} Sat 05 Sat 05 Sat 05 100.0 % 100.0 %" in printed
+    assert finish[yes]["p50_local"] == "2026-12-05T23:51:30+00:00" and "Dec 23:52" in printed
+    assert printed.count("not done") == 3
+
+    lesser = (
+        f"Not the same work: {no} never migrates 2 units that {yes} migrates (st-dc, vnet-dc:"
+        " blocked under its plan, or waiting for a blocked unit): its makespan, VM-hours down,"
+        " service-hours down and lock hours cover less work."
+    )
+    # The --metric verdict, then the Pareto sentence, both say it.
+    assert printed.count(lesser) == 2
+    assert f"makespan lower {no} (migrates fewer units)" in printed
+    assert f"units not migrated lower {yes} 0.00" in printed
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["fewer_units"] == {no: 2.0}
+    assert verdict["blocked"] == {no: ["st-dc", "vnet-dc"]}
+    assert set(verdict["pareto"]) == {no, yes}  # fewer units is no win: both stay
+    assert "units_not_migrated" in verdict["strengths"][yes]
+
+
+def test_units_blocked_in_every_alternative_change_nothing(tmp_path: Path) -> None:
+    # vnet-dc and st-dc are blocked under both: the comparison is of the rest, done in window 1.
+    printed, out = _compare_cli(tmp_path, "--vary", "plan.crews=1,2")
+    stats = {(r["alternative"], r["metric"]): r for r in _csv(out / "compare.csv")}
+    finish = {r["alternative"]: r for r in _csv(out / "compare-finish.csv")}
+    for name in ("as_listed | crews=1", "as_listed | crews=2"):
+        assert float(stats[name, "units_not_migrated"]["mean"]) == 2.0
+        assert float(stats[name, "done_in_window_1"]["mean"]) == 1.0
+        assert finish[name]["done_by_window_1"] == "1"
+        assert finish[name]["units_never_migrated"] == "" and finish[name]["not_done_share"] == "0"
+        assert finish[name]["p50_min"] != ""
+    assert "Not the same work" not in printed and "migrates fewer units" not in printed
+    assert "units not migrated lower tie: all equal 2.00" in printed
+    assert json.loads((out / "verdict.json").read_text())["fewer_units"] == {}

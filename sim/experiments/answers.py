@@ -106,6 +106,10 @@ class FinishAnswers:
     not_done: int  # a unit left behind: done in no window
     deadline: Deadline | None
     out_of_scope: int = 0  # units blocked under the plan (and those waiting for them)
+    blocked: tuple[str, ...] = ()
+    """Units this alternative of a comparison never migrates (blocked under its plan, or waiting
+    for a blocked unit) that another alternative can: they keep every replication from being
+    done (``out_of_scope`` counts only the units out of scope in every alternative)."""
 
     def share_by(self, k: int) -> float | None:
         """The share done by the end of window ``k`` (cumulative: after the last window anyone
@@ -115,6 +119,22 @@ class FinishAnswers:
             return None
         listed = [w for w in self.windows if w.index <= k]
         return listed[-1].share_by if listed else 0.0
+
+    def blocked_text(self) -> str:
+        """``2 units never migrated``: what :attr:`blocked` means to a planner."""
+        n = len(self.blocked)
+        return f"{n} unit{'s' if n != 1 else ''} never migrated: blocked under this plan"
+
+    def not_migrated_text(self) -> str:
+        """Why replications are not done, for a comparison's table: ``2 units (blocked)``, units
+        never migrated under this plan; else ``in 12.0 %``, the share of replications that left
+        a unit behind or locked; empty when every replication is done."""
+        if self.blocked:
+            n = len(self.blocked)
+            return f"{n} unit{'s' if n != 1 else ''} (blocked)"
+        if self.not_done:
+            return f"in {100 * self.not_done / self.n:.1f} %"
+        return ""
 
     @property
     def modes(self) -> tuple[WindowShare, ...]:
@@ -170,6 +190,8 @@ class FinishAnswers:
             rows.append(
                 ("Never done (a unit left behind)", f"{100 * self.not_done / self.n:.1f} %")
             )
+        if self.blocked:
+            rows.append((f"Never migrated ({self.blocked_text()})", ", ".join(self.blocked)))
         if self.out_of_scope:
             rows.append(
                 (
@@ -227,6 +249,7 @@ class FinishAnswers:
             "later": self.later,
             "not_done": self.not_done,
             "out_of_scope_units": self.out_of_scope,
+            "blocked_units": list(self.blocked),
             "modes": [w.index for w in self.modes],
             "deadline": None
             if self.deadline is None
@@ -267,9 +290,13 @@ def out_of_scope(units: MigrationUnits, findings: Sequence[Finding], plan: Plan)
     return frozenset(out)
 
 
-def finish_answers(rows: Sequence[ReplicationRow], plan: Plan, scope: int = 0) -> FinishAnswers:
+def finish_answers(
+    rows: Sequence[ReplicationRow], plan: Plan, scope: int = 0, blocked: Sequence[str] = ()
+) -> FinishAnswers:
     """The clock-time answers of ``rows`` (replications of ``plan``); ``scope`` units
-    (:func:`out_of_scope`) are never migrated and do not keep a replication from being done.
+    (:func:`out_of_scope`) are never migrated and do not keep a replication from being done;
+    ``blocked`` units (in a comparison: out of this alternative's scope only) are never migrated
+    either and do keep every replication from being done.
 
     Raises :class:`ValueError` when ``rows`` is empty.
     """
@@ -279,6 +306,8 @@ def finish_answers(rows: Sequence[ReplicationRow], plan: Plan, scope: int = 0) -
     minutes = [r.makespan_hours * 60.0 for r in rows]
     done = [r.units_not_migrated <= scope and r.units_needing_support == 0 for r in rows]
     last = max((r.finish_window for r, ok in zip(rows, done, strict=True) if ok), default=0)
+    if any(r.finish_window for r in rows):  # the plan has windows: window 1 is always answered
+        last = max(last, 1)
     shown = min(last, MAX_WINDOWS)
     occurrences: list[tuple[float, float]] = []
     if shown:
@@ -314,32 +343,55 @@ def finish_answers(rows: Sequence[ReplicationRow], plan: Plan, scope: int = 0) -
         not_done=n - sum(done),
         deadline=deadline,
         out_of_scope=scope,
+        blocked=tuple(blocked),
     )
 
 
 def compare_answers(comparison: Comparison) -> list[tuple[str, FinishAnswers]]:
     """``(alternative, answers)`` for every alternative of ``comparison``, on the replications
-    every alternative completed (the ones its statistics use)."""
+    every alternative completed (the ones its statistics use).
+
+    Only the units out of scope in every alternative (:attr:`Comparison.common_scope`) are left
+    out of "done": a unit one alternative blocks and another migrates keeps the first from being
+    done in any replication, and its answers name it (:attr:`FinishAnswers.blocked`), so that
+    "everything committed" means the same work in every row.
+    """
     used = set(comparison.used)
+    scopes = comparison.scopes or tuple(
+        out_of_scope(p.units, p.findings, p.plan)
+        for p in (alt.prepare() for alt in comparison.alternatives)
+    )
+    common = frozenset.intersection(*scopes) if scopes else frozenset()
     out = []
-    for name, alt, rows in zip(
-        comparison.names, comparison.alternatives, comparison.results, strict=True
+    for name, alt, rows, scope in zip(
+        comparison.names, comparison.alternatives, comparison.results, scopes, strict=True
     ):
         kept = [r for r in rows if r.replication in used]
         if kept:
-            p = alt.prepare()
-            scope = len(out_of_scope(p.units, p.findings, p.plan))
-            out.append((name, finish_answers(kept, alt.scenario.plan, scope)))
+            blocked = sorted(scope - common)
+            answers = finish_answers(kept, alt.scenario.plan, len(scope & common), blocked)
+            out.append((name, answers))
     return out
 
 
-ANSWER_COLUMNS = ("alternative", "P50", "P80", "P90", "done in window 1", "by window 2", "deadline")
+ANSWER_COLUMNS = (
+    "alternative",
+    "P50",
+    "P80",
+    "P90",
+    "done in window 1",
+    "by window 2",
+    "deadline",
+    "not migrated",
+)
 """The columns of :func:`answer_rows`."""
 
 
 def answer_rows(answers: Sequence[tuple[str, FinishAnswers]]) -> list[tuple[str, ...]]:
     """One terminal row per alternative: finish percentiles as local clock times (the table's
-    title names the zone), done in window 1 / by window 2, P(deadline) with its 95 % interval."""
+    title names the zone), done in window 1 / by window 2, P(deadline) with its 95 % interval, and
+    why replications are not done (:meth:`FinishAnswers.not_migrated_text`): a percentile among
+    them reads "not done", never a finish time."""
     rows = []
     for name, a in answers:
         cells = [name]
@@ -352,6 +404,7 @@ def answer_rows(answers: Sequence[tuple[str, FinishAnswers]]) -> list[tuple[str,
         cells.append(
             "" if d is None else f"{100 * d.share:.1f} % ({100 * d.low:.0f}-{100 * d.high:.0f})"
         )
+        cells.append(a.not_migrated_text())
         rows.append(tuple(cells))
     return rows
 
@@ -359,7 +412,10 @@ def answer_rows(answers: Sequence[tuple[str, FinishAnswers]]) -> list[tuple[str,
 def compare_finish_csv(answers: Sequence[tuple[str, FinishAnswers]]) -> str:
     """``compare-finish.csv``: one row per alternative, the finish percentiles (minutes from the
     start, UTC and local ISO 8601 when the plan has a start), done by windows 1 and 2 (shares of
-    the replications) and P(done by the deadline) with its 95 % interval (empty without one)."""
+    the replications) and P(done by the deadline) with its 95 % interval (empty without one); a
+    percentile among replications never done is empty. Then ``not_done_share`` (replications
+    never done: a unit left behind, locked or never migrated) and ``units_never_migrated`` (units
+    out of this alternative's scope that another alternative migrates, ``;``-separated)."""
     import csv
     import io
 
@@ -367,7 +423,7 @@ def compare_finish_csv(answers: Sequence[tuple[str, FinishAnswers]]) -> str:
     for p in QUANTILES:
         header += [f"p{p:g}_min", f"p{p:g}_utc", f"p{p:g}_local"]
     header += ["done_by_window_1", "done_by_window_2", "deadline_share", "deadline_low"]
-    header += ["deadline_high"]
+    header += ["deadline_high", "not_done_share", "units_never_migrated"]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -376,12 +432,14 @@ def compare_finish_csv(answers: Sequence[tuple[str, FinishAnswers]]) -> str:
         row: list[str] = [name, str(a.n), a.timezone]
         for p in QUANTILES:
             q = d["quantiles"][f"P{p:g}"]
-            row += [f"{q['minutes']:g}", q.get("utc", ""), q.get("local", "")]
-        by = {w["window"]: w for w in d["windows"]}
-        row += [f"{by[k]['share_by']:g}" if k in by else "" for k in (1, 2)]
+            minutes = "" if q["minutes"] is None else f"{q['minutes']:g}"
+            row += [minutes, q.get("utc", ""), q.get("local", "")]
+        shares = [a.share_by(k) for k in (1, 2)]  # as the terminal table has them
+        row += ["" if s is None else f"{round(s, 6):g}" for s in shares]
         dl = d["deadline"]
         row += (
             ["", "", ""] if dl is None else [f"{dl[k]:g}" for k in ("share", "ci_low", "ci_high")]
         )
+        row += [f"{a.not_done / a.n:g}", ";".join(a.blocked)]
         writer.writerow(row)
     return buf.getvalue()

@@ -21,7 +21,7 @@ import io
 import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,14 @@ from sim.experiments.runner import (
 from sim.model.ordering import STRATEGIES
 from sim.model.scenario import Scenario, apply_overrides
 from sim.outputs.records import fmt_num
-from sim.outputs.verdicts import HEADLINE_METRICS, MetricVerdict, Verdict, better, metric_text
+from sim.outputs.verdicts import (
+    HEADLINE_METRICS,
+    WORK_METRICS,
+    MetricVerdict,
+    Verdict,
+    better,
+    metric_text,
+)
 
 HEADLINE = "makespan_hours"
 """The metric a comparison is judged by unless told otherwise."""
@@ -316,6 +323,26 @@ class Comparison:
     tables: Mapping[str, tuple[MetricRow, ...]]
     results: Replications = field(repr=False)
     alternatives: tuple[Alternative, ...] = field(repr=False, default=())
+    scopes: tuple[frozenset[str], ...] = ()
+    """Per alternative, the units no replication of it can migrate
+    (:func:`sim.experiments.answers.out_of_scope`); empty when not known."""
+
+    @property
+    def common_scope(self) -> frozenset[str]:
+        """The units out of scope in every alternative: left out of every comparison of work
+        (they change nothing between alternatives)."""
+        return frozenset.intersection(*self.scopes) if self.scopes else frozenset()
+
+    @property
+    def blocked(self) -> dict[str, tuple[str, ...]]:
+        """Per alternative that has some, the units out of its scope that another alternative
+        can migrate (sorted)."""
+        common = self.common_scope
+        return {
+            name: tuple(sorted(scope - common))
+            for name, scope in zip(self.names, self.scopes, strict=True)
+            if scope - common
+        }
 
     @property
     def failures(self) -> list[str]:
@@ -358,7 +385,7 @@ class Comparison:
     def overall(self) -> Verdict:
         """The verdict on every headline metric the comparison has: the best alternative of
         each and the Pareto set (:func:`headline_verdict`)."""
-        return headline_verdict(self.tables, len(self.used))
+        return headline_verdict(self.tables, len(self.used), self.blocked)
 
     def verdict(self, metric: str | None = None) -> str:
         """Which alternative wins on ``metric`` and how sure that is, in one or two sentences."""
@@ -377,7 +404,7 @@ class Comparison:
             if others:
                 nxt = others[0]
                 text += f" Next: {nxt.alternative}, {_signed(key, nxt.difference.estimate)}."
-            return text
+            return text + self._fewer_units_caution(key, tied)
         text = (
             f"{best.alternative} has the {'highest' if higher else 'lowest'} mean {key}"
             f" ({_num(key, best.mean.estimate)}) and is best in {best.probability_best:.0%} of"
@@ -395,7 +422,17 @@ class Comparison:
                 sure = "the 95 % CI includes 0: not distinguishable with these replications"
             diff = f"{_signed(key, d.estimate)} {_ci(key, d)}"
             text += f" Next: {runner_up.alternative}, {diff} ({sure})."
-        return text
+        return text + self._fewer_units_caution(key, [best])
+
+    def _fewer_units_caution(self, metric: str, best: Sequence[MetricRow]) -> str:
+        """`` Not the same work: ...`` when a best alternative on a work metric migrates fewer
+        units than another (:meth:`~sim.outputs.verdicts.Verdict.scope_text`); empty otherwise."""
+        if metric not in WORK_METRICS or not all(m in self.tables for m, _, _ in HEADLINE_METRICS):
+            return ""
+        overall = self.overall()
+        if not any(r.alternative in overall.fewer_units for r in best):
+            return ""
+        return f" {overall.scope_text()}"
 
 
 def _ranked(rows: Iterable[MetricRow], higher: bool) -> list[MetricRow]:
@@ -500,7 +537,9 @@ def pareto_set(
 
 
 def headline_verdict(
-    tables: Mapping[str, Sequence[MetricRow]], replications: int | None = None
+    tables: Mapping[str, Sequence[MetricRow]],
+    replications: int | None = None,
+    blocked: Mapping[str, Sequence[str]] | None = None,
 ) -> Verdict:
     """The verdict on every metric of :data:`~sim.outputs.verdicts.HEADLINE_METRICS` that
     ``tables`` holds (one table per metric, the alternatives in the same order in each, as
@@ -508,7 +547,12 @@ def headline_verdict(
     the Pareto set on the means, each Pareto member's strengths (metrics on which it is best
     within the set, within the tolerance, leaving out metrics the whole set ties on), and for
     each other alternative one alternative that beats it. ``replications`` defaults to the
-    tables' ``n``."""
+    tables' ``n``.
+
+    With ``units_not_migrated`` in ``tables``, the alternatives whose mean exceeds the lowest by
+    more than the tolerance migrate fewer units: :attr:`Verdict.fewer_units` holds by how many,
+    and ``blocked`` (alternative -> units out of its scope but not of every alternative's, as
+    :attr:`Comparison.blocked`) names them where the plan blocks them."""
     heads = [(m, label, way) for m, label, way in HEADLINE_METRICS if m in tables]
     if not heads:
         raise ValueError("no headline metric in the comparison's tables")
@@ -537,6 +581,13 @@ def headline_verdict(
             by = [j for j in range(len(names)) if dominates(means[j], means[i], tols, higher)]
         dominated_by[names[i]] = names[by[0]] if by else names[front[0]]
 
+    fewer: dict[str, float] = {}
+    if "units_not_migrated" in rows:
+        left = {a: rows["units_not_migrated"][a].mean.estimate for a in names}
+        least = min(left.values())
+        tol = tables["units_not_migrated"][0].tolerance
+        fewer = {a: x - least for a, x in left.items() if x > least + tol}
+
     verdicts = []
     for m, label, way in heads:
         best = [r for r in tables[m] if r.best]
@@ -556,6 +607,8 @@ def headline_verdict(
         pareto=tuple(names[i] for i in front),
         strengths=strengths,
         dominated_by=dominated_by,
+        fewer_units=fewer,
+        blocked={a: tuple(v) for a, v in (blocked or {}).items() if a in fewer},
     )
 
 
@@ -605,6 +658,10 @@ def compare(
         on_failure=on_failure,
         names=names,
     )
+    from sim.experiments.answers import out_of_scope
+
+    scopes = tuple(out_of_scope(p.units, p.findings, p.plan) for p in prepared)
+    results = _done_within_common_scope(results, scopes)
     used, tables = _tables(names, results, metric_list)
     return Comparison(
         names=tuple(names),
@@ -615,7 +672,36 @@ def compare(
         tables=tables,
         results=results,
         alternatives=tuple(alternatives),
+        scopes=scopes,
     )
+
+
+def _done_within_common_scope(
+    results: Replications, scopes: Sequence[frozenset[str]]
+) -> Replications:
+    """``results`` with ``done_in_window_1`` judged as the clock-time answers judge "done"
+    (:func:`sim.experiments.answers.finish_answers`): every unit committed but those out of scope
+    in every alternative, none locked, by the end of window 1. A unit blocked in one alternative
+    only keeps that alternative from being done; one blocked in all changes nothing. Without
+    common out-of-scope units this is the engine's own column."""
+    common = frozenset.intersection(*scopes) if scopes else frozenset()
+    out = []
+    for rows, scope in zip(results, scopes, strict=True):
+        allowed = len(scope & common)
+        out.append(
+            [
+                replace(
+                    r,
+                    done_in_window_1=int(
+                        r.units_not_migrated <= allowed
+                        and r.units_needing_support == 0
+                        and r.finish_window <= 1
+                    ),
+                )
+                for r in rows
+            ]
+        )
+    return Replications(out, results.failures)
 
 
 # ---- outputs ----------------------------------------------------------------------------------

@@ -28,9 +28,19 @@ HEADLINE_METRICS: tuple[tuple[str, str, Better], ...] = (
     ("service_hours_down", "service-hours down", "lower"),
     ("lock_resource_hours", "lock hours", "lower"),
     ("done_in_window_1", "P(done in window 1)", "higher"),
+    ("units_not_migrated", "units not migrated", "lower"),
 )
 """The metrics a comparison's verdict covers, ``(column of replications.csv, label, better)``:
-the best alternative of each, and the Pareto set over all of them."""
+the best alternative of each, and the Pareto set over all of them. ``units_not_migrated`` is
+among them so that an alternative that migrates fewer units never beats one that migrates more
+(its makespan and hours cover less work)."""
+
+WORK_METRICS = ("makespan_hours", "vm_hours_down", "service_hours_down", "lock_resource_hours")
+"""Headline metrics that measure the work done: lower for an alternative that migrates fewer
+units, so its best on them comes with a caution (:meth:`Verdict.scope_text`)."""
+
+PHRASES = {"units_not_migrated": "the fewest units not migrated"}
+"""How the Pareto sentence names a strength, where "the lowest LABEL" would read badly."""
 
 
 def better(metric: str) -> Better:
@@ -86,9 +96,14 @@ class MetricVerdict:
             return f"{self.mean:.0%}"
         return _num(self.mean)
 
-    def best_text(self, alternatives: int) -> str:
+    def best_text(self, alternatives: int, fewer: Mapping[str, float] | None = None) -> str:
+        """The best alternative (or the tie); ``fewer``: alternatives that migrate fewer units
+        (:attr:`Verdict.fewer_units`), marked on a :data:`WORK_METRICS` metric."""
         if len(self.best) == 1:
-            return self.best[0]
+            name = self.best[0]
+            if fewer and name in fewer and self.metric in WORK_METRICS:
+                return f"{name} (migrates fewer units)"
+            return name
         if len(self.best) == alternatives:
             return "tie: all equal"
         return f"tie: {', '.join(self.best)}"
@@ -114,20 +129,64 @@ class Verdict:
     pareto: tuple[str, ...]
     strengths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     dominated_by: Mapping[str, str] = field(default_factory=dict)
+    fewer_units: Mapping[str, float] = field(default_factory=dict)
+    """Alternatives that migrate fewer units than the one that migrates the most: how many more
+    units they leave not migrated, on average over the replications (beyond the tie tolerance).
+    Units out of scope in every alternative add the same to each and change nothing here."""
+    blocked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Units no replication of an alternative migrates (blocked under its plan, or waiting for a
+    blocked unit) that another alternative can migrate."""
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """One row per headline metric (:data:`VERDICT_COLUMNS`): label, which way is better,
-        the best alternative (or the tie) and its mean."""
+        the best alternative (or the tie; "migrates fewer units" beside one that does, on a
+        :data:`WORK_METRICS` metric) and its mean."""
         n = len(self.alternatives)
-        return [(m.label, m.better, m.best_text(n), m.mean_text()) for m in self.metrics]
+        return [
+            (m.label, m.better, m.best_text(n, self.fewer_units), m.mean_text())
+            for m in self.metrics
+        ]
+
+    def scope_text(self) -> str:
+        """One sentence per alternative that migrates fewer units than another: how many, which
+        (when blocked under its plan) and that its work metrics cover less work; empty when
+        every alternative migrates the same units."""
+        if not self.fewer_units:
+            return ""
+        most = [a for a in self.alternatives if a not in self.fewer_units]
+        labels = {m.metric: m.label for m in self.metrics}
+        work = _names([labels[m] for m in WORK_METRICS if m in labels])
+        parts = []
+        for a in self.alternatives:
+            if a not in self.fewer_units:
+                continue
+            extra = self.fewer_units[a]
+            blocked = self.blocked.get(a, ())
+            if blocked and abs(extra - len(blocked)) < 1e-9:
+                n = len(blocked)
+                what = (
+                    f"{a} never migrates {n} unit{'s' if n != 1 else ''} that {_names(most)}"
+                    f" migrate{'s' if len(most) == 1 else ''} ({', '.join(blocked)}: blocked"
+                    " under its plan, or waiting for a blocked unit)"
+                )
+            else:
+                what = (
+                    f"{a} leaves {_num(extra)} more units not migrated on average than"
+                    f" {_names(most)}"
+                )
+            parts.append(f"{what}: its {work} cover less work" if work else what)
+        return f"Not the same work: {'; '.join(parts)}."
 
     def pareto_text(self) -> str:
-        """The Pareto set and its trade-off in plain words, one or two sentences."""
+        """The Pareto set and its trade-off in plain words, one or two sentences, then
+        :meth:`scope_text` when some alternative migrates fewer units than another."""
         if len(self.alternatives) < 2:
             return f"Pareto set: {_names(self.pareto)} (the only alternative)."
         labels = {m.metric: (m.label, m.better) for m in self.metrics}
 
         def phrase(metric: str) -> str:
+            if metric in PHRASES:
+                return PHRASES[metric]
             label, way = labels[metric]
             return f"the {'highest' if way == 'higher' else 'lowest'} {label}"
 
@@ -159,7 +218,8 @@ class Verdict:
                 " Outside it, beaten (matched or bettered on every headline metric, bettered on"
                 f" at least one): {beaten}."
             )
-        return text
+        scope = self.scope_text()
+        return f"{text} {scope}" if scope else text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -178,6 +238,8 @@ class Verdict:
             "pareto": list(self.pareto),
             "strengths": {a: list(self.strengths.get(a, ())) for a in self.pareto},
             "dominated_by": dict(self.dominated_by),
+            "fewer_units": dict(self.fewer_units),
+            "blocked": {a: list(v) for a, v in self.blocked.items()},
         }
 
     @classmethod
@@ -199,6 +261,8 @@ class Verdict:
             pareto=tuple(str(a) for a in data["pareto"]),
             strengths={str(a): tuple(str(x) for x in v) for a, v in data["strengths"].items()},
             dominated_by={str(a): str(b) for a, b in data["dominated_by"].items()},
+            fewer_units={str(a): float(x) for a, x in data.get("fewer_units", {}).items()},
+            blocked={str(a): tuple(str(u) for u in v) for a, v in data.get("blocked", {}).items()},
         )
 
 
