@@ -102,12 +102,18 @@ def migsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_validate_and_run(tmp_path: Path) -> None:
+def aadds_file(tmp_path: Path) -> Path:
+    """The one-VNet estate with domain services as a scenario file, the what-if on."""
     estate = json.loads(json.dumps(ESTATE))
     estate["storage_accounts"] = [{"name": "st1"}]
     doc = {"name": "aadds", "estate": estate, "plan": {"aadds_migration": True}}
     path = tmp_path / "aadds.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
+def test_cli_validate_and_run(tmp_path: Path) -> None:
+    path = aadds_file(tmp_path)
     checked = migsim("validate", str(path), "--format", "json", cwd=ROOT)
     assert checked.returncode == 0, checked.stderr
     found = [f for f in json.loads(checked.stdout)["findings"] if f["rule"] == "MIG008"]
@@ -122,11 +128,7 @@ def test_cli_validate_and_run(tmp_path: Path) -> None:
 
 
 def test_runbook_says_there_is_no_way_back(tmp_path: Path) -> None:
-    estate = json.loads(json.dumps(ESTATE))
-    estate["storage_accounts"] = [{"name": "st1"}]
-    doc = {"name": "aadds", "estate": estate, "plan": {"aadds_migration": True}}
-    path = tmp_path / "aadds.yaml"
-    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    path = aadds_file(tmp_path)
     out = tmp_path / "rb.csv"
     done = migsim("runbook", str(path), "--out", str(out), cwd=ROOT)
     assert done.returncode == 0, done.stderr
@@ -205,11 +207,7 @@ def test_other_units_still_abort() -> None:
 
 
 def test_runbook_check_offers_no_abort_once_the_domain_migration_began(tmp_path: Path) -> None:
-    estate = json.loads(json.dumps(ESTATE))
-    estate["storage_accounts"] = [{"name": "st1"}]
-    doc = {"name": "aadds", "estate": estate, "plan": {"aadds_migration": True}}
-    path = tmp_path / "aadds.yaml"
-    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    path = aadds_file(tmp_path)
     out = tmp_path / "rb.csv"
     assert migsim("runbook", str(path), "--out", str(out), cwd=ROOT).returncode == 0
     with out.open(encoding="utf-8") as fh:
