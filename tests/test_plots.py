@@ -587,3 +587,21 @@ def test_not_migrated_labels_stay_on_the_chart() -> None:
     for t in labels:
         ext = t.get_window_extent(renderer)
         assert box.x0 <= ext.x0 and ext.x1 <= box.x1, t.get_text()
+
+
+def test_not_migrated_labels_stay_inside_the_axes() -> None:
+    # Contoso with every Commit failing: six units left locked, some labelled left of their busy
+    # span (the label ran over the row names by a character or two).
+    sets = ["plan.failures.commit=1", "plan.failures.max_attempts=2", "plan.failures.retry_after=0"]
+    result = run_scenario(load_scenario(CONTOSO, sets))
+    fig = plots.timeline(result)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    ax = fig.axes[0]
+    box = ax.get_window_extent(renderer)
+    labels = [t for t in ax.texts if "needs support" in t.get_text()]
+    assert len(labels) == 6
+    assert any(t.get_horizontalalignment() == "right" for t in labels)
+    for t in labels:
+        ext = t.get_window_extent(renderer)
+        assert box.x0 <= ext.x0 and ext.x1 <= box.x1, t.get_text()

@@ -311,3 +311,29 @@ def test_the_check_draw_moves_no_other_draw() -> None:
     base = contoso("plan.failures.prepare=0.3", "plan.seed=4")
     tiny = contoso("plan.failures.prepare=0.3", "plan.seed=4", "plan.failures.check=0.000001")
     assert base.events == tiny.events and base.windows == tiny.windows
+
+
+# ---- a unit left locked ----------------------------------------------------------------------
+
+
+def test_a_unit_left_locked_runs_no_restore_its_removals_stay_to_the_end() -> None:
+    """Commit fails every time: vnet-prod stays locked (needs support). The platform refuses
+    writes to its resources, so its Application Gateway, endpoint ACLs, backup and peering are
+    not put back: those windows stay open to the end of the run, like its lock."""
+    rep = contoso(
+        "plan.failures.commit=1",
+        "plan.failures.max_attempts=2",
+        "plan.failures.retry_after=0",
+    )
+    out = rep.outcome("vnet-prod")
+    assert not out.migrated and out.needs_support and out.commit_attempts == 2
+    assert [e.step for e in rep.events_of("vnet-prod") if e.step.startswith("restore:")] == []
+    removed = [e.step for e in rep.events_of("vnet-prod", outcome="end")]
+    assert {"remediate:MIG012", "remediate:MIG013", "remediate:MIG021"} <= set(removed)
+    gaps = [w for w in rep.windows if w.unit == "vnet-prod" and w.kind != "management"]
+    assert {w.cause.split(":")[0] for w in gaps} >= {"MIG012", "MIG013", "MIG014", "MIG021"}
+    for w in gaps:
+        assert w.end == rep.horizon and w.cause.endswith("(still open at the end of the run)")
+    # The lock is named from its Prepare: no Commit ended it.
+    lock = rep.windows_of(resource="vnet:vnet-prod", kind="management")[0]
+    assert lock.cause == "from Prepare attempt 1 (still open at the end of the run)"

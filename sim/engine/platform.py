@@ -899,6 +899,10 @@ class Platform:
         finished, state = self.finished, self.state
         if not all(m == also or m in finished for m in rem.units):
             return False
+        if any(state[m].locked_for_good for m in rem.units):
+            # A unit left locked (needs support): the platform refuses writes to its resources,
+            # so what its pre-step removed stays removed to the end of the run.
+            return False
         migrated = any(m == also or state[m].status == "committed" for m in rem.units)
         if r.opens == "commit" or r.final:
             return migrated  # a final pre-step (MIG008) is never rolled back
@@ -1886,8 +1890,11 @@ class Platform:
             )
         )
         open_count = len(self.open) + sum(len(self.rows[uid]) for uid in self.locks)
-        for uid, (_, cause) in list(self.locks.items()):
-            self._unlock(uid, f"{cause} (still open at the end of the run)", at=horizon)
+        for uid in list(self.locks):
+            # Named from its first Prepare on: no Commit ended it, whatever it was opened for.
+            self._unlock(
+                uid, f"from {self._lock_span(uid)} (still open at the end of the run)", at=horizon
+            )
         for key in list(self.open):
             w = self.open[key]
             self._close_window(key, f"{w.cause} (still open at the end of the run)", at=horizon)

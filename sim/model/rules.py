@@ -611,7 +611,7 @@ def mig007_dynamics_lcs(ctx: Context) -> Iterator[Finding]:
 
 AADDS_REMEDIATION = (
     "What-if plan.aadds_migration: Microsoft's later three-phase procedure. The managed domain"
-    " is prepared before the VNet's Prepare, the VNet migrates, the managed domain is committed"
+    " is prepared before the VNet's Validate, the VNet migrates, the managed domain is committed"
     " after the VNet's Commit; no Abort once the domain's prepare has run; the managed domain is"
     " out (users and applications cannot authenticate) from its prepare to its commit"
 )
