@@ -288,6 +288,26 @@ def test_stopping_block_longer_than_every_window_never_locks() -> None:
     assert rep.windows == ()
 
 
+@pytest.mark.parametrize(
+    ("restart_after", "steps"),
+    [
+        ("prepare", "Validate, Stop, Deallocate, Prepare, Start, Check and Commit"),
+        ("commit", "Validate, Stop, Deallocate, Prepare, Check, Commit and Start"),
+    ],
+)
+def test_just_in_time_reason_names_the_steps_in_the_order_they_run(
+    restart_after: str, steps: str
+) -> None:
+    sc = make(
+        LEGACY,
+        maintenance_windows=[{"every": "day", "at": "22:00", "for": "15m"}],
+        restart_after=restart_after,
+    )
+    out = run(sc).outcome("legacy")
+    assert not out.migrated
+    assert out.reason.startswith(f"{steps} (")
+
+
 def test_blocked_units_are_listed_and_not_migrated() -> None:
     estate = {
         "vnets": [vnet("v1")],

@@ -1375,8 +1375,10 @@ class Platform:
         if got is None:
             plan = self._jit_plan(uid)
             parts = ["Validate", "Prepare", "Check", "Commit"]
-            if self.stopped[uid]:
-                parts = ["Stop", "Deallocate", *parts, "Start"]
+            if self.stopped[uid]:  # in the order they run: the VMs stop after Validate
+                start_at = 6 if self.plan.restart_after == "commit" else 4
+                parts = [*parts[:1], "Stop", "Deallocate", *parts[1:]]
+                parts.insert(start_at, "Start")
             if plan.pres:
                 parts.insert(0, "pre-steps")
             if self.involved[uid] and self.plan.remediation == "auto":
