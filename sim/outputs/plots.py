@@ -37,6 +37,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.collections import PolyCollection
 from matplotlib.dates import DateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -660,6 +661,9 @@ def gantt(
     fig = Figure(figsize=(14.0, height))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    # Limits are set below (rows, then the clock axis): autoscaling after every artist rescans
+    # all earlier ones, quadratic in the units of a big estate.
+    ax.set_autoscale_on(False)
 
     horizon = max(rep.horizon, 1.0)
     _shade_maintenance(ax, clock, rep.maintenance, rep.horizon)
@@ -698,9 +702,12 @@ def gantt(
     def bars(
         windows: Sequence[Window], h: float, style: dict[str, Any], z: float, cls: str
     ) -> None:
+        """One collection for every bar of a class (all rows): one hover text per bar."""
         groups: dict[int, list[Window]] = {}
         for w in windows:
             groups.setdefault(row(w), []).append(w)
+        boxes: list[tuple[float, float, float, float]] = []  # x0, x1, y0, y1
+        texts: list[str] = []
         for y, ws in groups.items():
             # One row per unit: overlapping windows of its resources drawn once (same look,
             # far fewer shapes for a big estate).
@@ -709,10 +716,21 @@ def gantt(
                 if mode == "unit"
                 else [(w.start, max(w.end, w.start), [w]) for w in ws]
             )
-            drawn = ax.broken_barh(
-                [(x(a), width(b - a)) for a, b, _ in spans], (y - h / 2, h), zorder=z, **style
-            )
-            tooltip(drawn, fig, f"bar-{cls}-{y}", [bar_text(a, b, m) for a, b, m in spans])
+            for a, b, members in spans:
+                x0 = x(a)
+                boxes.append((x0, x0 + width(b - a), y - h / 2, y + h / 2))
+                texts.append(bar_text(a, b, members))
+        if not boxes:
+            return
+        box = np.asarray(boxes, dtype=float)
+        # the rectangles as ax.broken_barh draws them: (x0, y0), (x0, y1), (x1, y1), (x1, y0)
+        # one (N, 4, 2) array: PolyCollection's fast path (its stub wants a sequence)
+        verts: Any = np.stack(
+            [box[:, [0, 2]], box[:, [0, 3]], box[:, [1, 3]], box[:, [1, 2]]], axis=1
+        )
+        drawn = PolyCollection(verts, zorder=z, **style)
+        ax.add_collection(drawn, autolim=False)
+        tooltip(drawn, fig, f"bar-{cls}-all", texts)
 
     locks = [w for w in rep.windows if w.kind == "management"]
     # a platform service out (the managed domain, kind "service") is an outage, drawn as one
@@ -753,26 +771,29 @@ def gantt(
     # A bold 8-point character of DejaVu Sans: about 0.62 em on average, 0.7 with room for
     # capitals and digits (a label cut a character early beats one that runs off the chart).
     char_px = 8 * fig.dpi / 72 * 0.7
+    # Marks of the same kind are batched: one artist each for all units, not one per unit.
+    busy_y: list[int] = []
+    busy_from: list[float] = []
+    busy_to: list[float] = []
+    busy_texts: list[str] = []
+    commits: tuple[list[float], list[int]] = ([], [])
+    ticks: tuple[list[float], list[int]] = ([], [])
     for uid in unit_order:
         o = outcomes[uid]
         y = header_of[uid]
         if o.first_start is not None and o.end is not None:
-            busy = ax.hlines(
-                y, x(o.first_start), x(o.end), color=SPAN_COLOUR, linewidth=2.2 * mark, zorder=2
-            )
+            busy_y.append(y)
+            busy_from.append(x(o.first_start))
+            busy_to.append(x(o.end))
             steps = _step_lines(events_of.get(uid, ()), clock)
             text = f"{unit_text[uid]}: busy {clock.span(o.first_start, o.end)}"
-            tooltip(busy, fig, f"busy-{y}", ["\n".join([text, *steps])])
+            busy_texts.append("\n".join([text, *steps]))
         if o.commit_end is not None:
-            ax.plot(
-                [x(o.commit_end)], [y], marker="D", color=COMMIT_COLOUR, markersize=5 * mark,
-                zorder=5,
-            )  # fmt: skip
+            commits[0].append(x(o.commit_end))
+            commits[1].append(y)
         if not o.migrated and dense:
-            ax.plot(
-                [x(o.end if o.end is not None else 0.0)], [y], marker="|", color="#D55E00",
-                markersize=6, markeredgewidth=1.5, zorder=5,
-            )  # fmt: skip
+            ticks[0].append(x(o.end if o.end is not None else 0.0))
+            ticks[1].append(y)
         elif not o.migrated:
             at = o.end if o.end is not None else 0.0
             begun = o.first_start if o.first_start is not None else at
@@ -798,10 +819,25 @@ def gantt(
                 fontweight="bold",
                 zorder=5,
             )
-    for y, xs in retries.items():
+    if busy_y:
+        busy = ax.hlines(
+            busy_y, busy_from, busy_to, color=SPAN_COLOUR, linewidth=2.2 * mark, zorder=2
+        )
+        tooltip(busy, fig, "busy-all", busy_texts)
+    if commits[0]:
         ax.plot(
-            xs,
-            [y] * len(xs),
+            *commits, linestyle="none", marker="D", color=COMMIT_COLOUR, markersize=5 * mark,
+            zorder=5,
+        )  # fmt: skip
+    if ticks[0]:
+        ax.plot(
+            *ticks, linestyle="none", marker="|", color="#D55E00", markersize=6,
+            markeredgewidth=1.5, zorder=5,
+        )  # fmt: skip
+    if retries:
+        ax.plot(
+            [t for xs in retries.values() for t in xs],
+            [y for y, xs in retries.items() for _ in xs],
             linestyle="none",
             marker="o",
             markerfacecolor="#FFFFFF",
@@ -810,10 +846,10 @@ def gantt(
             markersize=9 * mark,
             zorder=5.5,
         )
-    for y, xs in fails.items():
+    if fails:
         ax.plot(
-            xs,
-            [y] * len(xs),
+            [t for xs in fails.values() for t in xs],
+            [y for y, xs in fails.items() for _ in xs],
             linestyle="none",
             marker="X",
             color=FAIL_COLOUR,
