@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -557,23 +557,25 @@ def windows_csv(
     clock = origin is not None
     tz = zone or ZoneInfo("UTC")
     header = _clock_columns(WINDOW_COLUMNS, clock)
-    rows = []
-    for w in windows:
-        row = [
-            w.resource,
-            w.resource_type,
-            w.unit,
-            w.kind,
-            fmt_num(w.start),
-            fmt_num(w.end),
-            fmt_num(w.duration),
-        ]
-        if clock:
-            row += [iso(origin, w.start) or "", iso(origin, w.end) or ""]
-            row += [local(origin, w.start, tz) or "", local(origin, w.end, tz) or ""]
-        row.append(w.cause)
-        rows.append(row)
-    return _csv(header, rows)
+
+    def rows() -> Iterator[list[str]]:  # one at a time: no list of every row kept alive
+        for w in windows:
+            row = [
+                w.resource,
+                w.resource_type,
+                w.unit,
+                w.kind,
+                fmt_num(w.start),
+                fmt_num(w.end),
+                fmt_num(w.duration),
+            ]
+            if clock:
+                row += [iso(origin, w.start) or "", iso(origin, w.end) or ""]
+                row += [local(origin, w.start, tz) or "", local(origin, w.end, tz) or ""]
+            row.append(w.cause)
+            yield row
+
+    return _csv(header, rows())
 
 
 def events_csv(
@@ -584,14 +586,17 @@ def events_csv(
     clock = origin is not None
     tz = zone or ZoneInfo("UTC")
     header = _clock_columns(EVENT_COLUMNS, clock)
-    rows = []
-    for e in events:
-        row = [fmt_num(e.time)]
-        if clock:
-            row += [iso(origin, e.time) or "", local(origin, e.time, tz) or ""]
-        row += [e.unit, e.step, e.outcome, "" if e.crew is None else str(e.crew), str(e.attempt)]
-        rows.append(row)
-    return _csv(header, rows)
+
+    def rows() -> Iterator[list[str]]:  # one at a time, as windows_csv
+        for e in events:
+            row = [fmt_num(e.time)]
+            if clock:
+                row += [iso(origin, e.time) or "", local(origin, e.time, tz) or ""]
+            crew = "" if e.crew is None else str(e.crew)
+            row += [e.unit, e.step, e.outcome, crew, str(e.attempt)]
+            yield row
+
+    return _csv(header, rows())
 
 
 UNIT_COLUMNS = (
