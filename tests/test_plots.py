@@ -505,6 +505,23 @@ def test_every_bar_has_a_hover_text_with_its_clock_times(contoso: Scenario) -> N
     )
 
 
+def test_gap_bars_are_hatched_once_and_answer_a_hover_inside(contoso_run: RunResult) -> None:
+    # The hatch is one shape under every gap bar (Agg set a hatch up again for each bar: most of
+    # the drawing time of a big estate); each bar over it is painted inside, faintly, so the
+    # SVG's hover text shows anywhere in the bar, not only on its outline.
+    fig = plots.timeline(contoso_run, by="resource")
+    ax = fig.axes[0]
+    gaps = [w for w in contoso_run.replication.windows if w.kind not in ("management", "data")]
+    assert gaps
+    assert len([p for p in ax.patches if p.get_hatch() == plots.GAP["hatch"]]) == 1
+    svg = plots.svg_text(fig)
+    group = svg[svg.index('<g id="bar-gap-all">') :]
+    group = group[: group.index("</g>")]
+    styles = re.findall(r'<path\b[^>]*?style="([^"]*)"', group)
+    assert len(styles) == len(re.findall("<title>", group)) == len(gaps)
+    assert all("fill: none" not in st and "stroke: #cc79a7" in st for st in styles)
+
+
 def test_unit_rows_merge_bars_and_say_what_they_merge(contoso_run: RunResult) -> None:
     fig = plots.timeline(contoso_run, by="unit")
     tips = plots.tooltips(fig)

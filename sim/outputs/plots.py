@@ -41,10 +41,12 @@ from matplotlib.collections import PolyCollection
 from matplotlib.dates import DateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, PathPatch
+from matplotlib.path import Path as MplPath
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.common.clocktime import at_minutes, nearest_minute, span_text, zone_tag
+from sim.common.gcpause import paused_gc
 from sim.common.timeparse import format_minutes
 from sim.model.graph import EDGE_STYLES, KIND_COLOURS, NODE_KINDS, describe
 from sim.model.units import MigrationUnits
@@ -85,6 +87,10 @@ LOCK = {"facecolor": "#56B4E9", "edgecolor": "#0072B2", "alpha": 0.55, "linewidt
 DATA = {"facecolor": "#D55E00", "edgecolor": "#000000", "linewidth": 0.6}
 GAP = {"facecolor": "none", "edgecolor": "#CC79A7", "hatch": "////", "linewidth": 1.0}
 MAINTENANCE = "#009E73"
+HOVER_FILL = (0.0, 0.0, 0.0, 0.001)
+"""The inside of a hatched bar drawn over its hatch: too faint to change a pixel of the PNG
+(under half of one 8-bit step), but painted, so an SVG viewer shows the bar's hover text when
+the mouse is inside it (an unpainted inside would only answer on the outline)."""
 FAIL_COLOUR = "#000000"
 COMMIT_COLOUR = "#0072B2"
 SPAN_COLOUR = "#999999"
@@ -581,6 +587,7 @@ def _step_lines(events: Sequence[Event], clock: _Clock) -> list[str]:
     return lines
 
 
+@paused_gc()  # tens of thousands of bars, texts and paths, all alive until the figure is saved
 def gantt(
     rep: Replication,
     summary: Summary,
@@ -728,6 +735,21 @@ def gantt(
         verts: Any = np.stack(
             [box[:, [0, 2]], box[:, [0, 3]], box[:, [1, 3]], box[:, [1, 2]]], axis=1
         )
+        if style.get("hatch"):
+            # Agg sets a hatch up again for every shape (a quarter of a millisecond each: most
+            # of the time drawing a big estate's timeline): the hatch is drawn once, as one
+            # shape of every bar without an outline, and the bars over it are outlines
+            # (transparent inside, so hovering inside a bar still finds its text).
+            hatched = PathPatch(
+                MplPath.make_compound_path_from_polys(verts),
+                facecolor="none",
+                edgecolor=style["edgecolor"],
+                hatch=style["hatch"],
+                linewidth=0,
+                zorder=z,
+            )
+            ax.add_artist(hatched)  # not add_patch: it walks every segment for the limits
+            style = {**style, "hatch": None, "facecolor": HOVER_FILL}
         drawn = PolyCollection(verts, zorder=z, **style)
         ax.add_collection(drawn, autolim=False)
         tooltip(drawn, fig, f"bar-{cls}-all", texts)
