@@ -876,8 +876,8 @@ def test_cli_location_with_control_characters_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     (line,) = done.stderr.splitlines()
     assert line == (
-        "error: --location: 'West\\nEurope' holds the control character '\\n'; expected a"
-        " region's name on one line, such as West Europe"
+        "error: --location: 'West\\nEurope' holds the control character '\\n' (U+000A);"
+        " expected a region's name on one line, such as West Europe"
     )
     assert not (tmp_path / "e.yaml").exists()
     with pytest.raises(InputError, match="control character"):
