@@ -679,6 +679,7 @@ def compare(
     from sim.experiments import comparison as cmp
     from sim.outputs.verdicts import VERDICT_COLUMNS, write_verdict
 
+    cmp.check_metric(metric)  # before any work: no progress bar, no folder claimed
     _check_counts(replications, workers, scheduler)
     if out_dir is not None:
         _hold(claim_dir(out_dir, cmp.COMPARE_FILES, force=force, command="migsim compare"))
@@ -808,12 +809,17 @@ def sensitivity(
     from sim.experiments.runner import run_replications
     from sim.experiments.sensitivity import (
         SENSITIVITY_FILES,
+        check_metric,
         criticality_csv,
         criticality_index,
         sensitivity_csv,
         tornado,
     )
 
+    try:  # before any work: no progress bar, no folder claimed
+        check_metric(metric, statistic)
+    except ValueError as exc:
+        raise InputError("--metric", (), str(exc)) from None
     _check_counts(replications, workers, scheduler)
     if out_dir is not None:
         _hold(claim_dir(out_dir, SENSITIVITY_FILES, force=force, command="migsim sensitivity"))

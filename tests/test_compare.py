@@ -230,6 +230,29 @@ def test_bad_compare_arguments(contoso: Scenario) -> None:
         compare(alts, 3, workers=1).rows("nope")
 
 
+@pytest.mark.parametrize("command", ["compare", "sensitivity"])
+def test_cli_unknown_metric_is_refused_before_any_work(tmp_path: Path, command: str) -> None:
+    """`migsim compare|sensitivity SCEN --metric nope`: exit 2 with one message, before any
+    replication runs (no progress bar) and before the output folder is claimed."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", command, str(CONTOSO), "--metric", "nope",
+         "--replications", "50", "--workers", "1", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "error: --metric: unknown metric 'nope'; expected one of: makespan_hours"
+    )
+    assert "Replications" not in result.stdout + result.stderr
+    assert "Sensitivity" not in result.stdout + result.stderr
+    assert not out.exists()
+
+
 def test_noise_of_a_billionth_is_a_tie_with_p_best_shared() -> None:
     # Sums of the same windows in another order differ by ~1e-16: no winner by that noise.
     base = [1.0, 2.0, 3.0, 4.0]

@@ -866,6 +866,28 @@ def test_blob_name_with_control_characters_is_an_error(tmp_path: Path, encoded: 
     assert "expected a blob name without control characters" in exc.value.message
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "what"),
+    [
+        ("<ServiceName>cs</ServiceName>", "<ServiceName>c&#9;s</ServiceName>", "HostedService"),
+        ('Role"><RoleName>vm1<', 'Role"><RoleName>vm&#10;1<', "Role name 'vm\\n1'"),
+        ('Role"><RoleName>vm1<', 'Role"><RoleName>vm\u202e1<', "Role name 'vm\\u202e1'"),
+    ],
+)
+def test_service_and_role_names_with_control_characters_are_errors(
+    tmp_path: Path, old: str, new: str, what: str
+) -> None:
+    """A cloud service's or a role's name holding a tab, a newline (character references) or a
+    bidirectional override is refused at its file and line, as the loader refuses it."""
+    text = service_xml("cs", role_xml("vm1"), instance_xml("vm1"))
+    assert old in text
+    folder = folder_with(tmp_path, service=text.replace(old, new, 1))
+    with pytest.raises(InputError) as exc:
+        import_asm(folder)
+    assert exc.value.file == str(folder / "service.xml")
+    assert what in exc.value.message and "holds the control character" in exc.value.message
+
+
 def test_cli_location_with_control_characters_exits_2(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, vnets=VNETS, storage=STORAGE)
     done = subprocess.run(
@@ -876,8 +898,8 @@ def test_cli_location_with_control_characters_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     (line,) = done.stderr.splitlines()
     assert line == (
-        "error: --location: 'West\\nEurope' holds the control character '\\n'; expected a"
-        " region's name on one line, such as West Europe"
+        "error: --location: 'West\\nEurope' holds the control character '\\n' (U+000A);"
+        " expected a region's name on one line, such as West Europe"
     )
     assert not (tmp_path / "e.yaml").exists()
     with pytest.raises(InputError, match="control character"):

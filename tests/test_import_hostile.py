@@ -370,14 +370,15 @@ def test_a_deployment_url_that_does_not_parse(tmp_path: Path) -> None:
     assert "dep" in [cs.name for cs in result.estate.cloud_services]
 
 
-def test_names_with_unicode_line_breaks_round_trip(tmp_path: Path) -> None:
-    """NEL, LINE and PARAGRAPH SEPARATOR inside a name (XML allows them): the estate file
-    reads back to the same names (PyYAML's Python emitter would fold NEL to a space)."""
+def test_unusual_names_round_trip(tmp_path: Path) -> None:
+    """Names that look like YAML (``null``, ``&x``), a combining accent, an emoji and an emoji
+    sequence joined by ZERO WIDTH JOINER (a format character names may hold): the estate file
+    reads back to the same names."""
     from xml.sax.saxutils import escape
 
     from sim.model.scenario import load_estate
 
-    names = ["a\x85b", "a\u2028b", "c\u2029d", "&x", "null", "é\u0301", "\U0001f600"]
+    names = ["&x", "null", "é\u0301", "\U0001f600", "\U0001f469\u200d\U0001f4bb"]
     sites = "".join(
         f"<VirtualNetworkSite><Name>{escape(n)}</Name></VirtualNetworkSite>" for n in names
     )
@@ -389,3 +390,36 @@ def test_names_with_unicode_line_breaks_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "estate.yaml"
     write_estate(import_asm(folder), out)
     assert [v.name for v in load_estate(out).vnets] == names
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("a\x85b", "'\\x85' (U+0085)"),  # NEL, a control character
+        ("a\u2028b", "'\\u2028' (U+2028)"),  # LINE SEPARATOR
+        ("c\u2029d", "'\\u2029' (U+2029)"),  # PARAGRAPH SEPARATOR
+        ("a\u202eb", "'\\u202e' (U+202E)"),  # RIGHT-TO-LEFT OVERRIDE
+        ("web&#127;", "'\\x7f' (U+007F)"),  # DELETE (XML 1.0 refuses ESC, even as &#27;)
+        ("a&#9;b", "'\\t' (U+0009)"),
+    ],
+)
+def test_names_with_line_breaks_or_control_characters_are_refused(
+    tmp_path: Path, name: str, shown: str
+) -> None:
+    """A line break, a control character or a bidirectional override inside a name (XML
+    allows them, some as character references) is refused with the file, its line and the
+    character, as the loader refuses it in a scenario."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "v.xml").write_text(
+        f'<VirtualNetworkSites xmlns="{ASM_NS}">\n<VirtualNetworkSite><Name>ok</Name>'
+        f"</VirtualNetworkSite>\n<VirtualNetworkSite><Name>{name}</Name>"
+        "</VirtualNetworkSite></VirtualNetworkSites>",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as exc:
+        import_asm(folder)
+    assert exc.value.line == 3
+    assert exc.value.file is not None and exc.value.file.endswith("v.xml")
+    assert "VirtualNetworkSite name" in exc.value.message
+    assert f"holds the control character {shown}" in exc.value.message

@@ -438,3 +438,40 @@ def test_cli_location_with_control_characters_exits_2(tmp_path: Path) -> None:
         assert not (tmp_path / "e.yaml").exists()
     with pytest.raises(InputError, match="control character '\\\\x00'"):
         import_netcfg(source, location="West\x00Europe")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "what", "shown"),
+    [
+        ('name="vnet-core"', 'name="a&#10;b"', "VirtualNetworkSite name", "'\\n' (U+000A)"),
+        (
+            'name="vnet-core" Location="West Europe"',
+            'name="vnet-core" Location="West&#9;Europe"',
+            "VNet vnet-core: Location",
+            "'\\t' (U+0009)",
+        ),
+        ('<Subnet name="infra">', '<Subnet name="in&#133;fra">', "subnet", "'\\x85' (U+0085)"),
+        ('name="dc-01" IPAddress', 'name="dc&#8238;-01" IPAddress', "DnsServer", "'\\u202e'"),
+        ('<DnsServerRef name="dc-02" />', '<DnsServerRef name="dc&#x2066;-02" />', "", "'\\u2066'"),
+    ],
+)
+def test_names_with_control_characters_are_refused_like_location(
+    tmp_path: Path, old: str, new: str, what: str, shown: str
+) -> None:
+    """A name or Location that holds a control character (a newline or tab written as a
+    character reference, NEL, RIGHT-TO-LEFT OVERRIDE) is refused as ``--location`` is: the
+    file, the element's line, the character; never imported in silence."""
+    assert old in NETCFG
+    text = NETCFG.replace(old, new, 1)
+    source = write(tmp_path, text)
+    with pytest.raises(InputError) as exc:
+        import_netcfg(source)
+    assert exc.value.file == str(source)
+    assert exc.value.line == next(i for i, ln in enumerate(text.splitlines(), 1) if new in ln)
+    assert what in exc.value.message
+    assert f"holds the control character {shown}" in exc.value.message
+    done = migsim("import", "netcfg", str(source), "--out", "e.yaml", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: {source}:") and "\x1b" not in line and "\t" not in line
+    assert not (tmp_path / "e.yaml").exists()

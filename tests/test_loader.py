@@ -212,6 +212,22 @@ BAD_INPUTS = [
         ],
     ),
     Bad(
+        "extensions-unreported-twice-in-another-case",
+        edited(
+            lambda d: vm(d, 0, 1).update(
+                extensions=["BGInfo/2.1"], extensions_unreported=["bginfo/2.1", "BGINFO/2.1"]
+            )
+        ),
+        "estate.cloud_services[0].vms[1].extensions_unreported[1]",
+        ["duplicate extension 'BGINFO/2.1' (first at extensions_unreported[0])"],
+    ),
+    Bad(
+        "vm-lists-a-subnet-twice",
+        edited(lambda d: vm(d, 0, 1).update(subnets=["web", "data", "web"])),
+        "estate.cloud_services[0].vms[1].subnets[2]",
+        ["duplicate subnet 'web' (first at subnets[0]); expected each subnet once"],
+    ),
+    Bad(
         "dangling-vm-data-disk-storage-account",
         edited(
             lambda d: vm(d).update(
@@ -619,6 +635,122 @@ def test_load_estate_reports_paths_from_its_own_top(tmp_path: Path) -> None:
     assert_names(info.value, str(path), "vnets[1].peerings[0]", ["unknown virtual network"])
 
 
+# ---- names hold no control characters ----------------------------------------------------------
+
+# Where a name (or another identifier) is written, and an edit of BASE that puts ``bad`` there.
+NAME_PLACES: list[tuple[str, Callable[[dict[str, Any], str], object]]] = [
+    ("name", lambda d, bad: d.update(name=bad)),
+    ("estate.subscription", lambda d, bad: estate(d).update(subscription=bad)),
+    ("estate.location", lambda d, bad: estate(d).update(location=bad)),
+    ("estate.vnets[1].name", lambda d, bad: vnet(d, 1).update(name=bad)),
+    ("estate.vnets[0].subnets[1].name", lambda d, bad: vnet(d, 0)["subnets"][1].update(name=bad)),
+    ("estate.cloud_services[1].name", lambda d, bad: cs(d, 1).update(name=bad)),
+    ("estate.cloud_services[0].vms[1].name", lambda d, bad: vm(d, 0, 1).update(name=bad)),
+    ("estate.cloud_services[0].vms[1].size", lambda d, bad: vm(d, 0, 1).update(size=bad)),
+    (
+        "estate.cloud_services[0].vms[1].extensions[0]",
+        lambda d, bad: vm(d, 0, 1).update(extensions=[bad]),
+    ),
+    (
+        "estate.cloud_services[0].vms[1].os_disk.blob",
+        lambda d, bad: vm(d, 0, 1)["os_disk"].update(blob=bad),
+    ),
+    (
+        "estate.storage_accounts[1].name",
+        lambda d, bad: estate(d)["storage_accounts"][1].update(name=bad),
+    ),
+    ("estate.nsgs[0].name", lambda d, bad: estate(d)["nsgs"][0].update(name=bad)),
+    (
+        "estate.vnets[0].services[0].name",
+        lambda d, bad: vnet(d, 0).update(services=[{"name": bad, "kind": "hdinsight"}]),
+    ),
+    (
+        "plan.waves[0].name",
+        lambda d, bad: plan(d).update(ordering="waves", waves=[{"name": bad, "units": ["st-a"]}]),
+    ),
+]
+
+# Control characters (ESC of a terminal escape sequence, BEL, NUL, tab, newline, CR, DEL, NEL),
+# the bidirectional override U+202E and the line separator U+2028. (A lone surrogate is refused
+# too, but libyaml refuses its escape first: see test_lone_surrogate_in_a_name_is_refused.)
+UNSAFE = [
+    "\x1b]0;pwned\x07\x1b[2J",
+    "a\x00b",
+    "a\tb",
+    "a\nb",
+    "a\rb",
+    "clean\x01",
+    "a\x7f",
+    "a\x85b",
+]
+UNSAFE += ["abc\u202etxt.exe", "a\u2028b"]
+
+
+@pytest.mark.parametrize(("key_path", "edit"), NAME_PLACES, ids=[k for k, _ in NAME_PLACES])
+def test_names_with_control_characters_are_refused(
+    tmp_path: Path, key_path: str, edit: Callable[[dict[str, Any], str], object]
+) -> None:
+    """A name, a reference or another identifier holding a control character, a bidirectional
+    override, a line separator or a lone surrogate is refused at its key path and line, the
+    character shown escaped; the same name without it loads."""
+    path = tmp_path / "s.yaml"
+    for bad in UNSAFE:
+        data = copy.deepcopy(BASE)
+        edit(data, bad)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        err = load_error(path)
+        assert_names(err, str(path), key_path, ["expected a name without control characters"])
+        assert err.line is not None
+        ch = next(c for c in bad if not c.isprintable())
+        assert f"it holds {ch!r} (U+{ord(ch):04X})" in err.message
+        assert all(c.isprintable() for c in err.render()), err.render()
+    data = copy.deepcopy(BASE)
+    edit(data, "ok-\u00e9\U0001f600\u200d")  # printable, an emoji and a zero-width joiner
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    try:
+        load_scenario(path)
+    except InputError as exc:  # a reference the edit broke, never the characters
+        assert "control characters" not in exc.message, exc.render()
+
+
+def test_lone_surrogate_in_a_name_is_refused() -> None:
+    """PyYAML's own parser (used without libyaml) reads "\\ud800" as a lone surrogate, and
+    Python reads a byte that is not UTF-8 on the command line as one (U+DC80-U+DCFF): no UTF-8
+    output can hold it. The records refuse it, and so does ``--location``."""
+    from pydantic import ValidationError
+
+    from sim.importers.result import check_location
+    from sim.model.estate import NSG
+
+    with pytest.raises(ValidationError):
+        NSG(name="a\ud800b")
+    with pytest.raises(InputError, match="U\\+DCFF"):
+        check_location("West\udcffEurope")
+
+
+def test_description_may_hold_tabs_and_line_breaks_but_no_escape(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    text = 'description: "two\\tcolumns\\nand a second line"\n' + BASE_TEXT
+    path.write_text(text, encoding="utf-8")
+    assert load_scenario(path).description == "two\tcolumns\nand a second line"
+    path.write_text('description: "red \\e[31m text"\n' + BASE_TEXT, encoding="utf-8")
+    err = load_error(path)
+    assert_names(err, str(path), "description", ["expected text without control characters"])
+    assert err.line == 1 and "'\\x1b' (U+001B)" in err.message
+
+
+def test_cli_puts_no_escape_sequence_on_the_terminal(tmp_path: Path) -> None:
+    """``name: "\\e]0;pwned\\a\\e[2J"`` (set the terminal's title, clear the screen): validate
+    exits 2 with one message that shows the name escaped."""
+    (tmp_path / "s.yaml").write_text(
+        'name: "\\e]0;pwned\\a\\e[2J"\n' + BASE_TEXT.split("\n", 1)[1], encoding="utf-8"
+    )
+    proc = run_cli(["validate", "s.yaml"], tmp_path)
+    assert_cli_input_error(proc, "s.yaml:1", "name", ["'\\x1b]0;pwned\\x07\\x1b[2J'"])
+    assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 # ---- --set -------------------------------------------------------------------------------------
 
 
@@ -634,9 +766,15 @@ def test_load_estate_reports_paths_from_its_own_top(tmp_path: Path) -> None:
         (
             "plan.maintenance_windows[3].for=6h",
             "plan.maintenance_windows[3]",
-            ["no such list item"],
+            ["no such list item (plan.maintenance_windows has 1 item)"],
         ),
-        ("estate.vnets[0][0]=x", "estate.vnets[0][0]", ["no such list item"]),
+        (
+            "estate.vnets[0][0]=x",
+            "estate.vnets[0]",
+            ["is not a list (it holds a mapping); expected a list for [0]"],
+        ),
+        ("plan.crews[0]=3", "plan.crews", ["is not a list (it holds 2); expected a list for [0]"]),
+        ("name[1].x=3", "name", ["is not a list (it holds 'base'); expected a list for [1]"]),
         ("plan.crews=[", "plan.crews", ["is not valid YAML"]),
     ],
 )
@@ -647,6 +785,26 @@ def test_bad_set_override(
     path.write_text(BASE_TEXT, encoding="utf-8")
     err = load_error(path, [override])
     assert_names(err, "--set", key_path, expected)
+
+
+def test_set_inside_a_list_item_blames_set_for_the_items_check(tmp_path: Path) -> None:
+    """--set 'plan.maintenance_windows[0].for=8d': the window's own check refuses 'for' (a
+    window every saturday lasts at most 7d) and names it: --set is blamed, not the file's
+    line of the window; the same window in the file is blamed on the file, at its line."""
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE_TEXT, encoding="utf-8")
+    expected = ["a window every saturday lasts at most 7d", "got 'for' of 8d"]
+    err = load_error(path, ["plan.maintenance_windows[0].for=8d"])
+    assert_names(err, "--set", "plan.maintenance_windows[0]", expected)
+    assert err.line is None
+    text = BASE_TEXT.replace("for: 8h}", "for: 8d}")
+    path.write_text(text, encoding="utf-8")
+    err = load_error(path)
+    assert_names(err, str(path), "plan.maintenance_windows[0]", expected)
+    assert err.line == len(text.splitlines())
+    # an override of another key of the window, not the one the check names: the file's
+    err = load_error(path, ["plan.maintenance_windows[0].every=saturday"])
+    assert_names(err, str(path), "plan.maintenance_windows[0]", expected)
 
 
 def test_set_value_of_wrong_type_names_the_key_path(tmp_path: Path) -> None:

@@ -118,6 +118,17 @@ def test_mig031_fires_on_an_unreported_extension_and_names_only_it(run_rules: Ru
     assert "BGInfo" not in message
 
 
+def test_mig031_unreported_extension_matches_its_installed_one_in_any_case(
+    run_rules: RunRules,
+) -> None:
+    """Extension names match ignoring case, in the rules and in the check that an unreported
+    extension is one the VM has: ``bginfo/2.1`` against ``BGInfo/2.1`` is that extension."""
+    one = vm("vm-1", extensions=["BGInfo/2.1"], extensions_unreported=["bginfo/2.1"])
+    found = run_rules(estate(cs("cs-a", one)))
+    assert shapes(found, "MIG031") == {("remediate", "vnet-a", ("vm:vm-1",))}
+    assert "not reported: bginfo/2.1" in of(found, "MIG031")[0].message
+
+
 def test_mig031_outside_a_vnet_is_on_the_cloud_services_unit(run_rules: RunRules) -> None:
     loose = vm("vm-1", subnets=[], extensions=["X/1"], extensions_unreported=["X/1"])
     found = run_rules(estate(cs("cs-loose", loose, vnet=None)))

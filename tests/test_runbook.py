@@ -449,3 +449,23 @@ def test_start_after_commit_offers_no_abort() -> None:
     assert start.rollback.startswith("After Commit: no rollback")
     stop = next(s for s in steps if s.step == "stop")
     assert stop.rollback.startswith("Until Commit: Move-AzureService -Abort")
+
+
+def test_workbook_cells_never_hold_control_characters(
+    tmp_path: Path, contoso_book: Runbook
+) -> None:
+    """The loader refuses control characters in names, but a run folder is read as it is: a
+    runbook whose scenario, unit and step names hold them is still written, each such character
+    a space (openpyxl refuses them: IllegalCharacterError)."""
+    from dataclasses import replace
+
+    steps = tuple(
+        replace(s, unit=s.unit + "\x01", label=s.label + "\x1b[2J") for s in contoso_book.steps
+    )
+    book = replace(contoso_book, scenario_name="clean\x01", steps=steps)
+    path = write_runbook(book, tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(path)["Summary"]
+    assert ws["B1"].value == "clean "
+    rows = step_rows(path)
+    assert rows[0]["Unit"] == contoso_book.steps[0].unit + " "
+    assert rows[0]["Step"] == contoso_book.steps[0].label + " [2J"

@@ -612,6 +612,15 @@ def headline_verdict(
     )
 
 
+def check_metric(metric: str) -> None:
+    """Refuse a metric a comparison cannot judge (``--metric``) with an :class:`InputError`;
+    the CLI calls it before any work (no progress bar, no output folder claimed)."""
+    if metric not in JUDGED:
+        raise InputError(
+            "--metric", (), f"unknown metric {metric!r}; expected one of: {', '.join(JUDGED)}"
+        )
+
+
 def compare(
     alternatives: Sequence[Alternative],
     n: int,
@@ -643,10 +652,7 @@ def compare(
     if headline not in metric_list:
         metric_list.insert(0, headline)
     for m in metric_list:
-        if m not in JUDGED:
-            raise InputError(
-                "--metric", (), f"unknown metric {m!r}; expected one of: {', '.join(JUDGED)}"
-            )
+        check_metric(m)
     prepared = [a.prepare() for a in alternatives]
     results = run_replications(
         prepared,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +59,8 @@ from sim.model.estate import (
     Subnet,
     VMState,
     VNet,
+    character_text,
+    unsafe_character,
 )
 
 # ---- the elements this importer knows (children of each element it reads) -----------------------
@@ -234,8 +235,9 @@ def _control_character(name: str) -> str | None:
     """The first control character (Unicode category Cc: U+0000 to U+001F, U+007F to U+009F) of
     ``name``, else None. Azure Storage refuses them in blob names (Azure docs, "Naming and
     Referencing Containers, Blobs, and Metadata": "control characters (0x00-0x1F, \\u0081,
-    etc.)" are not allowed)."""
-    return next((ch for ch in name if unicodedata.category(ch) == "Cc"), None)
+    etc.)" are not allowed). The estate's names refuse a few more (bidirectional overrides, line
+    separators, lone surrogates: :func:`sim.model.estate.unsafe_character`), and so does this."""
+    return unsafe_character(name)
 
 
 _WHOLE = re.compile(r"[0-9]+")
@@ -866,8 +868,8 @@ class _AsmImport:
             raise r.error(
                 link_el,
                 f"VM {vm}: {what} MediaLink's blob name {shown} (URL-decoded) holds the control"
-                f" character {control!r}; expected a blob name without control characters, as"
-                " Azure Storage allows",
+                f" character {character_text(control)}; expected a blob name without control"
+                " characters, as Azure Storage allows",
             )
         premium = (d.text("IOType") or "").lower() == "provisioned"
         use = self.disk_accounts.setdefault(account, _DiskUse(premium, vm))

@@ -107,6 +107,7 @@ def _dns_table(r: Reader, vnc_dns: Element | None) -> dict[str, str]:
             address = _attr(server, "IPAddress")
             if name is None or address is None:
                 raise r.error(server, "DnsServer needs both name and IPAddress attributes")
+            r.check_text(server, name, "DnsServer name")
             check_address(r, server, address, f"DnsServer {name[:40]!r}: IPAddress")
             table.setdefault(name, address)
     return table

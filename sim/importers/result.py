@@ -3,7 +3,6 @@ writer of the estate file (:func:`write_estate`)."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pydantic import ValidationError
 from sim.common.atomic import YAML_SUFFIXES, atomic_file, refuse_existing
 from sim.common.errors import InputError, ReferenceProblem
 from sim.importers.xmlsafe import Notes
-from sim.model.estate import Estate, Gateway, GatewayKind
+from sim.model.estate import Estate, Gateway, GatewayKind, character_text, unsafe_character
 
 T = TypeVar("T")
 
@@ -66,20 +65,21 @@ MAX_LOCATION = 200
 
 def check_location(value: str) -> str:
     """A region given with ``--location`` (``location=``): stripped, 1 to
-    :data:`MAX_LOCATION` characters, as the estate holds names, and no control character (a
-    newline, a NUL); else an :class:`InputError`."""
+    :data:`MAX_LOCATION` characters, as the estate holds names, and no character a name may
+    not hold (a control character such as a newline or NUL, a bidirectional override: see
+    :func:`sim.model.estate.unsafe_character`); else an :class:`InputError`."""
     region = value.strip()
     if not region:
         raise InputError(
             "--location", (), "is empty; expected the region's name, such as West Europe"
         )
-    control = next((ch for ch in region if unicodedata.category(ch) == "Cc"), None)
+    control = unsafe_character(region)
     if control is not None:
         raise InputError(
             "--location",
             (),
-            f"{region[:40]!r} holds the control character {control!r}; expected a region's"
-            " name on one line, such as West Europe",
+            f"{region[:40]!r} holds the control character {character_text(control)}; expected"
+            " a region's name on one line, such as West Europe",
         )
     if len(region) > MAX_LOCATION:
         raise InputError(

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.common.errors import InputError
 from sim.common.inputfiles import read_input, shown_path
-from sim.model.estate import prefix_problem
+from sim.model.estate import character_text, prefix_problem, unsafe_character
 
 ASM_NS = "http://schemas.microsoft.com/windowsazure"
 """Namespace of the Service Management REST API responses."""
@@ -305,12 +305,22 @@ class Reader:
 
     def check_text(self, el: Element | None, value: str, what: str) -> str:
         """A value the estate keeps as text (a name, a size, a location): at most
-        :data:`MAX_NAME` characters, as the loader's ``Name``."""
+        :data:`MAX_NAME` characters and no character the loader's ``Name`` refuses (a control
+        character such as a tab or newline, written ``&#9;`` or ``&#10;`` in XML; a
+        bidirectional override; a line separator)."""
         if len(value) > MAX_NAME:
             raise self.error(
                 el,
                 f"{what} {value[:40]!r}... is longer than {MAX_NAME} characters; expected at most"
                 f" {MAX_NAME}, as the estate holds names",
+            )
+        ch = unsafe_character(value)
+        if ch is not None:
+            raise self.error(
+                el,
+                f"{what} {value[:40]!r} holds the control character {character_text(ch)};"
+                " expected a name without control characters, bidirectional overrides or line"
+                " separators, as the estate holds names",
             )
         return value
 

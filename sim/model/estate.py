@@ -11,11 +11,84 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from sim.common.errors import Loc, ReferenceProblem, format_loc
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Characters no name (nor other identifier) of a scenario or an import may hold, because they
+# act on a terminal, a plot or a workbook instead of being shown (decision documented in
+# docs/scenario-format.md, "Names"):
+# - the control characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F): a tab, a
+#   newline, NUL, ESC (terminal escape sequences), BEL; Excel refuses most of them in a cell
+#   and Azure refuses them in resource and blob names;
+# - the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069, of
+#   category Cf), which reorder the text shown after them, so a name can look like another
+#   ("Trojan Source", CVE-2021-42574);
+# - the line and paragraph separators U+2028 and U+2029: a line break in a name;
+# - lone surrogates (U+D800-U+DFFF), which YAML's \ud800 escape can make and which no file
+#   written as UTF-8 can hold.
+# Other format characters (a zero-width joiner inside an emoji, a soft hyphen) are kept.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Free text (a scenario's description) may hold tabs and line breaks, nothing else of these.
+_UNSAFE_IN_TEXT = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def unsafe_character(text: str, *, free_text: bool = False) -> str | None:
+    """The first character of ``text`` that a name may not hold (a control character, a
+    bidirectional override, a line separator, a lone surrogate: see ``_UNSAFE``), else None.
+    ``free_text`` allows tabs and line breaks (a description)."""
+    found = (_UNSAFE_IN_TEXT if free_text else _UNSAFE).search(text)
+    return None if found is None else found.group()
+
+
+def character_text(ch: str) -> str:
+    """A character as a message can show it without acting on the terminal: ``'\\x1b'
+    (U+001B)``."""
+    return f"{ch!r} (U+{ord(ch):04X})"
+
+
+def _shown(value: str) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _plain(value: str) -> str:
+    ch = unsafe_character(value)
+    if ch is not None:
+        raise ValueError(
+            "expected a name without control characters (tab, newline, escape, NUL),"
+            f" bidirectional overrides or line separators, got {_shown(value)}: it holds"
+            f" {character_text(ch)}"
+        )
+    return value
+
+
+def _free_text(value: str) -> str:
+    ch = unsafe_character(value, free_text=True)
+    if ch is not None:
+        raise ValueError(
+            "expected text without control characters other than tabs and line breaks, got"
+            f" {_shown(value)}: it holds {character_text(ch)}"
+        )
+    return value
+
+
+Plain = Annotated[str, AfterValidator(_plain)]
+"""Text that names or refers to something (a size, a location, a reference to a name): no
+control character, bidirectional override or line separator."""
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain)]
+"""A resource's name: 1 to 200 characters, none of them unsafe (see :data:`Plain`)."""
+FreeText = Annotated[str, AfterValidator(_free_text)]
+"""Free text (a description): tabs and line breaks allowed, no other control character."""
 
 # Ranges of the estate's numbers (docs/scenario-format.md, "Ranges"). Assumptions, each far beyond
 # any real classic estate, so that a typo is refused at load rather than carried into the rules.
@@ -88,7 +161,7 @@ StorageContent = Literal["blobs", "files", "tables", "queues", "unattached_disks
 
 class ExpressRouteCircuit(Model):
     name: Name
-    subscription: str | None = Field(
+    subscription: Plain | None = Field(
         default=None,
         description="Subscription holding the circuit when it is not the estate's own.",
     )
@@ -96,15 +169,15 @@ class ExpressRouteCircuit(Model):
 
 class Subnet(Model):
     name: Name
-    prefix: str | None = None
-    nsg: str | None = None
-    route_table: str | None = None
+    prefix: Plain | None = None
+    nsg: Plain | None = None
+    route_table: Plain | None = None
 
 
 class Gateway(Model):
     name: Name
     kind: GatewayKind
-    circuit: str | None = Field(default=None, description="ExpressRoute circuit it links to.")
+    circuit: Plain | None = Field(default=None, description="ExpressRoute circuit it links to.")
     transit: bool = Field(
         default=False, description="On-premises is reached through another VNet (MIG030)."
     )
@@ -117,14 +190,14 @@ class VNetService(Model):
 
 class VNet(Model):
     name: Name
-    address_space: Items[str] = ()
+    address_space: Items[Plain] = ()
     subnets: Items[Subnet] = ()
     gateway: Annotated[
         tuple[Gateway, ...], BeforeValidator(lambda v: _list_to_tuple(_one_or_many(v)))
     ] = ()
-    peerings: Items[str] = ()
+    peerings: Items[Plain] = ()
     services: Items[VNetService] = ()
-    dns_servers: Items[str] = ()
+    dns_servers: Items[Plain] = ()
     affinity_group: Name | None = Field(
         default=None,
         description="Affinity group the VNet is bound to (never a location).",
@@ -150,7 +223,7 @@ class Disk(Model):
     size_gb: int = Field(
         default=127, ge=1, le=MAX_DISK_GB, description="Logical size in the VM model (GB)."
     )
-    blob: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+    blob: Annotated[Plain, Field(min_length=1, max_length=1024)] | None = Field(
         default=None,
         description="VHD blob name inside its container (MIG034: a '/' in it is a blocker).",
     )
@@ -167,21 +240,21 @@ class Disk(Model):
 
 class VM(Model):
     name: Name
-    size: str = "Small"
+    size: Plain = "Small"
     cores: int | None = Field(
         default=None, ge=0, le=MAX_CORES, description="Overrides the size table."
     )
-    availability_set: str | None = None
-    subnets: Items[str] = ()
-    nsg: str | None = Field(default=None, description="NSG attached to the VM's NIC.")
+    availability_set: Plain | None = None
+    subnets: Items[Plain] = ()
+    nsg: Plain | None = Field(default=None, description="NSG attached to the VM's NIC.")
     os_disk: Disk
     data_disks: Items[Disk] = ()
-    extensions: Items[str] = ()
+    extensions: Items[Plain] = ()
     agent_ready: bool = Field(
         default=True,
         description="The guest agent reports Ready (MIG031 when false, with extensions).",
     )
-    extensions_unreported: Items[str] = Field(
+    extensions_unreported: Items[Plain] = Field(
         default=(),
         description="Extensions (of ``extensions``) whose status or handler status is not reported"
         " (MIG031).",
@@ -191,7 +264,7 @@ class VM(Model):
     autoscale: bool = False
     public_ip: bool = Field(default=False, description="Instance-level public IP.")
     state: VMState = "Running"
-    boot_diagnostics: str | None = Field(default=None, description="Storage account of its logs.")
+    boot_diagnostics: Plain | None = Field(default=None, description="Storage account of its logs.")
 
     @property
     def disks(self) -> tuple[Disk, ...]:
@@ -200,9 +273,9 @@ class VM(Model):
 
 class CloudService(Model):
     name: Name
-    vnet: str | None = None
-    reserved_ip: str | None = None
-    availability_sets: Items[str] | None = Field(
+    vnet: Plain | None = None
+    reserved_ip: Plain | None = None
+    availability_sets: Items[Plain] | None = Field(
         default=None, description="When given, every VM's availability_set must be one of these."
     )
     roles: Items[Role] = ()
@@ -218,7 +291,7 @@ class CloudService(Model):
 
 class StorageAccount(Model):
     name: Name
-    sku: str = "Standard_LRS"
+    sku: Plain = "Standard_LRS"
     contents: Items[StorageContent] = ()
     rbac_assignments: Count = 0
     priority: Priority | None = None
@@ -282,8 +355,8 @@ def size_cores(size: str) -> int | None:
 
 
 class Estate(Model):
-    subscription: str = "default"
-    location: str = "unknown"
+    subscription: Plain = "default"
+    location: Plain = "unknown"
     expressroute_circuits: Items[ExpressRouteCircuit] = ()
     vnets: Items[VNet] = ()
     cloud_services: Items[CloudService] = ()
@@ -479,6 +552,18 @@ def check_references(estate: Estate) -> list[tuple[Loc, str]]:
                             f" {owner!r}; an availability set cannot span cloud services",
                         )
                     )
+            first_subnet: dict[str, int] = {}
+            for si, sub in enumerate(vm.subnets):
+                if sub in first_subnet:
+                    p.append(
+                        (
+                            (*vloc, "subnets", si),
+                            f"duplicate subnet {sub!r} (first at subnets[{first_subnet[sub]}]);"
+                            " expected each subnet once",
+                        )
+                    )
+                else:
+                    first_subnet[sub] = si
             if vm.subnets and cs.vnet is None:
                 p.append(
                     (
@@ -506,24 +591,26 @@ def check_references(estate: Estate) -> list[tuple[Loc, str]]:
                             _expect("storage account", accounts, disk.storage_account),
                         )
                     )
-            have = set(vm.extensions)
+            # Extension names match ignoring case, as the rules match them (rules._extension).
+            have = {ext.lower() for ext in vm.extensions}
             first_at: dict[str, int] = {}
             for ei, ext in enumerate(vm.extensions_unreported):
-                if ext in first_at:
+                key = ext.lower()
+                if key in first_at:
                     p.append(
                         (
                             (*vloc, "extensions_unreported", ei),
                             f"duplicate extension {ext!r} (first at extensions_unreported"
-                            f"[{first_at[ext]}]); expected each extension once",
+                            f"[{first_at[key]}]); expected each extension once",
                         )
                     )
                     continue
-                first_at[ext] = ei
-                if ext not in have:
+                first_at[key] = ei
+                if key not in have:
                     p.append(
                         (
                             (*vloc, "extensions_unreported", ei),
-                            _expect("extension of the VM", have, ext),
+                            _expect("extension of the VM", set(vm.extensions), ext),
                         )
                     )
             if vm.boot_diagnostics is not None and vm.boot_diagnostics not in accounts:

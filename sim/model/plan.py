@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.common.timeparse import ClockMinutes, Minutes, format_minutes, parse_duration
-from sim.model.estate import Items, Model, Name
+from sim.model.estate import Items, Model, Name, Plain
 from sim.model.remedies import REMEDIES
 
 Distribution = Literal["deterministic", "triangular", "lognormal", "pert"]
@@ -482,7 +482,7 @@ class Plan(Model):
         description="When everything must have committed: a duration from plan.start (such as"
         " 30h) or a timestamp; outputs give P(done by the deadline).",
     )
-    ordering: Annotated[str | tuple[Name, ...], BeforeValidator(_ordering)] = "as_listed"
+    ordering: Annotated[Plain | tuple[Name, ...], BeforeValidator(_ordering)] = "as_listed"
     crews: int = Field(default=1, ge=1, le=10_000)  # more crews than units is never needed
     check: StepMinutes = 0.0
     horizon: HorizonMinutes = Field(

@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from sim.common.errors import InputError, Loc, ReferenceProblem
+from sim.common.errors import InputError, Loc, ReferenceProblem, format_loc
 from sim.common.gcpause import paused_gc
 from sim.common.inputfiles import MAX_TEXT_BYTES, read_input, shown_path
-from sim.model.estate import Estate, Model
+from sim.model.estate import Estate, FreeText, Model, Plain
 from sim.model.plan import Plan
 
 try:  # libyaml's parser and emitter are several times faster on large estates; same safe ones
@@ -48,8 +48,8 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 
 class Scenario(Model):
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: Plain = Field(min_length=1)
+    description: FreeText = ""
     estate: Estate
     plan: Plan = Plan()
 
@@ -366,6 +366,28 @@ def blamed_file(scenario: str, loc: Loc, overrides: Sequence[str]) -> str:
     return scenario
 
 
+def _list_item(node: Any, path: Sequence[str | int], i: int) -> None:
+    """Refuse ``path[i]`` (an index ``[N]``) unless ``node``, what ``path[:i]`` holds, is a list
+    with an item N: ``plan.crews[0]`` is "plan.crews is not a list", not a missing item."""
+    index = path[i]
+    if not isinstance(node, list):
+        got = "a mapping" if isinstance(node, dict) else repr(node)
+        got = got if len(got) <= 40 else got[:37] + "..."
+        raise InputError(
+            "--set",
+            path[:i],
+            f"{'' if i else 'the top of the scenario '}is not a list (it holds {got});"
+            f" expected a list for [{index}]",
+        )
+    if not 0 <= int(index) < len(node):
+        raise InputError(
+            "--set",
+            path[: i + 1],
+            f"no such list item ({format_loc(path[:i])} has {len(node)} item"
+            f"{'' if len(node) == 1 else 's'})",
+        )
+
+
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> list[Loc]:
     """Apply ``KEY.PATH=VALUE`` overrides in place; values are read as YAML (``3``, ``2h``).
 
@@ -392,8 +414,7 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> list[Loc]
         for i, part in enumerate(path[:-1]):
             nxt = path[i + 1]
             if isinstance(part, int):
-                if not isinstance(node, list) or not 0 <= part < len(node):
-                    raise InputError("--set", path[: i + 1], "no such list item")
+                _list_item(node, path, i)
                 node = node[part]
             else:
                 if not isinstance(node, dict):
@@ -403,8 +424,7 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> list[Loc]
                 node = node[part]
         last = path[-1]
         if isinstance(last, int):
-            if not isinstance(node, list) or not 0 <= last < len(node):
-                raise InputError("--set", path, "no such list item")
+            _list_item(node, path, len(path) - 1)
             node[last] = value
         elif isinstance(node, dict):
             node[last] = value
@@ -518,11 +538,13 @@ def validation_error(
         seen.add(loc)
         found.append((loc, _describe(err, model, loc)))
     (loc, message), rest = found[0], found[1:]
-    # the key an override wrote; a check of the block holding it that names that key; or a key
+    # the key an override wrote; a check of the block holding it that names that key (its whole
+    # path, or quoted, its path inside the block: 'for' of plan.maintenance_windows[0]); or a key
     # the file does not have, which an override made by writing below it (--set
     # plan.remedies.MIG032.remediate=10m: the problem is plan.remedies.MIG032 itself)
     from_set = any(
-        loc[: len(o)] == o or (o[: len(loc)] == loc and (_fmt(o) in message or not doc.holds(loc)))
+        loc[: len(o)] == o
+        or (o[: len(loc)] == loc and (_names_key(message, o, loc) or not doc.holds(loc)))
         for o in overridden
     )
     return InputError(
@@ -532,6 +554,13 @@ def validation_error(
         line=None if from_set else doc.line_of(loc),
         more=[f"{_fmt(prefix + lc)}: {m}" for lc, m in rest],
     )
+
+
+def _names_key(message: str, key: Loc, block: Loc) -> bool:
+    """Whether a check of ``block`` names ``key`` (a key path below it) in ``message``: its
+    whole path (``plan.deadline``) or, quoted, its path inside the block (``'for'``)."""
+    inside = format_loc(key[len(block) :])
+    return _fmt(key) in message or (bool(inside) and f"'{inside}'" in message)
 
 
 def _fmt(loc: Loc) -> str:

@@ -299,11 +299,12 @@ def runbook_csv(rb: Runbook) -> str:
 
 # ---- workbook --------------------------------------------------------------------------------
 
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 def _cell_text(text: str) -> str:
-    # Excel refuses control characters and cells over 32,767 characters.
+    # Excel refuses control characters and cells over 32,767 characters; UTF-8 cannot hold a
+    # lone surrogate. The loader refuses them in names, but a run folder is read as it is.
     text = _ILLEGAL.sub(" ", text)
     return text if len(text) <= 32000 else text[:32000] + " ..."
 
@@ -340,14 +341,14 @@ def runbook_xlsx(rb: Runbook) -> bytes:
     fixed = _fixed_time(rb)
     wb.properties.creator = f"migsim {__version__}"
     wb.properties.lastModifiedBy = f"migsim {__version__}"
-    wb.properties.title = f"Runbook: {rb.scenario_name}"
+    wb.properties.title = _cell_text(f"Runbook: {rb.scenario_name}")
     wb.properties.created = fixed
     wb.properties.modified = fixed
 
     summary = wb.active
     assert summary is not None
     summary.title = "Summary"
-    summary.append(["Runbook", rb.scenario_name])
+    summary.append(["Runbook", _cell_text(rb.scenario_name)])
     summary["A1"].font = Font(bold=True)
     summary["B1"].font = Font(bold=True)
     for label, value in rb.summary:
@@ -413,9 +414,9 @@ def runbook_xlsx(rb: Runbook) -> bytes:
                 s.index,
                 _cell_text(rb.window_text(s.window)),
                 s.crew if s.crew is not None else "none",
-                s.unit,
-                s.unit_kind,
-                s.label,
+                _cell_text(s.unit),
+                _cell_text(s.unit_kind),
+                _cell_text(s.label),
                 _cell_text(s.command),
                 start,
                 end,
