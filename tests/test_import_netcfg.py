@@ -191,27 +191,29 @@ def test_location_option_overrides_and_is_checked(tmp_path: Path) -> None:
         assert exc.value.file == "--location"
 
 
-def test_local_site_ref_without_connection_is_site_to_site(tmp_path: Path) -> None:
-    """The older schema names the local site with no Connection child: an IPsec (VPN) link."""
-    text = f"""<?xml version="1.0" encoding="utf-8"?>
+def older_form(vnet: str, where: str) -> str:
+    """A site-to-site link in the older schema form: the VNet's gateway names its local site
+    ``office`` with a ``LocalNetworkSiteRef`` and no ``Connection`` child. ``where`` is the
+    VNet's ``Location="..."`` or ``AffinityGroup="..."`` attribute."""
+    return f"""<?xml version="1.0" encoding="utf-8"?>
 <NetworkConfiguration xmlns="{NETCFG_NS}">
   <VirtualNetworkConfiguration>
     <LocalNetworkSites>
-      <LocalNetworkSite name="hq">
-        <AddressSpace><AddressPrefix>192.168.0.0/16</AddressPrefix></AddressSpace>
-        <VPNGatewayAddress>203.0.113.10</VPNGatewayAddress>
+      <LocalNetworkSite name="office">
+        <AddressSpace><AddressPrefix>192.168.10.0/24</AddressPrefix></AddressSpace>
+        <VPNGatewayAddress>198.51.100.7</VPNGatewayAddress>
       </LocalNetworkSite>
     </LocalNetworkSites>
     <VirtualNetworkSites>
-      <VirtualNetworkSite name="vnet-s2s" Location="West Europe">
-        <AddressSpace><AddressPrefix>10.50.0.0/16</AddressPrefix></AddressSpace>
+      <VirtualNetworkSite name="{vnet}" {where}>
+        <AddressSpace><AddressPrefix>10.60.0.0/16</AddressPrefix></AddressSpace>
         <Subnets>
-          <Subnet name="app"><AddressPrefix>10.50.1.0/24</AddressPrefix></Subnet>
-          <Subnet name="GatewaySubnet"><AddressPrefix>10.50.255.0/29</AddressPrefix></Subnet>
+          <Subnet name="servers"><AddressPrefix>10.60.1.0/24</AddressPrefix></Subnet>
+          <Subnet name="GatewaySubnet"><AddressPrefix>10.60.255.0/29</AddressPrefix></Subnet>
         </Subnets>
         <Gateway>
           <ConnectionsToLocalNetwork>
-            <LocalNetworkSiteRef name="hq" />
+            <LocalNetworkSiteRef name="office" />
           </ConnectionsToLocalNetwork>
         </Gateway>
       </VirtualNetworkSite>
@@ -219,6 +221,11 @@ def test_local_site_ref_without_connection_is_site_to_site(tmp_path: Path) -> No
   </VirtualNetworkConfiguration>
 </NetworkConfiguration>
 """
+
+
+def test_local_site_ref_without_connection_is_site_to_site(tmp_path: Path) -> None:
+    """The older schema names the local site with no Connection child: an IPsec (VPN) link."""
+    text = older_form("vnet-s2s", 'Location="West Europe"')
     result = import_netcfg(write(tmp_path, text))
     (vnet,) = result.estate.vnets
     assert [(g.name, g.kind) for g in vnet.gateway] == [("vnet-s2s-gateway", "vpn")]
@@ -296,32 +303,7 @@ def test_gateway_names_stay_unique(tmp_path: Path) -> None:
 
 ROOT = Path(__file__).resolve().parents[1]
 
-OLDER_FORM = f"""<?xml version="1.0" encoding="utf-8"?>
-<NetworkConfiguration xmlns="{NETCFG_NS}">
-  <VirtualNetworkConfiguration>
-    <LocalNetworkSites>
-      <LocalNetworkSite name="office">
-        <AddressSpace><AddressPrefix>192.168.10.0/24</AddressPrefix></AddressSpace>
-        <VPNGatewayAddress>198.51.100.7</VPNGatewayAddress>
-      </LocalNetworkSite>
-    </LocalNetworkSites>
-    <VirtualNetworkSites>
-      <VirtualNetworkSite name="corp-vnet" AffinityGroup="corp-ag">
-        <AddressSpace><AddressPrefix>10.60.0.0/16</AddressPrefix></AddressSpace>
-        <Subnets>
-          <Subnet name="servers"><AddressPrefix>10.60.1.0/24</AddressPrefix></Subnet>
-          <Subnet name="GatewaySubnet"><AddressPrefix>10.60.255.0/29</AddressPrefix></Subnet>
-        </Subnets>
-        <Gateway>
-          <ConnectionsToLocalNetwork>
-            <LocalNetworkSiteRef name="office" />
-          </ConnectionsToLocalNetwork>
-        </Gateway>
-      </VirtualNetworkSite>
-    </VirtualNetworkSites>
-  </VirtualNetworkConfiguration>
-</NetworkConfiguration>
-"""
+OLDER_FORM = older_form("corp-vnet", 'AffinityGroup="corp-ag"')
 
 
 def migsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
