@@ -29,6 +29,17 @@ Definitions (also in ``docs/performance.md``)
 
     *Replications per second*: :func:`sim.experiments.runner.run_replications` for replications
     ``0..n-1`` of a 1,000-VM estate, with one worker and with one per core; pool start-up included.
+    Then fewer replications of a 10,000-VM estate (:func:`measure_monte_carlo_large`), each pool
+    started inside its timing, and the time 1,000 would take at that rate.
+
+    *End to end* (issue 16): ``migsim generate --vms N --seed 42`` (untimed; the default plan a
+    user gets), then ``migsim run SCENARIO --deterministic`` as a child of
+    ``python -m benchmarks.endtoend`` (a fresh process per run): wall time, CPU and peak RSS of
+    the real CLI, outputs and timeline included; sizes interleaved, the fastest run kept, the
+    highest peak reported. Growth between sizes also per doubling (:func:`growth`).
+
+    *Plain SimPy anchor* (issue 16): :mod:`benchmarks.plain_simpy` on the engine's 10,000-VM
+    units against migsim's Monte Carlo replication, per unit-migration (:func:`measure_anchor`).
 """
 
 from __future__ import annotations
