@@ -29,6 +29,17 @@ Definitions (also in ``docs/performance.md``)
 
     *Replications per second*: :func:`sim.experiments.runner.run_replications` for replications
     ``0..n-1`` of a 1,000-VM estate, with one worker and with one per core; pool start-up included.
+    Then fewer replications of a 10,000-VM estate (:func:`measure_monte_carlo_large`), each pool
+    started inside its timing, and the time 1,000 would take at that rate.
+
+    *End to end* (issue 16): ``migsim generate --vms N --seed 42`` (untimed; the default plan a
+    user gets), then ``migsim run SCENARIO --deterministic`` as a child of
+    ``python -m benchmarks.endtoend`` (a fresh process per run): wall time, CPU and peak RSS of
+    the real CLI, outputs and timeline included; sizes interleaved, the fastest run kept, the
+    highest peak reported. Growth between sizes also per doubling (:func:`growth`).
+
+    *Plain SimPy anchor* (issue 16): :mod:`benchmarks.plain_simpy` on the engine's 10,000-VM
+    units against migsim's Monte Carlo replication, per unit-migration (:func:`measure_anchor`).
 """
 
 from __future__ import annotations
@@ -37,7 +48,9 @@ import argparse
 import contextlib
 import csv
 import io
+import itertools
 import json
+import math
 import os
 import platform
 import subprocess
@@ -68,7 +81,12 @@ class Sizes:
     pipeline_vms: tuple[int, ...]
     mc_vms: int
     mc_replications: int
+    e2e_vms: tuple[int, ...]  # end-to-end `migsim run --deterministic`
+    mc_large_vms: int  # replications per second of a larger estate, fewer replications
+    mc_large_replications: int
+    anchor_replications: int  # per timing round, migsim's and the plain SimPy model's each
     repeats: int = REPEATS
+    e2e_repeats: int = 2
 
 
 FULL = Sizes(
@@ -77,6 +95,10 @@ FULL = Sizes(
     pipeline_vms=(1_000, 10_000, 50_000),
     mc_vms=1_000,
     mc_replications=1_000,
+    e2e_vms=(1_000, 10_000, 50_000, 100_000),
+    mc_large_vms=10_000,
+    mc_large_replications=200,
+    anchor_replications=5,
 )
 QUICK = Sizes(
     raw_until=150.0,
@@ -84,7 +106,12 @@ QUICK = Sizes(
     pipeline_vms=(100, 300, 1_000),
     mc_vms=200,
     mc_replications=24,
+    e2e_vms=(1_000,),
+    mc_large_vms=1_000,
+    mc_large_replications=8,
+    anchor_replications=2,
     repeats=2,
+    e2e_repeats=1,
 )
 
 
@@ -183,6 +210,9 @@ class Results:
     engine: dict[str, Any] = field(default_factory=dict)
     sizes: list[dict[str, Any]] = field(default_factory=list)
     monte_carlo: dict[str, Any] = field(default_factory=dict)
+    end_to_end: list[dict[str, Any]] = field(default_factory=list)
+    monte_carlo_large: dict[str, Any] = field(default_factory=dict)
+    anchor: dict[str, Any] = field(default_factory=dict)
     targets: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -206,10 +236,11 @@ def measure_raw(sizes: Sizes) -> dict[str, Any]:
     }
 
 
-def measure_engine(sizes: Sizes, raw_rate: float) -> dict[str, Any]:
+def measure_engine(sizes: Sizes, raw_rate: float, prepared: Any = None) -> dict[str, Any]:
     from sim.experiments.replications import Prepared
 
-    prepared = Prepared.of(_scenario(sizes.engine_vms))
+    if prepared is None:
+        prepared = Prepared.of(_scenario(sizes.engine_vms))
     out: dict[str, Any] = {"vms": sizes.engine_vms, "units": len(prepared.units.units)}
     for label, det in (("deterministic", True), ("monte_carlo", False)):
 
@@ -248,6 +279,124 @@ def measure_skeleton(prepared: Any, sizes: Sizes, raw_rate: float) -> dict[str, 
             "events_per_second": events / seconds,
             "ratio_to_raw_simpy": events / seconds / raw_rate,
         }
+    return out
+
+
+def measure_anchor(prepared: Any, sizes: Sizes) -> dict[str, Any]:
+    """migsim's Monte Carlo replication against the plain SimPy model of the same job.
+
+    migsim: :meth:`sim.experiments.replications.Prepared.row` (what the runner runs per
+    replication: the engine with every duration drawn, then the row's metrics). The plain model:
+    :func:`benchmarks.plain_simpy.simulate` on the units migsim migrates in its deterministic
+    replication (the others are blocked by errors; the plain model has no rules), the same
+    crews, order, must-precede edges and central durations. Both ``anchor_replications``
+    replications per round, rounds interleaved, the fastest round of each kept; per
+    unit-migration = time per replication / units migrated in it.
+    """
+    from benchmarks.plain_simpy import job_of
+    from benchmarks.plain_simpy import simulate as plain_simulate
+    from sim.common.gcpause import paused_gc
+
+    rep = prepared.replicate(0, deterministic=True)
+    job = job_of(prepared, [o.unit for o in rep.outcomes if o.migrated])
+    k = sizes.anchor_replications
+    migrated: list[int] = []
+
+    def run_migsim() -> object:
+        rows = [prepared.row(r) for r in range(k)]
+        migrated[:] = [len(prepared.units.units) - row.units_not_migrated for row in rows]
+        return rows
+
+    def run_plain() -> object:
+        # Under the collector pause migsim's engine runs under, so that both pay alike for the
+        # estate this process holds (a planner's script would hold only its units).
+        with paused_gc():
+            return [plain_simulate(job, seed=r + 1) for r in range(k)]
+
+    best = {"migsim": float("inf"), "plain": float("inf")}
+    for _ in range(sizes.repeats):
+        for label, fn in (("migsim", run_migsim), ("plain", run_plain)):
+            t = time.perf_counter()
+            fn()
+            best[label] = min(best[label], time.perf_counter() - t)
+    migsim_units = sum(migrated) / len(migrated)
+    plain_units = len(job.units)
+    migsim_per_unit = best["migsim"] / k / migsim_units
+    plain_per_unit = best["plain"] / k / plain_units
+    return {
+        "vms": sizes.engine_vms,
+        "units": len(prepared.units.units),
+        "crews": job.crews,
+        "replications_per_round": k,
+        "migsim": {
+            "what": "sim.experiments.replications.Prepared.row (Monte Carlo)",
+            "seconds_per_replication": best["migsim"] / k,
+            "units_migrated": migsim_units,
+            "us_per_unit_migration": migsim_per_unit * 1e6,
+            "events": count_events(lambda: prepared.replicate(0)),
+        },
+        "plain": {
+            "what": "benchmarks.plain_simpy.simulate",
+            "seconds_per_replication": best["plain"] / k,
+            "units_migrated": plain_units,
+            "us_per_unit_migration": plain_per_unit * 1e6,
+            "events": count_events(lambda: plain_simulate(job, seed=1)),
+        },
+        "ratio_per_unit_migration": migsim_per_unit / plain_per_unit,
+    }
+
+
+def generate_scenarios(directory: Path, sizes: Sequence[int]) -> dict[int, Path]:
+    """``migsim generate --vms N --seed 42`` for each size (untimed): the estate and the default
+    plan a user gets (a 48-hour window each weekend, 4 crews)."""
+    from benchmarks.endtoend import cli
+
+    out: dict[int, Path] = {}
+    for vms in sizes:
+        path = directory / f"generated-{vms}.yaml"
+        command = [*cli(), "generate", "--vms", str(vms), "--seed", str(ESTATE_SEED)]
+        proc = subprocess.run(
+            [*command, "--out", str(path), "--force"], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{proc.stderr}")
+        out[vms] = path
+    return out
+
+
+def measure_end_to_end(scenario_file: Path, out_dir: Path) -> dict[str, Any]:
+    """One ``migsim run --deterministic`` through :mod:`benchmarks.endtoend` (a fresh process)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.endtoend", str(scenario_file), str(out_dir)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"end-to-end run failed for {scenario_file}:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def growth(end_to_end: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Between consecutive sizes: the time ratio and the same ratio per doubling of the VMs
+    (``ratio ** (1 / log2(vms ratio))``: 2.0 is linear)."""
+    out: list[dict[str, Any]] = []
+    for small, large in itertools.pairwise(end_to_end):
+        ratio = large["wall_s"] / small["wall_s"]
+        doublings = math.log2(large["vms"] / small["vms"])
+        out.append(
+            {
+                "from_vms": small["vms"],
+                "to_vms": large["vms"],
+                "ratio": ratio,
+                "per_doubling": ratio ** (1.0 / doublings),
+            }
+        )
     return out
 
 
@@ -358,6 +507,44 @@ def measure_monte_carlo(sizes: Sizes) -> dict[str, Any]:
     return out
 
 
+def measure_monte_carlo_large(sizes: Sizes) -> dict[str, Any]:
+    """Replications per second of a larger estate, one worker then all cores, each pool started
+    inside its timing (as in a fresh ``migsim run --replications``), and the time 1,000 would
+    take at that rate (the pool start counted in the rate: a slight overestimate)."""
+    from sim.experiments.replications import Prepared
+    from sim.experiments.runner import close_backends
+
+    prepared = Prepared.of(_scenario(sizes.mc_large_vms))
+    n = sizes.mc_large_replications
+    cores = os.cpu_count() or 1
+    out: dict[str, Any] = {
+        "vms": sizes.mc_large_vms,
+        "units": len(prepared.units.units),
+        "replications": n,
+        "cores": cores,
+    }
+    rows: dict[int, list[Any]] = {}
+    for workers in sorted({1, cores}):
+        close_backends()
+        cpu_before = _cpu_seconds()
+        t = time.perf_counter()
+        rows[workers] = _run_replications(prepared, n, workers)
+        seconds = time.perf_counter() - t
+        out[f"workers_{workers}"] = {
+            "workers": workers,
+            "seconds": seconds,
+            "replications_per_second": n / seconds,
+            "projected_1000_s": 1000 * seconds / n,
+            "other_programs_cpu_s": _others(cpu_before, _cpu_seconds()),
+        }
+    out["speedup"] = (
+        out[f"workers_{cores}"]["replications_per_second"]
+        / out["workers_1"]["replications_per_second"]
+    )
+    out["same_rows"] = rows[1] == rows[cores]
+    return out
+
+
 # ---- targets and the table --------------------------------------------------------------------
 
 
@@ -418,6 +605,57 @@ def evaluate(res: Results) -> list[dict[str, Any]]:
             "met": True,
         }
     )
+    return targets + evaluate_issue16(res)
+
+
+def evaluate_issue16(res: Results) -> list[dict[str, Any]]:
+    """Issue 16's targets for what a user waits for (full runs only)."""
+    targets: list[dict[str, Any]] = []
+    e2e = {r["vms"]: r for r in res.end_to_end}
+    if 100_000 in e2e:
+        top = e2e[100_000]
+        targets += [
+            {
+                "target": "100,000 VMs: migsim run --deterministic end to end < 60 s wall",
+                "value": top["wall_s"],
+                "met": top["wall_s"] < 60.0,
+            },
+            {
+                "target": "100,000 VMs: migsim run --deterministic peak RSS < 2 GB (MiB)",
+                "value": top["max_peak_rss_mib"],
+                "met": top["max_peak_rss_mib"] < 2048.0,
+            },
+        ]
+    for g in growth(res.end_to_end):
+        if (g["from_vms"], g["to_vms"]) == (50_000, 100_000):
+            targets.append(
+                {
+                    "target": "end to end, 50,000 -> 100,000 VMs at most 2.2x the time",
+                    "value": g["ratio"],
+                    "met": g["ratio"] <= 2.2,
+                }
+            )
+    big = res.monte_carlo_large
+    if big and big["vms"] == 10_000:
+        projected = big[f"workers_{big['cores']}"]["projected_1000_s"]
+        targets.append(
+            {
+                "target": f"1,000 replications of 10,000 VMs on {big['cores']} workers < 90 s"
+                f" (projected from {big['replications']:,})",
+                "value": projected,
+                "met": projected < 90.0 and big["cores"] >= 2,
+            }
+        )
+    if res.anchor:
+        ratio = res.anchor["ratio_per_unit_migration"]
+        targets.append(
+            {
+                "target": "migsim Monte Carlo replication <= 2x the plain SimPy model per"
+                " unit-migration",
+                "value": ratio,
+                "met": ratio <= 2.0,
+            }
+        )
     return targets
 
 
@@ -511,6 +749,7 @@ def table_rows(res: Results) -> list[tuple[str, str, str]]:
                 "",
             )
         )
+    rows += issue16_rows(res)
     rows += [
         (
             "Monte Carlo output",
@@ -519,6 +758,71 @@ def table_rows(res: Results) -> list[tuple[str, str, str]]:
             "bounded",
         ),
     ]
+    return rows
+
+
+def issue16_rows(res: Results) -> list[tuple[str, str, str]]:
+    """Rows of what a user waits for (issue 16): end to end, larger replications, the anchor."""
+    rows: list[tuple[str, str, str]] = []
+    for r in res.end_to_end:
+        rows.append(
+            (
+                f"{r['vms']:,} VMs: migsim run --deterministic, end to end",
+                f"{r['wall_s']:.1f} s wall, peak RSS {_n(r['max_peak_rss_mib'])} MiB"
+                f" (CPU {r['cpu_s']:.1f} s; {r['output_files']} files,"
+                f" {r['output_mib']:.1f} MiB written)",
+                "< 60 s, < 2 GB" if r["vms"] == 100_000 else "",
+            )
+        )
+    for g in growth(res.end_to_end):
+        rows.append(
+            (
+                f"End to end, {g['from_vms']:,} -> {g['to_vms']:,} VMs",
+                f"{g['ratio']:.2f}x the time for {g['to_vms'] / g['from_vms']:.0f}x the VMs:"
+                f" {g['per_doubling']:.2f}x per doubling",
+                "<= 2.2x" if (g["from_vms"], g["to_vms"]) == (50_000, 100_000) else "",
+            )
+        )
+    big = res.monte_carlo_large
+    if big:
+        for workers in sorted({1, big["cores"]}):
+            w = big[f"workers_{workers}"]
+            many = workers == big["cores"] and workers > 1
+            rows.append(
+                (
+                    f"Replications/s, {big['vms']:,} VMs, {workers} worker"
+                    + ("s" if workers > 1 else "")
+                    + (" (pool start included)" if workers > 1 else ""),
+                    f"{w['replications_per_second']:.2f}/s ({big['replications']:,} in"
+                    f" {w['seconds']:.1f} s): 1,000 in {w['projected_1000_s']:.0f} s projected"
+                    + (f"; {big['speedup']:.2f}x one worker" if many else ""),
+                    "1,000 < 90 s" if many and big["vms"] == 10_000 else "",
+                )
+            )
+    a = res.anchor
+    if a:
+        for key, label in (
+            ("plain", "Plain SimPy model of the same job (benchmarks/plain_simpy.py)"),
+            ("migsim", "migsim Monte Carlo replication (Prepared.row)"),
+        ):
+            m = a[key]
+            rows.append(
+                (
+                    f"{label}, {a['vms']:,} VMs, {a['crews']} crews",
+                    f"{m['seconds_per_replication'] * 1000:.1f} ms per replication,"
+                    f" {m['units_migrated']:,.0f} units migrated:"
+                    f" {m['us_per_unit_migration']:.0f} us per unit-migration"
+                    f" ({_n(m['events'])} events)",
+                    "",
+                )
+            )
+        rows.append(
+            (
+                "migsim / plain SimPy, per unit-migration",
+                f"{a['ratio_per_unit_migration']:.2f}x",
+                "<= 2x",
+            )
+        )
     return rows
 
 
@@ -639,7 +943,13 @@ def run(sizes: Sizes, quick: bool, progress: Callable[[str], None]) -> Results:
         progress("raw SimPy micro-model")
         res.raw = measure_raw(sizes)
         progress(f"engine on {sizes.engine_vms:,} VMs")
-        res.engine = measure_engine(sizes, res.raw["events_per_second"])
+        from sim.experiments.replications import Prepared
+
+        prepared = Prepared.of(_scenario(sizes.engine_vms))
+        res.engine = measure_engine(sizes, res.raw["events_per_second"], prepared)
+        progress(f"plain SimPy model against migsim's replication, {sizes.engine_vms:,} VMs")
+        res.anchor = measure_anchor(prepared, sizes)
+        del prepared
         # Each size `repeats` times, a fresh process each, sizes interleaved (a drifting machine
         # touches every size alike); the fastest run of each size is kept, as for the other
         # measurements, and every run's total is in the JSON.
@@ -651,8 +961,32 @@ def run(sizes: Sizes, quick: bool, progress: Callable[[str], None]) -> Results:
         for done in runs.values():
             best = min(done, key=lambda r: float(r["total_s"]))
             res.sizes.append({**best, "runs_total_s": [r["total_s"] for r in done]})
+        names = ", ".join(f"{v:,}" for v in sizes.e2e_vms)
+        progress(f"migsim generate --vms N --seed {ESTATE_SEED} for N = {names} (untimed)")
+        generated = generate_scenarios(Path(tmp), sizes.e2e_vms)
+        # As the pipeline: sizes interleaved, the fastest run of each kept, every run in the JSON.
+        e2e: dict[int, list[dict[str, Any]]] = {vms: [] for vms in generated}
+        for round_ in range(sizes.e2e_repeats):
+            for vms, path in generated.items():
+                progress(f"migsim run --deterministic on {vms:,} VMs (run {round_ + 1})")
+                e2e[vms].append(measure_end_to_end(path, Path(tmp) / f"run-{vms}"))
+        for vms, done in e2e.items():
+            best = min(done, key=lambda r: float(r["wall_s"]))
+            res.end_to_end.append(
+                {
+                    "vms": vms,
+                    **best,
+                    "runs_wall_s": [r["wall_s"] for r in done],
+                    "max_peak_rss_mib": max(r["peak_rss_mib"] for r in done),
+                }
+            )
     progress(f"{sizes.mc_replications:,} replications of {sizes.mc_vms:,} VMs, 1 and all cores")
     res.monte_carlo = measure_monte_carlo(sizes)
+    progress(
+        f"{sizes.mc_large_replications:,} replications of {sizes.mc_large_vms:,} VMs,"
+        " 1 and all cores"
+    )
+    res.monte_carlo_large = measure_monte_carlo_large(sizes)
     res.meta["wall_s"] = time.perf_counter() - wall_start
     res.meta["other_programs_cpu_s"] = _others(cpu_start, _cpu_seconds())
     res.targets = evaluate(res)
@@ -689,6 +1023,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "engine": res.engine,
         "sizes": res.sizes,
         "monte_carlo": res.monte_carlo,
+        "end_to_end": res.end_to_end,
+        "end_to_end_growth": growth(res.end_to_end),
+        "monte_carlo_large": res.monte_carlo_large,
+        "plain_simpy": res.anchor,
         "targets": res.targets,
         "table": [{"measure": m, "value": v, "target": t} for m, v, t in rows],
     }
