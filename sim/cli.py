@@ -600,6 +600,9 @@ def run(
                 SUMMARY_COLUMNS,
             )
         )
+        caveat = experiment.caveat()
+        if caveat is not None:
+            out.print(caveat, soft_wrap=True)
         answers = experiment.answers()
         if answers is not None:
             out.print(_answers_table(answers))

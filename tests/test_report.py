@@ -381,7 +381,7 @@ def test_a_unit_locked_by_failed_commits_is_flagged(run_only: Path, tmp_path: Pa
     ]
     (root / "summary.json").write_text(json.dumps(summary))
     html = render_report(root)
-    assert _card(html, "Locked: needs support") == ("1", "failed Commits: open a case")
+    assert _card(html, "Locked: needs support") == ("1", "cannot be aborted: open a case")
     assert '<div class="card warn" title="Units left locked' in html
     assert '<span class="badge b-support">locked: needs support</span>' in html
     assert f"<b>Locked: needs support:</b> {unit['unit']} is left locked" in html

@@ -337,3 +337,34 @@ def test_a_unit_left_locked_runs_no_restore_its_removals_stay_to_the_end() -> No
     # The lock is named from its Prepare: no Commit ended it.
     lock = rep.windows_of(resource="vnet:vnet-prod", kind="management")[0]
     assert lock.cause == "from Prepare attempt 1 (still open at the end of the run)"
+
+
+def test_the_headline_says_windows_left_open_go_on() -> None:
+    from sim.experiments.run import run_scenario
+
+    sc = load_scenario(CONTOSO, ["plan.failures.commit=1", "plan.failures.max_attempts=1"])
+    result = run_scenario(sc, deterministic=True)
+    assert result.summary.open_windows > 0
+    rows = dict(result.headline())
+    assert rows["Windows still open at the end"].startswith(
+        f"{result.summary.open_windows}: counted only to the run's last event"
+    )
+    assert "Windows still open at the end" not in dict(
+        run_scenario(load_scenario(CONTOSO), deterministic=True).headline()
+    )
+
+
+def test_replications_that_left_units_behind_are_named() -> None:
+    """Makespan of a replication that gave a unit up ends where the work stopped: the experiment
+    says how many replications did, the same count the finish answers call not done."""
+    from sim.experiments.run import run_experiment
+
+    sets = ["plan.failures.prepare=0.3", "plan.failures.max_attempts=2"]
+    exp = run_experiment(load_scenario(CONTOSO, sets), 40, workers=1, baseline=False)
+    behind = sum(1 for r in exp.rows if r.units_not_migrated > 0)  # contoso: all in scope
+    assert 0 < behind < 40
+    assert exp.left_behind() == behind
+    caveat = exp.caveat()
+    assert caveat is not None and caveat.startswith(f"In {behind} of 40 replications")
+    clean = run_experiment(load_scenario(CONTOSO), 5, workers=1, baseline=False)
+    assert clean.left_behind() == 0 and clean.caveat() is None

@@ -210,6 +210,26 @@ class Experiment:
     def statistics(self) -> dict[str, dict[str, float | int | None]]:
         return metric_statistics(self.rows)
 
+    def left_behind(self) -> int:
+        """How many replications left behind a unit that could migrate (failed attempts, left
+        locked, or waiting for one of those; units out of scope in every replication, blocked
+        by a rule or outside the plan, do not count)."""
+        run = self.run
+        scope = len(out_of_scope(run.units, run.findings, run.scenario.plan))
+        return sum(1 for row in self.rows if row.units_not_migrated > scope)
+
+    def caveat(self) -> str | None:
+        """What the statistics do not say when replications left units behind, else None."""
+        n = self.left_behind()
+        if not n:
+            return None
+        return (
+            f"In {n} of {len(self.rows)} replications a unit was left behind (not migrated, or"
+            " locked: needs support). Their makespan and hours count to the replication's last"
+            " event: where the work stopped, not a finish, and an outage or lock left open goes on"
+            " past it. The finish answers count those replications as not done."
+        )
+
     def answers(self) -> FinishAnswers | None:
         """The clock-time answers (:mod:`sim.experiments.answers`); None without rows."""
         if not self.rows:

@@ -90,7 +90,8 @@ class Event(NamedTuple):
 @dataclass(frozen=True)
 class UnitOutcome:
     """How one unit fared. ``status`` is ``committed`` or ``not_migrated`` (then ``reason``);
-    ``needs_support`` when failed Commits left it locked."""
+    ``needs_support`` when it was left locked (failed Commits, or given up after MIG008's domain
+    services migration began: neither can be aborted)."""
 
     unit: str
     kind: str
@@ -105,8 +106,8 @@ class UnitOutcome:
     reason: str = ""
     rules: tuple[str, ...] = ()
     needs_support: bool = False
-    """Left with its management plane locked by failed Commits (a Commit cannot be aborted):
-    only Microsoft support can unlock it."""
+    """Left with its management plane locked, unable to be aborted (failed Commits, or MIG008's
+    domain services migration begun): only Microsoft support can unlock it."""
 
     @property
     def migrated(self) -> bool:
@@ -231,7 +232,8 @@ class Summary:
 
     @property
     def needing_support(self) -> tuple[UnitOutcome, ...]:
-        """Units left locked by failed Commits: only Microsoft support can unlock them."""
+        """Units left locked (failed Commits, or no Abort possible after MIG008's domain
+        services prepare): only Microsoft support can unlock them."""
         return tuple(u for u in self.units if u.needs_support)
 
     def headline(self) -> list[tuple[str, str]]:
@@ -250,6 +252,14 @@ class Summary:
         ]
         if self.throttle_minutes > 0:
             rows.append(("Minutes added by the write throttle", f"{self.throttle_minutes:.1f}"))
+        if self.open_windows and self.stopped_at is None:
+            rows.append(
+                (
+                    "Windows still open at the end",
+                    f"{self.open_windows}: counted only to the run's last event, the lock or"
+                    " outage goes on (windows.csv: 'still open at the end of the run')",
+                )
+            )
         if self.stopped_at is not None:
             rows.append(
                 (

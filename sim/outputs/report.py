@@ -1209,8 +1209,9 @@ CARD_NOTES = {
     " (exposure), and of protections switched off by a remediation: monitoring, diagnostics,"
     " security monitoring, backup, replication (each resource and protection merged; two"
     " protections off at once count twice).",
-    "Locked: needs support": "Units left locked by failed Commits (a Commit cannot be aborted):"
-    " only Microsoft support can unlock them.",
+    "Locked: needs support": "Units left locked: failed Commits (a Commit cannot be aborted), or"
+    " a unit that could no longer be aborted (a domain services migration begun, MIG008) given"
+    " up. Only Microsoft support can unlock them.",
 }
 """What the less obvious cards count: the card's tooltip and the caption under the cards."""
 
@@ -1263,7 +1264,7 @@ def _cards(res: ResultsDir) -> str:
     )
     support = _support_count(s)
     if support:
-        cards.append(("Locked: needs support", esc(support), "failed Commits: open a case"))
+        cards.append(("Locked: needs support", esc(support), "cannot be aborted: open a case"))
     cards.append(("VM-hours down", _n(s.get("vm_hours_down")), "data-plane downtime"))
     at = s.get("peak_vms_down_at_utc")
     at_min = _opt(s.get("peak_vms_down_at_minutes"))
@@ -1715,8 +1716,9 @@ def _section_not_migrated(res: ResultsDir) -> str:
     support = [str(u.get("unit")) for u in units if u.get("needs_support")]
     line = (
         f'<p class="bad"><b>Locked: needs support:</b> {esc(", ".join(support))}'
-        f" {'is' if len(support) == 1 else 'are'} left locked by failed Commits (a Commit cannot be"
-        " aborted): only a Microsoft support case can unlock "
+        f" {'is' if len(support) == 1 else 'are'} left locked and cannot be aborted (a failed"
+        " Commit, or a domain services migration begun: the reason is in the table): only a"
+        " Microsoft support case can unlock "
         f"{'it' if len(support) == 1 else 'them'}.</p>"
         if support
         else ""
