@@ -557,3 +557,15 @@ def test_the_comparison_says_when_each_alternative_is_done(full: Path, full_html
             f"<td class=num>{c}</td>" for c in [*clocks, done]
         )
         assert row in full_html
+
+
+def test_statistics_say_when_replications_left_units_behind(tmp_path: Path) -> None:
+    """A replication that gave a unit up ends early: the report says its makespan is where
+    the work stopped, in the share the finish table calls never done."""
+    sets = ["plan.failures.prepare=0.3", "plan.failures.max_attempts=2"]
+    exp = run_experiment(load_scenario(CONTOSO, sets), 20, workers=1, baseline=False)
+    behind = exp.left_behind()
+    assert 0 < behind < 20
+    write_experiment(exp, tmp_path / "r", False)
+    html = build_report(tmp_path / "r").read_text(encoding="utf-8")
+    assert f"In {100 * behind / 20:.1f} % of the replications a unit was left behind" in html

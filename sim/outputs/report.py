@@ -1957,6 +1957,14 @@ def _section_statistics(res: ResultsDir, figure: _Figures) -> str:
     answers = _finish_table(res)
     if answers:
         parts.append(answers)
+        fin = _finish(res)  # read once already by _finish_table
+        if fin is not None and fin.not_done:
+            parts.append(
+                f'<p class="bad">In {esc(_pct(fin.not_done))} of the replications a unit was'
+                " left behind (not migrated, or locked: needs support): their makespan and"
+                " hours in the table and the risk curves below stop where the work stopped,"
+                " not at a finish, and an outage or lock left open goes on past it.</p>"
+            )
     rows = []
     for metric, d in stats.items():
         if answers and metric in FINISH_METRICS:
