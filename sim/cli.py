@@ -42,6 +42,7 @@ from rich.text import Text
 
 from sim.common.errors import InputError
 from sim.common.version import __version__
+from sim.common.words import plural
 from sim.model.rules import Finding
 from sim.model.scenario import Scenario, blamed_file, load_scenario
 from sim.model.validation import ValidationReport, validate_scenario
@@ -283,10 +284,6 @@ def validate(scenario: Path, overrides: tuple[str, ...], fmt: str) -> None:
     sys.exit(2 if report.refusals else 1 if report.blocked else 0)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _finding_row(table: Table, f: Finding) -> None:
     table.add_row(
         Text(f.severity, style=SEVERITY_STYLE[f.severity]),
@@ -305,7 +302,7 @@ def _print_report(report: ValidationReport) -> None:
             ("Scenario ", "bold"),
             (sc.name, "bold cyan"),
             f"  subscription {estate.subscription}, {estate.location}: "
-            f"{len(report.units.units)} migration units, {vms} VMs",
+            f"{plural(len(report.units.units), 'migration unit')}, {plural(vms, 'VM')}",
         )
     )
     clean: list[str] = []
@@ -320,7 +317,7 @@ def _print_report(report: ValidationReport) -> None:
             ("\n", ""),
             (f"{status.upper():<10}", STATUS_STYLE[status]),
             (uid, "bold"),
-            (f"  ({unit.kind.replace('_', ' ')}, {_plural(unit.vm_count, 'VM')})", "dim"),
+            (f"  ({unit.kind.replace('_', ' ')}, {plural(unit.vm_count, 'VM')})", "dim"),
         )
         out.print(head)
         table = Table(show_header=False, box=None, pad_edge=False, expand=False)
@@ -1308,8 +1305,9 @@ def _write_import(result: ImportResult, out_path: Path, force: bool) -> None:
     vms = sum(len(cs.vms) for cs in estate.cloud_services)
     out.print(
         f"Wrote {out_path}: {len(estate.vnets)} VNets, {len(estate.cloud_services)} cloud services,"
-        f" {vms} VMs, {len(estate.storage_accounts)} storage accounts"
-        f" ({len(result.warnings)} warnings) from {len(result.sources)} files",
+        f" {plural(vms, 'VM')}, {len(estate.storage_accounts)} storage accounts"
+        f" ({plural(len(result.warnings), 'warning')})"
+        f" from {len(result.sources)} files",
         soft_wrap=True,
     )
 

@@ -76,6 +76,7 @@ import networkx as nx
 import simpy
 
 from sim.common.timeparse import format_minutes
+from sim.common.words import plural
 from sim.engine.dispatch import Dispatch, Proc
 from sim.engine.sampling import Sampler
 from sim.engine.throttle import TokenBucket
@@ -1472,7 +1473,7 @@ class Platform:
                 self.dispatch.release(req, crew)
             if not fail:
                 return True
-        self._give_up(uid, f"Validate failed {tries} times (plan.failures.max_attempts)")
+        self._give_up(uid, f"Validate failed {plural(tries, 'time')} (plan.failures.max_attempts)")
         return False
 
     def _prepare_and_check(self, uid: str, held: _Held | None, planned: float | None) -> Proc:
@@ -1562,7 +1563,7 @@ class Platform:
                 what = (
                     f"blocked at Prepare by {forced[0].rule}: {forced[0].message}"
                     if forced
-                    else f"Prepare failed {tries} times (plan.failures.max_attempts)"
+                    else f"Prepare failed {plural(tries, 'time')} (plan.failures.max_attempts)"
                 )
                 self._stuck(uid, what, final)
                 return False
@@ -1752,16 +1753,14 @@ class Platform:
         tries = self.plan.failures.max_attempts
         failed, found = st.prepare_failures, st.check_failures
 
-        def times(k: int) -> str:
-            return f"{k} time" if k == 1 else f"{k} times"
-
         if not found:
-            what = f"Prepare failed {times(failed)}"
+            what = f"Prepare failed {plural(failed, 'time')}"
         elif not failed:
-            what = f"Check found a problem {times(found)}"
+            what = f"Check found a problem {plural(found, 'time')}"
         else:
             what = (
-                f"Prepare failed {times(failed)} and the Check found a problem {times(found)}"
+                f"Prepare failed {plural(failed, 'time')} and the Check found a problem"
+                f" {plural(found, 'time')}"
                 f" in {tries} attempts"
             )
         return f"{what} (plan.failures.max_attempts); aborted"
@@ -1844,8 +1843,8 @@ class Platform:
                     st.locked_for_good = True
                     self._give_up(
                         uid,
-                        f"Commit failed {tries} times (plan.failures.max_attempts); a failed"
-                        " Commit cannot be aborted: the unit stays locked (needs support)",
+                        f"Commit failed {plural(tries, 'time')} (plan.failures.max_attempts);"
+                        " a failed Commit cannot be aborted: the unit stays locked (needs support)",
                     )
                     return False
                 continue

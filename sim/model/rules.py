@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 from typing import Literal
 
 from sim.common.gcpause import paused_gc
+from sim.common.words import plural
 from sim.model.estate import VM, CloudService, Disk, Estate, vm_cores
 from sim.model.graph import node_id
 from sim.model.ordering import explicit_order, violations
@@ -415,10 +416,6 @@ def _unit(ctx: Context, kind: str, name: str, parent: str | None = None) -> str:
 
 def _names(items: Iterable[str]) -> str:
     return ", ".join(items)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _describe_unit(unit: Unit) -> str:
@@ -854,7 +851,7 @@ def mig024_rbac(ctx: Context) -> Iterator[Finding]:
             "MIG024",
             unit,
             [node_id(kind, name) for kind, name, _ in items],
-            f"{_plural(total, 'classic role assignment')} on {where}; resource URIs change",
+            f"{plural(total, 'classic role assignment')} on {where}; resource URIs change",
         )
 
 
@@ -873,7 +870,7 @@ def mig025_outside_vnet(ctx: Context) -> Iterator[Finding]:
                 _unit(ctx, "cloud_service", cs.name),
                 [node_id("cloud_service", cs.name)],
                 f"cloud service {cs.name} is not in a VNet: the platform stops, deallocates and"
-                f" starts its {_plural(len(cs.vms), 'VM')} ({_names(vm.name for vm in cs.vms)});"
+                f" starts its {plural(len(cs.vms), 'VM')} ({_names(vm.name for vm in cs.vms)});"
                 f" internal IPs change; {vip}",
             )
 

@@ -48,6 +48,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from sim.common.clocktime import at_minutes, nearest_minute, span_text, zone_tag
 from sim.common.gcpause import paused_gc
 from sim.common.timeparse import format_minutes
+from sim.common.words import plural
 from sim.model.graph import EDGE_STYLES, KIND_COLOURS, NODE_KINDS, describe
 from sim.model.units import MigrationUnits
 from sim.outputs.records import Event, Replication, Summary, Window, vm_down_intervals
@@ -651,7 +652,8 @@ def gantt(
     title_lines = [
         f"makespan {format_minutes(s.makespan_minutes)}{end}; {s.units_migrated} of"
         f" {s.units_total} units migrated" + ("; one row per unit" if mode == "unit" else ""),
-        f"{s.vm_hours_down:.2f} VM-hours of data downtime (peak {s.peak_vms_down} VMs down);"
+        f"{s.vm_hours_down:.2f} VM-hours of data downtime"
+        f" (peak {plural(s.peak_vms_down, 'VM')} down);"
         f" {s.service_hours_down:.2f} service-hours down; {s.lock_resource_hours:.1f}"
         " resource-hours locked",
     ]
@@ -701,7 +703,7 @@ def gantt(
         why = "; ".join(causes[:3]) + (f" … (+{len(causes) - 3})" if causes[3:] else "")
         kinds = ", ".join(dict.fromkeys(_window_what(m.kind) for m in members))
         return (
-            f"{unit_text[w.unit]}\n{kinds} on {_plural(len(resources), 'resource')}: {shown}\n"
+            f"{unit_text[w.unit]}\n{kinds} on {plural(len(resources), 'resource')}: {shown}\n"
             + (f"{why}\n" if why else "")
             + clock.span(a, b)
         )
@@ -970,10 +972,6 @@ def _label_width(fig: Figure, ax: Axes) -> float:
         default=0.0,
     )
     return float(widest) / fig.dpi
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 _RETRIED_STEPS = ("validate", "prepare", "commit")

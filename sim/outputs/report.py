@@ -39,6 +39,7 @@ from sim.common.errors import InputError
 from sim.common.inputfiles import check_folder, read_input_text, regular_file_in
 from sim.common.timeparse import format_minutes
 from sim.common.version import __version__
+from sim.common.words import plural
 
 # The model's ranges (sim.model is below this layer): what a run can write, and so what a run
 # folder read back may hold; a number outside makes its file "could not be read".
@@ -1560,10 +1561,6 @@ FINDINGS_IN_FULL = 60
 every other finding folded away (a big estate's report stays readable)."""
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _findings_table(
     order: Sequence[str],
     info: Mapping[str, Mapping[str, Any]],
@@ -1578,7 +1575,7 @@ def _findings_table(
         kind = esc(plots.kind_word(str(u.get("kind", ""))))
         body.append(
             f'<tr class="unit"><td colspan="5">{_badge(status[uid])} <b>{esc(uid)}</b> '
-            f'<span class="dim">{kind}{", " + _plural(vms, "VM") if vms else ""}</span></td></tr>'
+            f'<span class="dim">{kind}{", " + plural(vms, "VM") if vms else ""}</span></td></tr>'
         )
         for f in sorted(by_unit[uid], key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 9)):
             body.append(
@@ -1645,7 +1642,7 @@ def _section_validation(res: ResultsDir, figure: _Figures) -> str:
             f"{_badge(sev)} {esc(counts.get(sev, 0))}"
             for sev in ("blocker", "remediate", "dropped", "note")
         )
-        + f" findings on {_plural(len(units), 'unit')}"
+        + f" findings on {plural(len(units), 'unit')}"
         + f" ({n_status['blocked']} blocked, {n_status['remediate']} to remediate,"
         f" {n_status['clean']} clean). "
         + (
@@ -1673,8 +1670,8 @@ def _section_validation(res: ResultsDir, figure: _Figures) -> str:
         if rest:
             n_rest = sum(len(by_unit[u]) for u in rest)
             parts.append(
-                f"<details><summary>All other findings by unit ({_plural(n_rest, 'finding')} on"
-                f" {_plural(len(rest), 'unit')})</summary>"
+                f"<details><summary>All other findings by unit ({plural(n_rest, 'finding')} on"
+                f" {plural(len(rest), 'unit')})</summary>"
                 + _findings_table(rest, info, status, by_unit)
                 + "</details>"
             )
