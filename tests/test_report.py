@@ -569,3 +569,20 @@ def test_statistics_say_when_replications_left_units_behind(tmp_path: Path) -> N
     write_experiment(exp, tmp_path / "r", False)
     html = build_report(tmp_path / "r").read_text(encoding="utf-8")
     assert f"In {100 * behind / 20:.1f} % of the replications a unit was left behind" in html
+
+
+@pytest.mark.parametrize(
+    ("after_prepare", "words"),
+    [
+        ("retry", "a failed Prepare or Commit retried as it is after 5m"),
+        ("abort", "a failed Prepare aborted and prepared again; a failed Commit retried after 5m"),
+    ],
+)
+def test_plan_table_names_the_check_and_what_follows_a_failed_prepare(
+    tmp_path: Path, after_prepare: str, words: str
+) -> None:
+    sets = ["plan.failures.check=0.2", f"plan.failures.after_prepare={after_prepare}"]
+    write_run(run_scenario(load_scenario(CONTOSO, sets)), tmp_path / "r")
+    html = build_report(tmp_path / "r").read_text(encoding="utf-8")
+    assert "validate 0%, prepare 5%, check 20%, commit 1%" in html
+    assert words in html

@@ -1115,7 +1115,14 @@ def _plan_rows(plan: Mapping[str, Any], seed: Any, zone: ZoneInfo) -> list[tuple
     windows = plan.get("maintenance_windows") or []
     fails = plan.get("failures") or {}
     fail_text = ", ".join(
-        f"{step} {float(fails.get(step, 0) or 0):.0%}" for step in ("validate", "prepare", "commit")
+        f"{step} {float(fails.get(step, 0) or 0):.0%}"
+        for step in ("validate", "prepare", "check", "commit")
+    )
+    retry = _minutes(fails.get("retry_after", 5))
+    after_prepare = (
+        f"a failed Prepare aborted and prepared again; a failed Commit retried after {retry}"
+        if fails.get("after_prepare") == "abort"
+        else f"a failed Prepare or Commit retried as it is after {retry}"
     )
     rows = [
         (
@@ -1137,8 +1144,9 @@ def _plan_rows(plan: Mapping[str, Any], seed: Any, zone: ZoneInfo) -> list[tuple
         ),
         (
             "Failure probability per attempt",
-            f"{esc(fail_text)}; at most {esc(fails.get('max_attempts', '–'))} attempts;"
-            f" a failed Commit retried after {_minutes(fails.get('retry_after', 5))}",
+            f"{esc(fail_text)} (check: the Check finds a problem, the unit is aborted and"
+            f" prepared again); at most {esc(fails.get('max_attempts', '–'))} attempts;"
+            f" {after_prepare}",
         ),
         ("VMs outside a VNet restart after", esc(plan.get("restart_after", "prepare"))),
         ("Write throttle", f"{esc(plan.get('write_limit_per_hour') or 'none')} writes/hour"),
