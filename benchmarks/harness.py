@@ -364,12 +364,13 @@ def generate_scenarios(directory: Path, sizes: Sequence[int]) -> dict[int, Path]
     return out
 
 
-def measure_end_to_end(scenario_file: Path, out_dir: Path) -> dict[str, Any]:
-    """One ``migsim run --deterministic`` through :mod:`benchmarks.endtoend` (a fresh process)."""
+def _fresh_process(module: str, *args: str, what: str) -> dict[str, Any]:
+    """``python -m module args`` in a fresh process from the repository root; its last line of
+    output, JSON. Raises RuntimeError with its stderr when it fails."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.endtoend", str(scenario_file), str(out_dir)],
+        [sys.executable, "-m", module, *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -377,9 +378,19 @@ def measure_end_to_end(scenario_file: Path, out_dir: Path) -> dict[str, Any]:
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"end-to-end run failed for {scenario_file}:\n{proc.stderr}")
+        raise RuntimeError(f"{what} failed:\n{proc.stderr}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
+
+
+def measure_end_to_end(scenario_file: Path, out_dir: Path) -> dict[str, Any]:
+    """One ``migsim run --deterministic`` through :mod:`benchmarks.endtoend` (a fresh process)."""
+    return _fresh_process(
+        "benchmarks.endtoend",
+        str(scenario_file),
+        str(out_dir),
+        what=f"end-to-end run for {scenario_file}",
+    )
 
 
 def growth(end_to_end: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -422,20 +433,10 @@ def write_estates(directory: Path, sizes: Sequence[int]) -> dict[int, Path]:
 
 
 def measure_pipeline(scenario_file: Path) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pipeline", str(scenario_file)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    """Load, graph, validate and one replication in a fresh process (:mod:`benchmarks.pipeline`)."""
+    return _fresh_process(
+        "benchmarks.pipeline", str(scenario_file), what=f"pipeline run for {scenario_file}"
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"pipeline run failed for {scenario_file}:\n{proc.stderr}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
 
 
 def _run_replications(prepared: Any, n: int, workers: int) -> list[Any]:

@@ -9,7 +9,10 @@ from sim.experiments.replications import Prepared
 from sim.model.scenario import Scenario
 
 
-def _prepared(crews: int) -> Prepared:
+def small_estate(crews: int, **plan_keys: object) -> Prepared:
+    """Five cloud services of two VMs in three VNets, two storage accounts; no failures, no
+    throttle; ``plan_keys`` added to the plan."""
+
     def vm(name: str, account: str) -> dict[str, object]:
         return {"name": name, "subnets": ["default"], "os_disk": {"storage_account": account}}
 
@@ -25,6 +28,7 @@ def _prepared(crews: int) -> Prepared:
         "crews": crews,
         "write_limit_per_hour": None,
         "failures": {"validate": 0, "prepare": 0, "commit": 0},
+        **plan_keys,
     }
     return Prepared.of(Scenario.model_validate({"name": "t", "estate": estate, "plan": plan}))
 
@@ -33,14 +37,14 @@ def _prepared(crews: int) -> Prepared:
 def test_skeleton_ends_when_the_engine_does(crews: int) -> None:
     # No failures, throttle, windows or remediation: the engine's schedule is only its SimPy
     # calls, which the skeleton makes too; the same makespan to the minute.
-    prepared = _prepared(crews)
+    prepared = small_estate(crews)
     rep = prepared.replicate(0, deterministic=True)
     assert all(o.migrated for o in rep.outcomes)
     assert skeleton(prepared, "resource").now == pytest.approx(rep.horizon, abs=1e-9)
 
 
 def test_skeleton_queue_variant_runs_everything_and_rejects_unknown_crews() -> None:
-    prepared = _prepared(1)
+    prepared = small_estate(1)
     # One crew: no ties to break, so the queue variant must reach the same end.
     rep = prepared.replicate(0, deterministic=True)
     assert skeleton(prepared, "queue").now == pytest.approx(rep.horizon)

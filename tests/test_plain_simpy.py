@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from test_ceiling import small_estate
 
 from benchmarks.plain_simpy import job_of, simulate
 from sim.experiments.replications import Prepared
-from sim.model.scenario import Scenario
 
 
 def _prepared(crews: int) -> Prepared:
-    def vm(name: str, account: str) -> dict[str, object]:
-        return {"name": name, "subnets": ["default"], "os_disk": {"storage_account": account}}
-
-    estate = {
-        "storage_accounts": [{"name": "st1"}, {"name": "st2"}],
-        "vnets": [{"name": f"v{i}", "subnets": [{"name": "default"}]} for i in range(3)],
-        "cloud_services": [
-            {"name": f"cs{i}", "vnet": f"v{i % 3}", "vms": [vm(f"a{i}", "st1"), vm(f"b{i}", "st2")]}
-            for i in range(5)
-        ],
-    }
-    plan = {
-        "crews": crews,
-        "check": "30m",
-        "write_limit_per_hour": None,
-        "failures": {"validate": 0, "prepare": 0, "commit": 0},
-    }
-    return Prepared.of(Scenario.model_validate({"name": "t", "estate": estate, "plan": plan}))
+    return small_estate(crews, check="30m")
 
 
 @pytest.mark.parametrize("crews", [1, 2, 4])
