@@ -549,6 +549,11 @@ def measure_monte_carlo_large(sizes: Sizes) -> dict[str, Any]:
 # ---- targets and the table --------------------------------------------------------------------
 
 
+def _target(target: str, value: Any, met: bool) -> dict[str, Any]:
+    """One row of the targets list: what is asked, what was measured, whether it holds."""
+    return {"target": target, "value": value, "met": met}
+
+
 def evaluate(res: Results) -> list[dict[str, Any]]:
     """The issue's targets, each with the measured value and whether it is met."""
     if res.quick:
@@ -558,53 +563,47 @@ def evaluate(res: Results) -> list[dict[str, Any]]:
     mc = res.monte_carlo
     all_cores = mc[f"workers_{mc['cores']}"]
     targets: list[dict[str, Any]] = [
-        {
-            "target": "engine throughput >= 0.5x raw SimPy (deterministic replication)",
-            "value": res.engine["deterministic"]["ratio_to_raw_simpy"],
-            "met": res.engine["deterministic"]["ratio_to_raw_simpy"] >= 0.5,
-        },
+        _target(
+            "engine throughput >= 0.5x raw SimPy (deterministic replication)",
+            res.engine["deterministic"]["ratio_to_raw_simpy"],
+            res.engine["deterministic"]["ratio_to_raw_simpy"] >= 0.5,
+        ),
     ]
     if big is not None:
         targets += [
-            {
-                "target": "50,000 VMs: load + validate + one replication < 15 s",
-                "value": big["total_s"],
-                "met": big["total_s"] < 15.0,
-            },
-            {
-                "target": "50,000 VMs: peak RSS < 2 GB",
-                "value": big["peak_rss_mib"],
-                "met": big["peak_rss_mib"] < 2048.0,
-            },
+            _target(
+                "50,000 VMs: load + validate + one replication < 15 s",
+                big["total_s"],
+                big["total_s"] < 15.0,
+            ),
+            _target(
+                "50,000 VMs: peak RSS < 2 GB", big["peak_rss_mib"], big["peak_rss_mib"] < 2048.0
+            ),
         ]
     if big is not None and mid is not None:
         ratio = big["total_s"] / mid["total_s"]
         targets.append(
-            {
-                "target": "50,000 VMs take at most 6x the time of 10,000",
-                "value": ratio,
-                "met": ratio <= 6.0,
-            }
+            _target("50,000 VMs take at most 6x the time of 10,000", ratio, ratio <= 6.0)
         )
     if mc["replications"] == 1000 and mc["vms"] == 1000:
         targets += [
-            {
-                "target": "1,000 replications of 1,000 VMs on all cores < 60 s",
-                "value": all_cores["seconds"],
-                "met": all_cores["seconds"] < 60.0,
-            },
-            {
-                "target": "all cores >= 1.7x the one-core rate (pool start included)",
-                "value": mc["speedup"],
-                "met": mc["speedup"] >= 1.7 and mc["cores"] >= 2,
-            },
+            _target(
+                "1,000 replications of 1,000 VMs on all cores < 60 s",
+                all_cores["seconds"],
+                all_cores["seconds"] < 60.0,
+            ),
+            _target(
+                "all cores >= 1.7x the one-core rate (pool start included)",
+                mc["speedup"],
+                mc["speedup"] >= 1.7 and mc["cores"] >= 2,
+            ),
         ]
     targets.append(
-        {
-            "target": "Monte Carlo output bounded (per-replication summaries only)",
-            "value": mc["output"]["bytes_per_replication"],
-            "met": True,
-        }
+        _target(
+            "Monte Carlo output bounded (per-replication summaries only)",
+            mc["output"]["bytes_per_replication"],
+            True,
+        )
     )
     return targets + evaluate_issue16(res)
 
@@ -616,46 +615,45 @@ def evaluate_issue16(res: Results) -> list[dict[str, Any]]:
     if 100_000 in e2e:
         top = e2e[100_000]
         targets += [
-            {
-                "target": "100,000 VMs: migsim run --deterministic end to end < 60 s wall",
-                "value": top["wall_s"],
-                "met": top["wall_s"] < 60.0,
-            },
-            {
-                "target": "100,000 VMs: migsim run --deterministic peak RSS < 2 GB (MiB)",
-                "value": top["max_peak_rss_mib"],
-                "met": top["max_peak_rss_mib"] < 2048.0,
-            },
+            _target(
+                "100,000 VMs: migsim run --deterministic end to end < 60 s wall",
+                top["wall_s"],
+                top["wall_s"] < 60.0,
+            ),
+            _target(
+                "100,000 VMs: migsim run --deterministic peak RSS < 2 GB (MiB)",
+                top["max_peak_rss_mib"],
+                top["max_peak_rss_mib"] < 2048.0,
+            ),
         ]
     for g in growth(res.end_to_end):
         if (g["from_vms"], g["to_vms"]) == (50_000, 100_000):
             targets.append(
-                {
-                    "target": "end to end, 50,000 -> 100,000 VMs at most 2.2x the time",
-                    "value": g["ratio"],
-                    "met": g["ratio"] <= 2.2,
-                }
+                _target(
+                    "end to end, 50,000 -> 100,000 VMs at most 2.2x the time",
+                    g["ratio"],
+                    g["ratio"] <= 2.2,
+                )
             )
     big = res.monte_carlo_large
     if big and big["vms"] == 10_000:
         projected = big[f"workers_{big['cores']}"]["projected_1000_s"]
         targets.append(
-            {
-                "target": f"1,000 replications of 10,000 VMs on {big['cores']} workers < 90 s"
+            _target(
+                f"1,000 replications of 10,000 VMs on {big['cores']} workers < 90 s"
                 f" (projected from {big['replications']:,})",
-                "value": projected,
-                "met": projected < 90.0 and big["cores"] >= 2,
-            }
+                projected,
+                projected < 90.0 and big["cores"] >= 2,
+            )
         )
     if res.anchor:
         ratio = res.anchor["ratio_per_unit_migration"]
         targets.append(
-            {
-                "target": "migsim Monte Carlo replication <= 2x the plain SimPy model per"
-                " unit-migration",
-                "value": ratio,
-                "met": ratio <= 2.0,
-            }
+            _target(
+                "migsim Monte Carlo replication <= 2x the plain SimPy model per unit-migration",
+                ratio,
+                ratio <= 2.0,
+            )
         )
     return targets
 
