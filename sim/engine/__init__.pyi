@@ -3,7 +3,9 @@ from .dispatch import Dispatch as Dispatch
 from .dispatch import JustInTime as JustInTime
 from .dispatch import PrepareAhead as PrepareAhead
 from .platform import Platform as Platform
+from .platform import Setup as Setup
 from .sampling import Sampler as Sampler
 from .sampling import replication_seed as replication_seed
 from .simulation import simulate as simulate
+from .simulation import tally as tally
 from .throttle import TokenBucket as TokenBucket

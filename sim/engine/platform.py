@@ -69,7 +69,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -93,6 +93,7 @@ from sim.outputs.records import (
     Event,
     PostTask,
     Replication,
+    Tally,
     UnitOutcome,
     Window,
 )
@@ -220,26 +221,26 @@ class WindowFit:
         return fit
 
 
-class Platform:
-    """One replication's units, steps and records in the SimPy environment ``env``.
+class Setup:
+    """What every replication of one alternative shares, worked out once: the seed-independent
+    part of :class:`Platform` (the units by id and position, the calendar, the findings turned
+    into blockers and remediation templates, the VMs each unit stops, the MIG022 groups, each
+    unit's predecessors in the order's position, the keys to prefetch).
 
-    ``order`` lists every unit id once (the ordering's result); ``policy`` is the dispatch policy
-    class, built here over ``plan.crews`` crews. :meth:`run` runs the environment to the end and
-    returns the :class:`~sim.outputs.records.Replication`. Raises ``ValueError`` when ``order``
-    does not list every unit exactly once or a finding names an unknown unit, and
-    :class:`~sim.common.errors.InputError` for a one-off window without ``plan.start``.
+    Read-only once built: a replication copies the remediation templates (their state changes
+    as it runs) and builds its own SimPy events. Built from the same ``estate``, ``units``,
+    ``plan``, ``findings`` and ``order`` as the :class:`Platform` it is given to (the plan's seed
+    and the deterministic flag do not matter). Raises ``ValueError`` when ``order`` does not
+    list every unit exactly once or a finding names an unknown unit.
     """
 
     def __init__(
         self,
-        env: simpy.Environment,
         estate: Estate,
         units: MigrationUnits,
         plan: Plan,
         findings: Sequence[Finding],
         order: Sequence[str],
-        deterministic: bool,
-        policy: type[Dispatch],
     ) -> None:
         self.estate = estate
         self.units = units
@@ -250,49 +251,66 @@ class Platform:
         if sorted(self.order) != sorted(self.by_id):
             raise ValueError("order must list every unit id exactly once")
         self.position = {uid: i for i, uid in enumerate(self.order)}  # for stable listings
-        self.sampler = Sampler(plan.seed, deterministic=deterministic)
         self.cal = Calendar.of(plan)
-        self.env = env
-        # The policy gets the window fit, not this object: no reference cycle, so a finished
-        # replication is freed at once rather than by the collector.
         kinds = {uid: self.by_id[uid].kind for uid in self.order}
-        groups = {
+        self.parallel_groups = {
             uid: k if k in ("vnet", "cloud_service", "storage_account") else "other"
             for uid, k in kinds.items()
         }
-        caps = {
+        self.caps = {
             g: cap
             for g in ("vnet", "cloud_service", "storage_account", "other")
             if (cap := plan.max_parallel.cap(g)) is not None
         }
-        self.dispatch = policy(env, plan.crews, self.order, WindowFit(self.cal), groups, caps)
-        self.done = {uid: self.env.event() for uid in self.order}
-        self.bucket = (
-            TokenBucket(float(plan.write_limit_per_hour))
-            if plan.write_limit_per_hour is not None
-            else None
-        )
-        self.state = {uid: _UnitState() for uid in self.order}
         self.not_before = wave_starts(units, plan)
-        self.events: list[Event] = []
-        self.closed: list[Window] = []
-        self.open: dict[tuple[Any, ...], _Open] = {}
-        self.locks: dict[str, tuple[float, str]] = {}  # unit -> (Prepare start, cause)
         self.rows = units.resource_rows
-        self.throttle_minutes = 0.0
-        # Writes admitted units will take, not yet taken: unit -> [(minute, writes)] for its
-        # Prepare and its Commit (the just-in-time projection of the throttle).
-        self.pending: dict[str, list[tuple[float, float]]] = {}
-        self.finished: set[str] = set()  # committed or not migrated
-        self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
-        self.planned: dict[str, set[int]] = {}  # the post-steps those minutes count
+        dag = units.dag
+        self.preds: dict[str, tuple[str, ...]] = {
+            uid: tuple(sorted(dag.predecessors(uid), key=self.position.__getitem__))
+            for uid in self.order
+        }
         self._lifted: dict[str, list[Finding]] | None = None
         self._disk_units: dict[str, list[str]] | None = None
         self._cs_index: dict[str, int] = {}
+        self._keys: dict[bool, list[tuple[str, str, str, int]]] = {}
         self._setup_findings()
-        self._prefetch()
 
-    # ---- findings -> what each unit does -------------------------------------------------------
+    def prefetch_keys(self, sampler: Sampler) -> list[tuple[str, str, str, int]]:
+        """Every first-attempt key a scheduled unit draws (:meth:`Platform._prefetch`)."""
+        keys = self._keys.get(sampler.deterministic)
+        if keys is not None:
+            return keys
+        durations, failures = self.plan.durations, self.plan.failures
+        timed = [
+            s
+            for s in ("validate", "prepare", "abort", "commit")
+            if sampler.draws_duration(durations.step(s))
+        ]
+        vm_steps = [
+            s for s in ("stop", "deallocate", "start") if sampler.draws_duration(durations.step(s))
+        ]
+        risky = [
+            s
+            for s, p in (
+                ("validate", failures.validate_),
+                ("prepare", failures.prepare),
+                ("check", failures.check),
+                ("commit", failures.commit),
+            )
+            if sampler.draws_failure(p)
+        ]
+        keys = []
+        for uid in self.order:
+            if self.early[uid]:
+                continue  # never scheduled: draws nothing
+            keys += [("durations", uid, s, 1) for s in timed]
+            if self.stopped[uid]:
+                keys += [("durations", uid, s, 1) for s in vm_steps]
+            keys += [("failures", uid, s, 1) for s in risky]
+        self._keys[sampler.deterministic] = keys
+        return keys
+
+    # ---- findings -> what each unit does (templates each replication copies) ------------------
 
     def _setup_findings(self) -> None:
         auto = self.plan.remediation == "auto"
@@ -398,7 +416,7 @@ class Platform:
         the window for the whole group (:meth:`_admit_group`). A group with a unit outside it
         that itself waits for one of its units is not formed (it could never start), nor is
         one longer than every window: its units then go alone."""
-        self.group_of: dict[str, _Group] = {}
+        self.group_parts: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
         caps = self.plan.max_parallel
         # With plan.max_parallel a group's unit could hold the group's crew while it waits for
         # a slot whose holder waits for a crew: groups are formed only without caps.
@@ -453,9 +471,7 @@ class Platform:
                 {p for m in members for p in dag.predecessors(m)} - comp,
                 key=self.position.__getitem__,
             )
-            group = _Group(members, outside, self.env.event())
-            for m in members:
-                self.group_of[m] = group
+            self.group_parts.append((tuple(members), tuple(outside)))
 
     def _storage_units(self, vms: Sequence[str]) -> list[str]:
         """The units of the storage accounts holding the disks of ``vms`` (graph node ids)."""
@@ -477,43 +493,6 @@ class Platform:
                     if uid not in out:
                         out.append(uid)
         return out
-
-    def _prefetch(self) -> None:
-        """Ask the sampler for every first-attempt number a scheduled unit draws, in one pass.
-
-        Only a speed-up: a key gives the same number prefetched or not. Retries and remediation
-        steps are drawn when they happen.
-        """
-        durations, failures = self.plan.durations, self.plan.failures
-        timed = [
-            s
-            for s in ("validate", "prepare", "abort", "commit")
-            if self.sampler.draws_duration(durations.step(s))
-        ]
-        vm_steps = [
-            s
-            for s in ("stop", "deallocate", "start")
-            if self.sampler.draws_duration(durations.step(s))
-        ]
-        risky = [
-            s
-            for s, p in (
-                ("validate", failures.validate_),
-                ("prepare", failures.prepare),
-                ("check", failures.check),
-                ("commit", failures.commit),
-            )
-            if self.sampler.draws_failure(p)
-        ]
-        keys: list[tuple[str, str, str, int]] = []
-        for uid in self.order:
-            if self.early[uid]:
-                continue  # never scheduled: draws nothing
-            keys += [("durations", uid, s, 1) for s in timed]
-            if self.stopped[uid]:
-                keys += [("durations", uid, s, 1) for s in vm_steps]
-            keys += [("failures", uid, s, 1) for s in risky]
-        self.sampler.prefetch(keys)
 
     def _targets(self, f: Finding, remedy: Remedy) -> tuple[str, ...]:
         if remedy.target is None:
@@ -572,6 +551,116 @@ class Platform:
         members = set(unit.vms)
         return tuple(vm for vm in dict.fromkeys(vms) if vm in members and vm not in self._asleep)
 
+
+class Platform:
+    """One replication's units, steps and records in the SimPy environment ``env``.
+
+    ``order`` lists every unit id once (the ordering's result); ``policy`` is the dispatch policy
+    class, built here over ``plan.crews`` crews. :meth:`run` runs the environment to the end and
+    returns the :class:`~sim.outputs.records.Replication`. Raises ``ValueError`` when ``order``
+    does not list every unit exactly once or a finding names an unknown unit, and
+    :class:`~sim.common.errors.InputError` for a one-off window without ``plan.start``.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        estate: Estate,
+        units: MigrationUnits,
+        plan: Plan,
+        findings: Sequence[Finding],
+        order: Sequence[str],
+        deterministic: bool,
+        policy: type[Dispatch],
+        setup: Setup | None = None,
+        record: bool = True,
+    ) -> None:
+        if setup is None:
+            setup = Setup(estate, units, plan, findings, order)
+        self.estate = estate
+        self.units = units
+        self.plan = plan
+        self.findings = setup.findings
+        self.order = setup.order
+        self.by_id = setup.by_id
+        self.position = setup.position
+        self.sampler = Sampler(plan.seed, deterministic=deterministic)
+        self._drawn: dict[tuple[str, str, int, int], float] = {}
+        self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
+        self._static: dict[str, tuple[float, float, float, float, float, float, bool]] = {}
+        self.cal = setup.cal
+        self.env = env
+        # The policy gets the window fit, not this object: no reference cycle, so a finished
+        # replication is freed at once rather than by the collector.
+        self.dispatch = policy(
+            env,
+            plan.crews,
+            self.order,
+            WindowFit(self.cal),
+            setup.parallel_groups,
+            setup.caps,
+        )
+        self.done = {uid: self.env.event() for uid in self.order}
+        self.bucket = (
+            TokenBucket(float(plan.write_limit_per_hour))
+            if plan.write_limit_per_hour is not None
+            else None
+        )
+        self.state = {uid: _UnitState() for uid in self.order}
+        self.not_before = setup.not_before
+        self.preds = setup.preds
+        # Without records (the Monte Carlo path) no Event is kept and a lock is one span per
+        # unit, not one window per resource: what the row needs, counted as it happens.
+        self.record = record
+        self.failed_attempts = 0
+        self.last_step = 0.0  # the latest step event: the makespan
+        self.last_event = 0.0  # the latest event of any kind
+        self.lock_spans: list[tuple[float, float, int]] = []
+        self.events: list[Event] = []
+        self.closed: list[Window] = []
+        self.open: dict[tuple[Any, ...], _Open] = {}
+        self.locks: dict[str, tuple[float, str]] = {}  # unit -> (Prepare start, cause)
+        self.rows = setup.rows
+        self.throttle_minutes = 0.0
+        # Writes admitted units will take, not yet taken: unit -> [(minute, writes)] for its
+        # Prepare and its Commit (the just-in-time projection of the throttle).
+        self.pending: dict[str, list[tuple[float, float]]] = {}
+        self.finished: set[str] = set()  # committed or not migrated
+        self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
+        self.planned: dict[str, set[int]] = {}  # the post-steps those minutes count
+        self.early = setup.early
+        self.at_prepare = setup.at_prepare
+        self.stopped = setup.stopped
+        self.groups_off = setup.groups_off
+        # This replication's own remediations: the templates' copies, their state fresh.
+        own = {id(t): replace(t, users=set(), candidates=set()) for t in setup.rems}
+
+        def mine(per_unit: dict[str, list[_Rem]]) -> dict[str, list[_Rem]]:
+            return {uid: [own[id(t)] for t in ts] for uid, ts in per_unit.items()}
+
+        self.rems = [own[id(t)] for t in setup.rems]
+        self.rem_of = {idx: own[id(t)] for idx, t in setup.rem_of.items()}
+        self.free_pre = mine(setup.free_pre)
+        self.window_pre = mine(setup.window_pre)
+        self.shared_pre = mine(setup.shared_pre)
+        self.commit_open = mine(setup.commit_open)
+        self.involved = mine(setup.involved)
+        self.group_of: dict[str, _Group] = {}
+        for members, outside in setup.group_parts:
+            group = _Group(list(members), list(outside), env.event())
+            for m in members:
+                self.group_of[m] = group
+        self._setup = setup
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Ask the sampler for every first-attempt number a scheduled unit draws, in one pass.
+
+        Only a speed-up: a key gives the same number prefetched or not. Retries and remediation
+        steps are drawn when they happen.
+        """
+        self.sampler.prefetch(self._setup.prefetch_keys(self.sampler))
+
     # ---- bookkeeping --------------------------------------------------------------------------
 
     @property
@@ -580,7 +669,11 @@ class Platform:
 
     def _event(self, uid: str, step: str, outcome: str, crew: int | None, attempt: int) -> None:
         now = self.now
-        self.events.append(Event(now, uid, step, outcome, crew, attempt))
+        if self.record:
+            self.events.append(Event(now, uid, step, outcome, crew, attempt))
+        else:
+            self.failed_attempts += outcome == "fail"
+            self.last_step = self.last_event = max(self.last_step, now)
         st = self.state[uid]
         # A rollback step (a restore) run after the unit was given up is not the unit starting:
         # a unit that waited for a lost predecessor never began.
@@ -623,6 +716,9 @@ class Platform:
         if held is None:
             return
         start, end = held[0], self.now if at is None else at
+        if not self.record:
+            self.lock_spans.append((start, end, len(self.rows[uid])))
+            return
         self.closed.extend(
             [Window(r, t, owner, "management", start, end, cause) for r, t, owner in self.rows[uid]]
         )
@@ -641,7 +737,7 @@ class Platform:
         st.status = "not_migrated"
         st.reason = reason
         st.rules = tuple(dict.fromkeys(rules))
-        self.events.append(Event(self.now, uid, "unit", "not_migrated", None, 0))
+        self._not_migrated(uid, self.now)
         self.done[uid].succeed(False)
         self.finished.add(uid)
         group = self.group_of.get(uid)
@@ -650,6 +746,12 @@ class Platform:
                 self._dissolve(group)  # its leader will never take the crews
             else:
                 self._member_done(uid)
+
+    def _not_migrated(self, uid: str, at: float) -> None:
+        if self.record:
+            self.events.append(Event(at, uid, "unit", "not_migrated", None, 0))
+        else:
+            self.last_event = max(self.last_event, at)
 
     def _dissolve(self, group: _Group) -> None:
         """Let a group's units go each on its own."""
@@ -757,7 +859,14 @@ class Platform:
             self._mark_group(self.group_of[uid], _FAILED)
 
     def _draw(self, uid: str, step: str, vms: int, attempt: int = 1) -> float:
-        return self.sampler.duration(self.plan.durations.step(step), vms, uid, step, attempt)
+        # Remembered: admission asks for the same durations again and again; a key always
+        # gives the same number, so this changes no result.
+        key = (uid, step, vms, attempt)
+        d = self._drawn.get(key)
+        if d is None:
+            spec = self.plan.durations.step(step)
+            d = self._drawn[key] = self.sampler.duration(spec, vms, uid, step, attempt)
+        return d
 
     def _writes(self, uid: str) -> float:
         u = self.by_id[uid]
@@ -832,8 +941,16 @@ class Platform:
     # ---- remediation steps ----------------------------------------------------------------------
 
     def _rem_minutes(self, rem: _Rem, step: str, uid: str) -> float:
-        spec = self.plan.remedy_step(rem.rule, "remediate" if step == "remediate" else "restore")
-        return self.sampler.duration(spec, rem.vms, uid, f"{step}:{rem.key}")
+        key = (uid, step, rem.key, rem.vms)
+        d = self._rem_drawn.get(key)
+        if d is None:  # remembered, as :meth:`_draw`
+            spec = self.plan.remedy_step(
+                rem.rule, "remediate" if step == "remediate" else "restore"
+            )
+            d = self._rem_drawn[key] = self.sampler.duration(
+                spec, rem.vms, uid, f"{step}:{rem.key}"
+            )
+        return d
 
     def _rem_cause(self, rem: _Rem, uid: str) -> str:
         r = rem.remedy
@@ -991,32 +1108,43 @@ class Platform:
 
     def _jit_plan(self, uid: str) -> _Plan:
         """Unit ``uid``'s window-bound sequence as it would run if admitted now."""
-        u = self.by_id[uid]
-        pres = [rem for rem in self.window_pre[uid] if not rem.claimed]
-        pre = sum(self._rem_minutes(rem, "remediate", uid) for rem in pres)
-        lead = max((rem.remedy.lead for rem in pres), default=0.0)
-        cycles = [rem for rem in self.shared_pre[uid] if rem.removed is None]
-        # A unit that opens a cycle disables the setting and waits out its lead time first;
-        # every unit of a cycle may be the last, which re-enables it: counted in each.
-        pre += sum(self._rem_minutes(rem, "remediate", uid) + rem.remedy.lead for rem in cycles)
-        closing = sum(self._rem_minutes(rem, "restore", uid) for rem in self.shared_pre[uid])
-        n = len(self.stopped[uid])
-        restart_commit = self.plan.restart_after == "commit" and n > 0
-        d_val = self._draw(uid, "validate", u.vm_count, 1)
-        d_prep = self._draw(uid, "prepare", u.vm_count, 1)
-        d_commit = self._draw(uid, "commit", u.vm_count, 1)
-        stop = (self._draw(uid, "stop", n, 1) + self._draw(uid, "deallocate", n, 1)) if n else 0.0
-        start = self._draw(uid, "start", n, 1) if n else 0.0
-        writes = self._writes(uid)
-        # The post-steps this unit's Commit will make ready, as things stand.
-        claimed = frozenset(id(rem) for rem in pres)
-        after = [
-            rem
-            for rem in dict.fromkeys(self.involved[uid])
-            if (rem.claimed or id(rem) in claimed or rem.remedy.opens == "commit")
-            and self._ready(rem, uid, claimed)
-        ]
-        rest = sum(self._rem_minutes(rem, "restore", uid) for rem in after) + closing
+        static = self._static.get(uid)
+        if static is None:
+            # First attempts' durations and the unit's writes: the same at every admission.
+            u = self.by_id[uid]
+            n = len(self.stopped[uid])
+            static = self._static[uid] = (
+                self._draw(uid, "validate", u.vm_count, 1),
+                self._draw(uid, "prepare", u.vm_count, 1),
+                self._draw(uid, "commit", u.vm_count, 1),
+                (self._draw(uid, "stop", n, 1) + self._draw(uid, "deallocate", n, 1)) if n else 0.0,
+                self._draw(uid, "start", n, 1) if n else 0.0,
+                self._writes(uid),
+                self.plan.restart_after == "commit" and n > 0,
+            )
+        d_val, d_prep, d_commit, stop, start, writes, restart_commit = static
+        pres: list[_Rem] = []
+        cycles: list[_Rem] = []
+        after: list[_Rem] = []
+        pre = lead = rest = 0.0
+        if self.window_pre[uid] or self.shared_pre[uid] or self.involved[uid]:
+            pres = [rem for rem in self.window_pre[uid] if not rem.claimed]
+            pre = sum(self._rem_minutes(rem, "remediate", uid) for rem in pres)
+            lead = max((rem.remedy.lead for rem in pres), default=0.0)
+            cycles = [rem for rem in self.shared_pre[uid] if rem.removed is None]
+            # A unit that opens a cycle disables the setting and waits out its lead time first;
+            # every unit of a cycle may be the last, which re-enables it: counted in each.
+            pre += sum(self._rem_minutes(rem, "remediate", uid) + rem.remedy.lead for rem in cycles)
+            closing = sum(self._rem_minutes(rem, "restore", uid) for rem in self.shared_pre[uid])
+            # The post-steps this unit's Commit will make ready, as things stand.
+            claimed = frozenset(id(rem) for rem in pres)
+            after = [
+                rem
+                for rem in dict.fromkeys(self.involved[uid])
+                if (rem.claimed or id(rem) in claimed or rem.remedy.opens == "commit")
+                and self._ready(rem, uid, claimed)
+            ]
+            rest = sum(self._rem_minutes(rem, "restore", uid) for rem in after) + closing
         before_prepare = pre + lead + d_val + stop
 
         def timing(t: float) -> tuple[float, float, float]:
@@ -1048,7 +1176,7 @@ class Platform:
         policy's :meth:`~sim.engine.dispatch.Dispatch.begin`, the pre-steps that open no window,
         then its window-bound sequence, just in time (:meth:`_just_in_time`) or step by step
         (:meth:`_ahead`); then its post-steps, or the rollback of its pre-steps."""
-        preds = sorted(self.units.dag.predecessors(uid), key=self.position.__getitem__)
+        preds = self.preds[uid]
         if preds:
             yield self.env.all_of([self.done[p] for p in preds])
             lost = [p for p in preds if not self.done[p].value]
@@ -1860,7 +1988,10 @@ class Platform:
 
     # ---- the run --------------------------------------------------------------------------------
 
-    def run(self) -> Replication:
+    def _run_to_end(self) -> tuple[float, float | None, int]:
+        """Run every unit to its end (or the horizon) and close what is still open; returns
+        the horizon, the minute the horizon stopped the run (``None``: it did not) and how many
+        windows were still open."""
         for uid in self.order:
             self.env.process(self.unit_process(uid))
         limit = self.plan.horizon
@@ -1879,15 +2010,16 @@ class Platform:
                 st = self.state[uid]
                 st.status = "not_migrated"
                 st.reason = reason
-                self.events.append(Event(limit, uid, "unit", "not_migrated", None, 0))
+                self._not_migrated(uid, limit)
         # The last event, not the clock: a cycle's unneeded deadline may have moved the clock on.
         # A run the horizon stopped ends there: what is still open stays open to it.
         horizon = (
             limit
             if stopped is not None
             else max(
-                max((e.time for e in self.events), default=0.0),
+                max((e.time for e in self.events), default=self.last_event),
                 max((w.end for w in self.closed), default=0.0),
+                max((end for _, end, _ in self.lock_spans), default=0.0),
             )
         )
         open_count = len(self.open) + sum(len(self.rows[uid]) for uid in self.locks)
@@ -1899,6 +2031,38 @@ class Platform:
         for key in list(self.open):
             w = self.open[key]
             self._close_window(key, f"{w.cause} (still open at the end of the run)", at=horizon)
+        return horizon, stopped, open_count
+
+    def tally(self) -> Tally:
+        """Run the environment to the end; what a platform built with ``record=False`` kept:
+        the replication's :class:`~sim.outputs.records.Tally` (the same row figures as
+        :meth:`run`'s record)."""
+        if self.record:
+            raise ValueError("tally() is for a platform built with record=False")
+        horizon = self._run_to_end()[0]
+        return Tally(
+            seed=self.plan.seed,
+            makespan=self.last_step,
+            windows=tuple(sorted(self.closed, key=_WINDOW_ORDER)),
+            lock_spans=tuple(sorted(self.lock_spans)),
+            failed_attempts=self.failed_attempts,
+            units_not_migrated=sum(st.status != "committed" for st in self.state.values()),
+            units_needing_support=sum(st.locked_for_good for st in self.state.values()),
+            maintenance=self._maintenance(horizon),
+        )
+
+    def _maintenance(self, horizon: float) -> tuple[tuple[float, float], ...]:
+        return tuple(
+            (max(a, 0.0), min(b, horizon))
+            for a, b in self.cal.intervals(0.0, horizon)
+            if b > 0.0 and a < horizon
+        )
+
+    def run(self) -> Replication:
+        """Run the environment to the end and return the replication's records."""
+        if not self.record:
+            raise ValueError("run() is for a platform built with record=True; see tally()")
+        horizon, stopped, open_count = self._run_to_end()
         windows = sorted(self.closed, key=_WINDOW_ORDER)
         outcomes = []
         for uid in self.order:
@@ -1932,11 +2096,7 @@ class Platform:
             for idx, f in enumerate(self.findings)
             if f.severity == "dropped" and f.unit in committed
         ]
-        maintenance = tuple(
-            (max(a, 0.0), min(b, horizon))
-            for a, b in self.cal.intervals(0.0, horizon)
-            if b > 0.0 and a < horizon
-        )
+        maintenance = self._maintenance(horizon)
         return Replication(
             seed=self.plan.seed,
             deterministic=self.sampler.deterministic,

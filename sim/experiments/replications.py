@@ -11,16 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
+from typing import Any
 
+from sim.engine.platform import Setup
 from sim.engine.sampling import replication_seed
-from sim.engine.simulation import simulate
+from sim.engine.simulation import simulate, tally
 from sim.model.estate import Estate
 from sim.model.ordering import order_units
 from sim.model.plan import Plan
 from sim.model.rules import Finding, check
 from sim.model.scenario import Scenario
 from sim.model.units import MigrationUnits, build_units
-from sim.outputs.records import Replication, peak_concurrent, vm_down_intervals, window_hours
+from sim.outputs.records import (
+    Replication,
+    Tally,
+    peak_concurrent,
+    vm_down_intervals,
+    window_hours,
+)
 
 METRICS: tuple[str, ...] = (
     "makespan_hours",
@@ -69,30 +78,32 @@ class ReplicationRow:
         return asdict(self)
 
 
-def row_of(rep: Replication, replication: int) -> ReplicationRow:
-    """The headline metrics of one engine run."""
-    down = vm_down_intervals(rep.windows)
+def row_of(rep: Replication | Tally, replication: int) -> ReplicationRow:
+    """The headline metrics of one engine run: from its record or its tally (the same row)."""
+    tally = rep if isinstance(rep, Tally) else Tally.of(rep)
+    down = vm_down_intervals(tally.windows)
     peak, _ = peak_concurrent(iv for ivs in down.values() for iv in ivs)
-    hours = window_hours(rep.windows)
+    hours = window_hours(tally.windows)
+    window = finish_window(tally)
     return ReplicationRow(
         replication=replication,
-        seed=rep.seed,
-        makespan_hours=rep.makespan / 60.0,
+        seed=tally.seed,
+        makespan_hours=tally.makespan / 60.0,
         vm_hours_down=sum(b - a for ivs in down.values() for a, b in ivs) / 60.0,
         peak_vms_down=peak,
-        lock_resource_hours=sum(w.duration for w in rep.windows if w.kind == "management") / 60.0,
-        units_not_migrated=sum(not o.migrated for o in rep.outcomes),
-        retries=sum(1 for e in rep.events if e.outcome == "fail"),
+        lock_resource_hours=tally.lock_minutes / 60.0,
+        units_not_migrated=tally.units_not_migrated,
+        retries=tally.failed_attempts,
         service_hours_down=hours.service_hours_down,
         exposure_hours=hours.exposure_hours,
         protection_gap_hours=hours.protection_gap_hours,
-        units_needing_support=sum(o.needs_support for o in rep.outcomes),
-        finish_window=finish_window(rep),
-        done_in_window_1=int(all(o.migrated for o in rep.outcomes) and finish_window(rep) <= 1),
+        units_needing_support=tally.units_needing_support,
+        finish_window=window,
+        done_in_window_1=int(tally.units_not_migrated == 0 and window <= 1),
     )
 
 
-def finish_window(rep: Replication) -> int:
+def finish_window(rep: Replication | Tally) -> int:
     """The 1-based maintenance-window occurrence by whose end the replication's last step ended:
     1 for the first window that is open at or after the start, ``len + 1`` after the last one
     the run saw; 0 when the plan has no windows."""
@@ -109,7 +120,9 @@ def finish_window(rep: Replication) -> int:
 class Prepared:
     """What every replication of one alternative shares: estate, plan, units, findings, order.
 
-    Built once per alternative (units and rules are not re-derived per replication).
+    Built once per alternative (units and rules are not re-derived per replication); the
+    engine's seed-independent set-up (:class:`sim.engine.platform.Setup`) is built on the first
+    replication and kept (not pickled: a worker builds its own).
     """
 
     estate: Estate
@@ -127,17 +140,42 @@ class Prepared:
         )
         return cls(estate, plan, units, tuple(check(estate, units, plan)), resolved)
 
+    @cached_property
+    def setup(self) -> Setup:
+        """The engine's set-up of this alternative, shared by its replications."""
+        return Setup(self.estate, self.units, self.plan, self.findings, self.order)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("setup", None)  # rebuilt where it is needed: cheaper than shipping it
+        return state
+
+    def _plan(self, replication: int) -> Plan:
+        return self.plan.model_copy(update={"seed": replication_seed(self.plan.seed, replication)})
+
     def replicate(self, replication: int, *, deterministic: bool = False) -> Replication:
-        """The engine run of replication ``replication`` (0-based)."""
-        plan = self.plan.model_copy(update={"seed": replication_seed(self.plan.seed, replication)})
+        """The engine run of replication ``replication`` (0-based), with all its records."""
         return simulate(
             self.estate,
             self.units,
-            plan,
+            self._plan(replication),
             self.findings,
             order=self.order,
             deterministic=deterministic,
+            setup=self.setup,
         )
 
     def row(self, replication: int, *, deterministic: bool = False) -> ReplicationRow:
-        return row_of(self.replicate(replication, deterministic=deterministic), replication)
+        """The ``replications.csv`` row of replication ``replication``: the lean path (the
+        engine keeps no records, :func:`sim.engine.simulation.tally`), the same row as
+        ``row_of(self.replicate(replication), replication)`` to the last bit."""
+        rep = tally(
+            self.estate,
+            self.units,
+            self._plan(replication),
+            self.findings,
+            order=self.order,
+            deterministic=deterministic,
+            setup=self.setup,
+        )
+        return row_of(rep, replication)

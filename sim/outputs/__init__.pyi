@@ -7,6 +7,7 @@ from .records import Event as Event
 from .records import PostTask as PostTask
 from .records import Replication as Replication
 from .records import Summary as Summary
+from .records import Tally as Tally
 from .records import UnitOutcome as UnitOutcome
 from .records import Window as Window
 from .records import events_csv as events_csv

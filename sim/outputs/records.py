@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain, repeat
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -174,6 +175,48 @@ class Replication:
     def makespan(self) -> float:
         """Minutes from time 0 to the end of the last step (0 when nothing ran)."""
         return max((e.time for e in self.events if e.outcome != "not_migrated"), default=0.0)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a replication run without records keeps (:func:`sim.engine.simulate` with
+    ``record=False``, the Monte Carlo path): enough for its row of ``replications.csv``, the
+    same figures as from its :class:`Replication` (:meth:`of`), to the last bit.
+
+    ``windows``: every window but the management ones, in the order a :class:`Replication`
+    lists them; ``lock_spans``: one ``(start, end, resources)`` per management lock of a unit
+    (instead of one window per resource), sorted. Minutes from the plan's start.
+    """
+
+    seed: int
+    makespan: float
+    windows: tuple[Window, ...]
+    lock_spans: tuple[tuple[float, float, int], ...]
+    failed_attempts: int
+    units_not_migrated: int
+    units_needing_support: int
+    maintenance: tuple[tuple[float, float], ...]
+
+    @classmethod
+    def of(cls, rep: Replication) -> Tally:
+        """The tally of a full replication."""
+        return cls(
+            seed=rep.seed,
+            makespan=rep.makespan,
+            windows=tuple(w for w in rep.windows if w.kind != "management"),
+            lock_spans=tuple((w.start, w.end, 1) for w in rep.windows if w.kind == "management"),
+            failed_attempts=sum(1 for e in rep.events if e.outcome == "fail"),
+            units_not_migrated=sum(not o.migrated for o in rep.outcomes),
+            units_needing_support=sum(o.needs_support for o in rep.outcomes),
+            maintenance=rep.maintenance,
+        )
+
+    @property
+    def lock_minutes(self) -> float:
+        """Resource-minutes of management lock: the sum, in the records' order, of every
+        resource's lock window (``sum`` of the same numbers in the same order as over a
+        :class:`Replication`'s management windows, so the same float)."""
+        return sum(chain.from_iterable(repeat(b - a, n) for a, b, n in self.lock_spans))
 
 
 @dataclass(frozen=True)
