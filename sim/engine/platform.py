@@ -588,6 +588,7 @@ class Platform:
         self._drawn: dict[tuple[str, str, int, int], float] = {}
         self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
         self._static: dict[str, tuple[float, float, float, float, float, float, bool]] = {}
+        self._fixed_plans: dict[str, _Plan] = {}
         self.cal = setup.cal
         self.env = env
         # The policy gets the window fit, not this object: no reference cycle, so a finished
@@ -625,6 +626,7 @@ class Platform:
         # Writes admitted units will take, not yet taken: unit -> [(minute, writes)] for its
         # Prepare and its Commit (the just-in-time projection of the throttle).
         self.pending: dict[str, list[tuple[float, float]]] = {}
+        self._pending_bound = 0.0
         self.finished: set[str] = set()  # committed or not migrated
         self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
         self.planned: dict[str, set[int]] = {}  # the post-steps those minutes count
@@ -1048,7 +1050,8 @@ class Platform:
         """Unit ``uid`` is done (committed or not migrated): run the post-steps that became
         ready, on the held crew right away, else as their own process."""
         self.finished.add(uid)
-        self.pending.pop(uid, None)  # writes it will never take
+        if self.pending.pop(uid, None) is not None:  # writes it will never take
+            self._pending_changed()
         ready = self._now_ready(uid)
         for rem in self.shared_pre[uid]:
             self._leave(rem, uid)
@@ -1077,6 +1080,12 @@ class Platform:
         """Writes admitted units will take in ``(t0, t1]``."""
         return sum(w for takes in self.pending.values() for when, w in takes if t0 < when <= t1)
 
+    def _pending_changed(self) -> None:
+        # An upper bound of every _due(): the same sum unfiltered (the writes are never
+        # negative), a hair more so that no rounding of either sum can put it below.
+        total = sum(w for takes in self.pending.values() for _, w in takes)
+        self._pending_bound = total * (1.0 + 1e-9) + 1e-9
+
     def _project(
         self, minutes: float, writes: float, t: float, own: tuple[float, float] | None = None
     ) -> float:
@@ -1086,6 +1095,18 @@ class Platform:
         Commit, after which the bucket refills (up to its hour) until ``t``."""
         bucket = self.bucket
         if bucket is None:
+            return minutes
+        # First with every pending write counted as due: the bucket is at least that full, so
+        # when even then the writes do not slow the step, they do not (the usual case, without
+        # the sums over the admitted units). Every operation is monotone: the same result.
+        due = self._pending_bound
+        if own is None:
+            low = bucket.level_at(t) - due
+        else:
+            tp, taken = own
+            low = min(bucket.capacity, bucket.level_at(tp) - due - taken + bucket.rate * (t - tp))
+            low -= due
+        if (writes - low) / bucket.rate <= minutes:
             return minutes
         if own is None:
             level = bucket.level_at(t) - self._due(-math.inf, t)
@@ -1105,9 +1126,13 @@ class Platform:
             del self.pending[uid]
         else:
             del takes[which if which < len(takes) else -1]
+        self._pending_changed()
 
     def _jit_plan(self, uid: str) -> _Plan:
         """Unit ``uid``'s window-bound sequence as it would run if admitted now."""
+        fixed = self._fixed_plans.get(uid)
+        if fixed is not None:
+            return fixed
         static = self._static.get(uid)
         if static is None:
             # First attempts' durations and the unit's writes: the same at every admission.
@@ -1127,7 +1152,8 @@ class Platform:
         cycles: list[_Rem] = []
         after: list[_Rem] = []
         pre = lead = rest = 0.0
-        if self.window_pre[uid] or self.shared_pre[uid] or self.involved[uid]:
+        remediated = bool(self.window_pre[uid] or self.shared_pre[uid] or self.involved[uid])
+        if remediated:
             pres = [rem for rem in self.window_pre[uid] if not rem.claimed]
             pre = sum(self._rem_minutes(rem, "remediate", uid) for rem in pres)
             lead = max((rem.remedy.lead for rem in pres), default=0.0)
@@ -1158,7 +1184,7 @@ class Platform:
             tc = before_prepare + p + (0.0 if restart_commit else start) + self.plan.check
             return [(t + before_prepare, writes), (t + tc, writes)]
 
-        return _Plan(
+        plan = _Plan(
             pres,
             lead,
             p_total=timing,
@@ -1168,6 +1194,11 @@ class Platform:
             after=after,
             takes=takes,
         )
+        if not remediated:
+            # Nothing in it changes as the run goes on (the throttle is read when it is
+            # timed): asked again at every admission, built once.
+            self._fixed_plans[uid] = plan
+        return plan
 
     # ---- the unit process -----------------------------------------------------------------------
 
@@ -1531,6 +1562,7 @@ class Platform:
             rem.claimed = True
         if self.bucket is not None:
             self.pending[uid] = plan.takes(self.now)
+            self._pending_changed()
         if plan.cycles:  # a group's unit: no cycle open, it opens one and waits out the lead
             for rem in plan.cycles:
                 self._open(rem, uid)
