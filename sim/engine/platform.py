@@ -670,12 +670,14 @@ class Platform:
         return float(self.env.now)
 
     def _event(self, uid: str, step: str, outcome: str, crew: int | None, attempt: int) -> None:
-        now = self.now
-        if self.record:
-            self.events.append(Event(now, uid, step, outcome, crew, attempt))
-        else:
-            self.failed_attempts += outcome == "fail"
-            self.last_step = self.last_event = max(self.last_step, now)
+        now = float(self.env.now)
+        if not self.record:
+            # The clock never goes back: the latest step event is this one.
+            self.last_step = self.last_event = now
+            if outcome == "fail":
+                self.failed_attempts += 1
+            return
+        self.events.append(Event(now, uid, step, outcome, crew, attempt))
         st = self.state[uid]
         # A rollback step (a restore) run after the unit was given up is not the unit starting:
         # a unit that waited for a lost predecessor never began.
