@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 from pathlib import Path
 
+import pytest
+import simpy
+
+from sim.engine.dispatch import JustInTime
+from sim.engine.platform import Platform
 from sim.engine.sampling import replication_seed
-from sim.experiments.replications import METRICS, Prepared, ReplicationRow
+from sim.experiments.replications import METRICS, Prepared, ReplicationRow, row_of
 from sim.experiments.run import run_scenario
 from sim.model.ordering import order_units
 from sim.model.scenario import load_scenario
+from sim.outputs.records import Tally
 
 CONTOSO = Path(__file__).resolve().parents[1] / "scenarios" / "contoso.yaml"
 
@@ -43,3 +51,82 @@ def test_same_ordering_same_row() -> None:
 def test_schema() -> None:
     assert set(METRICS) <= set(ReplicationRow.columns())
     assert ReplicationRow.columns()[:2] == ["replication", "seed"]
+
+
+# ---- the lean path (issue 16): the engine without records gives the same row -----------------
+
+KITCHEN_SINK = CONTOSO.with_name("kitchen-sink.yaml")
+
+
+def test_lean_row_is_the_recorded_row_when_the_horizon_cuts_the_run() -> None:
+    sc = load_scenario(
+        CONTOSO, ("plan.horizon=3h", "plan.failures.prepare=0.3", "plan.failures.commit=0.2")
+    )
+    prepared = Prepared.of(sc)
+    for r in range(6):
+        rep = prepared.replicate(r)
+        assert rep.stopped_at == 180.0  # the horizon stopped the run with units left
+        row = prepared.row(r)
+        assert row == row_of(rep, r)
+        assert row.units_not_migrated > 0
+        assert row.makespan_hours <= 3.0
+
+
+def test_a_run_without_records_tallies_what_the_records_hold() -> None:
+    sc = load_scenario(CONTOSO, ("plan.failures.prepare=0.3",))
+    prepared = Prepared.of(sc)
+    rep = prepared.replicate(2)
+    plan = prepared.plan.model_copy(update={"seed": rep.seed})
+    lean = Platform(
+        simpy.Environment(),
+        prepared.estate,
+        prepared.units,
+        plan,
+        prepared.findings,
+        prepared.order,
+        False,
+        JustInTime,
+        prepared.setup,
+        record=False,
+    )
+    with pytest.raises(ValueError, match="record=True"):
+        lean.run()
+    tally = lean.tally()
+    recorded = Tally.of(rep)  # one span per resource: the same spans, counted one by one
+
+    def spans(t: Tally) -> list[tuple[float, float]]:
+        return [(a, b) for a, b, n in t.lock_spans for _ in range(n)]
+
+    assert spans(tally) == spans(recorded)
+    assert dataclasses.replace(tally, lock_spans=()) == dataclasses.replace(recorded, lock_spans=())
+    management = [w for w in rep.windows if w.kind == "management"]
+    assert len(management) == sum(n for _, _, n in tally.lock_spans) > 0
+    assert tally.lock_minutes == sum(w.duration for w in management)
+    assert all(w.kind != "management" for w in tally.windows)
+    assert tally.failed_attempts == len(rep.events_of(outcome="fail")) > 0
+
+
+def test_the_set_up_is_shared_by_replications_and_never_changed_by_them() -> None:
+    sc = load_scenario(KITCHEN_SINK, ("plan.ordering=smallest_first",))
+    shared = Prepared.of(sc)
+    assert shared.setup is shared.setup
+    rows = [shared.row(r) for r in (0, 1, 2, 0, 1)]
+    # Each replication copies the remediation templates: running one leaves nothing behind
+    # for the next, so the same index gives the same row whatever ran before it.
+    assert rows[3:] == rows[:2]
+    fresh = [Prepared.of(sc).row(r) for r in (0, 1)]
+    assert fresh == rows[:2]
+    assert all(not (rem.claimed or rem.users or rem.removed) for rem in shared.setup.rems)
+
+
+def test_another_order_gets_its_own_set_up_and_a_pickle_leaves_it_behind() -> None:
+    prepared = Prepared.of(load_scenario(CONTOSO))
+    setup = prepared.setup
+    other = dataclasses.replace(
+        prepared, order=tuple(reversed(order_units(prepared.units, "smallest_first")))
+    )
+    assert other.setup is not setup
+    assert other.setup.order == list(other.order)
+    copy = pickle.loads(pickle.dumps(prepared))
+    assert "setup" not in copy.__dict__
+    assert copy.row(4) == prepared.row(4)
