@@ -70,7 +70,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import simpy
@@ -84,7 +84,7 @@ from sim.model.calendar import Calendar
 from sim.model.estate import Estate
 from sim.model.graph import node_id
 from sim.model.ordering import wave_starts
-from sim.model.plan import Plan
+from sim.model.plan import Plan, StepDuration
 from sim.model.remedies import REMEDIES, RESTORE_ORDER, Remedy, resource_type, short_name
 from sim.model.rules import FUTURE_SUPPORT_RULES, Finding
 from sim.model.units import MigrationUnits, Unit
@@ -273,7 +273,17 @@ class Setup:
         self._disk_units: dict[str, list[str]] | None = None
         self._cs_index: dict[str, int] = {}
         self._keys: dict[bool, list[tuple[str, str, str, int]]] = {}
+        self._remedy_steps: dict[tuple[str, bool], StepDuration] = {}
         self._setup_findings()
+
+    def remedy_step(self, rule: str, remediate: bool) -> StepDuration:
+        """``plan.remedy_step`` of ``rule``'s pre-step (``remediate``) or post-step, remembered."""
+        key = (rule, remediate)
+        spec = self._remedy_steps.get(key)
+        if spec is None:
+            which: Literal["remediate", "restore"] = "remediate" if remediate else "restore"
+            spec = self._remedy_steps[key] = self.plan.remedy_step(rule, which)
+        return spec
 
     def prefetch_keys(self, sampler: Sampler) -> list[tuple[str, str, str, int]]:
         """Every first-attempt key a scheduled unit draws (:meth:`Platform._prefetch`)."""
@@ -948,9 +958,7 @@ class Platform:
         key = (uid, step, rem.key, rem.vms)
         d = self._rem_drawn.get(key)
         if d is None:  # remembered, as :meth:`_draw`
-            spec = self.plan.remedy_step(
-                rem.rule, "remediate" if step == "remediate" else "restore"
-            )
+            spec = self._setup.remedy_step(rem.rule, step == "remediate")
             d = self._rem_drawn[key] = self.sampler.duration(
                 spec, rem.vms, uid, f"{step}:{rem.key}"
             )
