@@ -15,6 +15,8 @@ from scipy import stats
 
 from sim.experiments.optimizer import (
     OBJECTIVES,
+    BudgetTooShort,
+    Moves,
     OptimizeResult,
     OptimizeStatus,
     bootstrap_interval,
@@ -22,9 +24,11 @@ from sim.experiments.optimizer import (
     optimize,
     optimized_order,
     paired_interval,
+    screen_set,
+    serial_evaluate,
+    survives,
 )
 from sim.experiments.replications import Prepared, ReplicationRow
-from sim.experiments.sensitivity import serial_evaluate
 from sim.model.ordering import STRATEGIES, order_units, violations
 from sim.model.scenario import Scenario, load_scenario
 
@@ -110,9 +114,9 @@ def test_finds_an_optimum_no_named_strategy_reaches() -> None:
     # Proposals in batches (one evaluate call each): found too, and reproducible.
     sizes: list[int] = []
 
-    def evaluate(alts: Sequence[Prepared], n: int) -> list[list[ReplicationRow]]:
+    def evaluate(alts: Sequence[Prepared], n: int, **kw: Any) -> list[list[ReplicationRow]]:
         sizes.append(len(alts))
-        return serial_evaluate(alts, n)
+        return serial_evaluate(alts, n, **kw)
 
     batched = optimize(
         Prepared.of(sc), replications=1, budget_s=None, max_evaluations=200, batch=4,
@@ -167,30 +171,24 @@ def test_beats_or_ties_every_named_strategy(objective: str) -> None:
         assert res.plan_value == pytest.approx(1.0)
 
 
-def test_holdout_interval_and_budget_by_time() -> None:
+def test_holdout_interval_on_contoso() -> None:
     prepared = Prepared.of(load_scenario(CONTOSO))
     res = optimize(prepared, replications=3, budget_s=None, max_evaluations=8, holdout=4)
-    assert res.interval_replications == (3, 7) and res.interval.n == 4
+    assert res.interval_replications == (3, 7) and res.interval.n == 4 and res.holdout_run == 4
     assert res.objective_interval.n == 4
     assert res.objective_interval.low <= res.objective_interval.mean <= res.objective_interval.high
-    ticks = iter(range(1000))
-    timed = optimize(prepared, replications=2, budget_s=5.0, clock=lambda: float(next(ticks)))
-    assert timed.stopped == "time"
-    starts = len({tuple(order_units(prepared.units, s, prepared.plan)) for s in STRATEGIES})
-    assert timed.evaluations >= starts
-    zero = optimize(prepared, replications=2, budget_s=0.0)
-    assert zero.stopped == "time" and zero.proposals == 0
 
 
 def test_the_verdict_reads_the_interval_of_the_held_out_replications() -> None:
     prepared = Prepared.of(load_scenario(CONTOSO))
     res = optimize(prepared, replications=3, budget_s=None, max_evaluations=8, holdout=4)
+    res = dataclasses.replace(res, best_named_order=())  # as if the best were another order
     assert res.held_out
     assert "On 4 held-out replications (3-6), which the search never saw" in res.verdict()
 
     def judged(low: float, mean: float, high: float) -> str:
         iv = dataclasses.replace(res.objective_interval, low=low, mean=mean, high=high)
-        return dataclasses.replace(res, objective_interval=iv).verdict()
+        return dataclasses.replace(res, objective_interval=iv, best_named_order=()).verdict()
 
     better = judged(0.1, 0.2, 0.3)
     assert better.startswith("Better.") and "by 0.200 h (95 % CI 0.100 to 0.300 h)" in better
@@ -198,37 +196,49 @@ def test_the_verdict_reads_the_interval_of_the_held_out_replications() -> None:
     assert "0.200 h worse than" in judged(-0.3, -0.2, -0.1)
     tie = judged(-0.1, 0.05, 0.2)
     assert tie.startswith("Tie.") and "+0.050 h, 95 % CI -0.100 to 0.200 h, which includes 0" in tie
+    assert "nothing better than" in tie and "nothing better than" in judged(-0.3, -0.2, -0.1)
+    assert "nothing better" not in better
+    cut = dataclasses.replace(res, holdout_run=3, objective_interval=res.objective_interval)
+    assert "On 3 held-out replications of the 4 asked (budget)" in cut.verdict()
     assert judged(0.0, 0.0, 0.0).startswith("Tie.")  # the best named order itself
     assert judged(math.nan, 0.1, math.nan).startswith("Not judged")
     searched = optimize(prepared, replications=3, budget_s=None, max_evaluations=8)
+    searched = dataclasses.replace(searched, best_named_order=())
     assert not searched.held_out
     assert "On the 3 replications the search chose it on (optimistic" in searched.verdict()
+    same = dataclasses.replace(res, best_order=res.best_named_order or ("x",))
+    same = dataclasses.replace(same, best_named_order=same.best_order)
+    assert same.verdict().startswith(f"Nothing better than {res.best_named} was found")
+    assert same.found_nothing_better and not same.better
 
 
 def test_pluggable_evaluate_and_progress() -> None:
     prepared = Prepared.of(load_scenario(CONTOSO))
-    sizes: list[tuple[int, int]] = []
+    calls: list[tuple[int, int, int]] = []
 
-    def evaluate(alts: Sequence[Prepared], n: int) -> list[list[ReplicationRow]]:
-        sizes.append((len(alts), n))
-        return serial_evaluate(alts, n)
+    def evaluate(alts: Sequence[Prepared], n: int, **kw: Any) -> list[list[ReplicationRow]]:
+        calls.append((len(alts), kw.get("first", 0), n))
+        return serial_evaluate(alts, n, **kw)
 
     seen: list[OptimizeStatus] = []
     res = optimize(
         prepared,
-        replications=2,
+        replications=6,
+        screen=2,
         budget_s=None,
         max_evaluations=9,
         evaluate=evaluate,
         progress=seen.append,
     )
-    assert all(n == 2 for _, n in sizes)
-    assert sum(k for k, _ in sizes) == res.evaluations == 9
-    assert sizes[0][0] > 1  # the starting points in one call
+    screens = [c for c in calls if c[1:] == (0, 2)]
+    assert all(c[1:] in ((0, 2), (2, 4)) for c in calls)  # screen 0..1, or the rest 2..5
+    assert sum(k for k, _, _ in screens) == res.evaluations == 9
+    assert sum(k for k, first, _ in calls if first == 2) == res.promotions
+    assert calls[0][0] > 1  # the starting points in one call
     assert seen[-1].evaluations == 9 and seen[-1].fraction == 1.0
     assert [s.evaluations for s in seen] == sorted(s.evaluations for s in seen)
-    order = optimized_order(prepared, replications=2, budget_s=None, max_evaluations=9)
-    assert order == res.best_order
+    order = optimized_order(prepared, replications=6, budget_s=None, max_evaluations=9)
+    assert order == optimize(prepared, replications=6, budget_s=None, max_evaluations=9).best_order
 
 
 def test_bad_arguments() -> None:
