@@ -68,10 +68,14 @@ Search: simulated annealing on the screening values
       front of the wave before it.
 
     Weights of moves that do not apply are shared by the others in proportion. A candidate worse
-    than the current order (on the screening values) is accepted with probability
-    ``exp(-(relative worsening) / T)``, the worsening relative to the best named screening value.
-    The temperature falls geometrically from :data:`T_START` to :data:`T_END` with the fraction
-    ``f`` of the budget used: ``T = T_START * (T_END / T_START) ** f``. With ``max_evaluations``
+    than the current order (on the screening values) by ``w`` is accepted with probability
+    ``exp(-w / (s * T))``: ``s``, the scale, is the median worsening of the candidates screened so
+    far (each against the order current when it was drawn), so the temperature is in units of a
+    typical move on this scenario (a 2,000-VM plan's makespan moves by minutes, contoso's by a
+    tenth of its length). ``T`` falls geometrically from :data:`T_START` to :data:`T_END` with the
+    fraction ``f`` of the budget used: ``T = T_START * (T_END / T_START) ** f`` (at the start a
+    typical worsening is accepted with probability 1/e, at the end about never). With
+    ``max_evaluations``
     ``f`` is the share of those evaluations done, so for one seed the search is one fixed
     sequence whatever the machine, its speed or the worker count (reproducible to the bit; a time
     budget given too then only stops it early); without, ``f`` is the share of the search's wall
@@ -159,10 +163,12 @@ module lives, so the same seed keeps giving the same search."""
 BOOTSTRAP = 2000
 """Resamples of the bootstrap interval of the objective's difference."""
 
-T_START = 0.05
-"""Temperature at a cycle's start: a candidate 5 % worse is accepted with probability 1/e."""
-T_END = 0.0005
-"""Temperature at a cycle's end."""
+T_START = 1.0
+"""Temperature at the start, in units of the median worsening: a typical worse candidate is
+accepted with probability 1/e."""
+T_END = 0.01
+"""Temperature at the end of the budget: a typical worse candidate is accepted with probability
+e^-100."""
 
 OBJECTIVE_UNITS: Mapping[str, str] = {
     "p80_makespan": " h",
@@ -745,7 +751,7 @@ def optimize(
         for name in STRATEGIES
     }
     named_counts = {name: n if starts[name] in full_val else k for name in STRATEGIES}
-    reference = abs(screen_val[starts[best_named]]) or 1.0
+    worsenings: list[float] = []  # sorted: the scale of the temperature (module doc)
 
     best = min(full_val, key=lambda o: (full_val[o], distinct.index(o)))
     best_value = full_val[best]
@@ -823,8 +829,11 @@ def optimize(
                 if full_val[candidate] < best_value:
                     best, best_value = candidate, full_val[candidate]
             temperature = T_START * (T_END / T_START) ** fraction()
-            worse = (screen_val[candidate] - screen_val[current]) / reference
-            if worse <= 0 or rng.random() < math.exp(-worse / temperature):
+            worse = screen_val[candidate] - screen_val[current]
+            if worse > 0:
+                bisect.insort(worsenings, worse)
+            scale = worsenings[len(worsenings) // 2] if worsenings else 1.0
+            if worse <= 0 or rng.random() < math.exp(-worse / (scale * temperature)):
                 current = candidate
         if fresh:
             report()
