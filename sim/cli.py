@@ -899,7 +899,8 @@ def sensitivity(
     type=int,
     default=50,
     show_default=True,
-    help="Replications every candidate ordering is evaluated on (the same for all).",
+    help="Replications the promising orderings and the named strategies are evaluated on (the"
+    " same for all; every ordering is first screened on the first 4).",
 )
 @click.option(
     "--budget",
