@@ -385,6 +385,7 @@ def test_the_screen_is_the_paired_t_rule() -> None:
     d = [0.5, 1.5, 1.0, 2.0]  # mean 1.25, sd 0.645: W(alpha 0.1) = 0.529, W(0.05) = 0.759
     assert not survives(d, alpha=0.1) and not survives(d, alpha=0.1, comparisons=2)
     assert survives([0.1, 1.5, 0.2, 1.0], alpha=0.1, comparisons=2)  # 0.7 <= 2.353*.66/2=0.78
+    assert not survives([0.1, 1.5, 0.2, 1.0], alpha=0.1)  # one comparison: W = 0.547 < 0.7
     base = [10.0, 11.0, 12.0, 13.0]
     noisy = [b + d_ for b, d_ in zip(base, [0.3, -0.2, 0.1, 0.0], strict=True)]
     worse = [b + d_ for b, d_ in zip(base, [4, 5, 6, 5], strict=True)]

@@ -555,7 +555,7 @@ class Moves:
         return [
             k
             for k in MOVE_WEIGHTS
-            if (k != "window" or windows) and (k != "wave" or len(set(self.wave_of.values())) > 0)
+            if (k != "window" or windows) and (k != "wave" or bool(self.wave_of))
         ]
 
     def propose(self, order: Sequence[str], rng: np.random.Generator) -> list[str]:
