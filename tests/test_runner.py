@@ -429,3 +429,19 @@ def test_importing_the_runner_leaves_scipy_out(modules_after: Callable[[str], se
     # The fork server preloads sim.experiments.runner: it should hold what a replication needs, no
     # more.
     assert not modules_after("import sim.experiments.runner") & {"scipy", "sim.common.stats"}
+
+
+def test_a_worker_keeps_one_object_per_alternative_and_order(alternatives: list[Prepared]) -> None:
+    # What an alternative builds on its first replication (its set-up) serves its next batches.
+    runner._prepared_cache.clear()
+    runner._ordered_cache.clear()
+    p = alternatives[0]
+    digest, payload = runner._shipped_base(p)
+    first = runner._ordered(digest, payload, p.order)
+    assert runner._ordered(digest, payload, p.order) is first and first == p
+    other = runner._ordered(digest, payload, alternatives[1].order)
+    assert other is not first and other.order == alternatives[1].order
+    assert runner._shipped_base(alternatives[1]) == (digest, payload)  # only the order differs
+    assert other.row(2) == alternatives[1].row(2)
+    runner._prepared_cache.clear()
+    runner._ordered_cache.clear()

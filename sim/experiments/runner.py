@@ -367,9 +367,30 @@ def _prepared_from(digest: bytes, payload: bytes) -> Prepared:
     return prepared
 
 
+_ordered_cache: OrderedDict[tuple[bytes, tuple[str, ...]], Prepared] = OrderedDict()
+
+
+def _ordered(digest: bytes, payload: bytes, order: tuple[str, ...]) -> Prepared:
+    """The alternative of ``payload`` with ``order``: one object per (alternative, order), kept
+    like the alternatives themselves (:data:`PREPARED_CACHE_SIZE`), so that what it builds on
+    its first replication (its set-up) serves the next batches of the same order."""
+    key = (digest, order)
+    with _prepared_cache_lock:
+        hit = _ordered_cache.get(key)
+        if hit is not None:
+            _ordered_cache.move_to_end(key)
+            return hit
+    prepared = dataclasses.replace(_prepared_from(digest, payload), order=order)
+    with _prepared_cache_lock:
+        _ordered_cache[key] = prepared
+        while len(_ordered_cache) > PREPARED_CACHE_SIZE:
+            _ordered_cache.popitem(last=False)
+    return prepared
+
+
 def _run_shipped(task: _Shipped) -> BatchResult:
     """Run a batch in a worker process (see :class:`_Shipped`)."""
-    prepared = dataclasses.replace(_prepared_from(task.digest, task.payload), order=task.order)
+    prepared = _ordered(task.digest, task.payload, task.order)
     return _run_batch(prepared, task.alternative, task.replications, task.deterministic)
 
 
