@@ -40,6 +40,12 @@ Definitions (also in ``docs/performance.md``)
 
     *Plain SimPy anchor* (issue 16): :mod:`benchmarks.plain_simpy` on the engine's 10,000-VM
     units against migsim's Monte Carlo replication, per unit-migration (:func:`measure_anchor`).
+
+    *Optimizer* (issue 16): ``migsim optimize scenarios/weekend-2000.yaml --budget 60`` (the
+    machine's default worker count, every other option at its default) as a child of
+    ``python -m benchmarks.optimize`` (a fresh process): its wall time against the budget, the
+    orderings it screened, and its hold-out verdict against the best named strategy
+    (:func:`measure_optimizer`). ``--quick`` runs it on contoso with a 3 s budget.
 """
 
 from __future__ import annotations
@@ -85,6 +91,8 @@ class Sizes:
     mc_large_vms: int  # replications per second of a larger estate, fewer replications
     mc_large_replications: int
     anchor_replications: int  # per timing round, migsim's and the plain SimPy model's each
+    optimize_scenario: str  # under scenarios/
+    optimize_budget_s: float
     repeats: int = REPEATS
     e2e_repeats: int = 2
 
@@ -99,6 +107,8 @@ FULL = Sizes(
     mc_large_vms=10_000,
     mc_large_replications=200,
     anchor_replications=5,
+    optimize_scenario="weekend-2000.yaml",
+    optimize_budget_s=60.0,
 )
 QUICK = Sizes(
     raw_until=150.0,
@@ -110,6 +120,8 @@ QUICK = Sizes(
     mc_large_vms=1_000,
     mc_large_replications=8,
     anchor_replications=2,
+    optimize_scenario="contoso.yaml",
+    optimize_budget_s=3.0,
     repeats=2,
     e2e_repeats=1,
 )
@@ -213,6 +225,7 @@ class Results:
     end_to_end: list[dict[str, Any]] = field(default_factory=list)
     monte_carlo_large: dict[str, Any] = field(default_factory=dict)
     anchor: dict[str, Any] = field(default_factory=dict)
+    optimizer: dict[str, Any] = field(default_factory=dict)
     targets: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -430,6 +443,18 @@ def write_estates(directory: Path, sizes: Sequence[int]) -> dict[int, Path]:
         )
         out[vms] = scenario_file
     return out
+
+
+def measure_optimizer(sizes: Sizes) -> dict[str, Any]:
+    """``migsim optimize SCENARIO --budget B`` through :mod:`benchmarks.optimize` (a fresh
+    process; the machine's default workers)."""
+    scenario = Path("scenarios") / sizes.optimize_scenario
+    return _fresh_process(
+        "benchmarks.optimize",
+        str(scenario),
+        f"{sizes.optimize_budget_s:g}",
+        what=f"migsim optimize {scenario}",
+    )
 
 
 def measure_pipeline(scenario_file: Path) -> dict[str, Any]:
@@ -655,6 +680,26 @@ def evaluate_issue16(res: Results) -> list[dict[str, Any]]:
                 ratio <= 2.0,
             )
         )
+    o = res.optimizer
+    if o and o["budget_s"] == 60.0:
+        targets += [
+            _target(
+                "optimize --budget 60 (weekend-2000) returns within 66 s",
+                o["wall_s"],
+                o["wall_s"] <= 66.0,
+            ),
+            _target(
+                "optimize --budget 60 (weekend-2000) runs >= 200 evaluations",
+                o.get("evaluations", 0),
+                o.get("evaluations", 0) >= 200,
+            ),
+            _target(
+                "optimize --budget 60: hold-out no worse than the best named strategy"
+                " (improvement, h)",
+                o.get("improvement", math.nan),
+                o.get("verdict") in ("better", "tie", "nothing better"),
+            ),
+        ]
     return targets
 
 
@@ -822,6 +867,25 @@ def issue16_rows(res: Results) -> list[tuple[str, str, str]]:
                 "<= 2x",
             )
         )
+    o = res.optimizer
+    if o:
+        verdict = o.get("verdict", "?")
+        judged = (
+            f"{verdict}: improvement {o['improvement']:+.3f} h, 95 % CI {o['ci_low']:.3f} to"
+            f" {o['ci_high']:.3f} h on {o.get('held_out', 0)} held-out replications"
+            if verdict in ("better", "tie", "worse")
+            else verdict
+        )
+        full = o["budget_s"] == 60.0
+        rows.append(
+            (
+                f"{o['command']} (workers: machine default)",
+                f"{o['wall_s']:.1f} s wall for a {o['budget_s']:g} s budget;"
+                f" {o.get('evaluations', 0)} orderings screened, {o.get('promotions', 0)} on all"
+                f" {o.get('replications', 0)}; against {o.get('best_named')}: {judged}",
+                "<= 66 s, >= 200 evaluations, no worse than best named" if full else "",
+            )
+        )
     return rows
 
 
@@ -986,6 +1050,14 @@ def run(sizes: Sizes, quick: bool, progress: Callable[[str], None]) -> Results:
         " 1 and all cores"
     )
     res.monte_carlo_large = measure_monte_carlo_large(sizes)
+    from sim.experiments.runner import close_backends
+
+    close_backends()  # the optimizer's own process starts its pool, alone on the machine
+    progress(
+        f"migsim optimize scenarios/{sizes.optimize_scenario} --budget"
+        f" {sizes.optimize_budget_s:g} (fresh process)"
+    )
+    res.optimizer = measure_optimizer(sizes)
     res.meta["wall_s"] = time.perf_counter() - wall_start
     res.meta["other_programs_cpu_s"] = _others(cpu_start, _cpu_seconds())
     res.targets = evaluate(res)
@@ -1026,6 +1098,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "end_to_end_growth": growth(res.end_to_end),
         "monte_carlo_large": res.monte_carlo_large,
         "plain_simpy": res.anchor,
+        "optimizer": res.optimizer,
         "targets": res.targets,
         "table": [{"measure": m, "value": v, "target": t} for m, v, t in rows],
     }

@@ -899,16 +899,23 @@ def sensitivity(
     type=int,
     default=50,
     show_default=True,
-    help="Replications every candidate ordering is evaluated on (the same for all).",
+    help="Replications the promising orderings and the named strategies are evaluated on (the"
+    " same for all; every ordering is first screened on the first 4).",
 )
 @click.option(
-    "--budget", type=float, default=30.0, show_default=True, help="Search time in seconds."
+    "--budget",
+    type=float,
+    default=None,
+    help="Wall seconds for the whole command, its hold-out and the worker pool's start included"
+    " (the search stops early enough to leave the hold-out its time). Default 30; with"
+    " --max-evaluations and no --budget, no time limit.",
 )
 @click.option(
     "--max-evaluations",
     type=int,
     default=None,
-    help="Stop after this many orderings (reproducible whatever the machine's speed).",
+    help="Stop after screening this many orderings: the search is then the same whatever the"
+    " machine's speed or --workers.",
 )
 @click.option("--seed", type=int, default=None, help="Search seed (default: the plan seed).")
 @click.option(
@@ -916,7 +923,8 @@ def sensitivity(
     type=int,
     default=200,
     show_default=True,
-    help="Fresh replications, never seen by the search, on which the improvement is judged.",
+    help="Fresh replications, never run by the search, on which the improvement is judged"
+    " (inside --budget).",
 )
 @workers_option
 @scheduler_option
@@ -927,7 +935,7 @@ def optimize(
     overrides: tuple[str, ...],
     objective: str,
     replications: int,
-    budget: float,
+    budget: float | None,
     max_evaluations: int | None,
     seed: int | None,
     holdout: int,
@@ -938,9 +946,12 @@ def optimize(
     """Search for the ordering of SCENARIO's units that minimises the objective.
 
     Simulated annealing over priority lists that respect every must-precede constraint, started
-    from every named strategy, all evaluated on the same replications. Prints the best ordering
-    as a plan.ordering list you can paste into the scenario to re-run it.
+    from every named strategy. Every candidate is screened on a few replications and only the
+    promising ones run the full --replications (common random numbers throughout); the best is
+    then judged against the best named strategy on --holdout fresh replications. Prints the
+    verdict, and the ordering to paste into the scenario when it is better.
     """
+    import time
     from functools import partial
 
     from sim.experiments import optimizer as opt
@@ -948,20 +959,23 @@ def optimize(
     from sim.experiments.runner import MAX_REPLICATIONS, run_replications
     from sim.model.plan import MAX_SEED
 
+    started = time.monotonic()  # the budget counts from here: loading and the pool included
     _check_counts(replications, workers, scheduler)
     _in_range("--holdout", holdout, 0, MAX_REPLICATIONS)
     _in_range("--max-evaluations", max_evaluations, 1, opt.MAX_EVALUATIONS)
     _in_range("--seed", seed, 0, MAX_SEED)
-    if not 0 < budget <= opt.MAX_BUDGET_S:  # NaN fails too
+    if budget is not None and not 0 < budget <= opt.MAX_BUDGET_S:  # NaN fails too
         raise InputError(
             "--budget",
             (),
             f"expected seconds more than 0 and at most {opt.MAX_BUDGET_S:,.0f}, got {budget}",
         )
+    if budget is None and max_evaluations is None:
+        budget = DEFAULT_OPTIMIZE_BUDGET_S
     prepared = Prepared.of(_load(scenario, overrides))
     tally = [0, 0]
     base = partial(run_replications, workers=workers, scheduler=scheduler)
-    evaluate: Evaluate = _tolerant(base, tally) if allow_failures else base
+    evaluate: Any = _tolerant(base, tally) if allow_failures else base
     with Progress(
         TextColumn("[bold]Optimizing"),
         BarColumn(),
@@ -978,38 +992,58 @@ def optimize(
                 description=f"{status.evaluations} orderings, best {status.best:.3f}",
             )
 
-        result = opt.optimize(
-            prepared,
-            objective=objective,
-            replications=replications,
-            budget_s=budget,
-            max_evaluations=max_evaluations,
-            seed=seed,
-            holdout=holdout,
-            evaluate=evaluate,
-            progress=progress,
-        )
+        try:
+            result = opt.optimize(
+                prepared,
+                objective=objective,
+                replications=replications,
+                budget_s=budget,
+                max_evaluations=max_evaluations,
+                seed=seed,
+                holdout=holdout,
+                batch=OPTIMIZE_BATCH,
+                evaluate=evaluate,
+                progress=progress,
+                started=started,
+            )
+        except opt.BudgetTooShort as exc:
+            raise InputError("--budget", (), str(exc)) from None
     _replications_failed(tally[1], tally[0], [], allow=True)
     out.print(
         _stats_table(
             f"{objective} over {replications} replications ({result.evaluations} orderings"
-            f" evaluated in {result.elapsed_s:.0f} s)",
-            [(label, f"{value:.3f}") for label, value in result.rows()],
-            ("ordering", objective),
+            f" screened on {result.screen}, {result.promotions} run on all {replications};"
+            f" {result.elapsed_s:.0f} s)",
+            [
+                (
+                    label,
+                    f"{value:.3f}",
+                    str(count) if count == replications else f"{count}: screened out",
+                )
+                for (label, value), count in zip(result.rows(), result.counts(), strict=True)
+            ],
+            ("ordering", objective, "replications"),
         )
     )
-    iv = result.objective_interval
-    out.print(
-        f"The best ordering found improves {objective} by {result.improvement:.3f}"
-        f" ({result.improvement_pct:.1f} %) over the best named strategy ({result.best_named});"
-        f" paired bootstrap 95 % CI of the improvement on replications"
-        f" {result.interval_replications[0]}-{result.interval_replications[1] - 1}:"
-        f" {iv.low:.3f} to {iv.high:.3f}"
-        + (" (includes 0: treat it as a tie)." if iv.low <= 0 else "."),
-        soft_wrap=True,
-    )
-    out.print("To re-run it, put this under plan: in the scenario:", soft_wrap=True)
-    out.print(result.ordering_yaml(), soft_wrap=True, end="")
+    out.print(result.verdict(), soft_wrap=True)
+    if result.better or (not result.held_out and result.objective_interval.low > 0):
+        out.print("To re-run it, put this under plan: in the scenario:", soft_wrap=True)
+        out.print(result.ordering_yaml(), soft_wrap=True, end="")
+    else:
+        out.print(
+            f"Keep a named strategy: put this under plan: in the scenario: ordering:"
+            f" {result.best_named}",
+            soft_wrap=True,
+        )
+
+
+DEFAULT_OPTIMIZE_BUDGET_S = 30.0
+"""``migsim optimize --budget`` when neither it nor ``--max-evaluations`` is given."""
+
+OPTIMIZE_BATCH = 2
+"""Proposals ``migsim optimize`` screens per call: two keep two workers busy (measured on
+scenarios/weekend-2000.yaml, docs/performance.md); fixed, so that the search does not depend on
+``--workers``."""
 
 
 # ---- calibrate ---------------------------------------------------------------------------------

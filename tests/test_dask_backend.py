@@ -114,3 +114,16 @@ def test_a_failing_replication_on_dask_keeps_the_others(scheduler: str, contoso:
     assert [r.replication for r in got[1]] == [0, 1, 2, 3, 5, 6, 7]
     assert [(f.alternative, f.replication) for f in got.failures] == [(1, 4)]
     assert got.failures[0].error == "RuntimeError: boom in 4"
+
+
+def test_a_range_and_a_stop_on_dask(scheduler: str, contoso: Scenario) -> None:
+    prepared = [a.prepare() for a in alternatives_from(contoso, ["smallest_first", "as_listed"])]
+    whole = run_replications(prepared, N, workers=1)
+    got = run_replications(prepared, N - 5, scheduler=scheduler, first=5)
+    assert got == [rows[5:] for rows in whole] and not got.stopped
+    stopped = run_replications(prepared, N, scheduler=scheduler, stop=lambda: True)
+    # the first batch to finish is kept, the others are cancelled: rows, not failures
+    assert stopped.stopped and stopped.failures == ()
+    assert 0 < sum(len(rows) for rows in stopped) <= runner.STOP_BATCH
+    for rows, w in zip(stopped, whole, strict=True):  # each row is that replication's row
+        assert all(row == w[row.replication] for row in rows)

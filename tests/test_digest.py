@@ -72,6 +72,7 @@ SHIPPED: dict[str, tuple[str, ...]] = {
     # Its explicit ordering is refused by `migsim run` on purpose (MIG027, MIG010).
     "kitchen-sink": ("plan.ordering=smallest_first",),
     "small-what-if": (),
+    "weekend-2000": (),
 }
 """Shipped scenario -> the ``--set`` overrides it runs with."""
 

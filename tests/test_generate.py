@@ -192,3 +192,7 @@ def test_benchmarks_quick_run_writes_json(tmp_path: Path) -> None:
     assert [s["vms"] for s in doc["sizes"]] == [100, 300, 1000]
     assert doc["monte_carlo"]["same_rows"] is True
     assert doc["table"] and "Raw SimPy" in proc.stdout
+    # the real `migsim optimize` on contoso with a 3 s budget: what it printed, parsed
+    opt = doc["optimizer"]
+    assert opt["budget_s"] == 3.0 and opt["wall_s"] > 0 and opt["evaluations"] >= 4
+    assert opt["verdict"] in ("better", "tie", "worse", "nothing better")

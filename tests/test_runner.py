@@ -102,6 +102,45 @@ def test_same_rows_on_every_worker_count(alternatives: list[Prepared]) -> None:
     assert replications_csv(serial[0]) == replications_csv(two[0]) == replications_csv(three[0])
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_range_of_replications_is_the_same_rows(
+    alternatives: list[Prepared], workers: int
+) -> None:
+    whole = run_replications(alternatives, 14, workers=1)
+    got = run_replications(alternatives, 9, workers=workers, first=5)
+    assert got == [rows[5:] for rows in whole] and not got.stopped
+    with pytest.raises(ValueError, match="first replication"):
+        run_replications(alternatives, 2, workers=1, first=-1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stop_returns_the_rows_that_finished(alternatives: list[Prepared], workers: int) -> None:
+    asked = [0]
+
+    def stop() -> bool:  # true from the third time it is asked: two batches were started
+        asked[0] += 1
+        return asked[0] >= 3
+
+    got = run_replications(alternatives, 30, workers=workers, stop=stop)
+    assert got.stopped and got.failures == ()
+    done = [len(rows) for rows in got]
+    # two batches of at most STOP_BATCH replications started (alternative 0 first), no more
+    assert 0 < sum(done) <= 2 * runner.STOP_BATCH and done[1] == 0
+    assert got[0] == [alternatives[0].row(r) for r in range(done[0])]
+    never = run_replications(alternatives, 6, workers=workers, stop=lambda: False)
+    assert not never.stopped and never == run_replications(alternatives, 6, workers=1)
+
+
+def test_orders_of_one_alternative_share_one_pickle(alternatives: list[Prepared]) -> None:
+    run_replications(alternatives[0], 1, workers=2)  # the pool is running
+    counting = CountsLoads(**{f.name: getattr(alternatives[0], f.name) for f in fields(Prepared)})
+    variants = _variants(counting, 5)
+    got = run_replications(variants, 4, workers=2, on_failure="collect")
+    errors = {f.error for f in got.failures}
+    assert len(got.failures) == 20
+    assert all(e.endswith(" loads 1") for e in errors), errors  # the estate once per worker
+
+
 def test_single_prepared_gives_one_list(alternatives: list[Prepared]) -> None:
     got = run_replications(alternatives[0], 3, workers=1)
     assert len(got) == 1 and [r.replication for r in got[0]] == [0, 1, 2]
@@ -271,14 +310,20 @@ def _layout(sizes: list[int]) -> Callable[..., list[Batch]]:
     """A batch layout cutting each alternative's replications by ``sizes`` (cycled)."""
 
     def batches(
-        prepared: list[Prepared], n: int, workers: int, deterministic: bool = False
+        prepared: list[Prepared],
+        n: int,
+        workers: int,
+        deterministic: bool = False,
+        *,
+        first: int = 0,
+        most: int | None = None,
     ) -> list[Batch]:
         out: list[Batch] = []
         for a, p in enumerate(prepared):
             start, i = 0, 0
             while start < n:
                 stop = min(n, start + sizes[i % len(sizes)])
-                out.append(Batch(a, p, tuple(range(start, stop)), deterministic))
+                out.append(Batch(a, p, tuple(range(first + start, first + stop)), deterministic))
                 start, i = stop, i + 1
         return out[::-1]  # submitted last-first: the order of batches must not matter either
 
@@ -384,3 +429,19 @@ def test_importing_the_runner_leaves_scipy_out(modules_after: Callable[[str], se
     # The fork server preloads sim.experiments.runner: it should hold what a replication needs, no
     # more.
     assert not modules_after("import sim.experiments.runner") & {"scipy", "sim.common.stats"}
+
+
+def test_a_worker_keeps_one_object_per_alternative_and_order(alternatives: list[Prepared]) -> None:
+    # What an alternative builds on its first replication (its set-up) serves its next batches.
+    runner._prepared_cache.clear()
+    runner._ordered_cache.clear()
+    p = alternatives[0]
+    digest, payload = runner._shipped_base(p)
+    first = runner._ordered(digest, payload, p.order)
+    assert runner._ordered(digest, payload, p.order) is first and first == p
+    other = runner._ordered(digest, payload, alternatives[1].order)
+    assert other is not first and other.order == alternatives[1].order
+    assert runner._shipped_base(alternatives[1]) == (digest, payload)  # only the order differs
+    assert other.row(2) == alternatives[1].row(2)
+    runner._prepared_cache.clear()
+    runner._ordered_cache.clear()

@@ -31,6 +31,19 @@ the pickle), not once per batch. ``progress(done, total)`` is called in the call
 with ``(0, total)`` first and then as batches complete (after every replication on the serial
 backend).
 
+Alternatives that differ only by their order (an optimiser's candidates) share one pickle: the
+local pool ships each alternative as the pickle of its other fields (made once and kept for the
+next call, :func:`_shipped_base`) plus its order, so a worker unpickles the estate once, not once
+per candidate.
+
+A range and a stop
+    ``first`` runs replications ``first..first+n-1`` (an optimiser's hold-out runs fresh ones;
+    replication ``r`` is the same row whatever call runs it). ``stop``, a function of no
+    arguments, is asked before each batch is started or sent: once it returns true no further
+    batch starts (those already running finish, batches are then at most
+    :data:`STOP_BATCH` replications), and the call returns the rows that finished, the others
+    missing (not failures) and ``.stopped`` set.
+
 Failures
     A worker that dies (killed, out of memory) breaks the local pool: the batches it had not
     returned run again on a fresh pool, up to :data:`POOL_RESTARTS` times, and give the same
@@ -56,6 +69,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
 import math
@@ -67,7 +81,7 @@ import sys
 import threading
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -95,6 +109,10 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 WORKER_WAIT_SECONDS = 10
 """How long a Dask cluster may take to show its first worker."""
+
+STOP_BATCH = 4
+"""The most replications one batch holds when the call has a ``stop``: what runs on after
+``stop`` turns true is at most this many replications per worker."""
 
 POOL_RESTARTS = 3
 """How many times the batches of a broken local pool (a worker killed) run again on a fresh
@@ -216,38 +234,49 @@ def _batch_failed(batch: Batch, exc: BaseException) -> BatchResult:
     )
 
 
-def guided_sizes(total: int, workers: int) -> list[int]:
+def guided_sizes(total: int, workers: int, most: int | None = None) -> list[int]:
     """Guided batch sizes for ``total`` replications on ``workers`` workers, largest first.
 
     Each batch takes ``ceil(remaining / (2 * workers))`` replications, kept within
-    [:data:`MIN_BATCH`, :data:`MAX_BATCH`] and to what remains: the sizes sum to ``total`` and
-    never increase, so the last batches are short and the workers finish together.
+    [:data:`MIN_BATCH`, ``most`` (default :data:`MAX_BATCH`)] and to what remains: the sizes sum
+    to ``total`` and never increase, so the last batches are short and the workers finish
+    together.
     """
     sizes: list[int] = []
     remaining = total
     step = 2 * max(workers, 1)
+    high = MAX_BATCH if most is None else most
+    low = min(MIN_BATCH, high)
     while remaining > 0:
-        size = min(remaining, max(MIN_BATCH, min(MAX_BATCH, math.ceil(remaining / step))))
+        size = min(remaining, max(low, min(high, math.ceil(remaining / step))))
         sizes.append(size)
         remaining -= size
     return sizes
 
 
 def guided_batches(
-    prepared: Sequence[Prepared], n: int, workers: int, deterministic: bool = False
+    prepared: Sequence[Prepared],
+    n: int,
+    workers: int,
+    deterministic: bool = False,
+    *,
+    first: int = 0,
+    most: int | None = None,
 ) -> list[Batch]:
-    """Every alternative's replications ``0..n-1`` in batches of :func:`guided_sizes`.
+    """Every alternative's replications ``first..first+n-1`` in batches of :func:`guided_sizes`
+    (at most ``most`` each).
 
     The sizes are those of all the alternatives' replications one after the other (alternative 0
     first, each in index order); a batch that would span two alternatives is cut in two.
     """
     batches: list[Batch] = []
-    sizes = iter(guided_sizes(n * len(prepared), workers))
+    sizes = iter(guided_sizes(n * len(prepared), workers, most))
     a, start = 0, 0
     for size in sizes:
         while size > 0:
             stop = min(start + size, n)
-            batches.append(Batch(a, prepared[a], tuple(range(start, stop)), deterministic))
+            reps = tuple(range(first + start, first + stop))
+            batches.append(Batch(a, prepared[a], reps, deterministic))
             size -= stop - start
             start = stop
             if start == n:
@@ -270,6 +299,7 @@ class _Shipped:
     alternative: int
     digest: bytes
     payload: bytes
+    order: tuple[str, ...]
     replications: tuple[int, ...]
     deterministic: bool
 
@@ -278,6 +308,33 @@ def _pickled(prepared: Prepared) -> tuple[bytes, bytes]:
     """``(digest, pickle)`` of one alternative."""
     payload = pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)
     return hashlib.blake2b(payload, digest_size=16).digest(), payload
+
+
+_base_pickles: OrderedDict[tuple[object, ...], tuple[Prepared, bytes, bytes]] = OrderedDict()
+BASE_PICKLES = 2
+"""The most alternatives' base pickles the parent keeps between calls (:func:`_shipped_base`)."""
+
+
+def _shipped_base(prepared: Prepared) -> tuple[bytes, bytes]:
+    """``(digest, pickle)`` of ``prepared`` with an empty order: the same bytes for every
+    alternative that differs from it only by its order (an optimiser's candidates).
+
+    Kept for the next calls, keyed by the type and the identity of every field but ``order``
+    (the entry holds the alternative, so those objects stay alive and their ids unique).
+    """
+    others = (f.name for f in dataclasses.fields(prepared) if f.name != "order")
+    key = (type(prepared), *(id(getattr(prepared, name)) for name in others))
+    with _lock:
+        hit = _base_pickles.get(key)
+        if hit is not None:
+            _base_pickles.move_to_end(key)
+            return hit[1], hit[2]
+    digest, payload = _pickled(dataclasses.replace(prepared, order=()))
+    with _lock:
+        _base_pickles[key] = (prepared, digest, payload)
+        while len(_base_pickles) > BASE_PICKLES:
+            _base_pickles.popitem(last=False)
+    return digest, payload
 
 
 _prepared_cache: OrderedDict[bytes, tuple[Prepared, int]] = OrderedDict()
@@ -310,9 +367,30 @@ def _prepared_from(digest: bytes, payload: bytes) -> Prepared:
     return prepared
 
 
+_ordered_cache: OrderedDict[tuple[bytes, tuple[str, ...]], Prepared] = OrderedDict()
+
+
+def _ordered(digest: bytes, payload: bytes, order: tuple[str, ...]) -> Prepared:
+    """The alternative of ``payload`` with ``order``: one object per (alternative, order), kept
+    like the alternatives themselves (:data:`PREPARED_CACHE_SIZE`), so that what it builds on
+    its first replication (its set-up) serves the next batches of the same order."""
+    key = (digest, order)
+    with _prepared_cache_lock:
+        hit = _ordered_cache.get(key)
+        if hit is not None:
+            _ordered_cache.move_to_end(key)
+            return hit
+    prepared = dataclasses.replace(_prepared_from(digest, payload), order=order)
+    with _prepared_cache_lock:
+        _ordered_cache[key] = prepared
+        while len(_ordered_cache) > PREPARED_CACHE_SIZE:
+            _ordered_cache.popitem(last=False)
+    return prepared
+
+
 def _run_shipped(task: _Shipped) -> BatchResult:
     """Run a batch in a worker process (see :class:`_Shipped`)."""
-    prepared = _prepared_from(task.digest, task.payload)
+    prepared = _ordered(task.digest, task.payload, task.order)
     return _run_batch(prepared, task.alternative, task.replications, task.deterministic)
 
 
@@ -327,10 +405,15 @@ class Replications(list[list[ReplicationRow]]):
     """
 
     def __init__(
-        self, rows: Iterable[list[ReplicationRow]] = (), failures: Iterable[Failure] = ()
+        self,
+        rows: Iterable[list[ReplicationRow]] = (),
+        failures: Iterable[Failure] = (),
+        stopped: bool = False,
     ) -> None:
         super().__init__(rows)
         self.failures: tuple[Failure, ...] = tuple(failures)
+        self.stopped = stopped
+        """Whether ``stop`` cut the call short (some replications did not run)."""
 
     def describe_failures(self, names: Sequence[str] | None = None) -> list[str]:
         return [f.describe(names) for f in self.failures]
@@ -364,7 +447,9 @@ def common_replications(results: Replications, names: Sequence[str] | None = Non
     if not common:
         raise ReplicationsFailed(results, names)
     return Replications(
-        [[row for row in rows if row.replication in common] for rows in results], results.failures
+        [[row for row in rows if row.replication in common] for rows in results],
+        results.failures,
+        results.stopped,
     )
 
 
@@ -585,25 +670,67 @@ def close_backends(*, terminate: bool = False) -> None:
 atexit.register(close_backends)
 
 
+class _Stopped:
+    """Whether a call's ``stop`` fired (set by the backends)."""
+
+    def __init__(self, stop: Callable[[], bool] | None) -> None:
+        self.stop = stop
+        self.fired = False
+
+    def __call__(self) -> bool:
+        if self.stop is not None and not self.fired and self.stop():
+            self.fired = True
+        return self.fired
+
+
 def _serial(
-    batches: Sequence[Batch], tick: Callable[[int], None]
+    batches: Sequence[Batch], tick: Callable[[int], None], stopped: _Stopped
 ) -> Generator[BatchResult, None, None]:
     for batch in batches:
+        if stopped():
+            return
         yield _run_batch(
             batch.prepared, batch.alternative, batch.replications, batch.deterministic, tick
         )
 
 
+def _send(
+    pool: ProcessPoolExecutor,
+    queue: Iterator[Batch],
+    shipped: dict[int, tuple[bytes, bytes] | Exception],
+    pending: dict[Future[BatchResult], Batch],
+    broken: list[tuple[Batch, BaseException]],
+    in_flight: int,
+    stopped: _Stopped,
+) -> None:
+    """Send batches from ``queue`` until ``in_flight`` are pending, ``queue`` is empty or the
+    call's stop fired."""
+    while len(pending) < in_flight and not stopped():
+        b = next(queue, None)
+        if b is None:
+            return
+        got = shipped[b.alternative]
+        assert not isinstance(got, Exception)
+        task = _Shipped(
+            b.alternative, got[0], got[1], b.prepared.order, b.replications, b.deterministic
+        )
+        try:
+            pending[pool.submit(_run_shipped, task)] = b
+        except BrokenProcessPool as exc:  # it broke while batches were being sent
+            broken.append((b, exc))
+
+
 def _local(
-    batches: Sequence[Batch], workers: int, tick: Callable[[int], None]
+    batches: Sequence[Batch], workers: int, tick: Callable[[int], None], stopped: _Stopped
 ) -> Generator[BatchResult, None, None]:
-    # Each alternative is pickled once here (not once per batch); one that cannot be pickled
-    # fails its batches only, as a batch the pool could not send would.
+    # Each alternative is pickled once here (not once per batch; alternatives that differ by
+    # their order only, once for all); one that cannot be pickled fails its batches only, as a
+    # batch the pool could not send would.
     shipped: dict[int, tuple[bytes, bytes] | Exception] = {}
     for b in batches:
         if b.alternative not in shipped:
             try:
-                shipped[b.alternative] = _pickled(b.prepared)
+                shipped[b.alternative] = _shipped_base(b.prepared)
             except Exception as exc:
                 shipped[b.alternative] = exc
     todo = [b for b in batches if not isinstance(shipped[b.alternative], Exception)]
@@ -617,15 +744,12 @@ def _local(
         pool = _pool(workers)
         pending: dict[Future[BatchResult], Batch] = {}
         broken: list[tuple[Batch, BaseException]] = []
+        queue = iter(todo)
+        # With a stop, batches are sent a few at a time (two per worker in flight), so that
+        # none is sent once it fired; without, all at once.
+        in_flight = 2 * workers if stopped.stop is not None else len(todo)
         try:
-            for b in todo:
-                got = shipped[b.alternative]
-                assert not isinstance(got, Exception)
-                task = _Shipped(b.alternative, got[0], got[1], b.replications, b.deterministic)
-                try:
-                    pending[pool.submit(_run_shipped, task)] = b
-                except BrokenProcessPool as exc:  # it broke while batches were being sent
-                    broken.append((b, exc))
+            _send(pool, queue, shipped, pending, broken, in_flight, stopped)
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -639,6 +763,7 @@ def _local(
                         result = _batch_failed(batch, exc)
                     yield result
                     tick(len(batch.replications))
+                _send(pool, queue, shipped, pending, broken, in_flight, stopped)
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM, a progress callback that raised, the caller gave
             # up): stop the workers now rather than let them finish batches nobody reads.
@@ -662,6 +787,7 @@ def _dask(
     prepared: Sequence[Prepared],
     address: str,
     tick: Callable[[int], None],
+    stopped: _Stopped,
 ) -> Generator[BatchResult, None, None]:
     import distributed
 
@@ -689,6 +815,9 @@ def _dask(
                 result = _batch_failed(batch, exc)
             yield result
             tick(len(batch.replications))
+            if stopped():  # the cluster drops the batches not yet finished
+                client.cancel([f for f in futures if not f.done()], force=True)
+                return
     except BaseException:
         # Interrupted: the cluster stops this call's batches; its workers are not ours to stop.
         with contextlib.suppress(Exception):
@@ -707,6 +836,10 @@ def _dask(
 MAX_REPLICATIONS = 100_000
 """The most replications one call runs per alternative: their rows stay in memory (about a
 kilobyte each), and 100,000 gives percentiles far finer than any input is known to."""
+
+MAX_REPLICATION_INDEX = 2 * MAX_REPLICATIONS
+"""The end of the replication indices a call may run (``first + n``): room for a hold-out of
+up to :data:`MAX_REPLICATIONS` after as many searched ones."""
 
 MAX_WORKERS = 64
 """The most local worker processes: each holds the simulator and the alternatives (about
@@ -730,14 +863,19 @@ def run_replications(
     deterministic: bool = False,
     on_failure: OnFailure = "raise",
     names: Sequence[str] | None = None,
+    first: int = 0,
+    stop: Callable[[], bool] | None = None,
 ) -> Replications:
-    """Replications ``0..n-1`` of every alternative: one row list per alternative.
+    """Replications ``first..first+n-1`` (default ``0..n-1``) of every alternative: one row list
+    per alternative.
 
     ``prepared`` is one alternative or a sequence of them (a single one still gives a list of one
     row list). ``workers``: 1 runs serially here, more uses a local process pool (default
     ``os.cpu_count()``); ``scheduler`` (``tcp://HOST:PORT``) runs on that Dask cluster instead and
     ``workers`` is ignored. ``progress(done, total)`` counts replications. ``deterministic`` runs
     every duration at its central value. ``names`` label alternatives in failure messages.
+    ``stop()`` is asked before each batch starts: once true, no further batch starts and the
+    rows that finished are returned (``.stopped`` set; the missing ones are not failures).
 
     The rows are identical whichever backend and worker count. A replication that raises does
     not stop the others; afterwards ``on_failure="raise"`` raises :class:`ReplicationsFailed`
@@ -747,6 +885,10 @@ def run_replications(
     alternatives = [prepared] if isinstance(prepared, Prepared) else list(prepared)
     _check_count(n, "--replications", "a whole number", MAX_REPLICATIONS)
     _check_count(workers, "--workers", "a whole number", MAX_WORKERS)
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise ValueError(f"expected a first replication of 0 or more, got {first!r}")
+    if first + n > MAX_REPLICATION_INDEX:
+        raise ValueError(f"expected replications below {MAX_REPLICATION_INDEX:,}")
     if on_failure not in ("raise", "collect"):
         raise ValueError(f"on_failure must be 'raise' or 'collect', got {on_failure!r}")
     if scheduler is not None:
@@ -765,18 +907,24 @@ def run_replications(
     if not alternatives:
         return Replications()
 
+    stopped = _Stopped(stop)
+    most = STOP_BATCH if stop is not None else None
     if scheduler is not None:
-        batches = guided_batches(alternatives, n, _dask_threads(scheduler), deterministic)
-        stream = _dask(batches, alternatives, scheduler, tick)
+        threads = _dask_threads(scheduler)
+        batches = guided_batches(alternatives, n, threads, deterministic, first=first, most=most)
+        stream = _dask(batches, alternatives, scheduler, tick, stopped)
     else:
         count = workers if workers is not None else (os.cpu_count() or 1)
-        batches = guided_batches(alternatives, n, count, deterministic)
-        stream = _serial(batches, tick) if count == 1 else _local(batches, count, tick)
+        batches = guided_batches(alternatives, n, count, deterministic, first=first, most=most)
+        stream = (
+            _serial(batches, tick, stopped) if count == 1 else _local(batches, count, tick, stopped)
+        )
     try:
         result = _assemble(len(alternatives), stream)
     except BaseException:
         stream.close()  # the backend's own clean-up (terminate the pool, cancel on Dask)
         raise
+    result.stopped = stopped.fired
     if result.failures and on_failure == "raise":
         raise ReplicationsFailed(result, names)
     return result
