@@ -12,8 +12,9 @@ every window, event, unit outcome and post-migration task, the maintenance inter
 throttle minutes and open-window count of the replication; the summary of the deterministic run
 (everything ``summary.json`` holds but the version and the embedded scenario); and each
 replication's row of ``replications.csv`` as the Monte Carlo path makes it (the engine keeping no
-records), which must equal, float for float, the row of the recorded run. The experiment cases hash what a comparison, a
-sensitivity analysis and the optimizer (which draws from a stream of its own) make of contoso.
+records), which must equal, float for float, the row of the recorded run. The experiment cases
+hash what a comparison, a sensitivity analysis and the optimizer (which draws from a stream of its
+own) make of contoso.
 Floats are hashed by ``repr``: exact, not rounded.
 """
 
