@@ -2073,6 +2073,10 @@ class Platform:
         for key in list(self.open):
             w = self.open[key]
             self._close_window(key, f"{w.cause} (still open at the end of the run)", at=horizon)
+        # The remembered plans' closures refer back to this object: a cycle that, made while
+        # the collector is paused, only a full collection would find. Dropped here, the
+        # replication is freed by reference counting as soon as it is done.
+        self._fixed_plans.clear()
         return horizon, stopped, open_count
 
     def tally(self) -> Tally:
