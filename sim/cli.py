@@ -1399,11 +1399,16 @@ def import_netcfg_cmd(file: Path, out_path: Path, location: str | None, force: b
 
 class _Stopped(BaseException):
     """SIGINT or SIGTERM, raised in the main thread: not an ``Exception``, so nothing on the way
-    swallows it, and not ``KeyboardInterrupt``, which click would turn into exit 1."""
+    swallows it, and not ``KeyboardInterrupt``, which click would turn into exit 1.
 
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
+    Built from the signal's number or, as SimPy rebuilds an exception that escapes a process
+    (``type(e)(*e.args)``), from its name: a signal landing inside a replication stays this
+    exception (it was a ``ValueError``, which the runner took for a failed replication)."""
+
+    def __init__(self, signum: int | str) -> None:
+        sig = signal.Signals[signum] if isinstance(signum, str) else signal.Signals(signum)
+        super().__init__(sig.name)
+        self.signum = int(sig)
 
 
 _stopping = False

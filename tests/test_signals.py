@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -108,3 +109,47 @@ def test_a_killed_worker_changes_nothing(tmp_path: Path) -> None:
     got = (out / "replications.csv").read_bytes()
     assert got == (tmp_path / "calm" / "replications.csv").read_bytes()
     assert got.count(b"\n") == 601  # every replication, none dropped
+
+
+def test_the_stop_survives_simpy_rebuilding_it() -> None:
+    # SimPy rebuilds an exception that escapes a process as type(e)(*e.args): a signal that
+    # lands inside a replication must still stop the command (it became a ValueError, which
+    # the runner counted as a failed replication and carried on).
+    import simpy
+
+    from sim.cli import _Stopped
+
+    env = simpy.Environment()
+
+    def step() -> Any:
+        yield env.timeout(1)
+        raise _Stopped(signal.SIGINT)
+
+    env.process(step())
+    with pytest.raises(_Stopped) as stopped:
+        env.run()
+    assert stopped.value.signum == signal.SIGINT
+    assert isinstance(stopped.value.__cause__, _Stopped)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_a_run_on_one_worker(tmp_path: Path, signum: int, code: int) -> None:
+    out = tmp_path / "out"
+    log = tmp_path / "log.txt"
+    proc = start(out, log, "--replications", "4000", "--workers", "1")
+    try:
+        me = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 60
+        # Replications run in this very process: wait until it is well into them.
+        while sum(me.cpu_times()[:2]) < 3.0:
+            assert proc.poll() is None and time.monotonic() < deadline, "ended too soon"
+            time.sleep(0.1)
+        proc.send_signal(signum)
+        assert proc.wait(timeout=10) == code
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert f"error: stopped by {signal.Signals(signum).name};" in text
+    assert "failed" not in text and "Traceback" not in text
+    assert leftovers(tmp_path) == []
