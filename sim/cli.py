@@ -959,7 +959,9 @@ def optimize(
     from sim.experiments.runner import MAX_REPLICATIONS, run_replications
     from sim.model.plan import MAX_SEED
 
-    started = time.monotonic()  # the budget counts from here: loading and the pool included
+    # The budget counts from the command's start (its imports, loading and the pool included).
+    entry = sys.modules.get("sim.entry")
+    started = getattr(entry, "STARTED", None) or time.monotonic()
     _check_counts(replications, workers, scheduler)
     _in_range("--holdout", holdout, 0, MAX_REPLICATIONS)
     _in_range("--max-evaluations", max_evaluations, 1, opt.MAX_EVALUATIONS)
@@ -1025,7 +1027,7 @@ def optimize(
             ("ordering", objective, "replications"),
         )
     )
-    out.print(result.verdict(), soft_wrap=True)
+    out.print(result.verdict("--holdout N"), soft_wrap=True)
     if result.better or (not result.held_out and result.objective_interval.low > 0):
         out.print("To re-run it, put this under plan: in the scenario:", soft_wrap=True)
         out.print(result.ordering_yaml(), soft_wrap=True, end="")

@@ -484,6 +484,41 @@ def test_the_cli_says_plainly_when_nothing_better_was_found(tmp_path: Path) -> N
     assert "improves" not in got.output and "To re-run it" not in got.output
 
 
+def test_the_budget_counts_from_the_command_s_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from click.testing import CliRunner
+
+    import sim.entry
+    from sim.cli import cli
+
+    # The console script notes when it began; the budget counts from there, so its own loading
+    # is inside it. A command begun 50 s ago has nothing left of a 40 s budget.
+    monkeypatch.setattr(sim.entry, "STARTED", time.monotonic() - 50.0)
+    got = CliRunner().invoke(cli, ["optimize", str(CONTOSO), "--budget", "40", "--workers", "1"])
+    assert got.exit_code == 2, got.output
+    assert "--budget: the budget of 40.0 s ran out" in got.output
+    assert "Traceback" not in got.output
+
+
+def test_without_a_hold_out_the_verdict_names_the_cli_option(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+
+    got = CliRunner().invoke(
+        cli, ["optimize", str(CONTOSO), "--max-evaluations", "40", "--replications", "12",
+              "--holdout", "0", "--workers", "1"],
+    )  # fmt: skip
+    assert got.exit_code == 0, got.output
+    text = " ".join(got.output.split())
+    if "Nothing better" not in text:
+        assert "optimistic: pass --holdout N to judge it on fresh ones" in text
+        assert "holdout=" not in text
+
+
 WAVES = {
     "name": "w",
     "estate": {

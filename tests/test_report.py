@@ -164,6 +164,7 @@ def test_a_plain_run_says_what_is_missing(run_only: Path) -> None:
     assert "--out DIR/compare</code>" in html
     assert "no sensitivity analysis in this run: run <code>migsim sensitivity" in html
     assert "no band across replications" in html
+    assert "--replications N --keep-windows K --out DIR" in html  # the option that writes it
     assert re.findall(r'id="fig-([a-z-]+)"', html) == ["graph", "timeline", "exposure"]
 
 

@@ -451,12 +451,13 @@ class OptimizeResult:
         iv = self.objective_interval
         return self.held_out and not self.found_nothing_better and iv.low > 0
 
-    def verdict(self) -> str:
+    def verdict(self, holdout_hint: str = "holdout=") -> str:
         """Better, a tie or worse than the best named strategy, from the bootstrap 95 % interval
         of the objective's improvement (:attr:`objective_interval`): better when it lies above 0,
         worse when below, a tie when it includes 0; "nothing better" when the search ended on
         the best named strategy's own order. Judged on the held-out replications when there
-        were some; on the search's own it says that the figure is optimistic."""
+        were some; on the search's own it says that the figure is optimistic and names
+        ``holdout_hint`` as the way to judge it on fresh ones (the CLI: ``--holdout N``)."""
         iv = self.objective_interval
         first, stop = self.interval_replications
         unit = OBJECTIVE_UNITS[self.objective]
@@ -474,7 +475,7 @@ class OptimizeResult:
         else:
             where = (
                 f"On the {asked} replications the search chose it on (optimistic: pass"
-                " holdout= to judge it on fresh ones)"
+                f" {holdout_hint} to judge it on fresh ones)"
             )
         ci = f"95 % CI {iv.low:.3f} to {iv.high:.3f}{unit}"
         if math.isnan(iv.low) or math.isnan(iv.high):

@@ -1821,7 +1821,8 @@ def _section_timeline(res: ResultsDir, figure: _Figures) -> str:
         parts.append(
             _note(
                 "no band across replications: kept-windows.csv is written by "
-                "`migsim run SCENARIO --replications N --out DIR`"
+                "`migsim run SCENARIO --replications N --keep-windows K --out DIR` (K of the N"
+                " replications' windows, at least 2)"
             )
         )
     hours = (res.summary or {}).get("window_hours_by_kind") or {}
