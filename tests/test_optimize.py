@@ -347,6 +347,23 @@ def test_the_search_leaves_the_hold_out_its_time() -> None:
     assert res.holdout_run == 20 and clock.now <= 60.0  # 40 replications of 0.5 s fitted
 
 
+def test_a_hold_out_the_budget_cuts_short_is_judged_on_pairs() -> None:
+    # 1,000 held-out replications of 0.5 s cannot fit a 60 s budget: the hold-out runs in
+    # rounds of both orders, so those that ran are pairs (in one call the first order's would
+    # have taken all the time and left none to compare).
+    prepared = Prepared.of(one_crew(accounts=1, nsgs=1, small_vnets=2))
+    clock = SlowClock(0.5)
+    res = optimize(
+        prepared, replications=2, screen=1, budget_s=60.0, holdout=1000, evaluate=clock.evaluate,
+        clock=clock,
+    )  # fmt: skip
+    assert not res.found_nothing_better
+    assert 8 <= res.holdout_run < 1000 and res.interval.n == res.holdout_run
+    assert res.interval_replications == (2, 1002)
+    assert clock.now <= 60.5
+    assert "held-out replications of the 1000 asked (budget)" in res.verdict()
+
+
 def test_the_hold_out_runs_fresh_replications_only() -> None:
     prepared = Prepared.of(one_crew(accounts=1, nsgs=1, small_vnets=2))
     ran: list[tuple[tuple[str, ...], int]] = []

@@ -607,6 +607,11 @@ class Moves:
         return self._move_before(out, unit, target)
 
 
+HOLDOUT_ROUND = 8
+"""The fewest held-out replications of each order run per round (a round is a tenth of the
+hold-out, at least this many and at most five times as many): the most the budget can cut off
+at a time."""
+
 MAX_EVALUATIONS = 1_000_000
 """The most orderings one search evaluates (``--max-evaluations``)."""
 
@@ -851,7 +856,17 @@ def optimize(
             a = b = full_rows[best][:0]
             ran = holdout
         else:
-            got = call([ref_order, best], n, holdout, hard_stop)
+            # In rounds, both orders together: when the budget cuts the hold-out short, the
+            # replications that ran are paired (in one call the runner would finish the first
+            # order's before it starts the second's, and a cut would leave no pair).
+            got: list[list[ReplicationRow]] = [[], []]
+            step = min(max(HOLDOUT_ROUND, math.ceil(holdout / 10)), 5 * HOLDOUT_ROUND)
+            for first in range(n, n + holdout, step):
+                part = call([ref_order, best], first, min(step, n + holdout - first), hard_stop)
+                got[0] += part[0]
+                got[1] += part[1]
+                if hard_stop():
+                    break
             common = {r.replication for r in got[0]} & {r.replication for r in got[1]}
             a = [r for r in got[0] if r.replication in common]
             b = [r for r in got[1] if r.replication in common]
