@@ -58,6 +58,23 @@ def test_schema() -> None:
 KITCHEN_SINK = CONTOSO.with_name("kitchen-sink.yaml")
 
 
+def platform_of(prepared: Prepared, replication: int, *, record: bool) -> Platform:
+    """The engine of ``prepared``'s replication ``replication``, not yet run."""
+    seed = replication_seed(prepared.plan.seed, replication)
+    return Platform(
+        simpy.Environment(),
+        prepared.estate,
+        prepared.units,
+        prepared.plan.model_copy(update={"seed": seed}),
+        prepared.findings,
+        prepared.order,
+        False,
+        JustInTime,
+        prepared.setup,
+        record=record,
+    )
+
+
 def test_lean_row_is_the_recorded_row_when_the_horizon_cuts_the_run() -> None:
     sc = load_scenario(
         CONTOSO, ("plan.horizon=3h", "plan.failures.prepare=0.3", "plan.failures.commit=0.2")
@@ -76,19 +93,7 @@ def test_a_run_without_records_tallies_what_the_records_hold() -> None:
     sc = load_scenario(CONTOSO, ("plan.failures.prepare=0.3",))
     prepared = Prepared.of(sc)
     rep = prepared.replicate(2)
-    plan = prepared.plan.model_copy(update={"seed": rep.seed})
-    lean = Platform(
-        simpy.Environment(),
-        prepared.estate,
-        prepared.units,
-        plan,
-        prepared.findings,
-        prepared.order,
-        False,
-        JustInTime,
-        prepared.setup,
-        record=False,
-    )
+    lean = platform_of(prepared, 2, record=False)
     with pytest.raises(ValueError, match="record=True"):
         lean.run()
     tally = lean.tally()
@@ -141,27 +146,15 @@ def test_a_finished_replication_is_freed_without_the_collector(record: bool) -> 
     import weakref
 
     prepared = Prepared.of(load_scenario(CONTOSO, ("plan.failures.prepare=0.3",)))
-    plan = prepared.plan.model_copy(update={"seed": replication_seed(prepared.plan.seed, 1)})
     was = gc.isenabled()
     gc.disable()
     try:
-        platform = Platform(
-            simpy.Environment(),
-            prepared.estate,
-            prepared.units,
-            plan,
-            prepared.findings,
-            prepared.order,
-            False,
-            JustInTime,
-            prepared.setup,
-            record=record,
-        )
+        platform = platform_of(prepared, 1, record=record)
         gone = weakref.ref(platform)
         result = platform.run() if record else platform.tally()
         del platform
         assert gone() is None, "the replication is still referenced: a cycle keeps it alive"
-        assert result.seed == plan.seed
+        assert result.seed == replication_seed(prepared.plan.seed, 1)
     finally:
         if was:
             gc.enable()

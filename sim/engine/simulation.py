@@ -48,12 +48,7 @@ def simulate(
     the same estate, units, plan (any seed), findings and order (:class:`Setup`; default: built
     here).
     """
-    if order is None:
-        order = order_units(units, plan.ordering, plan)
-    if policy is None:
-        policy = POLICIES[plan.dispatch]
-    env = simpy.Environment()
-    return Platform(env, estate, units, plan, findings, order, deterministic, policy, setup).run()
+    return _platform(estate, units, plan, findings, order, deterministic, policy, setup).run()
 
 
 @paused_gc()
@@ -73,12 +68,27 @@ def tally(
     those of :func:`simulate`'s record, at a fraction of the cost (no event, no per-resource lock
     window, no outcome is built). The Monte Carlo path. Same arguments and errors as
     :func:`simulate`."""
+    return _platform(
+        estate, units, plan, findings, order, deterministic, policy, setup, record=False
+    ).tally()
+
+
+def _platform(
+    estate: Estate,
+    units: MigrationUnits,
+    plan: Plan,
+    findings: Sequence[Finding],
+    order: Sequence[str] | None,
+    deterministic: bool,
+    policy: type[Dispatch] | None,
+    setup: Setup | None,
+    record: bool = True,
+) -> Platform:
     if order is None:
         order = order_units(units, plan.ordering, plan)
     if policy is None:
         policy = POLICIES[plan.dispatch]
     env = simpy.Environment()
-    platform = Platform(
-        env, estate, units, plan, findings, order, deterministic, policy, setup, record=False
+    return Platform(
+        env, estate, units, plan, findings, order, deterministic, policy, setup, record=record
     )
-    return platform.tally()

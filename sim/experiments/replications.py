@@ -9,10 +9,10 @@ too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from sim.engine.platform import Setup
 from sim.engine.sampling import replication_seed
@@ -30,6 +30,8 @@ from sim.outputs.records import (
     vm_down_intervals,
     window_hours,
 )
+
+R = TypeVar("R", Replication, Tally)
 
 METRICS: tuple[str, ...] = (
     "makespan_hours",
@@ -150,32 +152,25 @@ class Prepared:
         state.pop("setup", None)  # rebuilt where it is needed: cheaper than shipping it
         return state
 
-    def _plan(self, replication: int) -> Plan:
-        return self.plan.model_copy(update={"seed": replication_seed(self.plan.seed, replication)})
-
-    def replicate(self, replication: int, *, deterministic: bool = False) -> Replication:
-        """The engine run of replication ``replication`` (0-based), with all its records."""
-        return simulate(
+    def _run(self, engine: Callable[..., R], replication: int, deterministic: bool) -> R:
+        """``engine`` (:func:`simulate` or :func:`tally`) on replication ``replication``."""
+        plan = self.plan.model_copy(update={"seed": replication_seed(self.plan.seed, replication)})
+        return engine(
             self.estate,
             self.units,
-            self._plan(replication),
+            plan,
             self.findings,
             order=self.order,
             deterministic=deterministic,
             setup=self.setup,
         )
+
+    def replicate(self, replication: int, *, deterministic: bool = False) -> Replication:
+        """The engine run of replication ``replication`` (0-based), with all its records."""
+        return self._run(simulate, replication, deterministic)
 
     def row(self, replication: int, *, deterministic: bool = False) -> ReplicationRow:
         """The ``replications.csv`` row of replication ``replication``: the lean path (the
         engine keeps no records, :func:`sim.engine.simulation.tally`), the same row as
         ``row_of(self.replicate(replication), replication)`` to the last bit."""
-        rep = tally(
-            self.estate,
-            self.units,
-            self._plan(replication),
-            self.findings,
-            order=self.order,
-            deterministic=deterministic,
-            setup=self.setup,
-        )
-        return row_of(rep, replication)
+        return row_of(self._run(tally, replication, deterministic), replication)
