@@ -465,6 +465,38 @@ def test_the_cards_give_the_finish_as_clock_times(amsterdam: Path) -> None:
     assert "<h3>When is everything committed?" in html  # and the statistics section in full
 
 
+def test_the_window_most_runs_finish_in_has_its_card(amsterdam: Path, tmp_path: Path) -> None:
+    # None done in windows 1 and 2, 95 % in window 3, the rest in window 4: window 3 must not be
+    # left to the table (the cards showed 1, 2 and the last only: "needs four weekends").
+    root = tmp_path / "third"
+    shutil.copytree(amsterdam, root)
+    stats = json.loads((root / "statistics.json").read_text())
+    fin = stats["finish"]
+    first = fin["windows"][0]
+    week = 7 * 1440
+    windows = []
+    for k, (done_in, done_by) in enumerate([(0, 0), (0, 0), (19, 19), (1, 20)], start=1):
+        w = {
+            **first,
+            "window": k,
+            "start": {"minutes": first["start"]["minutes"] + (k - 1) * week},
+            "end": {"minutes": first["end"]["minutes"] + (k - 1) * week},
+            "done_in": done_in,
+            "done_by": done_by,
+            "share_in": done_in / 20,
+            "share_by": done_by / 20,
+        }
+        windows.append(w)
+    fin.update(windows=windows, modes=[3], later=0, not_done=0)
+    (root / "statistics.json").write_text(json.dumps(stats))
+    html = render_report(root)
+    assert _card(html, "Done in window 1")[0] == "0.0 %"
+    assert _card(html, "By window 2")[0] == "0.0 %"
+    value, sub = _card(html, "By window 3")
+    assert value == "95.0 %" and sub.startswith("95.0 % finish in it · ")
+    assert _card(html, "By window 4")[0] == "100.0 %"
+
+
 def test_a_finish_in_several_windows_is_shown_as_modes(amsterdam: Path, tmp_path: Path) -> None:
     root = tmp_path / "modes"
     shutil.copytree(amsterdam, root)

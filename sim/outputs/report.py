@@ -1478,7 +1478,8 @@ def _failed_card(res: ResultsDir) -> str:
 
 def _answer_cards(res: ResultsDir) -> str:
     """The change board's cards: when everything has committed (P50, P80, P90 as clock times in
-    the plan's zone), done in window 1 and by the next windows, P(done by the deadline) with its
+    the plan's zone), done in window 1 and by the next windows (the first two, the last, and
+    every window a tenth or more of the replications finish in), P(done by the deadline) with its
     confidence interval, and the modes when the finishes fall in several windows."""
     try:
         fin = _finish(res)
@@ -1490,7 +1491,9 @@ def _answer_cards(res: ResultsDir) -> str:
     cards = [_card(f"Finish {p}", esc(w.value), esc(w.sub), title=w.full) for p, w in fin.quantiles]
     last = fin.windows[-1][0] if fin.windows else 0
     for k, a, b, share_in, share_by in fin.windows:
-        if k not in (1, 2, last):
+        # The first two, the last, and any window a tenth or more of the runs finish in: the
+        # window where most finish is never left to the table below.
+        if k not in (1, 2, last) and share_in < 0.1:
             continue
         span = _span(a, b, zone)
         label = "Done in window 1" if k == 1 else f"By window {k}"
