@@ -6,6 +6,7 @@ import csv
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -465,31 +466,37 @@ def test_the_cards_give_the_finish_as_clock_times(amsterdam: Path) -> None:
     assert "<h3>When is everything committed?" in html  # and the statistics section in full
 
 
-def test_the_window_most_runs_finish_in_has_its_card(amsterdam: Path, tmp_path: Path) -> None:
-    # None done in windows 1 and 2, 95 % in window 3, the rest in window 4: window 3 must not be
-    # left to the table (the cards showed 1, 2 and the last only: "needs four weekends").
-    root = tmp_path / "third"
+def finishing_in(amsterdam: Path, root: Path, done_in: Sequence[int], modes: list[int]) -> str:
+    """The report of the amsterdam run with ``done_in[k - 1]`` replications finishing in weekly
+    window ``k`` (its statistics rewritten): its HTML."""
     shutil.copytree(amsterdam, root)
     stats = json.loads((root / "statistics.json").read_text())
     fin = stats["finish"]
-    first = fin["windows"][0]
-    week = 7 * 1440
-    windows = []
-    for k, (done_in, done_by) in enumerate([(0, 0), (0, 0), (19, 19), (1, 20)], start=1):
-        w = {
-            **first,
-            "window": k,
-            "start": {"minutes": first["start"]["minutes"] + (k - 1) * week},
-            "end": {"minutes": first["end"]["minutes"] + (k - 1) * week},
-            "done_in": done_in,
-            "done_by": done_by,
-            "share_in": done_in / 20,
-            "share_by": done_by / 20,
-        }
-        windows.append(w)
-    fin.update(windows=windows, modes=[3], later=0, not_done=0)
+    first, total, done_by, windows = fin["windows"][0], sum(done_in), 0, []
+    for k, n in enumerate(done_in, start=1):
+        done_by += n
+        shift = (k - 1) * 7 * 1440
+        windows.append(
+            {
+                **first,
+                "window": k,
+                "start": {"minutes": first["start"]["minutes"] + shift},
+                "end": {"minutes": first["end"]["minutes"] + shift},
+                "done_in": n,
+                "done_by": done_by,
+                "share_in": n / total,
+                "share_by": done_by / total,
+            }
+        )
+    fin.update(windows=windows, modes=modes, later=0, not_done=0)
     (root / "statistics.json").write_text(json.dumps(stats))
-    html = render_report(root)
+    return render_report(root)
+
+
+def test_the_window_most_runs_finish_in_has_its_card(amsterdam: Path, tmp_path: Path) -> None:
+    # None done in windows 1 and 2, 95 % in window 3, the rest in window 4: window 3 must not be
+    # left to the table (the cards showed 1, 2 and the last only: "needs four weekends").
+    html = finishing_in(amsterdam, tmp_path / "third", [0, 0, 19, 1], [3])
     assert _card(html, "Done in window 1")[0] == "0.0 %"
     assert _card(html, "By window 2")[0] == "0.0 %"
     value, sub = _card(html, "By window 3")
@@ -498,29 +505,8 @@ def test_the_window_most_runs_finish_in_has_its_card(amsterdam: Path, tmp_path: 
 
 
 def test_a_finish_in_several_windows_is_shown_as_modes(amsterdam: Path, tmp_path: Path) -> None:
-    root = tmp_path / "modes"
-    shutil.copytree(amsterdam, root)
-    stats = json.loads((root / "statistics.json").read_text())
-    fin = stats["finish"]
-    one, two = fin["windows"][0], dict(fin["windows"][0])
-    # 7 of 8 done in window 1, the eighth a week later in window 3 (the next Saturday night)
-    week = 7 * 1440
-    three = {
-        **one,
-        "window": 3,
-        "start": {"minutes": one["start"]["minutes"] + week},
-        "end": {"minutes": one["end"]["minutes"] + week},
-    }
-    for w in (one, two, three):
-        w["start"].pop("utc", None)
-        w["end"].pop("utc", None)
-    two.update(window=2, done_in=0, share_in=0.0)
-    one.update(done_in=7, done_by=7, share_in=0.875, share_by=0.875)
-    two.update(done_by=7, share_by=0.875)
-    three.update(done_in=1, done_by=8, share_in=0.125, share_by=1.0)
-    fin.update(windows=[one, two, three], modes=[1, 3], later=0, not_done=0)
-    (root / "statistics.json").write_text(json.dumps(stats))
-    html = render_report(root)
+    # 7 of 8 done in window 1, the eighth two weeks later in window 3
+    html = finishing_in(amsterdam, tmp_path / "modes", [7, 0, 1], [1, 3])
     assert _card(html, "Done in window 1")[0] == "87.5 %"
     assert _card(html, "By window 2")[0] == "87.5 %"
     value, sub = _card(html, "By window 3")
