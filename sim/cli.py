@@ -634,7 +634,8 @@ def _split(text: str | None) -> list[str]:
 @click.option(
     "--orderings",
     default=None,
-    help="Comma-separated strategies to compare (default: the plan's own ordering).",
+    help="Comma-separated strategies to compare; 'plan' is the scenario's own ordering (a"
+    " pasted list too), 'optimized' a searched one (default: the plan's own ordering).",
 )
 @click.option(
     "--vary",

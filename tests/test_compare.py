@@ -182,6 +182,29 @@ def test_extra_orderings_plug_in(contoso: Scenario) -> None:
     assert result.names == ("as_listed", "optimized")
 
 
+def test_a_pasted_ordering_stands_beside_the_named_strategies(contoso: Scenario) -> None:
+    # What `migsim optimize` prints is pasted under plan: as a list; `--orderings plan,...`
+    # compares it with named strategies (it was "unknown strategy 'plan'").
+    pasted = order_units(Prepared.of(contoso).units, "largest_first")
+    plan = contoso.plan.model_copy(update={"ordering": tuple(pasted)})
+    sc = contoso.model_copy(update={"plan": plan})
+    alts = alternatives_from(sc, ["plan", "largest_first"], ["plan.crews=1,2"])
+    assert [a.name for a in alts] == [
+        "plan | crews=1",
+        "plan | crews=2",
+        "largest_first | crews=1",
+        "largest_first | crews=2",
+    ]
+    assert alts[0].scenario.plan.ordering == tuple(pasted)
+    assert alts[0].scenario.plan.crews == 1
+    result = compare(alts[:1] + alts[2:3], 4, workers=1)
+    # the same order under both names: the same rows, replication for replication
+    rows = compare_replications_csv(result).splitlines()[1:]
+    plan_rows = [r.split(",", 1)[1] for r in rows if r.startswith("plan")]
+    named_rows = [r.split(",", 1)[1] for r in rows if r.startswith("largest_first")]
+    assert plan_rows == named_rows and len(plan_rows) == 4
+
+
 def test_unknown_strategy_is_named(contoso: Scenario) -> None:
     with pytest.raises(InputError) as info:
         alternatives_from(contoso, ["smallest_first", "fastest_first"])

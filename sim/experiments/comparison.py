@@ -188,9 +188,15 @@ def _apply(base: dict[str, Any], assignments: Sequence[tuple[Vary, str]]) -> Sce
         raise InputError("--vary", loc, f"{message} (in {shown})") from None
 
 
+PLAN_ORDERING = "plan"
+"""The ``--orderings`` name of the scenario's own ``plan.ordering`` (a strategy or a pasted
+list, such as the one ``migsim optimize`` prints), so it can stand beside named strategies."""
+
+
 def known_orderings(extra_orderings: Mapping[str, OrderingFn] | None = None) -> list[str]:
-    """Every name ``--orderings`` accepts: the strategies, then the extra ones."""
-    return [*STRATEGIES, *(k for k in (extra_orderings or {}) if k not in STRATEGIES)]
+    """Every name ``--orderings`` accepts: the strategies, ``plan``, then the extra ones."""
+    extra = (k for k in (extra_orderings or {}) if k not in STRATEGIES and k != PLAN_ORDERING)
+    return [*STRATEGIES, PLAN_ORDERING, *extra]
 
 
 def alternatives_from(
@@ -202,9 +208,10 @@ def alternatives_from(
 ) -> list[Alternative]:
     """The cartesian product of ``orderings`` and the ``vary`` values, in that nesting order.
 
-    ``orderings`` are strategy names (:data:`sim.model.ordering.STRATEGIES`) or keys of
-    ``extra_orderings`` (callbacks from the prepared alternative to a unit order, for example
-    ``"optimized"``); empty keeps the scenario's own ``plan.ordering``. ``vary`` items are
+    ``orderings`` are strategy names (:data:`sim.model.ordering.STRATEGIES`), ``plan`` (the
+    scenario's own ordering, whatever it is) or keys of ``extra_orderings`` (callbacks from the
+    prepared alternative to a unit order, for example ``"optimized"``); empty keeps the
+    scenario's own ``plan.ordering``. ``vary`` items are
     ``KEY.PATH=V1,V2,...`` (values read as YAML, like ``--set``). Names read
     ``smallest_first | crews=2, check=1h``.
 
@@ -247,7 +254,7 @@ def alternatives_from(
             if not head and not labels:
                 head = "plan ordering"
             name = f"{head} | {labels}" if head and labels else head or labels
-            if ordering is None:
+            if ordering is None or ordering == PLAN_ORDERING:
                 out.append(Alternative(name, variant, None))
             elif ordering in extra and ordering not in STRATEGIES:
                 order = tuple(extra[ordering](Prepared.of(variant)))
