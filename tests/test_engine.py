@@ -768,6 +768,45 @@ def test_prefetched_draws_change_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     assert any(e.outcome == "fail" for e in fast.events)  # the failure draws were exercised
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        (
+            "plan.failures.validate=0.2",
+            "plan.failures.prepare=0.3",
+            "plan.failures.check=0.2",
+            "plan.failures.commit=0.2",
+        ),
+        ("plan.restart_after=commit", "plan.crews=1", "plan.failures.prepare=0.3"),
+        ("plan.future_support=true", "plan.write_limit_per_hour=30"),
+        ("plan.maintenance_windows=[]", "plan.crews=3", "plan.ordering=smallest_first"),
+    ],
+)
+def test_the_plain_units_path_changes_nothing(
+    overrides: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Units with no blocker, remediation or group run an inlined copy of the general path
+    # (Platform._plain_unit, issue 16); a unit whose first attempt of a step fails goes on by
+    # the general methods. Every record must be what the general path gives.
+    from sim.engine.platform import Platform
+
+    sc = load_scenario(CONTOSO, list(overrides))
+    used: list[int] = []
+    plain_units = Platform._plain_units
+
+    def counted(self: Platform) -> frozenset[str]:
+        plain = plain_units(self)
+        used.append(len(plain))
+        return plain
+
+    monkeypatch.setattr(Platform, "_plain_units", counted)
+    fast = [run(sc, deterministic=d) for d in (True, False)]
+    assert min(used) >= 2  # the path ran
+    monkeypatch.setattr(Platform, "_plain_units", lambda self: frozenset())
+    slow = [run(sc, deterministic=d) for d in (True, False)]
+    assert fast == slow
+
+
 def test_windows_are_sorted_by_start_end_resource_kind_unit() -> None:
     rep = run(load_scenario(CONTOSO))
     keys = [(w.start, w.end, w.resource, w.kind, w.unit) for w in rep.windows]

@@ -77,8 +77,8 @@ import simpy
 
 from sim.common.timeparse import format_minutes
 from sim.common.words import plural
-from sim.engine.dispatch import Dispatch, Proc
-from sim.engine.sampling import Sampler
+from sim.engine.dispatch import Dispatch, JustInTime, Proc
+from sim.engine.sampling import KeyBatch, Sampler
 from sim.engine.throttle import TokenBucket
 from sim.model.calendar import Calendar
 from sim.model.estate import Estate
@@ -100,6 +100,9 @@ from sim.outputs.records import (
 
 _WINDOW_ORDER = operator.itemgetter(4, 5, 0, 3, 2)
 """A window's sort key: start, end, resource, kind, unit (fields of :class:`Window`)."""
+
+_STEPS = ("validate", "prepare", "commit", "abort", "stop", "deallocate", "start")
+"""The platform steps whose durations the plan gives (``plan.durations``)."""
 
 _SPANS = (
     " (may span windows: the units that share its storage accounts could not migrate together"
@@ -177,6 +180,13 @@ class _Group:
     failed: bool = False  # a unit of it failed a step: its length is no longer bounded
 
 
+def _stop_cause(kind: str) -> str:
+    """Why the platform stops a unit's VMs at Prepare (the cause of their data-plane windows)."""
+    if kind == "cloud_service":
+        return "stopped and deallocated by the platform (cloud service not in a VNet)"
+    return "stopped and deallocated (future_support what-if, MIG002/MIG003)"
+
+
 @dataclass
 class _Held:
     """The crew a just-in-time unit holds (swapped when it has to wait for another window);
@@ -199,7 +209,9 @@ class _Plan:
     rest: float  # minutes of the post-steps run right after Commit
     cycles: list[_Rem]  # subscription-wide remediations this unit opens a cycle of
     after: list[_Rem]  # the post-steps counted in ``rest``
-    takes: Callable[[float], list[tuple[float, float]]]  # (minute, writes) of Prepare, Commit
+    # (minute, writes) of Prepare and Commit begun at ``t``; ``p``: the Prepare's minutes at
+    # ``t`` when known (``p_total(t)[0]``)
+    takes: Callable[[float, float | None], list[tuple[float, float]]]
 
 
 class WindowFit:
@@ -272,8 +284,11 @@ class Setup:
         self._lifted: dict[str, list[Finding]] | None = None
         self._disk_units: dict[str, list[str]] | None = None
         self._cs_index: dict[str, int] = {}
-        self._keys: dict[bool, list[tuple[str, str, str, int]]] = {}
+        self._keys: dict[bool, KeyBatch] = {}
+        self._risks: dict[bool, list[tuple[tuple[str, str, str, int], float]]] = {}
+        self._steps_drawn: dict[bool, tuple[list[str], list[str], list[tuple[str, float]]]] = {}
         self._remedy_steps: dict[tuple[str, bool], StepDuration] = {}
+        self.specs = {step: plan.durations.step(step) for step in _STEPS}
         self._setup_findings()
 
     def remedy_step(self, rule: str, remediate: bool) -> StepDuration:
@@ -285,11 +300,49 @@ class Setup:
             spec = self._remedy_steps[key] = self.plan.remedy_step(rule, which)
         return spec
 
-    def prefetch_keys(self, sampler: Sampler) -> list[tuple[str, str, str, int]]:
-        """Every first-attempt key a scheduled unit draws (:meth:`Platform._prefetch`)."""
-        keys = self._keys.get(sampler.deterministic)
-        if keys is not None:
-            return keys
+    def prefetch_keys(self, sampler: Sampler) -> KeyBatch:
+        """Every first-attempt key a scheduled unit draws (:meth:`Platform._prefetch`), as a
+        batch built once for every seed."""
+        batch = self._keys.get(sampler.deterministic)
+        if batch is not None:
+            return batch
+        risky = self._drawn_steps(sampler)[2]
+        keys: list[tuple[str, str, str, int]] = []
+        for uid in self.order:
+            if self.early[uid]:
+                continue  # never scheduled: draws nothing
+            keys += self.unit_keys(sampler, uid, 1)
+        batch = self._keys[sampler.deterministic] = KeyBatch(keys)
+        probability = dict(risky)
+        self._risks[sampler.deterministic] = [
+            (key, probability[key[2]]) for key in keys if key[0] == "failures"
+        ]
+        return batch
+
+    def failure_keys(self, sampler: Sampler) -> list[tuple[tuple[str, str, str, int], float]]:
+        """The failure keys of :meth:`prefetch_keys` with the probability of each step."""
+        self.prefetch_keys(sampler)
+        return self._risks[sampler.deterministic]
+
+    def unit_keys(
+        self, sampler: Sampler, uid: str, attempt: int
+    ) -> list[tuple[str, str, str, int]]:
+        """The keys unit ``uid`` draws for attempt ``attempt`` of its platform steps."""
+        timed, vm_steps, risky = self._drawn_steps(sampler)
+        keys = [("durations", uid, s, attempt) for s in timed]
+        if self.stopped[uid]:
+            keys += [("durations", uid, s, attempt) for s in vm_steps]
+        keys += [("failures", uid, s, attempt) for s, _ in risky]
+        return keys
+
+    def _drawn_steps(
+        self, sampler: Sampler
+    ) -> tuple[list[str], list[str], list[tuple[str, float]]]:
+        """The steps whose durations are drawn (platform and VM steps) and those whose
+        failures are, with their probability."""
+        steps = self._steps_drawn.get(sampler.deterministic)
+        if steps is not None:
+            return steps
         durations, failures = self.plan.durations, self.plan.failures
         timed = [
             s
@@ -300,7 +353,7 @@ class Setup:
             s for s in ("stop", "deallocate", "start") if sampler.draws_duration(durations.step(s))
         ]
         risky = [
-            s
+            (s, p)
             for s, p in (
                 ("validate", failures.validate_),
                 ("prepare", failures.prepare),
@@ -309,16 +362,8 @@ class Setup:
             )
             if sampler.draws_failure(p)
         ]
-        keys = []
-        for uid in self.order:
-            if self.early[uid]:
-                continue  # never scheduled: draws nothing
-            keys += [("durations", uid, s, 1) for s in timed]
-            if self.stopped[uid]:
-                keys += [("durations", uid, s, 1) for s in vm_steps]
-            keys += [("failures", uid, s, 1) for s in risky]
-        self._keys[sampler.deterministic] = keys
-        return keys
+        steps = self._steps_drawn[sampler.deterministic] = (timed, vm_steps, risky)
+        return steps
 
     # ---- findings -> what each unit does (templates each replication copies) ------------------
 
@@ -598,6 +643,7 @@ class Platform:
         self._drawn: dict[tuple[str, str, int, int], float] = {}
         self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
         self._static: dict[str, tuple[float, float, float, float, float, float, bool]] = {}
+        self._specs = setup.specs
         self._fixed_plans: dict[str, _Plan] = {}
         self.cal = setup.cal
         self.env = env
@@ -663,15 +709,49 @@ class Platform:
             for m in members:
                 self.group_of[m] = group
         self._setup = setup
+        self.plain = self._plain_units()
         self._prefetch()
+
+    def _plain_units(self) -> frozenset[str]:
+        """The units :meth:`_plain_unit` runs: no blocker, no remediation, no group, admitted
+        just in time by the base policy's admission, with no concurrency cap."""
+        d = self.dispatch
+        policy = type(d)
+        if not (
+            policy.admit is Dispatch.admit
+            and policy.crew is Dispatch.crew
+            and policy.started is Dispatch.started
+            and policy.begin is JustInTime.begin
+        ):
+            return frozenset()
+        return frozenset(
+            uid
+            for uid in self.order
+            if not (
+                self.early[uid]
+                or self.at_prepare[uid]
+                or uid in self.group_of
+                or self.window_pre[uid]
+                or self.shared_pre[uid]
+                or self.free_pre[uid]
+                or self.involved[uid]
+            )
+            and d.runs_just_in_time(uid, False)
+            and d.slots.get(d.groups.get(uid, "")) is None
+        )
 
     def _prefetch(self) -> None:
         """Ask the sampler for every first-attempt number a scheduled unit draws, in one pass.
 
-        Only a speed-up: a key gives the same number prefetched or not. Retries and remediation
-        steps are drawn when they happen.
+        Only a speed-up: a key gives the same number prefetched or not. The second attempts of
+        the units whose first attempt of a step fails are fetched in a second pass; later
+        attempts and remediation steps are drawn when they happen.
         """
-        self.sampler.prefetch(self._setup.prefetch_keys(self.sampler))
+        setup, sampler = self._setup, self.sampler
+        sampler.prefetch(setup.prefetch_keys(sampler))
+        failing = dict.fromkeys(key[1] for key in sampler.failing(setup.failure_keys(sampler)))
+        if failing:
+            sampler.prefetch([key for uid in failing for key in setup.unit_keys(sampler, uid, 2)])
 
     # ---- bookkeeping --------------------------------------------------------------------------
 
@@ -878,7 +958,7 @@ class Platform:
         key = (uid, step, vms, attempt)
         d = self._drawn.get(key)
         if d is None:
-            spec = self.plan.durations.step(step)
+            spec = self._specs[step]
             d = self._drawn[key] = self.sampler.duration(spec, vms, uid, step, attempt)
         return d
 
@@ -1189,8 +1269,9 @@ class Platform:
             c = self._project(d_commit, writes, t + tc, (t + before_prepare, writes))
             return p, c, tc + c + (start if restart_commit else 0.0) + rest
 
-        def takes(t: float) -> list[tuple[float, float]]:
-            p = timing(t)[0]
+        def takes(t: float, p: float | None = None) -> list[tuple[float, float]]:
+            if p is None:
+                p = timing(t)[0]
             tc = before_prepare + p + (0.0 if restart_commit else start) + self.plan.check
             return [(t + before_prepare, writes), (t + tc, writes)]
 
@@ -1222,9 +1303,7 @@ class Platform:
             yield self.env.all_of([self.done[p] for p in preds])
             lost = [p for p in preds if not self.done[p].value]
             if lost:
-                verb = "was" if len(lost) == 1 else "were"
-                self._give_up(uid, f"waits for {', '.join(lost)}, which {verb} not migrated")
-                yield from self._finish(uid, None)
+                yield from self._lost(uid, lost)
                 return
         early = self.early[uid]
         if early:
@@ -1245,6 +1324,144 @@ class Platform:
             yield from self._just_in_time(uid)
         else:
             yield from self._ahead(uid)
+
+    def _plain_unit(self, uid: str) -> Proc:
+        """:meth:`unit_process` of a plain unit (:attr:`plain`): no blocker, no remediation, no
+        group, admitted just in time by the base :meth:`~sim.engine.dispatch.Dispatch.admit`.
+
+        The general path with its calls inlined, for the Monte Carlo replications' speed: the
+        same SimPy events in the same order, the same draws, windows and records (the result
+        digests of ``tests/test_digest.py`` hold it to that). Its first attempts' failures are
+        known before it starts (every draw is keyed, :mod:`sim.engine.sampling`): a unit that
+        will fail a step, or whose Commit no longer fits its window, goes on by the general
+        methods from there.
+        """
+        env = self.env
+        preds = self.preds[uid]
+        if preds:
+            yield env.all_of([self.done[p] for p in preds])
+            lost = [p for p in preds if not self.done[p].value]
+            if lost:
+                yield from self._lost(uid, lost)
+                return
+        now = float(env.now)
+        not_before = self.not_before.get(uid, 0.0)
+        if not_before > now:  # JustInTime.begin
+            yield env.timeout(not_before - now)
+        plan = self._jit_plan(uid)
+        timing = plan.p_total
+        dispatch = self.dispatch
+        fits = dispatch.fits
+        # Dispatch.admit (no cycle: no lead time; no concurrency slot)
+        while True:
+            now = float(env.now)
+            t = fits(now, timing(now)[2])
+            if t is None:
+                yield from self._no_fit(uid)
+                return
+            if t > now:
+                yield env.timeout(t - now)
+                continue
+            req, crew = yield from dispatch.crew(uid)
+            now = float(env.now)
+            # kept for the sequence: nothing changes between admission and its start
+            p_eff, c_eff, total = timing(now)
+            t = fits(now, total)
+            if t is not None and t <= now:
+                dispatch.started(uid)
+                break
+            dispatch.release(req, crew)
+            if t is None:
+                yield from self._no_fit(uid)
+                return
+            yield env.timeout(t - now)
+        held = _Held(req, crew)
+        # Platform._sequence
+        if self.bucket is not None:
+            self.pending[uid] = plan.takes(now, p_eff)
+            self._pending_changed()
+        sampler, failures = self.sampler, self.plan.failures
+        if (
+            sampler.fails(failures.validate_, uid, "validate", 1)
+            or sampler.fails(failures.prepare, uid, "prepare", 1)
+            or sampler.fails(failures.check, uid, "check", 1)
+            or sampler.fails(failures.commit, uid, "commit", 1)
+        ):
+            self.rest[uid] = plan.rest
+            self.planned[uid] = set()
+            yield from self._steps(uid, held, None, p_eff, c_eff)
+            return
+        st = self.state[uid]
+        event = self._event
+        d_val, d_prep, d_commit, _, _, writes, _ = self._static[uid]
+        # Platform._validate, its first attempt
+        st.attempts["validate"] = 1
+        event(uid, "validate", "start", crew, 1)
+        yield env.timeout(d_val)
+        event(uid, "validate", "end", crew, 1)
+        # Platform._begin_prepare and _prepare, the first attempt
+        n = len(self.stopped[uid])
+        restart_commit = self.plan.restart_after == "commit"
+        st.attempts["prepare"] = st.locked_at = 1
+        self._lock(uid, "Prepare attempt 1 to Commit")
+        if n:
+            d_stop = self._draw(uid, "stop", n, 1)
+            d_deall = self._draw(uid, "deallocate", n, 1)
+            self._stop_vms(uid, _stop_cause(self.by_id[uid].kind))
+            event(uid, "stop", "start", crew, 1)
+            yield env.timeout(d_stop)
+            event(uid, "stop", "end", crew, 1)
+            event(uid, "deallocate", "start", crew, 1)
+            yield env.timeout(d_deall)
+            event(uid, "deallocate", "end", crew, 1)
+        self._taken(uid, 0)
+        self._take_writes(writes, d_prep, p_eff)
+        event(uid, "prepare", "start", crew, 1)
+        yield env.timeout(p_eff)
+        event(uid, "prepare", "end", crew, 1)
+        if n and not restart_commit:
+            d_start = self._draw(uid, "start", n, 1)
+            event(uid, "start", "start", crew, 1)
+            yield env.timeout(d_start)
+            event(uid, "start", "end", crew, 1)
+            self._start_vms(uid)
+        # Platform._check
+        event(uid, "check", "start", crew, 1)
+        yield env.timeout(self.plan.check)
+        event(uid, "check", "end", crew, 1)
+        # Platform._commit, its first attempt
+        restart_commit = restart_commit and n > 0
+        d_start = self._draw(uid, "start", n, 1) if restart_commit else 0.0
+        if fits(float(env.now), c_eff + (d_start + 0.0)) != float(env.now):
+            ok = yield from self._commit(uid, held, c_eff)
+        else:
+            st.attempts["commit"] = 1
+            self._taken(uid)
+            self._take_writes(writes, d_commit, c_eff)
+            event(uid, "commit", "start", crew, 1)
+            yield env.timeout(c_eff)
+            event(uid, "commit", "end", crew, 1)
+            st.commit_end = float(env.now)
+            self._unlock(uid, "Prepare attempt 1 to Commit")
+            if restart_commit:
+                event(uid, "start", "start", crew, 1)
+                yield env.timeout(d_start)
+                event(uid, "start", "end", crew, 1)
+                self._start_vms(uid)
+            ok = True
+        if ok:
+            self._committed(uid)
+        # Platform._finish: no post-step
+        self.finished.add(uid)
+        if self.pending.pop(uid, None) is not None:
+            self._pending_changed()
+        self._let_go(held)
+
+    def _lost(self, uid: str, lost: Sequence[str]) -> Proc:
+        """Give ``uid`` up: its must-precede predecessors ``lost`` were not migrated."""
+        verb = "was" if len(lost) == 1 else "were"
+        self._give_up(uid, f"waits for {', '.join(lost)}, which {verb} not migrated")
+        yield from self._finish(uid, None)
 
     def _free_pre_steps(self, uid: str, jit: bool = True) -> Proc:
         """The pre-steps that open no window (MIG009, MIG018), each when a crew is free; none
@@ -1396,9 +1613,14 @@ class Platform:
         from ``t`` (Graham's bound for any schedule that never leaves a crew idle while a unit
         is ready: total work / crews + (1 - 1/crews) * longest chain), with the re-enabling of
         replication counted on every path."""
+        return self._group_bound(group, t)(crews)
+
+    def _group_bound(self, group: _Group, t: float) -> Callable[[int], float]:
+        """:meth:`_group_length` from ``t`` as a function of the crews: the units' lengths
+        summed once for every crew count asked at the same moment."""
         alive = [m for m in group.members if m not in self.finished]
         if not alive:
-            return 0.0
+            return lambda crews: 0.0
         length = {
             m: self._jit_plan(m).p_total(t)[2]
             + sum(self._rem_minutes(rem, "remediate", m) for rem in self.free_pre[m])
@@ -1419,7 +1641,7 @@ class Platform:
             )
         work, longest = sum(length.values()), max(path.values())
         lead = max(self._lead_left(m, t) for m in alive)  # an open cycle still in its lead
-        return lead + work / crews + (1 - 1 / crews) * longest + extra
+        return lambda crews: lead + work / crews + (1 - 1 / crews) * longest + extra
 
     def _admit_group(self, uid: str, group: _Group) -> Proc:
         """The leader ``uid`` of ``group``: when every unit outside it that it waits for is
@@ -1432,7 +1654,8 @@ class Platform:
         most = max(1, min(self.plan.crews, len(alive)))
         while True:
             now = self.now
-            t = self.dispatch.fits(now, self._group_length(group, most, now))
+            bound = self._group_bound(group, now)
+            t = self.dispatch.fits(now, bound(most))
             if t is None:
                 self._dissolve(group)
                 return
@@ -1440,22 +1663,15 @@ class Platform:
                 yield self.env.timeout(t - now)
                 continue
             # as few crews as the group needs to fit from now: the others go on with other units
-            crews = next(
-                k
-                for k in range(1, most + 1)
-                if self.dispatch.fits(now, self._group_length(group, k, now)) == now
-            )
+            crews = next(k for k in range(1, most + 1) if self.dispatch.fits(now, bound(k)) == now)
             # Gather the crews while the group still fits this window; at the last moment go
             # with the crews gathered if the group fits with them.
-            latest = self._window_end(now) - self._group_length(group, crews, now)
+            latest = self._window_end(now) - bound(crews)
             self.dispatch.started(uid)
             taken = yield from self.dispatch.crews_for(uid, crews, latest)
             now = self.now
-            fits = [
-                k
-                for k in range(len(taken), 0, -1)
-                if self.dispatch.fits(now, self._group_length(group, k, now)) == now
-            ]
+            bound = self._group_bound(group, now)
+            fits = [k for k in range(len(taken), 0, -1) if self.dispatch.fits(now, bound(k)) == now]
             if fits:
                 keep = fits[0]
                 for req, crew in taken[keep:]:
@@ -1466,7 +1682,7 @@ class Platform:
                 return
             for req, crew in taken:
                 self.dispatch.release(req, crew)
-            t = self.dispatch.fits(now, self._group_length(group, crews, now))
+            t = self.dispatch.fits(now, bound(crews))
             if t is None:
                 self._dissolve(group)
                 return
@@ -1543,22 +1759,26 @@ class Platform:
             else:
                 self._leave(rem, uid)
         if got is None:
-            plan = self._jit_plan(uid)
-            parts = ["Validate", "Prepare", "Check", "Commit"]
-            if self.stopped[uid]:  # in the order they run: the VMs stop after Validate
-                start_at = 6 if self.plan.restart_after == "commit" else 4
-                parts = [*parts[:1], "Stop", "Deallocate", *parts[1:]]
-                parts.insert(start_at, "Start")
-            if plan.pres:
-                parts.insert(0, "pre-steps")
-            if self.involved[uid] and self.plan.remediation == "auto":
-                parts.append("restores")
-            what = ", ".join(parts[:-1]) + f" and {parts[-1]}"
-            self._give_up(uid, self._no_window(what, plan.p_total(self.now)[2]))
-            yield from self._finish(uid, None)
+            yield from self._no_fit(uid)
             return
         req, crew, slot = got
         yield from self._sequence(uid, _Held(req, crew), slot)
+
+    def _no_fit(self, uid: str) -> Proc:
+        """Give ``uid`` up: its just-in-time sequence is longer than every window."""
+        plan = self._jit_plan(uid)
+        parts = ["Validate", "Prepare", "Check", "Commit"]
+        if self.stopped[uid]:  # in the order they run: the VMs stop after Validate
+            start_at = 6 if self.plan.restart_after == "commit" else 4
+            parts = [*parts[:1], "Stop", "Deallocate", *parts[1:]]
+            parts.insert(start_at, "Start")
+        if plan.pres:
+            parts.insert(0, "pre-steps")
+        if self.involved[uid] and self.plan.remediation == "auto":
+            parts.append("restores")
+        what = ", ".join(parts[:-1]) + f" and {parts[-1]}"
+        self._give_up(uid, self._no_window(what, plan.p_total(self.now)[2]))
+        yield from self._finish(uid, None)
 
     def _sequence(self, uid: str, held: _Held, slot: Any) -> Proc:
         """Unit ``uid``'s window-bound sequence on the crew ``held``, which it then hands back."""
@@ -1571,7 +1791,7 @@ class Platform:
         for rem in plan.pres:
             rem.claimed = True
         if self.bucket is not None:
-            self.pending[uid] = plan.takes(self.now)
+            self.pending[uid] = plan.takes(self.now, p_eff)
             self._pending_changed()
         if plan.cycles:  # a group's unit: no cycle open, it opens one and waits out the lead
             for rem in plan.cycles:
@@ -1583,6 +1803,11 @@ class Platform:
             yield from self._pre_step(uid, rem, crew)
         if plan.lead > 0:
             yield self.env.timeout(plan.lead)
+        yield from self._steps(uid, held, slot, p_eff, c_eff)
+
+    def _steps(self, uid: str, held: _Held, slot: Any, p_eff: float, c_eff: float) -> Proc:
+        """Validate to Commit on the crew ``held`` (``p_eff``, ``c_eff``: the first Prepare's
+        and Commit's minutes fixed at admission), then the post-steps; the crew goes back."""
         ok = yield from self._validate(uid, held)
         if ok:
             # the crew stays with its unit through Check (it runs the checks)
@@ -1841,12 +2066,7 @@ class Platform:
         st.attempts["prepare"] = st.locked_at = attempt
         self._lock(uid, f"Prepare attempt {attempt} to Commit")
         if n:
-            self._stop_vms(
-                uid,
-                "stopped and deallocated by the platform (cloud service not in a VNet)"
-                if u.kind == "cloud_service"
-                else "stopped and deallocated (future_support what-if, MIG002/MIG003)",
-            )
+            self._stop_vms(uid, _stop_cause(u.kind))
             yield from self._run(uid, "stop", d_stop, crew, attempt)
             yield from self._run(uid, "deallocate", d_deall, crew, attempt)
         return req, crew
@@ -2034,8 +2254,9 @@ class Platform:
         """Run every unit to its end (or the horizon) and close what is still open; returns
         the horizon, the minute the horizon stopped the run (``None``: it did not) and how many
         windows were still open."""
+        plain = self.plain
         for uid in self.order:
-            self.env.process(self.unit_process(uid))
+            self.env.process(self._plain_unit(uid) if uid in plain else self.unit_process(uid))
         limit = self.plan.horizon
         self.env.run(until=limit)
         stuck = [uid for uid in self.order if self.state[uid].status == "pending"]

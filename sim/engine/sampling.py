@@ -112,6 +112,28 @@ def _word_to_uniform(word: int) -> float:
     return ((word >> 11) + 0.5) * 2.0**-53
 
 
+class KeyBatch:
+    """Keys whose numbers are wanted together, their words laid out for :meth:`Streams.uniforms`.
+
+    A key's words do not depend on the seed: a batch built once serves every replication.
+    ``groups``: per word count, the keys and their ``(keys, words)`` matrix of ``uint32``.
+    Raises ``ValueError`` for a key of an unknown stream or a negative attempt.
+    """
+
+    def __init__(self, keys: Iterable[Key]) -> None:
+        groups: dict[int, list[tuple[Key, tuple[int, ...]]]] = {}
+        for key in keys:
+            words = _key_words(key)
+            groups.setdefault(len(words), []).append((key, words))
+        self.groups: tuple[tuple[tuple[Key, ...], np.ndarray], ...] = tuple(
+            (
+                tuple(key for key, _ in items),
+                np.array([w for _, w in items], dtype=np.uint32),
+            )
+            for items in groups.values()
+        )
+
+
 class Streams:
     """The keyed random streams of one replication, built on one seed."""
 
@@ -165,17 +187,15 @@ class Streams:
         """One number strictly inside (0, 1) for the key; the same key gives the same number."""
         return _word_to_uniform(self.word(stream, unit, step, attempt))
 
-    def uniforms(self, keys: Iterable[Key]) -> dict[Key, float]:
-        """:meth:`uniform` of many keys at once, in NumPy arrays: the same numbers."""
-        groups: dict[int, list[tuple[Key, tuple[int, ...]]]] = {}
-        for key in keys:
-            words = _key_words(key)
-            groups.setdefault(len(words), []).append((key, words))
+    def uniforms(self, keys: Iterable[Key] | KeyBatch) -> dict[Key, float]:
+        """:meth:`uniform` of many keys at once, in NumPy arrays: the same numbers.
+
+        ``keys`` may be a :class:`KeyBatch` built once for many seeds: the keys' words are the
+        same under every seed, so only the seed's part of the mixing is done here."""
+        batch = keys if isinstance(keys, KeyBatch) else KeyBatch(keys)
         out: dict[Key, float] = {}
-        for items in groups.values():
-            matrix = np.array([w for _, w in items], dtype=np.uint32)
-            for (key, _), u in zip(items, self._uniform_rows(matrix).tolist(), strict=True):
-                out[key] = u
+        for group, matrix in batch.groups:
+            out.update(zip(group, self._uniform_rows(matrix).tolist(), strict=True))
         return out
 
     def _uniform_rows(self, matrix: np.ndarray) -> np.ndarray:
@@ -278,9 +298,16 @@ class Sampler:
         """Whether :meth:`fails` with ``probability`` uses a random number."""
         return 0.0 < probability < 1.0
 
-    def prefetch(self, keys: Iterable[Key]) -> None:
+    def prefetch(self, keys: Iterable[Key] | KeyBatch) -> None:
         """Compute the numbers of ``keys`` now, in one pass (a speed-up, never a change)."""
         self._ready.update(self.streams.uniforms(keys))
+
+    def failing(self, draws: Iterable[tuple[Key, float]]) -> list[Key]:
+        """The failure keys among ``draws`` (``(key, probability)``, each probability strictly
+        between 0 and 1) whose attempt fails: :meth:`fails` of each, at the cost of a lookup
+        for a key prefetched."""
+        ready, uniform = self._ready, self._uniform
+        return [key for key, p in draws if (ready.get(key) or uniform(key)) < p]
 
     def _uniform(self, key: Key) -> float:
         u = self._ready.get(key)
