@@ -51,6 +51,9 @@ from typing import Any
 import simpy
 from simpy.resources.resource import SortedQueue
 
+from sim.engine.replay import EPS as REPLAY_EPS
+from sim.engine.replay import Wake
+
 Proc = Generator[Any, Any, Any]
 """A SimPy process body: a generator of events."""
 
@@ -127,6 +130,29 @@ class Dispatch(ABC):
         self.gang = simpy.Resource(env, capacity=1)
         """Held while one unit gathers several crews (:meth:`crews_for`): two gatherers never
         hold part of what the other waits for."""
+        self.pinned: Mapping[str, float] = {}
+        self.until = -math.inf
+
+    def pin(self, first_start: Mapping[str, float], until: float) -> None:
+        """A replan's past (:mod:`sim.engine.replay`): until minute ``until`` (its now), no
+        crew goes to a unit before its actual first start (``first_start``: the begun units),
+        nor to any other unit; a begun unit is admitted when it asks, its fit not asked again
+        (it did start)."""
+        self.pinned = first_start
+        self.until = until
+
+    def _forced(self, uid: str, now: float) -> bool:
+        return now <= self.until and uid in self.pinned
+
+    def _held(self, uid: str) -> Proc:
+        # Until the replan's now, a unit waits for its actual first start (the others for now)
+        # before it asks for a crew; woken ahead of the crews handed back at that moment, as
+        # if it had been queueing (replay.Wake).
+        now = float(self.env.now)
+        if now <= self.until:
+            at = self.pinned.get(uid, self.until - REPLAY_EPS)
+            if now < at - REPLAY_EPS:
+                yield Wake(self.env, at - now)
 
     @abstractmethod
     def priorities(self, order: Sequence[str]) -> Mapping[str, int]:
@@ -156,6 +182,8 @@ class Dispatch(ABC):
 
     def crew(self, uid: str) -> Proc:
         """Wait for a crew for one step of ``uid``; returns ``(request, crew number)``."""
+        if self.pinned:
+            yield from self._held(uid)
         req = self.crews.request(priority=self._key(uid))
         yield req
         crew = min(self.free)
@@ -167,6 +195,8 @@ class Dispatch(ABC):
         ``until`` at the latest; returns the list of ``(request, crew)`` (shorter than ``n``
         when time ran out). One gatherer at a time, so gatherers never deadlock; everyone else
         holds a crew for a bounded step, so the crews come."""
+        if self.pinned:
+            yield from self._held(uid)
         with self.gang.request() as turn:
             yield turn
             taken = []
@@ -219,6 +249,8 @@ class Dispatch(ABC):
         while True:
             now = float(self.env.now)
             t = self.fits(now, total(now))
+            if self.pinned and self._forced(uid, now):
+                t = now
             if t is None:
                 return None
             if t > now:
@@ -238,6 +270,8 @@ class Dispatch(ABC):
                 yield slot  # granted at once: a slot was free
             now = float(self.env.now)
             t = self.fits(now, total(now))
+            if self.pinned and self._forced(uid, now):
+                t = now
             if t is not None and t <= now:
                 self.started(uid)
                 return req, crew, slot
@@ -286,6 +320,8 @@ def _slot(policy: Dispatch, uid: str, total: SequenceLength | None) -> Proc:
         if total is not None:
             now = float(env.now)
             t = policy.fits(now, total(now))
+            if policy.pinned and policy._forced(uid, now):
+                t = now
             if t is None:
                 return None
             if t > now:
@@ -295,6 +331,8 @@ def _slot(policy: Dispatch, uid: str, total: SequenceLength | None) -> Proc:
             return req, crew
         now = float(env.now)
         t = policy.fits(now, total(now))
+        if policy.pinned and policy._forced(uid, now):
+            t = now
         if t is not None and t <= now:
             return req, crew
         policy.release(req, crew)

@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -78,7 +78,16 @@ import simpy
 from sim.common.timeparse import format_minutes
 from sim.common.words import plural
 from sim.engine.dispatch import Dispatch, JustInTime, Proc
-from sim.engine.sampling import KeyBatch, Sampler
+from sim.engine.replay import (
+    EPS,
+    Replay,
+    ReplayMismatch,
+    ReplaySampler,
+    StepKey,
+    Wake,
+    exact_delay,
+)
+from sim.engine.sampling import OVERDUE_FRACTION, KeyBatch, Sampler
 from sim.engine.throttle import TokenBucket
 from sim.model.calendar import Calendar
 from sim.model.estate import Estate
@@ -629,6 +638,7 @@ class Platform:
         policy: type[Dispatch],
         setup: Setup | None = None,
         record: bool = True,
+        replay: Replay | None = None,
     ) -> None:
         if setup is None:
             setup = Setup(estate, units, plan, findings, order)
@@ -639,7 +649,14 @@ class Platform:
         self.order = setup.order
         self.by_id = setup.by_id
         self.position = setup.position
-        self.sampler = Sampler(plan.seed, deterministic=deterministic)
+        self.replay = replay
+        self.sampler = (
+            Sampler(plan.seed, deterministic=deterministic)
+            if replay is None
+            else ReplaySampler(plan.seed, replay, deterministic=deterministic)
+        )
+        self._replayed: set[StepKey] = set()  # the actual steps run so far
+        self._mismatches: list[ReplayMismatch] = []
         self._drawn: dict[tuple[str, str, int, int], float] = {}
         self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
         self._static: dict[str, tuple[float, float, float, float, float, float, bool]] = {}
@@ -709,7 +726,10 @@ class Platform:
             for m in members:
                 self.group_of[m] = group
         self._setup = setup
-        self.plain = self._plain_units()
+        # A replan runs every unit by the general path (its steps are pinned: _run).
+        self.plain = self._plain_units() if replay is None else frozenset()
+        if replay is not None:
+            self.dispatch.pin(replay.first_start, replay.now + EPS)
         self._prefetch()
 
     def _plain_units(self) -> frozenset[str]:
@@ -945,12 +965,45 @@ class Platform:
         attempt: int,
         fail: bool = False,
     ) -> Proc:
+        if self.replay is not None:
+            minutes, fail = yield from self._as_it_happened(uid, step, minutes, attempt, fail)
         self._event(uid, step, "start", crew, attempt)
         yield self.env.timeout(minutes)
         self._event(uid, step, "fail" if fail else "end", crew, attempt)
         if fail and uid in self.group_of:
             self.group_of[uid].failed = True
             self._mark_group(self.group_of[uid], _FAILED)
+
+    def _as_it_happened(
+        self, uid: str, step: str, minutes: float, attempt: int, fail: bool
+    ) -> Generator[simpy.Event, Any, tuple[float, bool]]:
+        """A replan's step (:mod:`sim.engine.replay`): an actual one starts when it actually
+        started and, when it has ended, ends when it did, as it did; any other waits for the
+        replan's now. Returns the step's minutes and whether it fails."""
+        assert self.replay is not None
+        replay, key = self.replay, (uid, step, attempt)
+        a = replay.steps.get(key)
+        now = float(self.env.now)
+        if a is None:
+            if now < replay.now - EPS:  # not begun by now: it begins now at the earliest
+                yield Wake(self.env, replay.now - now)
+            return minutes, fail
+        self._replayed.add(key)
+        if now < a.start - EPS:
+            yield Wake(self.env, a.start - now)
+        elif now > a.start + EPS:
+            self._mismatch(key, a.row, f"under the plan it starts at minute {now:.2f}")
+        now = float(self.env.now)
+        if a.end is None:  # running at now: what it has run and what is left (the sampler's)
+            if now + minutes < replay.now - EPS:  # a fixed step already past its length: overdue
+                minutes = (replay.now - now) + OVERDUE_FRACTION * minutes
+            return minutes, fail
+        if a.failed != fail:
+            self._mismatch(key, a.end_row, "the plan has no failure of this step")
+        return exact_delay(now, a.end), a.failed
+
+    def _mismatch(self, key: StepKey, row: int | None, what: str) -> None:
+        self._mismatches.append(ReplayMismatch(key, row, what))
 
     def _draw(self, uid: str, step: str, vms: int, attempt: int = 1) -> float:
         # Remembered: admission asks for the same durations again and again; a key always
@@ -2259,6 +2312,8 @@ class Platform:
             self.env.process(self._plain_unit(uid) if uid in plain else self.unit_process(uid))
         limit = self.plan.horizon
         self.env.run(until=limit)
+        if self.replay is not None:
+            self._check_replay()
         stuck = [uid for uid in self.order if self.state[uid].status == "pending"]
         stopped = None
         if stuck:
@@ -2299,6 +2354,24 @@ class Platform:
         # replication is freed by reference counting as soon as it is done.
         self._fixed_plans.clear()
         return horizon, stopped, open_count
+
+    def _check_replay(self) -> None:
+        """Raise :class:`ReplayMismatch` for the first actual step the plan did not reproduce
+        (in the actuals' order), or one it never ran."""
+        assert self.replay is not None
+        missed = [
+            ReplayMismatch(
+                key,
+                a.row,
+                "the plan never runs it (under the plan that step does not"
+                " come next, or the unit is not migrated)",
+            )
+            for key, a in self.replay.steps.items()
+            if key not in self._replayed
+        ]
+        found = self._mismatches + missed
+        if found:
+            raise min(found, key=lambda m: (m.row is None, m.row or 0))
 
     def tally(self) -> Tally:
         """Run the environment to the end; what a platform built with ``record=False`` kept:

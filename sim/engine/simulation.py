@@ -15,6 +15,7 @@ import simpy
 from sim.common.gcpause import paused_gc
 from sim.engine.dispatch import POLICIES, Dispatch
 from sim.engine.platform import Platform, Setup
+from sim.engine.replay import Replay
 from sim.model.estate import Estate
 from sim.model.ordering import order_units
 from sim.model.plan import Plan
@@ -34,6 +35,7 @@ def simulate(
     deterministic: bool = False,
     policy: type[Dispatch] | None = None,
     setup: Setup | None = None,
+    replay: Replay | None = None,
 ) -> Replication:
     """One replication of ``plan`` on ``estate``: a pure function of its arguments.
 
@@ -46,9 +48,12 @@ def simulate(
     judge (a one-off maintenance window without ``plan.start``; a bad ``plan.ordering`` or
     ``plan.waves``). ``setup``: the seed-independent part built once for many replications of
     the same estate, units, plan (any seed), findings and order (:class:`Setup`; default: built
-    here).
+    here). ``replay``: what has already happened (``migsim replan``, :mod:`sim.engine.replay`);
+    raises :class:`~sim.engine.replay.ReplayMismatch` when the plan cannot reproduce it.
     """
-    return _platform(estate, units, plan, findings, order, deterministic, policy, setup).run()
+    return _platform(
+        estate, units, plan, findings, order, deterministic, policy, setup, replay=replay
+    ).run()
 
 
 @paused_gc()
@@ -62,6 +67,7 @@ def tally(
     deterministic: bool = False,
     policy: type[Dispatch] | None = None,
     setup: Setup | None = None,
+    replay: Replay | None = None,
 ) -> Tally:
     """:func:`simulate` without its records: the replication's
     :class:`~sim.outputs.records.Tally`, the figures of its ``replications.csv`` row, bit for bit
@@ -69,7 +75,7 @@ def tally(
     window, no outcome is built). The Monte Carlo path. Same arguments and errors as
     :func:`simulate`."""
     return _platform(
-        estate, units, plan, findings, order, deterministic, policy, setup, record=False
+        estate, units, plan, findings, order, deterministic, policy, setup, False, replay
     ).tally()
 
 
@@ -83,6 +89,7 @@ def _platform(
     policy: type[Dispatch] | None,
     setup: Setup | None,
     record: bool = True,
+    replay: Replay | None = None,
 ) -> Platform:
     if order is None:
         order = order_units(units, plan.ordering, plan)
@@ -90,5 +97,15 @@ def _platform(
         policy = POLICIES[plan.dispatch]
     env = simpy.Environment()
     return Platform(
-        env, estate, units, plan, findings, order, deterministic, policy, setup, record=record
+        env,
+        estate,
+        units,
+        plan,
+        findings,
+        order,
+        deterministic,
+        policy,
+        setup,
+        record=record,
+        replay=replay,
     )

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from sim.engine.platform import Setup
+from sim.engine.replay import Replay
 from sim.engine.sampling import replication_seed
 from sim.engine.simulation import simulate, tally
 from sim.model.estate import Estate
@@ -132,6 +133,8 @@ class Prepared:
     units: MigrationUnits
     findings: tuple[Finding, ...]
     order: tuple[str, ...]
+    replay: Replay | None = None
+    """What has already happened (``migsim replan``): every replication runs it first."""
 
     @classmethod
     def of(cls, scenario: Scenario, order: Sequence[str] | None = None) -> Prepared:
@@ -163,6 +166,7 @@ class Prepared:
             order=self.order,
             deterministic=deterministic,
             setup=self.setup,
+            replay=self.replay,
         )
 
     def replicate(self, replication: int, *, deterministic: bool = False) -> Replication:
