@@ -992,18 +992,18 @@ class Platform:
         if now < a.start - EPS:
             yield Wake(self.env, a.start - now)
         elif now > a.start + EPS:
-            self._mismatch(key, a.row, f"under the plan it starts at minute {now:.2f}")
+            self._mismatch(key, a.where, f"under the plan it starts at minute {now:.2f}", a.seq)
         now = float(self.env.now)
         if a.end is None:  # running at now: what it has run and what is left (the sampler's)
             if now + minutes < replay.now - EPS:  # a fixed step already past its length: overdue
                 minutes = (replay.now - now) + OVERDUE_FRACTION * minutes
             return minutes, fail
         if a.failed != fail:
-            self._mismatch(key, a.end_row, "the plan has no failure of this step")
+            self._mismatch(key, a.end_where or a.where, "the plan has no failure of it", a.seq)
         return exact_delay(now, a.end), a.failed
 
-    def _mismatch(self, key: StepKey, row: int | None, what: str) -> None:
-        self._mismatches.append(ReplayMismatch(key, row, what))
+    def _mismatch(self, key: StepKey, where: str | None, what: str, seq: int) -> None:
+        self._mismatches.append(ReplayMismatch(key, where, what, seq))
 
     def _draw(self, uid: str, step: str, vms: int, attempt: int = 1) -> float:
         # Remembered: admission asks for the same durations again and again; a key always
@@ -2362,16 +2362,17 @@ class Platform:
         missed = [
             ReplayMismatch(
                 key,
-                a.row,
+                a.where,
                 "the plan never runs it (under the plan that step does not"
                 " come next, or the unit is not migrated)",
+                a.seq,
             )
             for key, a in self.replay.steps.items()
             if key not in self._replayed
         ]
         found = self._mismatches + missed
         if found:
-            raise min(found, key=lambda m: (m.row is None, m.row or 0))
+            raise min(found, key=lambda m: m.seq)
 
     def tally(self) -> Tally:
         """Run the environment to the end; what a platform built with ``record=False`` kept:
@@ -2389,6 +2390,11 @@ class Platform:
             units_not_migrated=sum(st.status != "committed" for st in self.state.values()),
             units_needing_support=sum(st.locked_for_good for st in self.state.values()),
             maintenance=self._maintenance(horizon),
+            commits=tuple(
+                (uid, st.commit_end)
+                for uid in self.order
+                if (st := self.state[uid]).status == "committed" and st.commit_end is not None
+            ),
         )
 
     def _maintenance(self, horizon: float) -> tuple[tuple[float, float], ...]:

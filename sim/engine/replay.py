@@ -59,13 +59,16 @@ class Happened(Protocol):
 @dataclass(frozen=True)
 class ActualStep:
     """One attempt of a step as it actually ran: its start, its end (``None``: still running at
-    ``now``) and whether it failed; ``row``: where the actuals say so (for messages)."""
+    ``now``) and whether it failed; ``where`` and ``end_where``: where the actuals say so
+    (``actuals.csv:12``, for messages); ``seq``: the position of its start among the actual
+    events (the first mismatch reported is the earliest)."""
 
     start: float
     end: float | None = None
     failed: bool = False
-    row: int | None = None
-    end_row: int | None = None
+    where: str | None = None
+    end_where: str | None = None
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,30 +96,30 @@ class Replay:
     @classmethod
     def from_events(cls, events: Iterable[Happened], now: float | None = None) -> Replay:
         """The replay of step events (``events.csv``'s vocabulary: each has ``time``, ``unit``,
-        ``step``, ``outcome`` ``start``/``end``/``fail`` and ``attempt``; a ``row`` attribute,
+        ``step``, ``outcome`` ``start``/``end``/``fail`` and ``attempt``; a ``where`` attribute,
         when there is one, is kept for messages) at ``now`` (default: the latest event's time).
         Events of other outcomes (``not_migrated``) are left out. Raises ``ValueError`` for an
         end with no start, a second start or end of one attempt, or an event after ``now``."""
-        starts: dict[StepKey, tuple[float, int | None]] = {}
-        ends: dict[StepKey, tuple[float, bool, int | None]] = {}
+        starts: dict[StepKey, tuple[float, str | None, int]] = {}
+        ends: dict[StepKey, tuple[float, bool, str | None]] = {}
         latest = -math.inf
-        for e in events:
+        for seq, e in enumerate(events):
             if e.outcome not in ("start", "end", "fail"):
                 continue
             key = (e.unit, e.step, e.attempt)
-            row = getattr(e, "row", None)
+            row = getattr(e, "where", None) or None
             latest = max(latest, e.time)
             if e.outcome == "start":
                 if key in starts:
                     raise ValueError(f"{key}: started twice")
-                starts[key] = (e.time, row)
+                starts[key] = (e.time, row, seq)
             else:
                 if key not in starts or key in ends:
                     raise ValueError(f"{key}: an end without its start, or ended twice")
                 ends[key] = (e.time, e.outcome == "fail", row)
         at = latest if now is None else now
         steps = {}
-        for key, (start, row) in starts.items():
+        for key, (start, row, seq) in starts.items():
             end = ends.get(key)
             steps[key] = ActualStep(
                 start,
@@ -124,6 +127,7 @@ class Replay:
                 end is not None and end[1],
                 row,
                 None if end is None else end[2],
+                seq,
             )
         return cls.of(max(at, 0.0), steps)
 
@@ -137,13 +141,15 @@ class Replay:
 
 
 class ReplayMismatch(Exception):
-    """The plan cannot reproduce an actual step: ``key`` (unit, step, attempt), ``row`` where
-    the actuals show it, and what the plan does instead."""
+    """The plan cannot reproduce an actual step: ``key`` (unit, step, attempt), ``where`` the
+    actuals show it (``actuals.csv:12``; None when not known), ``seq`` its position among
+    them, and what the plan does instead."""
 
-    def __init__(self, key: StepKey, row: int | None, what: str) -> None:
+    def __init__(self, key: StepKey, where: str | None, what: str, seq: int = 0) -> None:
         self.key = key
-        self.row = row
+        self.where = where
         self.what = what
+        self.seq = seq
         super().__init__(f"{key[0]} {key[1]} attempt {key[2]}: {what}")
 
 

@@ -196,6 +196,8 @@ class Tally:
     units_not_migrated: int
     units_needing_support: int
     maintenance: tuple[tuple[float, float], ...]
+    commits: tuple[tuple[str, float], ...] = ()
+    """``(unit, minute its Commit ended)`` of each committed unit, in the run's order."""
 
     @classmethod
     def of(cls, rep: Replication) -> Tally:
@@ -209,6 +211,11 @@ class Tally:
             units_not_migrated=sum(not o.migrated for o in rep.outcomes),
             units_needing_support=sum(o.needs_support for o in rep.outcomes),
             maintenance=rep.maintenance,
+            commits=tuple(
+                (o.unit, o.commit_end)
+                for o in rep.outcomes
+                if o.migrated and o.commit_end is not None
+            ),
         )
 
     @property
