@@ -58,7 +58,7 @@ def engine_steps(scenario: Scenario | Prepared) -> dict[str, frozenset[str]]:
     return out
 
 
-def read_engine_actuals(
+def load_actuals(
     source: Path | str | pd.DataFrame,
     scenario: Scenario,
     *,

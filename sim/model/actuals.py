@@ -518,6 +518,9 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 _TIME_OF_DAY = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?", re.ASCII)
 _DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{1,2}:[0-9]{2}", re.ASCII)
 _WHOLE = re.compile(r"[0-9]+", re.ASCII)
+_DAY_ZERO = (date(1899, 12, 30), date(1899, 12, 31))
+"""The date openpyxl gives a time of day typed into a cell formatted as a date (a spreadsheet's
+day zero, by either convention of the 1900 date system)."""
 _EXAMPLE = "such as 2026-12-05T22:05:00Z, 2026-12-05T23:05:00+01:00 or 2026-12-05 22:05"
 
 
@@ -600,6 +603,8 @@ class _Clock:
         a time of day alone, on the date nearest to it; with ``relative``, ``+1h05m`` from the
         start. Raises :class:`_Bad` with what was expected."""
         zone = zone or self.zone
+        if isinstance(value, datetime) and value.tzinfo is None and value.date() in _DAY_ZERO:
+            value = value.time()  # a time typed into a date-formatted cell: Excel's day zero
         if isinstance(value, datetime):
             t = value if value.tzinfo is not None else self.localize(value, zone)
             return self.minutes_of(t)
