@@ -1120,9 +1120,12 @@ class _Order:
         self.clock = clock
         self.state: dict[str, _UnitState] = {}
         self.starts: dict[tuple[str, str, int], list[_Raw]] = {}
+        self.commits: dict[str, _Raw] = {}  # each unit's first Commit end, to say it is late
         for r in raws:
             if r.outcome == "start":
                 self.starts.setdefault(r.key, []).append(r)
+            elif r.step == "commit" and r.outcome == "end":
+                self.commits.setdefault(r.unit, r)
 
     def at(self, t: float) -> str:
         return self.clock.text(t)
@@ -1216,9 +1219,10 @@ class _Order:
                 continue
             reason = self.vocab.reasons.get((p, r.unit), "")
             why = f" ({reason})" if reason else ""
+            later = self.commits.get(p)
             when = (
-                f"{p}'s Commit ends later, at {self.at(done)}"
-                if done is not None
+                f"{p}'s Commit ends later, at {self.at(later.time)} ({later.where.row_text()})"
+                if later is not None
                 else f"{p} has not committed"
             )
             return (
