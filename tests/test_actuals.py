@@ -125,6 +125,21 @@ def test_minutes_from_the_start_need_no_clock(tmp_path: Path) -> None:
     assert [(e.time, e.crew) for e in actuals.events] == [(0.0, None), (5.25, None)]
 
 
+def test_a_csv_saved_with_semicolons_and_units_by_kind_and_name(
+    tmp_path: Path, contoso: Scenario
+) -> None:
+    # a spreadsheet in a locale whose decimal mark is a comma saves CSV with ";"
+    lines = [
+        "2026-12-05T22:00:00Z;expressroute_circuit:er-ams;Validate;start;1;1",
+        "2026-12-05T22:05:00Z;er-ams;validate;END;1;1",
+    ]
+    actuals = read_actuals(write(tmp_path, lines, HEADER.replace(",", ";")), contoso)
+    assert plain(actuals.events) == [
+        (0.0, "er-ams", "validate", "start", 1, 1),
+        (5.0, "er-ams", "validate", "end", 1, 1),
+    ]
+
+
 def test_a_runs_events_csv_reads_back_as_its_events(
     tmp_path: Path, contoso: Scenario, contoso_run: RunResult
 ) -> None:
@@ -324,7 +339,7 @@ def test_a_filled_csv_runbook(tmp_path: Path, contoso: Scenario) -> None:
     path = write_runbook(build_runbook(shared_contoso()), tmp_path / "r.csv")
     frame = pd.read_csv(path, dtype=str)
     frame.loc[0, ["actual_start", "actual_end"]] = ["2026-12-05T22:00:00Z", "22:05"]
-    frame.loc[1, ["actual_start"]] = ["2026-12-05T22:00:00+00:00"]
+    frame.loc[1, ["actual_start"]] = ["+0m"]  # a time from plan.start
     frame.to_csv(path, index=False)
     actuals = read_actuals(path, contoso)
     assert plain(actuals.events) == [
