@@ -6,6 +6,7 @@ from . import model as model
 from . import outputs as outputs
 from .common.errors import InputError as InputError
 from .engine.simulation import simulate as simulate
+from .experiments.actuals import load_actuals as load_actuals
 from .experiments.calibration import calibrate as calibrate
 from .experiments.comparison import alternatives_from as alternatives_from
 from .experiments.comparison import compare as compare

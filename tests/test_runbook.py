@@ -216,7 +216,8 @@ def test_clock_times_keep_their_local_start_across_the_october_change(tmp_path: 
         ws = wb[f"Window {k}"]
         header = [c.value for c in ws[1]]
         assert header[7] == "Start (Europe/Amsterdam)"
-        firsts.append((ws.cell(row=2, column=8), ws.cell(row=2, column=12)))
+        utc = header.index("Start UTC (sorts exactly)") + 1
+        firsts.append((ws.cell(row=2, column=8), ws.cell(row=2, column=utc)))
     local = [c.value for c, _ in firsts]
     assert local == [datetime(2026, 10, d, 22, 0) for d in (17, 24, 31)]
     assert [c.value.hour for _, c in firsts] == [20, 20, 21]  # UTC: the offset changed

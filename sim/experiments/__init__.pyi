@@ -1,3 +1,5 @@
+from .actuals import engine_steps as engine_steps
+from .actuals import load_actuals as load_actuals
 from .baseline import ordering_baseline as ordering_baseline
 from .calibration import calibrate as calibrate
 from .calibration import write_durations as write_durations

@@ -1,3 +1,8 @@
+from .actuals import ActualEvent as ActualEvent
+from .actuals import Actuals as Actuals
+from .actuals import StepRun as StepRun
+from .actuals import UnitProgress as UnitProgress
+from .actuals import read_actuals as read_actuals
 from .calendar import Calendar as Calendar
 from .estate import Estate as Estate
 from .graph import build_graph as build_graph

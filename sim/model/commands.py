@@ -95,6 +95,25 @@ def step_label(step: str) -> str:
     return f"{label} ({detail})" if detail else label
 
 
+_LABEL = re.compile(r"^(Remediate|Restore) (MIG\d+)(?: \((.+)\))?$", re.ASCII)
+_STEP_OF_LABEL = {label.lower(): step for step, label in STEP_LABELS.items()}
+
+
+def step_of_label(label: str) -> str | None:
+    """The engine's step name of a label :func:`step_label` wrote (``Remediate MIG014
+    (vnet-prod+vnet-shared)`` -> ``remediate:MIG014:vnet-prod+vnet-shared``, ``Commit`` ->
+    ``commit``; the platform's step labels in any case); None for any other text."""
+    text = label.strip()
+    if text.lower() in _STEP_OF_LABEL:
+        return _STEP_OF_LABEL[text.lower()]
+    m = _LABEL.match(text)
+    if m is None:
+        return None
+    what, rule, detail = m.groups()
+    step = f"{what.lower()}:{rule}"
+    return f"{step}:{detail}" if detail else step
+
+
 def step_rule(step: str) -> str | None:
     """The rule of a remediation step (``MIG014`` of ``remediate:MIG014:a+b``), else None."""
     what, _, key = step.partition(":")

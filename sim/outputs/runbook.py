@@ -37,6 +37,7 @@ from sim.common.clocktime import at_minutes, clock_text, local_iso, span_text
 from sim.common.errors import InputError
 from sim.common.timeparse import format_minutes
 from sim.common.version import __version__
+from sim.model.actuals import RUNBOOK_ACTUAL_COLUMNS, RUNBOOK_ACTUAL_HEADINGS
 from sim.model.remedies import resource_type, short_name
 
 SUFFIXES = (".xlsx", ".csv", ".ics")
@@ -219,12 +220,15 @@ CSV_COLUMNS = (
     "p80_end_min",
     "p80_end_local",
     "p80_end_utc",
+    *RUNBOOK_ACTUAL_COLUMNS,
     "management_lock",
     "downtime",
     "rollback",
     "resources",
 )
-"""The columns of the CSV runbook (``docs/runbook.md``)."""
+"""The columns of the CSV runbook (``docs/runbook.md``); ``actual_start``, ``actual_end`` and
+``actual_outcome`` are written empty, for the crews to fill (:mod:`sim.model.actuals` reads
+them back)."""
 
 
 def _num(x: float) -> str:
@@ -288,6 +292,7 @@ def runbook_csv(rb: Runbook) -> str:
             p80,
             local(s.p80_end),
             utc(s.p80_end),
+            *("" for _ in RUNBOOK_ACTUAL_COLUMNS),
             rb.lock_text(s),
             rb.downtime_text(s),
             s.rollback,
@@ -334,6 +339,7 @@ def runbook_xlsx(rb: Runbook) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
     from openpyxl.writer.excel import ExcelWriter
 
     zone_name = rb.timezone
@@ -363,6 +369,7 @@ def runbook_xlsx(rb: Runbook) -> bytes:
 
     clock = rb.origin is not None
     where = zone_name if clock else "from the start"
+    actual_start, actual_end, actual_outcome = RUNBOOK_ACTUAL_HEADINGS
     columns: list[tuple[str, float, bool]] = [  # header, width, wrap
         ("#", 6, False),
         ("Window", 24, True),
@@ -375,6 +382,9 @@ def runbook_xlsx(rb: Runbook) -> bytes:
         (f"End ({where})", 30, False),
         ("Duration", 10, False),
         (f"P80 end ({where})", 30, False),
+        (f"{actual_start} ({where})", 24, False),
+        (f"{actual_end} ({where})", 24, False),
+        (actual_outcome, 12, False),
         ("Start UTC (sorts exactly)", 26, False),
         ("Management lock opened", 50, True),
         ("Downtime opened", 50, True),
@@ -422,6 +432,9 @@ def runbook_xlsx(rb: Runbook) -> bytes:
                 end,
                 format_minutes(s.end - s.start),
                 p80,
+                None,  # the actual start, end and outcome: for the crews to fill
+                None,
+                None,
                 utc_value,
                 _cell_text(rb.lock_text(s)),
                 _cell_text(rb.downtime_text(s)),
@@ -430,13 +443,25 @@ def runbook_xlsx(rb: Runbook) -> bytes:
             ]
             ws.append(values)
             r = ws.max_row
-            for col, fmt in ((8, start_fmt), (9, end_fmt), (11, p80_fmt), (12, utc_fmt)):
+            for col, fmt in ((8, start_fmt), (9, end_fmt), (11, p80_fmt), (15, utc_fmt)):
                 if fmt is not None:
                     ws.cell(row=r, column=col).number_format = fmt
             for col, (_, _, wrap) in enumerate(columns, start=1):
                 ws.cell(row=r, column=col).alignment = Alignment(wrap_text=wrap, vertical="top")
         for col, (_, width, _) in enumerate(columns, start=1):
             ws.column_dimensions[get_column_letter(col)].width = width
+        # Actual outcome: a list to pick from, in every row a crew may add too.
+        outcome = get_column_letter(1 + [c[0] for c in columns].index(actual_outcome))
+        choice = DataValidation(
+            type="list",
+            formula1='"end,fail"',
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Actual outcome",
+            error="end, fail, or empty (the step ended)",
+        )
+        ws.add_data_validation(choice)
+        choice.add(f"{outcome}2:{outcome}1048576")
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
 
