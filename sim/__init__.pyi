@@ -13,6 +13,8 @@ from .experiments.comparison import compare as compare
 from .experiments.frames import comparison_frame as comparison_frame
 from .experiments.frames import replications_frame as replications_frame
 from .experiments.optimizer import optimize as optimize
+from .experiments.replan import replan as replan
+from .experiments.replan import write_replan as write_replan
 from .experiments.replications import Prepared as Prepared
 from .experiments.run import run_experiment as run_experiment
 from .experiments.run import run_scenario as run_scenario

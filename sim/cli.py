@@ -621,6 +621,120 @@ def _answers_table(answers: FinishAnswers) -> Table:
     return table
 
 
+# ---- replan ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@scenario_arg
+@set_option
+@click.option(
+    "--actuals",
+    "actuals_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="What has happened so far: an events CSV (events.csv's columns), or the runbook"
+    " (.xlsx or .csv) with its Actual start / Actual end columns filled (docs/replan.md).",
+)
+@click.option(
+    "--now",
+    default=None,
+    help="The moment to re-forecast from: a clock time (2026-12-05T01:30+01:00, or"
+    " '2026-12-05 01:30' in the plan's zone) or minutes from plan.start; default: the latest"
+    " actual event.",
+)
+@out_dir_option(
+    "Directory for the re-forecast (the files of a run, events.csv with a source column,"
+    " replan.json, actuals.csv).",
+    required=True,
+)
+@click.option("--seed", type=int, default=None, help="Replace plan.seed.")
+@click.option(
+    "--deterministic", is_flag=True, help="Run every duration not yet known at its central value."
+)
+@click.option(
+    "--replications",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Monte Carlo replications of the rest of the night (and of the plan alone, on the same"
+    " seeds, for what changed).",
+)
+@workers_option
+@scheduler_option
+@allow_failures_option
+@force_option(FORCE_DIR)
+@input_errors
+def replan(
+    scenario: Path,
+    overrides: tuple[str, ...],
+    actuals_path: Path,
+    now: str | None,
+    out_dir: Path,
+    seed: int | None,
+    deterministic: bool,
+    replications: int,
+    workers: int | None,
+    scheduler: str | None,
+    allow_failures: bool,
+    force: bool,
+) -> None:
+    """Re-forecast SCENARIO from what has actually happened (--actuals) at --now.
+
+    Steps that happened run as they did; the rest runs under the plan from now. Prints
+    P(done in this window), the P50/P80/P90 finish beside the plan's, and the units to start
+    next; writes the run's files and replan.json.
+    """
+    from sim.common.atomic import claim_dir
+    from sim.experiments.replan import replan as do_replan
+    from sim.experiments.replan import write_replan
+    from sim.experiments.run import RUN_FILES
+
+    _check_counts(replications, workers, scheduler, least=0)
+    _hold(claim_dir(out_dir, RUN_FILES, force=force, command="migsim replan"))
+    sc = _load(scenario, overrides)
+    with _progress("Replications") as progress:
+        result = do_replan(
+            sc,
+            actuals_path,
+            now=now,
+            replications=replications,
+            seed=seed,
+            deterministic=deterministic,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    _replications_failed(
+        len(result.failures), 2 * replications, list(result.failures), allow_failures
+    )
+    with out.status("Drawing the timeline and writing results..."):
+        paths = write_replan(result, out_dir, force)
+    zone = result.run.scenario.plan.timezone
+    table = Table(
+        title=f"{result.run.scenario.name}: the night re-forecast ({zone})",
+        show_header=False,
+        title_justify="left",
+    )
+    table.add_column("question", style="bold")
+    table.add_column("answer")
+    for label, value in result.lines():
+        table.add_row(label, value)
+    out.print(table)
+    shares = result.unit_shares()
+    if shares:
+        units = Table(
+            title="P(Commit ends in this window), per unit not yet committed",
+            title_justify="left",
+        )
+        units.add_column("unit", style="bold")
+        units.add_column("re-forecast", justify="right")
+        units.add_column("the plan said", justify="right")
+        for u in shares:
+            units.add_row(u.unit, f"{100 * u.replan:.1f} %", f"{100 * u.plan:.1f} %")
+        out.print(units)
+    out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
+
+
 # ---- compare -----------------------------------------------------------------------------------
 
 

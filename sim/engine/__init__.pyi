@@ -4,6 +4,8 @@ from .dispatch import JustInTime as JustInTime
 from .dispatch import PrepareAhead as PrepareAhead
 from .platform import Platform as Platform
 from .platform import Setup as Setup
+from .replay import Replay as Replay
+from .replay import ReplayMismatch as ReplayMismatch
 from .sampling import Sampler as Sampler
 from .sampling import replication_seed as replication_seed
 from .simulation import simulate as simulate

@@ -17,6 +17,9 @@ from .frames import comparison_frame as comparison_frame
 from .frames import replications_frame as replications_frame
 from .optimizer import optimize as optimize
 from .optimizer import optimized_order as optimized_order
+from .replan import ReplanResult as ReplanResult
+from .replan import replan as replan
+from .replan import write_replan as write_replan
 from .replications import METRICS as METRICS
 from .replications import Prepared as Prepared
 from .replications import ReplicationRow as ReplicationRow

@@ -60,7 +60,14 @@ OUTPUT_FILES = (
 
 EXPERIMENT_FILES = ("replications.csv", "statistics.json")
 
-RUN_FILES = (*OUTPUT_FILES, *EXPERIMENT_FILES, "kept-windows.csv", "orderings.json")
+RUN_FILES = (
+    *OUTPUT_FILES,
+    *EXPERIMENT_FILES,
+    "kept-windows.csv",
+    "orderings.json",
+    "replan.json",
+    "actuals.csv",
+)
 """Every file ``migsim run`` may write into its folder: what ``--force`` replaces there (and
 nothing else)."""
 
@@ -92,14 +99,7 @@ def run_scenario(
     :class:`~sim.common.errors.InputError` for bad plan input (an ordering naming an unknown unit or
     breaking a must-precede constraint, a one-off window without ``plan.start``, a negative seed).
     """
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-            raise InputError(
-                "--seed", (), f"expected a whole number from 0 to {MAX_SEED}, got {seed!r}"
-            )
-        scenario = scenario.model_copy(
-            update={"plan": scenario.plan.model_copy(update={"seed": seed})}
-        )
+    scenario = with_seed(scenario, seed)
     estate, plan = scenario.estate, scenario.plan
     units = build_units(estate, plan)
     order = order_units(units, plan.ordering, plan)
@@ -113,6 +113,19 @@ def run_scenario(
         replication=rep,
         summary=summarize(rep, scenario),
     )
+
+
+def with_seed(scenario: Scenario, seed: int | None) -> Scenario:
+    """``scenario`` with ``plan.seed`` replaced by ``seed`` (None: as it is). Raises
+    :class:`~sim.common.errors.InputError` for a seed that is not a whole number from 0 to
+    :data:`~sim.model.plan.MAX_SEED`."""
+    if seed is None:
+        return scenario
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InputError(
+            "--seed", (), f"expected a whole number from 0 to {MAX_SEED}, got {seed!r}"
+        )
+    return scenario.model_copy(update={"plan": scenario.plan.model_copy(update={"seed": seed})})
 
 
 def validation_json(result: RunResult) -> str:
@@ -144,12 +157,14 @@ def write_run(
     force: bool = False,
     *,
     extra: Callable[[Path], list[str]] | None = None,
+    event_sources: Sequence[str] | None = None,
 ) -> list[Path]:
     """Write the result files (:data:`OUTPUT_FILES`) into ``out_dir``; return their final paths.
 
     ``validation.json`` is what ``migsim validate --format json`` prints for the resolved
     scenario, so a report can show the findings by unit without re-running the rules;
-    ``scenario.yaml`` is that scenario (:func:`scenario_yaml`).
+    ``scenario.yaml`` is that scenario (:func:`scenario_yaml`). ``event_sources``: per event,
+    ``actual`` or ``forecast`` (a re-forecast's ``events.csv`` gets a ``source`` column).
 
     Raises :class:`~sim.common.errors.InputError` when ``out_dir`` holds a run's files
     (:data:`RUN_FILES`) and ``force`` is false, or when it exists and is not a directory. With
@@ -165,7 +180,8 @@ def write_run(
         (tmp / "windows.csv").write_bytes(
             windows_csv(rep.windows, rep.origin, zone).encode("utf-8")
         )
-        (tmp / "events.csv").write_bytes(events_csv(rep.events, rep.origin, zone).encode("utf-8"))
+        text = events_csv(rep.events, rep.origin, zone, sources=event_sources)
+        (tmp / "events.csv").write_bytes(text.encode("utf-8"))
         text = units_csv(result.summary.units, rep.origin, zone)
         (tmp / "units.csv").write_bytes(text.encode("utf-8"))
         (tmp / "summary.json").write_bytes(summary_json(result.summary).encode("utf-8"))

@@ -669,6 +669,25 @@ class _Clock:
         return minutes
 
 
+def now_minutes(value: float | str | datetime, plan: Plan, key: str = "--now") -> float:
+    """The moment a re-forecast is made, in minutes from ``plan.start``: a number of minutes
+    (or its text), an ISO 8601 date and time with an offset or ``Z``, one without (read in the
+    plan's zone), ``+1h30m`` from the start, or a timezone-aware datetime. Raises
+    :class:`~sim.common.errors.InputError` at ``key`` for anything else, a clock time without
+    ``plan.start``, and a moment before the start or after ``plan.horizon``."""
+    clock = _Clock(plan)
+    try:
+        if isinstance(value, bool):
+            raise _Bad(f"expected a time, got {value!r}")
+        if isinstance(value, int | float) or (
+            isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+        ):
+            return clock.within(_minutes_cell(value))
+        return clock.within(clock.parse(value, relative=True))
+    except _Bad as bad:
+        raise InputError(key, (), bad.message) from None
+
+
 def _minutes_cell(value: Any) -> float:
     if isinstance(value, bool):
         raise _Bad(f"expected minutes from plan.start (a number such as 95.5), got {value!r}")

@@ -639,21 +639,33 @@ def windows_csv(
 
 
 def events_csv(
-    events: Sequence[Event], origin: datetime | None, zone: ZoneInfo | None = None
+    events: Sequence[Event],
+    origin: datetime | None,
+    zone: ZoneInfo | None = None,
+    *,
+    sources: Sequence[str] | None = None,
 ) -> str:
     """``events.csv``: one row per step start, end or failure, in simulation order (clock times
-    in UTC and in ``zone`` with an origin, as :func:`windows_csv`)."""
+    in UTC and in ``zone`` with an origin, as :func:`windows_csv`). ``sources``: per event,
+    ``actual`` or ``forecast``, written as a last column ``source`` (a re-forecast's,
+    ``migsim replan``). Raises ``ValueError`` when ``sources`` is not one per event."""
     clock = origin is not None
     tz = zone or ZoneInfo("UTC")
     header = _clock_columns(EVENT_COLUMNS, clock)
+    if sources is not None:
+        if len(sources) != len(events):
+            raise ValueError(f"expected {len(events)} sources, one per event, got {len(sources)}")
+        header = [*header, "source"]
 
     def rows() -> Iterator[list[str]]:  # one at a time, as windows_csv
-        for e in events:
+        for i, e in enumerate(events):
             row = [fmt_num(e.time)]
             if clock:
                 row += [iso(origin, e.time) or "", local(origin, e.time, tz) or ""]
             crew = "" if e.crew is None else str(e.crew)
             row += [e.unit, e.step, e.outcome, crew, str(e.attempt)]
+            if sources is not None:
+                row.append(sources[i])
             yield row
 
     return _csv(header, rows())

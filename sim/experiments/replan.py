@@ -1,0 +1,493 @@
+"""Re-forecasting a migration night from what has happened: what ``migsim replan`` calls.
+
+:func:`replan` conditions the simulation on the actuals (:mod:`sim.model.actuals`) at ``now``
+(:mod:`sim.engine.replay`: what happened happens again, to the minute; the rest runs under the
+plan from ``now``), runs one recorded replication (the plan's seed, or every duration at its
+central value with ``deterministic``) and ``replications`` more, and answers the change board
+again: P50, P80 and P90 finish in clock time, P(done by the end of the current maintenance
+window) with its 95 % Wilson interval, per unit not yet committed P(its Commit ends in this
+window), the units the crews start next, and "what changed": the same answers from the plan
+alone, on the same replications (common random numbers: the difference is the night's, not the
+draws').
+
+:func:`write_replan` writes the files of a run (``windows.csv``, ``events.csv`` with a
+``source`` column, ``actual`` or ``forecast``, ``units.csv``, ``summary.json``...), its
+``replications.csv`` and ``statistics.json``, and ``replan.json`` (the answers) and
+``actuals.csv`` (the actuals as read), into one folder, atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scipy.stats import binomtest
+
+from sim.common.errors import InputError
+from sim.common.stats import CONFIDENCE
+from sim.engine.replay import EPS, Replay, ReplayMismatch
+from sim.engine.simulation import simulate, tally
+from sim.experiments.actuals import load_actuals
+from sim.experiments.answers import FinishAnswers, finish_answers, out_of_scope
+from sim.experiments.replications import Prepared, ReplicationRow, row_of
+from sim.experiments.run import RunResult, with_seed, write_run
+from sim.experiments.runner import Progress, metric_statistics, replications_csv, run_replications
+from sim.model.actuals import Actuals, now_minutes
+from sim.model.calendar import Calendar
+from sim.model.scenario import Scenario
+from sim.outputs.records import summarize
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+REPLAN_FILES = ("replan.json", "actuals.csv")
+"""What ``migsim replan`` writes beside a run's files."""
+
+NEXT_UNITS = 10
+"""Units listed as "start next" (the first ones the forecast starts after now; a presentation
+choice)."""
+
+
+@dataclass(frozen=True)
+class ReplanRow(ReplicationRow):
+    """A :class:`ReplicationRow` with each committed unit's Commit end (minutes): what the
+    per-unit answers count. ``replications.csv`` keeps the row's own columns only."""
+
+    commits: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class ReplanPrepared(Prepared):
+    """A :class:`Prepared` alternative whose rows carry the units' Commit ends."""
+
+    def row(self, replication: int, *, deterministic: bool = False) -> ReplanRow:
+        t = self._run(tally, replication, deterministic)
+        row = row_of(t, replication)
+        values = {f.name: getattr(row, f.name) for f in fields(ReplicationRow)}
+        return ReplanRow(**values, commits=t.commits)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The maintenance-window occurrence ``now`` falls in (or the next one): its 1-based index
+    (as the clock-time answers number them) and span in minutes from ``plan.start``."""
+
+    index: int
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Share:
+    """``hits`` of ``n`` replications, with a 95 % Wilson interval."""
+
+    hits: int
+    n: int
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, hits: int, n: int) -> Share:
+        ci = binomtest(hits, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+        return cls(hits, n, float(ci.low), float(ci.high))
+
+    @property
+    def share(self) -> float:
+        return self.hits / self.n if self.n else 0.0
+
+    def text(self) -> str:
+        return f"{100 * self.share:.1f} % (95 % CI {100 * self.low:.1f} to {100 * self.high:.1f} %)"
+
+
+@dataclass(frozen=True)
+class UnitShare:
+    """A unit not committed by ``now``: P(its Commit ends by the end of the current window),
+    re-forecast and under the plan alone."""
+
+    unit: str
+    replan: float
+    plan: float
+
+
+@dataclass(frozen=True)
+class NextUnit:
+    """A unit the forecast starts after ``now``: when (minutes) and on which crew."""
+
+    unit: str
+    start: float
+    crew: int | None
+
+
+@dataclass(frozen=True)
+class ReplanResult:
+    """A re-forecast (:func:`replan`): the recorded replication conditioned on the actuals
+    (``run``), the actuals and ``now`` (minutes from ``plan.start``), the Monte Carlo rows of
+    the re-forecast (``rows``) and of the plan alone on the same seeds (``plan_rows``)."""
+
+    run: RunResult
+    actuals: Actuals
+    now: float
+    rows: tuple[ReplanRow, ...]
+    plan_rows: tuple[ReplanRow, ...]
+    failures: tuple[str, ...]
+    window: Window | None
+    scope: int
+
+    # ---- what happened and what is forecast -------------------------------------------------
+
+    def event_sources(self) -> list[str]:
+        """Per event of ``run.replication.events``: ``actual`` (it is in the actuals) or
+        ``forecast``."""
+        actual = {(e.unit, e.step, e.outcome, e.attempt) for e in self.actuals.events}
+        return [
+            "actual"
+            if (e.unit, e.step, e.outcome, e.attempt) in actual and e.time <= self.now + EPS
+            else "forecast"
+            for e in self.run.replication.events
+        ]
+
+    def next_units(self, limit: int = NEXT_UNITS) -> tuple[NextUnit, ...]:
+        """The units not begun by ``now`` that the forecast starts first, in the order it
+        starts them (under the plan's dispatch): what the crews take next."""
+        begun = set(self.actuals.units)
+        out: dict[str, NextUnit] = {}
+        for e in self.run.replication.events:
+            if e.outcome == "start" and e.unit not in begun and e.unit not in out:
+                out[e.unit] = NextUnit(e.unit, e.time, e.crew)
+        return tuple(out.values())[:limit]
+
+    # ---- the answers ---------------------------------------------------------------------------
+
+    def answers(self) -> FinishAnswers | None:
+        """The re-forecast's clock-time answers (None without replications)."""
+        return self._answers(self.rows)
+
+    def plan_answers(self) -> FinishAnswers | None:
+        """The plan's own answers on the same replications (None without replications)."""
+        return self._answers(self.plan_rows)
+
+    def _answers(self, rows: Sequence[ReplanRow]) -> FinishAnswers | None:
+        if not rows:
+            return None
+        return finish_answers(rows, self.run.scenario.plan, self.scope)
+
+    def _done(self, row: ReplicationRow) -> bool:
+        return row.units_not_migrated <= self.scope and row.units_needing_support == 0
+
+    def done_in_window(self, rows: Sequence[ReplanRow] | None = None) -> Share | None:
+        """P(every unit in scope committed by the end of the current window); None without
+        windows or replications."""
+        rows = self.rows if rows is None else rows
+        if self.window is None or not rows:
+            return None
+        end = self.window.end
+        hits = sum(1 for r in rows if self._done(r) and r.makespan_hours * 60.0 <= end + EPS)
+        return Share.of(hits, len(rows))
+
+    def unit_shares(self) -> tuple[UnitShare, ...]:
+        """Per unit in scope not committed by ``now``, in the run's order: P(its Commit ends by
+        the end of the current window), re-forecast and under the plan; empty without windows
+        or replications."""
+        if self.window is None or not self.rows:
+            return ()
+        end = self.window.end + EPS
+        committed = set(self.actuals.committed)
+        out_scope = out_of_scope(self.run.units, self.run.findings, self.run.scenario.plan)
+
+        def share(rows: Sequence[ReplanRow], uid: str) -> float:
+            hits = sum(1 for r in rows if dict(r.commits).get(uid, math.inf) <= end)
+            return hits / len(rows)
+
+        return tuple(
+            UnitShare(uid, share(self.rows, uid), share(self.plan_rows, uid))
+            for uid in self.run.order
+            if uid not in committed and uid not in out_scope
+        )
+
+    # ---- what it says -------------------------------------------------------------------------
+
+    def clock(self, minutes: float) -> str:
+        answers = self.answers() or self.plan_answers()
+        if answers is not None:
+            return answers.clock(minutes)
+        return FinishAnswers(
+            0, self.run.scenario.plan.timezone, self.run.scenario.plan.start, (), (), 0, 0, None
+        ).clock(minutes)
+
+    def lines(self) -> list[tuple[str, str]]:
+        """``(label, value)`` rows: what ``migsim replan`` prints."""
+        n_events = len(self.actuals.events)
+        rows = [
+            (
+                "Re-forecast at",
+                f"{self.clock(self.now)} from {n_events} actual event"
+                f"{'s' if n_events != 1 else ''} ({self.actuals.source})",
+            )
+        ]
+        committed = len(self.actuals.committed)
+        begun = len(self.actuals.units)
+        rows.append(("Units committed / begun so far", f"{committed} / {begun}"))
+        done, plan_done = self.done_in_window(), self.done_in_window(self.plan_rows)
+        if done is not None and plan_done is not None and self.window is not None:
+            answers = self.answers()
+            assert answers is not None
+            span = answers.span(self.window.start, self.window.end)
+            rows.append(
+                (f"P(done in this window, window {self.window.index}: {span})", done.text())
+            )
+            rows.append(("  the plan said", plan_done.text()))
+        answers, plan = self.answers(), self.plan_answers()
+        if answers is not None and plan is not None:
+            for (p, m), (_, pm) in zip(answers.quantiles, plan.quantiles, strict=True):
+                rows.append(
+                    (f"Finish P{p:g}", f"{answers.clock(m)} (the plan said {plan.clock(pm)})")
+                )
+        nxt = self.next_units()
+        if nxt:
+            rows.append(
+                (
+                    "Start next (plan's dispatch)",
+                    ", ".join(f"{u.unit} {self.clock(u.start)}" for u in nxt[:4])
+                    + (f" and {len(nxt) - 4} more" if len(nxt) > 4 else ""),
+                )
+            )
+        if self.failures:
+            rows.append(("Replications failed", f"{len(self.failures)}"))
+        return rows
+
+    def as_dict(self) -> dict[str, Any]:
+        """``replan.json``: now, the actuals, the answers beside the plan's, per unit, next."""
+        answers, plan = self.answers(), self.plan_answers()
+        done, plan_done = self.done_in_window(), self.done_in_window(self.plan_rows)
+
+        def share(s: Share | None) -> dict[str, Any] | None:
+            if s is None:
+                return None
+            return {
+                "done": s.hits,
+                "replications": s.n,
+                "share": round(s.share, 6),
+                "ci_low": round(s.low, 6),
+                "ci_high": round(s.high, 6),
+            }
+
+        return {
+            "now": {"minutes": round(self.now, 6), "text": self.clock(self.now)},
+            "actuals": {
+                "source": self.actuals.source,
+                "events": len(self.actuals.events),
+                "units_begun": list(self.actuals.units),
+                "units_committed": list(self.actuals.committed),
+            },
+            "window": None
+            if self.window is None
+            else {
+                "window": self.window.index,
+                "start_minutes": round(self.window.start, 6),
+                "end_minutes": round(self.window.end, 6),
+            },
+            "done_in_window": share(done),
+            "plan_done_in_window": share(plan_done),
+            "finish": None if answers is None else answers.as_dict(),
+            "plan_finish": None if plan is None else plan.as_dict(),
+            "units": [
+                {"unit": u.unit, "p_commit_in_window": round(u.replan, 6), "plan": round(u.plan, 6)}
+                for u in self.unit_shares()
+            ],
+            "next": [
+                {"unit": u.unit, "start_minutes": round(u.start, 6), "crew": u.crew}
+                for u in self.next_units()
+            ],
+            "replications": len(self.rows),
+            "failures": list(self.failures),
+        }
+
+
+def _window(scenario: Scenario, now: float) -> Window | None:
+    """The maintenance-window occurrence holding ``now``, else the next one; None without
+    windows."""
+    cal = Calendar.of(scenario.plan)
+    if cal.always_open:
+        return None
+    horizon = max(now, 1.0) * 2 + 7 * 24 * 60
+    for _ in range(20):
+        occurrences = [(a, b) for a, b in cal.intervals(0.0, horizon) if b > 0.0]
+        for k, (a, b) in enumerate(occurrences, start=1):
+            if b >= now - EPS:
+                return Window(k, max(a, 0.0), b)
+        horizon *= 2
+    return None
+
+
+def replan(
+    scenario: Scenario,
+    actuals: Actuals | Path | str | pd.DataFrame,
+    *,
+    now: float | str | datetime | None = None,
+    replications: int = 200,
+    seed: int | None = None,
+    deterministic: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> ReplanResult:
+    """Re-forecast ``scenario`` from ``actuals`` at ``now``.
+
+    ``actuals``: an :class:`~sim.model.actuals.Actuals`, or a file or DataFrame that
+    :func:`~sim.experiments.actuals.load_actuals` reads. ``now``: minutes from ``plan.start``,
+    a clock time (text, or a timezone-aware datetime) or None for the latest actual time.
+    ``replications``: Monte Carlo replications (0 to 1,000,000; 0 gives the recorded
+    replication only), each run under the re-forecast and under the plan alone on the same
+    seed. ``seed`` replaces ``plan.seed``; ``deterministic`` runs every duration not yet known
+    at its central value.
+
+    Raises :class:`~sim.common.errors.InputError` for bad actuals (file, row, column), a
+    ``now`` before the latest actual event, and actuals the plan cannot reproduce (the first
+    such step's row: a step it starts later than it actually started, or never runs).
+    """
+    base_scenario = with_seed(scenario, seed)
+    plan = base_scenario.plan
+    prepared = ReplanPrepared(*_parts(base_scenario))
+    read = (
+        actuals
+        if isinstance(actuals, Actuals)
+        else load_actuals(actuals, base_scenario, prepared=prepared)
+    )
+    latest = read.latest
+    at = (latest or 0.0) if now is None else now_minutes(now, plan, "--now")
+    if latest is not None and at < latest - EPS:
+        raise InputError(
+            "--now",
+            (),
+            f"expected a time at or after the latest actual event ({read.events[-1].where}),"
+            f" got one {latest - at:.1f} minutes before it",
+        )
+    try:
+        replay = Replay.from_events(read.events, at)
+    except ValueError as exc:  # read_actuals refuses these first: a guard
+        raise InputError(read.source, (), str(exc)) from exc
+    replanned = replace(prepared, replay=replay)
+    try:
+        rep = simulate(
+            base_scenario.estate,
+            prepared.units,
+            plan,
+            prepared.findings,
+            order=prepared.order,
+            deterministic=deterministic,
+            setup=prepared.setup,
+            replay=replay,
+        )
+    except ReplayMismatch as m:
+        raise _mismatch(m, read) from m
+    run = RunResult(
+        scenario=base_scenario,
+        units=prepared.units,
+        findings=prepared.findings,
+        order=prepared.order,
+        replication=rep,
+        summary=summarize(rep, base_scenario),
+    )
+    rows: tuple[ReplanRow, ...] = ()
+    plan_rows: tuple[ReplanRow, ...] = ()
+    failures: tuple[str, ...] = ()
+    if replications:
+        results = run_replications(
+            [replanned, prepared],
+            replications,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            deterministic=deterministic,
+            on_failure="collect",
+            names=["re-forecast", "plan"],
+        )
+        rows = tuple(r for r in results[0] if isinstance(r, ReplanRow))
+        plan_rows = tuple(r for r in results[1] if isinstance(r, ReplanRow))
+        failures = tuple(results.describe_failures(["re-forecast", "plan"]))
+    scope = len(out_of_scope(prepared.units, prepared.findings, plan))
+    return ReplanResult(
+        run=run,
+        actuals=read,
+        now=at,
+        rows=rows,
+        plan_rows=plan_rows,
+        failures=failures,
+        window=_window(base_scenario, at),
+        scope=scope,
+    )
+
+
+def _parts(scenario: Scenario) -> tuple[Any, ...]:
+    p = Prepared.of(scenario)
+    return (p.estate, p.plan, p.units, p.findings, p.order)
+
+
+def _mismatch(m: ReplayMismatch, actuals: Actuals) -> InputError:
+    uid, step, attempt = m.key
+    where = m.where or actuals.source
+    return InputError(
+        where,
+        (),
+        f"{uid} {step} (attempt {attempt}): the plan cannot reproduce this actual step:"
+        f" {m.what}. Fix the actuals, or the scenario (--set) to match the night",
+    )
+
+
+def actuals_csv(actuals: Actuals) -> str:
+    """``actuals.csv``: the actuals as read (minutes from ``plan.start``, in time order), in
+    the columns ``migsim replan`` reads back."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["time_min", "unit", "step", "outcome", "crew", "attempt", "where"])
+    for e in actuals.events:
+        w.writerow(
+            [
+                repr(e.time),
+                e.unit,
+                e.step,
+                e.outcome,
+                "" if e.crew is None else e.crew,
+                e.attempt,
+                e.where,
+            ]
+        )
+    return buf.getvalue()
+
+
+def write_replan(result: ReplanResult, out_dir: Path, force: bool = False) -> list[Path]:
+    """The files of a run (:func:`sim.experiments.run.write_run`, ``events.csv`` with its
+    ``source`` column), ``replications.csv`` and ``statistics.json`` of the re-forecast,
+    ``replan.json`` and ``actuals.csv``; all or nothing. Raises
+    :class:`~sim.common.errors.InputError` as :func:`write_run`."""
+    stats: dict[str, Any] = {
+        "replications": len(result.rows),
+        "failures": list(result.failures),
+        "metrics": metric_statistics(result.rows),
+    }
+    answers = result.answers()
+    if answers is not None:
+        stats["finish"] = answers.as_dict()
+
+    def extra(tmp: Path) -> list[str]:
+        names = []
+        if result.rows:
+            (tmp / "replications.csv").write_bytes(replications_csv(result.rows).encode("utf-8"))
+            (tmp / "statistics.json").write_bytes(
+                (json.dumps(stats, indent=2, allow_nan=False) + "\n").encode("utf-8")
+            )
+            names += ["replications.csv", "statistics.json"]
+        (tmp / "replan.json").write_bytes(
+            (json.dumps(result.as_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8")
+        )
+        (tmp / "actuals.csv").write_bytes(actuals_csv(result.actuals).encode("utf-8"))
+        return [*names, *REPLAN_FILES]
+
+    return write_run(result.run, out_dir, force, extra=extra, event_sources=result.event_sources())
