@@ -730,8 +730,10 @@ def replan(
         units.add_column("re-forecast", justify="right")
         units.add_column("the plan said", justify="right")
         for u in shares:
-            units.add_row(u.unit, f"{100 * u.replan:.1f} %", f"{100 * u.plan:.1f} %")
-        out.print(units)
+            if u.replan is not None and u.plan is not None:
+                units.add_row(u.unit, f"{100 * u.replan:.1f} %", f"{100 * u.plan:.1f} %")
+        if units.row_count:
+            out.print(units)
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
 
 

@@ -35,7 +35,12 @@ from sim.common.stats import CONFIDENCE
 from sim.engine.replay import EPS, Replay, ReplayMismatch
 from sim.engine.simulation import simulate, tally
 from sim.experiments.actuals import load_actuals
-from sim.experiments.answers import FinishAnswers, finish_answers, out_of_scope
+from sim.experiments.answers import (
+    FinishAnswers,
+    _done_percentile,
+    finish_answers,
+    out_of_scope,
+)
 from sim.experiments.replications import Prepared, ReplicationRow, row_of
 from sim.experiments.run import RunResult, with_seed, write_run
 from sim.experiments.runner import Progress, metric_statistics, replications_csv, run_replications
@@ -49,6 +54,9 @@ if TYPE_CHECKING:
 
 REPLAN_FILES = ("replan.json", "actuals.csv")
 """What ``migsim replan`` writes beside a run's files."""
+
+UNIT_Q = (10.0, 50.0, 90.0)
+"""The percentiles of each unit's Commit end in ``replan.json`` (the report's band)."""
 
 NEXT_UNITS = 10
 """Units listed as "start next" (the first ones the forecast starts after now; a presentation
@@ -109,11 +117,14 @@ class Share:
 @dataclass(frozen=True)
 class UnitShare:
     """A unit not committed by ``now``: P(its Commit ends by the end of the current window),
-    re-forecast and under the plan alone."""
+    re-forecast and under the plan alone (None without windows); and when its Commit ends in
+    the re-forecast at P10, P50 and P90 (minutes from ``plan.start``; None where that
+    percentile falls among the replications that never commit it)."""
 
     unit: str
-    replan: float
-    plan: float
+    replan: float | None
+    plan: float | None
+    commit: tuple[float | None, float | None, float | None] = (None, None, None)
 
 
 @dataclass(frozen=True)
@@ -193,20 +204,28 @@ class ReplanResult:
 
     def unit_shares(self) -> tuple[UnitShare, ...]:
         """Per unit in scope not committed by ``now``, in the run's order: P(its Commit ends by
-        the end of the current window), re-forecast and under the plan; empty without windows
-        or replications."""
-        if self.window is None or not self.rows:
+        the end of the current window), re-forecast and under the plan, and its Commit end at
+        P10, P50 and P90; empty without replications."""
+        if not self.rows:
             return ()
-        end = self.window.end + EPS
+        end = math.inf if self.window is None else self.window.end + EPS
         committed = set(self.actuals.committed)
         out_scope = out_of_scope(self.run.units, self.run.findings, self.run.scenario.plan)
+        ends = [dict(r.commits) for r in self.rows]
+        plan_ends = [dict(r.commits) for r in self.plan_rows]
 
-        def share(rows: Sequence[ReplanRow], uid: str) -> float:
-            hits = sum(1 for r in rows if dict(r.commits).get(uid, math.inf) <= end)
-            return hits / len(rows)
+        def share(per: Sequence[dict[str, float]], uid: str) -> float | None:
+            if self.window is None or not per:
+                return None
+            return sum(1 for c in per if c.get(uid, math.inf) <= end) / len(per)
+
+        def quantiles(uid: str) -> tuple[float | None, float | None, float | None]:
+            times = [c.get(uid, math.inf) for c in ends]
+            q = [_done_percentile(times, [math.isfinite(t) for t in times], p) for p in UNIT_Q]
+            return (q[0], q[1], q[2])
 
         return tuple(
-            UnitShare(uid, share(self.rows, uid), share(self.plan_rows, uid))
+            UnitShare(uid, share(ends, uid), share(plan_ends, uid), quantiles(uid))
             for uid in self.run.order
             if uid not in committed and uid not in out_scope
         )
@@ -298,7 +317,14 @@ class ReplanResult:
             "finish": None if answers is None else answers.as_dict(),
             "plan_finish": None if plan is None else plan.as_dict(),
             "units": [
-                {"unit": u.unit, "p_commit_in_window": round(u.replan, 6), "plan": round(u.plan, 6)}
+                {
+                    "unit": u.unit,
+                    "p_commit_in_window": _round(u.replan),
+                    "plan_p_commit_in_window": _round(u.plan),
+                    "commit_minutes": {
+                        f"P{p:g}": _round(m) for p, m in zip(UNIT_Q, u.commit, strict=True)
+                    },
+                }
                 for u in self.unit_shares()
             ],
             "next": [
@@ -308,6 +334,10 @@ class ReplanResult:
             "replications": len(self.rows),
             "failures": list(self.failures),
         }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
 
 
 def _window(scenario: Scenario, now: float) -> Window | None:
