@@ -446,10 +446,15 @@ def _progress(what: str) -> Iterator[Callable[[int, int], None]]:
     task = bar.add_task(what, total=None)
 
     def update(done: int, total: int) -> None:
+        if not bar.live.is_started:  # shown from the first count: a refusal before it prints alone
+            bar.start()
         bar.update(task, completed=done, total=total)
 
-    with bar:
+    try:
         yield update
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 def _stats_table(title: str, rows: Sequence[tuple[str, ...]], columns: Sequence[str]) -> Table:

@@ -130,29 +130,47 @@ class Dispatch(ABC):
         self.gang = simpy.Resource(env, capacity=1)
         """Held while one unit gathers several crews (:meth:`crews_for`): two gatherers never
         hold part of what the other waits for."""
-        self.pinned: Mapping[str, float] = {}
+        self.pinned: Mapping[str, Sequence[float]] = {}
         self.until = -math.inf
+        self.crew_at: Mapping[str, Sequence[tuple[float, int]]] = {}
 
-    def pin(self, first_start: Mapping[str, float], until: float) -> None:
+    def pin(
+        self,
+        starts: Mapping[str, Sequence[float]],
+        until: float,
+        crews: Mapping[str, Sequence[tuple[float, int]]] | None = None,
+    ) -> None:
         """A replan's past (:mod:`sim.engine.replay`): until minute ``until`` (its now), no
-        crew goes to a unit before its actual first start (``first_start``: the begun units),
-        nor to any other unit; a begun unit is admitted when it asks, its fit not asked again
-        (it did start)."""
-        self.pinned = first_start
+        crew goes to a unit before its first actual step start (``starts``: per begun unit,
+        its actual step starts in time order), nor to any other unit; a window fit that would
+        keep a unit from a step the actuals show it starting is not asked (it did start).
+        ``crews``: per unit, ``(start, crew)`` of its actual steps that name their crew: a crew
+        handed to it at such a start is that one when it is free."""
+        self.pinned = starts
         self.until = until
+        self.crew_at = crews or {}
 
-    def _forced(self, uid: str, now: float) -> bool:
-        return now <= self.until and uid in self.pinned
+    def _fit(self, uid: str, now: float, t: float | None) -> float | None:
+        """The plan's fit ``t`` for ``uid`` at ``now``, unless the actuals show the unit's next
+        step starting before it (or at all, when the plan says never): then that start."""
+        if now > self.until:
+            return t
+        nxt = next((s for s in self.pinned.get(uid, ()) if s >= now - REPLAY_EPS), None)
+        if nxt is None or (t is not None and t <= nxt + REPLAY_EPS):
+            return t
+        return max(now, nxt)
 
-    def _held(self, uid: str) -> Proc:
+    def _held(self, uid: str, members: Sequence[str] = ()) -> Proc:
         # Until the replan's now, a unit waits for its actual first start (the others for now)
         # before it asks for a crew; woken ahead of the crews handed back at that moment, as
-        # if it had been queueing (replay.Wake).
+        # if it had been queueing (replay.Wake). Crews gathered for several units: the first
+        # of them to begin.
         now = float(self.env.now)
         if now <= self.until:
-            at = self.pinned.get(uid, self.until - REPLAY_EPS)
+            cut = self.until - REPLAY_EPS
+            at = min(self.pinned.get(m, (cut,))[0] for m in (members or (uid,)))
             if now < at - REPLAY_EPS:
-                yield Wake(self.env, at - now)
+                yield Wake(self.env, at)
 
     @abstractmethod
     def priorities(self, order: Sequence[str]) -> Mapping[str, int]:
@@ -186,17 +204,32 @@ class Dispatch(ABC):
             yield from self._held(uid)
         req = self.crews.request(priority=self._key(uid))
         yield req
-        crew = min(self.free)
+        crew = self.pick(self.free, (uid,))
         self.free.discard(crew)
         return req, crew
 
-    def crews_for(self, uid: str, n: int, until: float = math.inf) -> Proc:
+    def pick(self, free: set[int], units: Sequence[str]) -> int:
+        """The crew of ``free`` a unit of ``units`` takes: the lowest-numbered; in a replan's
+        past, the one the actuals name for a step of theirs starting now, when it is free."""
+        if self.crew_at:
+            now = float(self.env.now)
+            if now <= self.until:
+                for uid in units:
+                    for s, c in self.crew_at.get(uid, ()):
+                        if abs(s - now) <= REPLAY_EPS and c in free:
+                            return c
+        return min(free)
+
+    def crews_for(
+        self, uid: str, n: int, until: float = math.inf, members: Sequence[str] = ()
+    ) -> Proc:
         """Up to ``n`` crews for ``uid``, ahead of every other request, gathered until minute
         ``until`` at the latest; returns the list of ``(request, crew)`` (shorter than ``n``
         when time ran out). One gatherer at a time, so gatherers never deadlock; everyone else
-        holds a crew for a bounded step, so the crews come."""
+        holds a crew for a bounded step, so the crews come. ``members``: the units the crews
+        are for (a replan holds the gathering until the first of them actually began)."""
         if self.pinned:
-            yield from self._held(uid)
+            yield from self._held(uid, members or (uid,))
         with self.gang.request() as turn:
             yield turn
             taken = []
@@ -213,7 +246,7 @@ class Dispatch(ABC):
                         break
                 else:
                     yield req
-                crew = min(self.free)
+                crew = self.pick(self.free, members or (uid,))
                 self.free.discard(crew)
                 taken.append((req, crew))
         return taken
@@ -249,8 +282,8 @@ class Dispatch(ABC):
         while True:
             now = float(self.env.now)
             t = self.fits(now, total(now))
-            if self.pinned and self._forced(uid, now):
-                t = now
+            if self.pinned:
+                t = self._fit(uid, now, t)
             if t is None:
                 return None
             if t > now:
@@ -270,8 +303,8 @@ class Dispatch(ABC):
                 yield slot  # granted at once: a slot was free
             now = float(self.env.now)
             t = self.fits(now, total(now))
-            if self.pinned and self._forced(uid, now):
-                t = now
+            if self.pinned:
+                t = self._fit(uid, now, t)
             if t is not None and t <= now:
                 self.started(uid)
                 return req, crew, slot
@@ -320,8 +353,8 @@ def _slot(policy: Dispatch, uid: str, total: SequenceLength | None) -> Proc:
         if total is not None:
             now = float(env.now)
             t = policy.fits(now, total(now))
-            if policy.pinned and policy._forced(uid, now):
-                t = now
+            if policy.pinned:
+                t = policy._fit(uid, now, t)
             if t is None:
                 return None
             if t > now:
@@ -331,8 +364,8 @@ def _slot(policy: Dispatch, uid: str, total: SequenceLength | None) -> Proc:
             return req, crew
         now = float(env.now)
         t = policy.fits(now, total(now))
-        if policy.pinned and policy._forced(uid, now):
-            t = now
+        if policy.pinned:
+            t = policy._fit(uid, now, t)
         if t is not None and t <= now:
             return req, crew
         policy.release(req, crew)

@@ -729,7 +729,13 @@ class Platform:
         # A replan runs every unit by the general path (its steps are pinned: _run).
         self.plain = self._plain_units() if replay is None else frozenset()
         if replay is not None:
-            self.dispatch.pin(replay.first_start, replay.now + EPS)
+            starts: dict[str, list[float]] = {}
+            crews: dict[str, list[tuple[float, int]]] = {}
+            for (uid, _, _), a in replay.steps.items():
+                starts.setdefault(uid, []).append(a.start)
+                if a.crew is not None:
+                    crews.setdefault(uid, []).append((a.start, a.crew))
+            self.dispatch.pin({u: sorted(s) for u, s in starts.items()}, replay.now + EPS, crews)
         self._prefetch()
 
     def _plain_units(self) -> frozenset[str]:
@@ -890,7 +896,7 @@ class Platform:
         if group.broken:
             return None
         if group.free:
-            crew = min(group.free)
+            crew = self.dispatch.pick(group.free, (uid,))
             group.free.discard(crew)
             return crew
         wake = self.env.event()
@@ -986,11 +992,11 @@ class Platform:
         now = float(self.env.now)
         if a is None:
             if now < replay.now - EPS:  # not begun by now: it begins now at the earliest
-                yield Wake(self.env, replay.now - now)
+                yield Wake(self.env, replay.now)
             return minutes, fail
         self._replayed.add(key)
         if now < a.start - EPS:
-            yield Wake(self.env, a.start - now)
+            yield Wake(self.env, a.start)
         elif now > a.start + EPS:
             self._mismatch(key, a.where, f"under the plan it starts at minute {now:.2f}", a.seq)
         now = float(self.env.now)
@@ -1721,7 +1727,7 @@ class Platform:
             # with the crews gathered if the group fits with them.
             latest = self._window_end(now) - bound(crews)
             self.dispatch.started(uid)
-            taken = yield from self.dispatch.crews_for(uid, crews, latest)
+            taken = yield from self.dispatch.crews_for(uid, crews, latest, group.members)
             now = self.now
             bound = self._group_bound(group, now)
             fits = [k for k in range(len(taken), 0, -1) if self.dispatch.fits(now, bound(k)) == now]

@@ -61,7 +61,8 @@ class ActualStep:
     """One attempt of a step as it actually ran: its start, its end (``None``: still running at
     ``now``) and whether it failed; ``where`` and ``end_where``: where the actuals say so
     (``actuals.csv:12``, for messages); ``seq``: the position of its start among the actual
-    events (the first mismatch reported is the earliest)."""
+    events (the first mismatch reported is the earliest); ``crew``: the crew its start names
+    (None: not said)."""
 
     start: float
     end: float | None = None
@@ -69,6 +70,7 @@ class ActualStep:
     where: str | None = None
     end_where: str | None = None
     seq: int = 0
+    crew: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class Replay:
         when there is one, is kept for messages) at ``now`` (default: the latest event's time).
         Events of other outcomes (``not_migrated``) are left out. Raises ``ValueError`` for an
         end with no start, a second start or end of one attempt, or an event after ``now``."""
-        starts: dict[StepKey, tuple[float, str | None, int]] = {}
+        starts: dict[StepKey, tuple[float, str | None, int, int | None]] = {}
         ends: dict[StepKey, tuple[float, bool, str | None]] = {}
         latest = -math.inf
         for seq, e in enumerate(events):
@@ -112,14 +114,14 @@ class Replay:
             if e.outcome == "start":
                 if key in starts:
                     raise ValueError(f"{key}: started twice")
-                starts[key] = (e.time, row, seq)
+                starts[key] = (e.time, row, seq, getattr(e, "crew", None))
             else:
                 if key not in starts or key in ends:
                     raise ValueError(f"{key}: an end without its start, or ended twice")
                 ends[key] = (e.time, e.outcome == "fail", row)
         at = latest if now is None else now
         steps = {}
-        for key, (start, row, seq) in starts.items():
+        for key, (start, row, seq, crew) in starts.items():
             end = ends.get(key)
             steps[key] = ActualStep(
                 start,
@@ -128,6 +130,7 @@ class Replay:
                 row,
                 None if end is None else end[2],
                 seq,
+                crew,
             )
         return cls.of(max(at, 0.0), steps)
 
@@ -154,16 +157,17 @@ class ReplayMismatch(Exception):
 
 
 class Wake(simpy.Event):
-    """A timeout processed before every ordinary event at its time (SimPy's ``URGENT``
-    priority, as its ``Initialize`` uses): a unit held until a moment is back in the crew queue
-    before any crew handed back at that moment is given out, as it would be had it queued
-    earlier. Built as SimPy's own :class:`simpy.events.Timeout` is."""
+    """An event at minute ``at`` exactly (:func:`exact_delay`), processed before every
+    ordinary event at that time (SimPy's ``URGENT`` priority, as its ``Initialize`` uses): a
+    unit held until a moment is back in the crew queue before any crew handed back at that
+    moment is given out, as it would be had it queued earlier. Built as SimPy's own
+    :class:`simpy.events.Timeout` is."""
 
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
+    def __init__(self, env: simpy.Environment, at: float) -> None:
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, URGENT, delay)
+        env.schedule(self, URGENT, exact_delay(float(env.now), at))
 
 
 def exact_delay(now: float, end: float) -> float:

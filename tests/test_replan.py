@@ -1,0 +1,259 @@
+"""migsim replan (issue 17): a re-forecast conditioned on what has happened.
+
+The engine's promise, checked by arithmetic: actuals equal to the first k events of a
+deterministic run make a deterministic replan reproduce the rest of that run exactly; a Prepare
+60 minutes longer than planned moves the finish by exactly 60 minutes, or to the next window.
+Then the command: its answers, files and refusals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.experiments.replan import replan
+from sim.experiments.run import run_scenario
+from sim.model.scenario import Scenario, load_scenario
+from sim.outputs.records import Event, Replication
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+CONTOSO = SCENARIOS / "contoso.yaml"
+NIGHT = SCENARIOS / "contoso-night-actuals.csv"
+
+CASES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "contoso": ("contoso.yaml", ()),
+    "contoso-failures": (
+        "contoso.yaml",
+        ("plan.failures.prepare=0.3", "plan.failures.commit=0.2", "plan.failures.validate=0.2"),
+    ),
+    "contoso-prepare-ahead": ("contoso.yaml", ("plan.dispatch=prepare_ahead",)),
+    "clean": ("clean.yaml", ()),
+    "kitchen-sink": ("kitchen-sink.yaml", ("plan.ordering=smallest_first",)),
+    "small-what-if": ("small-what-if.yaml", ()),
+    "weekend-2000": ("weekend-2000.yaml", ()),
+}
+"""The shipped scenarios (and contoso under failures and the other dispatch policy)."""
+
+_BASE: dict[str, tuple[Scenario, Replication]] = {}
+
+
+def _base(case: str) -> tuple[Scenario, Replication]:
+    if case not in _BASE:
+        name, overrides = CASES[case]
+        sc = load_scenario(SCENARIOS / name, list(overrides))
+        _BASE[case] = (sc, run_scenario(sc, deterministic=True).replication)
+    return _BASE[case]
+
+
+def _steps(events: tuple[Event, ...]) -> list[Event]:
+    return [e for e in events if e.outcome in ("start", "end", "fail")]
+
+
+def frame(events: list[Event]) -> pd.DataFrame:
+    """Actuals as a notebook passes them: a DataFrame in events.csv's columns (exact minutes)."""
+    return pd.DataFrame(
+        {
+            "time_min": [e.time for e in events],
+            "unit": [e.unit for e in events],
+            "step": [e.step for e in events],
+            "outcome": [e.outcome for e in events],
+            "attempt": [e.attempt for e in events],
+            "crew": pd.array([e.crew for e in events], dtype="Int64"),
+        }
+    )
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(case=st.sampled_from(sorted(CASES)), fraction=st.floats(0.0, 1.0))
+def test_a_replan_on_the_first_k_events_reproduces_the_rest_of_the_run(
+    case: str, fraction: float
+) -> None:
+    sc, base = _base(case)
+    steps = _steps(base.events)
+    k = max(1, round(fraction * len(steps)))
+    result = replan(sc, frame(steps[:k]), deterministic=True, replications=0)
+    rep = result.run.replication
+    assert result.now == steps[k - 1].time
+    # The same events, each at the same time on the same crew (events at one minute may be
+    # listed in another order: a unit held until its actual start queues again at that
+    # minute), the same windows, the same outcome of every unit.
+    assert sorted(rep.events, key=_event_key) == sorted(base.events, key=_event_key), case
+    assert [e.time for e in rep.events] == [e.time for e in base.events], case
+    assert rep.windows == base.windows, case
+    assert rep.outcomes == base.outcomes, case
+
+
+def _event_key(e: Event) -> tuple[float, str, str, str, int, int]:
+    return (e.time, e.unit, e.step, e.outcome, e.attempt, -1 if e.crew is None else e.crew)
+
+
+def _critical(sc: Scenario) -> tuple[Replication, Event, Event]:
+    """The base run, and the Prepare start and end of the unit whose last step ends last."""
+    base = run_scenario(sc, deterministic=True).replication
+    last = max(_steps(base.events), key=lambda e: e.time).unit
+    start = next(
+        e for e in base.events if (e.unit, e.step, e.outcome) == (last, "prepare", "start")
+    )
+    end = next(e for e in base.events if (e.unit, e.step, e.outcome) == (last, "prepare", "end"))
+    return base, start, end
+
+
+def _late_prepare(base: Replication, start: Event, end: Event, late: float) -> list[Event]:
+    """What the night looks like when that Prepare overran by ``late`` minutes: the run's
+    events until its late end, but the unit's own only up to its Prepare start, then that
+    Prepare's end ``late`` minutes after the planned one."""
+    until = end.time + late
+    out = [
+        e
+        for e in _steps(base.events)
+        if e.time <= until and not (e.unit == start.unit and e.time >= end.time)
+    ]
+    return [*out, end._replace(time=until)]
+
+
+def test_a_prepare_60_minutes_late_moves_the_finish_60_minutes() -> None:
+    # No window boundary: contoso around the clock, crews enough that no unit waits for one.
+    sc = load_scenario(CONTOSO, ["plan.maintenance_windows=[]", "plan.crews=12"])
+    base, start, end = _critical(sc)
+    actuals = _late_prepare(base, start, end, 60.0)
+    result = replan(sc, frame(actuals), deterministic=True, replications=0)
+    rep = result.run.replication
+    assert rep.makespan == pytest.approx(base.makespan + 60.0, abs=1e-9)
+    # and nothing but that unit's later steps moved
+    moved = {e.unit for e in rep.events if e not in base.events}
+    assert moved == {start.unit}
+
+
+def test_a_prepare_60_minutes_late_moves_the_finish_to_the_next_window() -> None:
+    # One nightly window just long enough for the plan: 60 minutes more no longer fit in it.
+    probe = load_scenario(CONTOSO, ["plan.maintenance_windows=[]", "plan.crews=12"])
+    minutes = run_scenario(probe, deterministic=True).replication.makespan
+    hours = int(minutes // 60) + 1  # the plan fits, with less than an hour to spare
+    window = f"plan.maintenance_windows=[{{every: day, at: '22:00', for: {hours}h}}]"
+    sc = load_scenario(CONTOSO, [window, "plan.crews=12"])
+    base, start, end = _critical(sc)
+    assert base.makespan <= hours * 60  # the plan is done in the first window
+    result = replan(
+        sc, frame(_late_prepare(base, start, end, 60.0)), deterministic=True, replications=0
+    )
+    rep = result.run.replication
+    next_window = 24 * 60.0  # the next night's window opens a day after the first
+    assert rep.makespan > next_window
+    commit = next(
+        e for e in rep.events if (e.unit, e.step, e.outcome) == (start.unit, "commit", "start")
+    )
+    assert commit.time >= next_window
+
+
+# ---- the command -------------------------------------------------------------------------------
+
+
+def migsim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_replan_of_the_shipped_night_answers_in_clock_time(tmp_path: Path) -> None:
+    out = tmp_path / "night"
+    args = ("replan", str(CONTOSO), "--actuals", str(NIGHT), "--now", "2026-12-06T01:30Z")
+    r = migsim(*args, "--replications", "50", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "P(done in this window" in r.stdout and "Finish P80" in r.stdout
+    assert "Sun 2026-12-06" in r.stdout  # clock times in the plan's zone
+    data = json.loads((out / "replan.json").read_text("utf-8"))
+    assert data["now"]["minutes"] == 210.0
+    assert data["actuals"]["events"] == 64 and data["replications"] == 50
+    assert data["window"] == {"window": 1, "start_minutes": 0.0, "end_minutes": 480.0}
+    done = data["done_in_window"]
+    assert done["replications"] == 50 and 0 <= done["done"] <= 50
+    # the answers are the statistics of the rows written
+    rows = list(csv.DictReader(io.StringIO((out / "replications.csv").read_text("utf-8"))))
+    assert len(rows) == 50
+    ends = [float(row["makespan_hours"]) * 60 for row in rows]
+    in_window = sum(1 for m in ends if m <= 480.0 + 1e-6)
+    assert done["done"] == in_window
+    # every actual event is marked actual in events.csv, at its time; the rest is forecast
+    events = list(csv.DictReader(io.StringIO((out / "events.csv").read_text("utf-8"))))
+    actual = [e for e in events if e["source"] == "actual"]
+    assert len(actual) == 64
+    assert all(float(e["time_min"]) <= 210.0 for e in actual)
+    assert all(float(e["time_min"]) >= 210.0 - 1e-9 for e in events if e["source"] == "forecast")
+    # the same seed gives the same bytes
+    again = tmp_path / "again"
+    r2 = migsim(*args, "--replications", "50", "--out", str(again))
+    assert r2.returncode == 0, r2.stderr
+    for name in ("replan.json", "replications.csv", "events.csv", "windows.csv"):
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_replan_refuses_a_now_before_the_latest_actual(tmp_path: Path) -> None:
+    r = migsim(
+        "replan",
+        str(CONTOSO),
+        "--actuals",
+        str(NIGHT),
+        "--now",
+        "2026-12-06T00:30Z",
+        "--out",
+        str(tmp_path / "x"),
+        "--replications",
+        "0",
+    )
+    assert r.returncode == 2
+    assert "--now" in r.stderr and "latest actual event" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_replan_refuses_bad_actuals_with_file_row_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    lines = NIGHT.read_text("utf-8").splitlines()
+    row = next(i for i, line in enumerate(lines) if ",vnet-prod," in line)
+    lines[row] = lines[row].replace(",vnet-prod,", ",vnet-prd,")
+    bad.write_text("\n".join(lines) + "\n", "utf-8")
+    r = migsim("replan", str(CONTOSO), "--actuals", str(bad), "--out", str(tmp_path / "x"))
+    assert r.returncode == 2
+    assert f"bad.csv:{row + 1}" in r.stderr and "unit" in r.stderr and "vnet-prd" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_replan_refuses_actuals_the_plan_cannot_reproduce(tmp_path: Path) -> None:
+    # A third unit started while both crews were busy: under the plan (2 crews) it cannot start
+    # then. The refusal names the row.
+    _, base = _base("contoso")
+    steps = _steps(base.events)
+    busy = [e for e in steps if e.time < 30.0]
+    begun = {e.unit for e in busy}
+    outsider = next(e.unit for e in steps if e.unit not in begun and e.step == "validate")
+    actuals = [*busy, Event(10.0, outsider, "validate", "start", None, 1)]
+    path = tmp_path / "three.csv"
+    frame(sorted(actuals, key=lambda e: e.time)).to_csv(path, index=False)
+    r = migsim(
+        "replan",
+        str(CONTOSO),
+        "--actuals",
+        str(path),
+        "--out",
+        str(tmp_path / "x"),
+        "--replications",
+        "0",
+    )
+    assert r.returncode == 2, r.stdout
+    assert "three.csv:" in r.stderr and outsider in r.stderr
+    assert "cannot reproduce" in r.stderr or "crew" in r.stderr
+    assert "Traceback" not in r.stderr
