@@ -998,7 +998,9 @@ class Platform:
         if now < a.start - EPS:
             yield Wake(self.env, a.start)
         elif now > a.start + EPS:
-            self._mismatch(key, a.where, f"under the plan it starts at minute {now:.2f}", a.seq)
+            self._mismatches.append(
+                ReplayMismatch(key, a.where, "the plan starts it later", a.seq, now, a.start)
+            )
         now = float(self.env.now)
         if a.end is None:  # running at now: what it has run and what is left (the sampler's)
             if now + minutes < replay.now - EPS:  # a fixed step already past its length: overdue

@@ -146,13 +146,24 @@ class Replay:
 class ReplayMismatch(Exception):
     """The plan cannot reproduce an actual step: ``key`` (unit, step, attempt), ``where`` the
     actuals show it (``actuals.csv:12``; None when not known), ``seq`` its position among
-    them, and what the plan does instead."""
+    them, and what the plan does instead; ``at``, when the plan starts it later than it
+    actually started (``actual``), the minute it does."""
 
-    def __init__(self, key: StepKey, where: str | None, what: str, seq: int = 0) -> None:
+    def __init__(
+        self,
+        key: StepKey,
+        where: str | None,
+        what: str,
+        seq: int = 0,
+        at: float | None = None,
+        actual: float | None = None,
+    ) -> None:
         self.key = key
         self.where = where
         self.what = what
         self.seq = seq
+        self.at = at  # the minute the plan starts it (None: never, or not a start)
+        self.actual = actual  # the minute it actually started
         super().__init__(f"{key[0]} {key[1]} attempt {key[2]}: {what}")
 
 

@@ -22,7 +22,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
@@ -416,7 +416,8 @@ def replan(
             replay=replay,
         )
     except ReplayMismatch as m:
-        raise _mismatch(m, read) from m
+        empty = FinishAnswers(0, plan.timezone, plan.start, (), (), 0, 0, None)
+        raise _mismatch(m, read, empty.clock) from m
     run = RunResult(
         scenario=base_scenario,
         units=prepared.units,
@@ -460,14 +461,20 @@ def _parts(scenario: Scenario) -> tuple[Any, ...]:
     return (p.estate, p.plan, p.units, p.findings, p.order)
 
 
-def _mismatch(m: ReplayMismatch, actuals: Actuals) -> InputError:
+def _mismatch(m: ReplayMismatch, actuals: Actuals, clock: Callable[[float], str]) -> InputError:
     uid, step, attempt = m.key
     where = m.where or actuals.source
+    what = m.what
+    if m.at is not None and m.actual is not None:
+        what = (
+            f"it started at {clock(m.actual)}, but under the plan it cannot start before"
+            f" {clock(m.at)} (every crew busy, or a step before it not done)"
+        )
     return InputError(
         where,
         (),
         f"{uid} {step} (attempt {attempt}): the plan cannot reproduce this actual step:"
-        f" {m.what}. Fix the actuals, or the scenario (--set) to match the night",
+        f" {what}. Fix the actuals, or the scenario (--set) to match the night",
     )
 
 
