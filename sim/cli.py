@@ -664,6 +664,12 @@ def _answers_table(answers: FinishAnswers) -> Table:
     help="Monte Carlo replications of the rest of the night (and of the plan alone, on the same"
     " seeds, for what changed).",
 )
+@click.option(
+    "--advise",
+    is_flag=True,
+    help="Also compare the next decisions (continue, or skip one of the next units and leave it"
+    " for the next window) by P(done in this window), on the same replications.",
+)
 @workers_option
 @scheduler_option
 @allow_failures_option
@@ -678,6 +684,7 @@ def replan(
     seed: int | None,
     deterministic: bool,
     replications: int,
+    advise: bool,
     workers: int | None,
     scheduler: str | None,
     allow_failures: bool,
@@ -708,10 +715,10 @@ def replan(
             workers=workers,
             scheduler=scheduler,
             progress=progress,
+            advise=advise,
         )
-    _replications_failed(
-        len(result.failures), 2 * replications, list(result.failures), allow_failures
-    )
+    asked = (2 + max(0, len(result.advice) - 1)) * replications
+    _replications_failed(len(result.failures), asked, list(result.failures), allow_failures)
     with out.status("Drawing the timeline and writing results..."):
         paths = write_replan(result, out_dir, force)
     zone = result.run.scenario.plan.timezone
@@ -739,6 +746,24 @@ def replan(
                 units.add_row(u.unit, f"{100 * u.replan:.1f} %", f"{100 * u.plan:.1f} %")
         if units.row_count:
             out.print(units)
+    if result.advice:
+        advice = Table(
+            title="What to do next: P(every other unit committed in this window), on the same"
+            " replications",
+            title_justify="left",
+        )
+        advice.add_column("decision", style="bold")
+        advice.add_column("leaves for the next window")
+        advice.add_column("P(the others committed in it)", justify="right")
+        advice.add_column("against continuing (95 % CI)", justify="right")
+        for a in result.advice:
+            against = (
+                ""
+                if a.what == "continue"
+                else f"{100 * a.diff:+.1f} pts ({100 * a.low:+.1f} to {100 * a.high:+.1f})"
+            )
+            advice.add_row(a.what, ", ".join(a.skipped) or "-", a.share.text(), against)
+        out.print(advice)
     out.print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}/", soft_wrap=True)
 
 

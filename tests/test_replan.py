@@ -257,3 +257,53 @@ def test_replan_refuses_actuals_the_plan_cannot_reproduce(tmp_path: Path) -> Non
     assert "three.csv:" in r.stderr and outsider in r.stderr
     assert "cannot reproduce" in r.stderr or "crew" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_advise_compares_skipping_each_next_unit_on_the_same_replications() -> None:
+    # A six-hour window: at 01:30 the plan no longer fits; leaving one unit for the next window
+    # lets the others commit in this one.
+    six = (
+        "plan.maintenance_windows=[{every: saturday, at: '22:00', for: 6h},"
+        " {every: sunday, at: '22:00', for: 6h}]"
+    )
+    sc = load_scenario(CONTOSO, [six])
+    result = replan(sc, NIGHT, now="2026-12-06T01:30Z", replications=60, advise=True)
+    assert result.window is not None and result.window.end == 360.0
+    advice = {a.what: a for a in result.advice}
+    cont = advice["continue"]
+    assert cont.skipped == () and cont.diff == 0.0
+    # continue's share is counted from the re-forecast's own rows: every unit committed by 04:00
+    assert result.scope == 0  # contoso blocks no unit: every unit is in scope
+    scope = result.run.order
+    hits = sum(
+        1 for r in result.rows if all(dict(r.commits).get(u, 1e18) <= 360.0 + 1e-6 for u in scope)
+    )
+    assert cont.share.hits == hits and cont.share.n == 60
+    skips = [a for a in result.advice if a.what != "continue"]
+    assert 1 <= len(skips) <= 8
+    for a in skips:
+        unit = a.what.removeprefix("skip ")
+        assert unit in a.skipped and unit not in result.actuals.units  # not begun by now
+        # the paired difference is the difference of the shares (the same 60 replications)
+        assert a.diff == pytest.approx(a.share.share - cont.share.share, abs=1e-12)
+    assert result.advice[0].share.share == max(a.share.share for a in result.advice)
+    assert max(a.share.share for a in skips) > cont.share.share
+    data = result.as_dict()["advice"]
+    assert [d["what"] for d in data] == [a.what for a in result.advice]
+
+
+def test_advise_needs_windows(tmp_path: Path) -> None:
+    r = migsim(
+        "replan",
+        str(CONTOSO),
+        "--actuals",
+        str(NIGHT),
+        "--advise",
+        "--replications",
+        "5",
+        "--set",
+        "plan.maintenance_windows=[]",
+        "--out",
+        str(tmp_path / "x"),
+    )
+    assert r.returncode == 2 and "--advise" in r.stderr and "maintenance windows" in r.stderr

@@ -1376,7 +1376,10 @@ class Platform:
             )
             yield from self._finish(uid, None)
             return
-        yield from self.dispatch.begin(uid, self.not_before.get(uid, 0.0))
+        not_before = self.not_before.get(uid, 0.0)
+        if self.replay is not None and self.replay.deferred:
+            not_before = max(not_before, self.replay.deferred.get(uid, 0.0))
+        yield from self.dispatch.begin(uid, not_before)
         disruptive = bool(self.window_pre[uid] or self.shared_pre[uid])
         jit = uid in self.group_of or self.dispatch.runs_just_in_time(uid, disruptive)
         if uid not in self.group_of:  # a group's unit runs them on its group's crew

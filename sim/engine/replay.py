@@ -76,11 +76,14 @@ class ActualStep:
 @dataclass(frozen=True)
 class Replay:
     """What has happened by minute ``now`` (minutes from ``plan.start``): each step attempt the
-    actuals show. ``first_start``: each begun unit's first actual step start (derived)."""
+    actuals show. ``first_start``: each begun unit's first actual step start (derived).
+    ``deferred``: units the operator leaves for later (``migsim replan --advise``: skip a
+    unit), each with the minute it may begin at the earliest."""
 
     now: float
     steps: Mapping[StepKey, ActualStep]
     first_start: Mapping[str, float] = field(default_factory=dict)
+    deferred: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, now: float, steps: Mapping[StepKey, ActualStep]) -> Replay:

@@ -28,10 +28,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 from scipy.stats import binomtest
 
 from sim.common.errors import InputError
-from sim.common.stats import CONFIDENCE
+from sim.common.stats import CONFIDENCE, mean_ci
 from sim.engine.replay import EPS, Replay, ReplayMismatch
 from sim.engine.simulation import simulate, tally
 from sim.experiments.actuals import load_actuals
@@ -54,6 +55,10 @@ if TYPE_CHECKING:
 
 REPLAN_FILES = ("replan.json", "actuals.csv")
 """What ``migsim replan`` writes beside a run's files."""
+
+ADVISE_UNITS = 8
+"""``--advise`` compares skipping each of the next units the forecast starts, this many at most
+(a presentation and run-time choice: each is a full set of replications)."""
 
 UNIT_Q = (10.0, 50.0, 90.0)
 """The percentiles of each unit's Commit end in ``replan.json`` (the report's band)."""
@@ -137,6 +142,23 @@ class NextUnit:
 
 
 @dataclass(frozen=True)
+class Advice:
+    """One next decision (``migsim replan --advise``): ``what`` it is, the units it leaves for
+    the next window (``skipped``: the unit and those that must wait for it), P(every other unit
+    in scope committed by the end of this window) with its Wilson interval, and its difference
+    from continuing as planned on the same replications (paired, 95 % t interval). Commits, not
+    the last step: a skipped unit's own steps run in the next window, and a post-step after the
+    window's last Commit does not undo the night."""
+
+    what: str
+    skipped: tuple[str, ...]
+    share: Share
+    diff: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
 class ReplanResult:
     """A re-forecast (:func:`replan`): the recorded replication conditioned on the actuals
     (``run``), the actuals and ``now`` (minutes from ``plan.start``), the Monte Carlo rows of
@@ -150,6 +172,8 @@ class ReplanResult:
     failures: tuple[str, ...]
     window: Window | None
     scope: int
+    advice: tuple[Advice, ...] = ()
+    """With ``advise``: continue, then each unit skipped, best first."""
 
     # ---- what happened and what is forecast -------------------------------------------------
 
@@ -331,9 +355,81 @@ class ReplanResult:
                 {"unit": u.unit, "start_minutes": round(u.start, 6), "crew": u.crew}
                 for u in self.next_units()
             ],
+            "advice": [
+                {
+                    "what": a.what,
+                    "skipped": list(a.skipped),
+                    **(share(a.share) or {}),
+                    "diff_vs_continue": round(a.diff, 6),
+                    "diff_low": round(a.low, 6),
+                    "diff_high": round(a.high, 6),
+                }
+                for a in self.advice
+            ],
             "replications": len(self.rows),
             "failures": list(self.failures),
         }
+
+
+def _skips(
+    run: RunResult, actuals: Actuals, out_scope: frozenset[str], now: float
+) -> list[tuple[str, frozenset[str]]]:
+    """The ``skip`` decisions: each of the first :data:`ADVISE_UNITS` units not begun that the
+    recorded forecast starts after ``now``, with the units that must wait for it."""
+    begun = set(actuals.units)
+    dag = run.units.dag
+    first: dict[str, float] = {}
+    for e in run.replication.events:
+        if e.outcome == "start" and e.unit not in begun and e.unit not in out_scope:
+            first.setdefault(e.unit, e.time)
+    out = []
+    for uid in list(first)[:ADVISE_UNITS]:
+        waiting = frozenset({uid, *nx.descendants(dag, uid)}) - out_scope
+        out.append((f"skip {uid}", waiting))
+    return out
+
+
+def _in_window(row: ReplanRow, need: frozenset[str], end: float) -> bool:
+    commits = dict(row.commits)
+    return all(commits.get(uid, math.inf) <= end for uid in need)
+
+
+def _advice(
+    prepared: Prepared,
+    out_scope: frozenset[str],
+    window: Window,
+    rows: Sequence[ReplanRow],
+    options: Sequence[tuple[str, frozenset[str]]],
+    results: Sequence[Sequence[object]],
+) -> tuple[Advice, ...]:
+    """Continue and each skip, by P(the rest done in this window), on paired replications."""
+    scope = frozenset(prepared.order) - out_scope
+    end = window.end + EPS
+    base = {r.replication: _in_window(r, scope, end) for r in rows}
+    out = []
+    for (what, skipped), got in [
+        (("continue", frozenset()), rows),
+        *zip(options, results, strict=True),
+    ]:
+        alt = {
+            r.replication: _in_window(r, scope - skipped, end)
+            for r in got
+            if isinstance(r, ReplanRow)
+        }
+        paired = [float(alt[i]) - float(base[i]) for i in alt if i in base]
+        ci = mean_ci(paired) if paired else None
+        hits = sum(alt.values())
+        out.append(
+            Advice(
+                what,
+                tuple(u for u in prepared.order if u in skipped),
+                Share.of(hits, len(alt)),
+                0.0 if ci is None else ci.estimate,
+                0.0 if ci is None or math.isnan(ci.low) else ci.low,
+                0.0 if ci is None or math.isnan(ci.high) else ci.high,
+            )
+        )
+    return tuple(sorted(out, key=lambda a: -a.share.share))
 
 
 def _round(x: float | None) -> float | None:
@@ -367,6 +463,7 @@ def replan(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    advise: bool = False,
 ) -> ReplanResult:
     """Re-forecast ``scenario`` from ``actuals`` at ``now``.
 
@@ -376,7 +473,9 @@ def replan(
     ``replications``: Monte Carlo replications (0 to 1,000,000; 0 gives the recorded
     replication only), each run under the re-forecast and under the plan alone on the same
     seed. ``seed`` replaces ``plan.seed``; ``deterministic`` runs every duration not yet known
-    at its central value.
+    at its central value. ``advise``: also compare the next decisions (continue, or skip one of
+    the next units the forecast starts: :data:`ADVISE_UNITS`) by P(done in this window), on the
+    same replications (:class:`Advice`); needs windows and replications.
 
     Raises :class:`~sim.common.errors.InputError` for bad actuals (file, row, column), a
     ``now`` before the latest actual event, and actuals the plan cannot reproduce (the first
@@ -429,21 +528,51 @@ def replan(
     rows: tuple[ReplanRow, ...] = ()
     plan_rows: tuple[ReplanRow, ...] = ()
     failures: tuple[str, ...] = ()
+    window = _window(base_scenario, at)
+    out_scope = out_of_scope(prepared.units, prepared.findings, plan)
+    options: list[tuple[str, frozenset[str]]] = []
+    if advise:
+        if window is None:
+            raise InputError(
+                "--advise",
+                (),
+                "compares the next decisions by P(done in this window); expected a plan with"
+                " maintenance windows (plan.maintenance_windows)",
+            )
+        if not replications:
+            raise InputError("--advise", (), "expected --replications 1 or more with it")
+        options = _skips(run, read, out_scope, at)
+    alternatives = [replanned, prepared] + [
+        replace(replanned, replay=replace(replay, deferred=dict.fromkeys(units, window.end)))
+        for _, units in options
+        if window is not None
+    ]
+    names = ["re-forecast", "plan", *(what for what, _ in options)]
+    advice: tuple[Advice, ...] = ()
     if replications:
         results = run_replications(
-            [replanned, prepared],
+            alternatives,
             replications,
             workers=workers,
             scheduler=scheduler,
             progress=progress,
             deterministic=deterministic,
             on_failure="collect",
-            names=["re-forecast", "plan"],
+            names=names,
         )
         rows = tuple(r for r in results[0] if isinstance(r, ReplanRow))
         plan_rows = tuple(r for r in results[1] if isinstance(r, ReplanRow))
-        failures = tuple(results.describe_failures(["re-forecast", "plan"]))
-    scope = len(out_of_scope(prepared.units, prepared.findings, plan))
+        failures = tuple(results.describe_failures(names))
+        if options and window is not None:
+            advice = _advice(
+                prepared,
+                out_scope,
+                window,
+                rows,
+                options,
+                [results[k] for k in range(2, len(names))],
+            )
+    scope = len(out_scope)
     return ReplanResult(
         run=run,
         actuals=read,
@@ -451,8 +580,9 @@ def replan(
         rows=rows,
         plan_rows=plan_rows,
         failures=failures,
-        window=_window(base_scenario, at),
+        window=window,
         scope=scope,
+        advice=advice,
     )
 
 
