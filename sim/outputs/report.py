@@ -2122,8 +2122,10 @@ def _night_figure(res: ResultsDir, night: Night, figure: _Figures) -> str:
     """The picture of the night (:func:`sim.outputs.plots.night`), or a line saying what it
     needs."""
     if res.events is None or res.sources is None:
-        what = "events.csv is missing" if res.events is None else "events.csv has no source column"
-        return _note(f"no picture of the night: {what} (`migsim replan` writes it)")
+        return _note(
+            "no picture of the night: it needs events.csv with its source column (`migsim"
+            " replan` writes it)"
+        )
     s = res.summary or {}
     name = str(s.get("scenario_name") or (res.scenario or {}).get("name") or "")
     horizon = max([night.now, *(e.time for e in res.events), *(w.end for w in res.windows or ())])
@@ -2288,8 +2290,13 @@ def _section_night(res: ResultsDir, figure: _Figures) -> str:
                 cls="night-answers",
             )
         )
-    elif night.window is None:
-        parts.append(_note("no maintenance windows in the plan: no P(done in this window)"))
+    if night.window is None:
+        parts.append(
+            _note(
+                "no maintenance windows in the plan: P(done in this window) and P(Commit in this"
+                " window) do not apply"
+            )
+        )
 
     if night.next:
         parts.append(
@@ -2306,11 +2313,7 @@ def _section_night(res: ResultsDir, figure: _Figures) -> str:
             )
         )
     if night.units:
-        head = (
-            f"P(Commit in window {night.window[0]})"
-            if night.window is not None
-            else "P(Commit in this window)"
-        )
+        head = f"P(Commit in window {night.window[0]})" if night.window is not None else ""
         unit_rows = []
         # least likely to commit in this window first, then by when the Commit ends (P50)
         for u in sorted(
@@ -2326,11 +2329,14 @@ def _section_night(res: ResultsDir, figure: _Figures) -> str:
                 and u.p_commit < u.plan_p_commit
             )
             p = "–" if u.p_commit is None else esc(_pct(u.p_commit))
+            shares = [
+                f'<span class="bad">{p}</span>' if behind else p,
+                "–" if u.plan_p_commit is None else esc(_pct(u.plan_p_commit)),
+            ]
             unit_rows.append(
                 [
                     esc(u.unit),
-                    f'<span class="bad">{p}</span>' if behind else p,
-                    "–" if u.plan_p_commit is None else esc(_pct(u.plan_p_commit)),
+                    *(shares if night.window is not None else []),
                     *(esc(_night_short(res, m)) for m in u.commit),
                 ]
             )
@@ -2354,9 +2360,19 @@ def _section_night(res: ResultsDir, figure: _Figures) -> str:
         parts.append(
             f"<details{opened} class=night-units><summary>{summary}</summary>"
             + _table(
-                ["unit", f"{head}: re-forecast", "the plan said", "Commit P10", "P50", "P90"],
+                [
+                    "unit",
+                    *(
+                        [f"{head}: re-forecast", "the plan said"]
+                        if night.window is not None
+                        else []
+                    ),
+                    "Commit P10",
+                    "P50",
+                    "P90",
+                ],
                 unit_rows,
-                numeric=(1, 2, 3, 4, 5),
+                numeric=range(1, 6),
             )
             + "</details>"
         )
