@@ -1325,8 +1325,11 @@ def night(
             if origin is not None
             else f"{m.what}: +{format_minutes(m.minutes)} from the start"
         )
-        line = ax.axvline(x(m.minutes), color=m.colour, linestyle=m.style, linewidth=1.8, zorder=7)
-        tooltip(line, fig, f"night-mark-{m.key}", [full])
+        ax.axvline(x(m.minutes), color=m.colour, linestyle=m.style, linewidth=1.8, zorder=7)
+        # drawn again wide and all but transparent (HOVER_FILL), so the mouse finds the hover
+        # text of a dashed or dotted line between its dashes too
+        hover = ax.axvline(x(m.minutes), color=HOVER_FILL, linewidth=8, zorder=7.5)
+        tooltip(hover, fig, f"night-mark-{m.key}", [full])
         dy = (0.06 + 0.2 * level) / (height - top_in - bottom_in)  # inches above the axes
         ax.plot(
             [x(m.minutes)] * 2,
