@@ -12,7 +12,7 @@ import math
 import re
 import shutil
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -494,3 +494,15 @@ def test_the_command_refuses_a_damaged_replan_json_with_exit_2(night: Path, tmp_
     (root / "replan.json").mkdir()  # a folder where the file should be: never opened
     done = CliRunner().invoke(cli, ["report", str(root)])
     assert done.exit_code == 2 and "replan.json" in done.output
+
+
+def test_the_labels_round_a_time_once_as_replan_json_does() -> None:
+    # 23:00:29.6 reads 23:00 (rounded to the second first, it would read 23:01)
+    origin = datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
+    minute = 60 + 29.6 / 60
+    fig = plots.night([], [], 30.0, finish=minute, plan_finish=minute + 1, origin=origin)
+    labels = {t.get_text() for t in fig.axes[0].texts}
+    assert {"now Sat 22:30", "re-forecast P80 Sat 23:00", "plan P80 Sat 23:01"} <= labels
+    assert plots.tooltips(fig)["night-mark-p80"] == [
+        "P80 finish, re-forecast: Sat 2026-12-05 23:00 UTC"
+    ]

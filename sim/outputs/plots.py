@@ -1088,6 +1088,14 @@ def night(
     x, width = clock.x, clock.width
     steps = _night_steps(events, actual)
 
+    def when(minutes: float) -> str:
+        """``Sun 01:30`` rounded once from the exact time, as ``replan.json``'s texts are (a
+        P80 of 05:08:29.7 reads 05:08)."""
+        if origin is None:
+            return f"+{format_minutes(minutes)}"
+        t = nearest_minute(exact_at(origin, minutes))
+        return t.astimezone(clock.zone).strftime("%a %H:%M")
+
     first: dict[str, float] = {}
     for uid, _, _, a, *_ in steps:
         first[uid] = min(first.get(uid, a), a)
@@ -1113,14 +1121,14 @@ def night(
     dense = len(order) > DENSE_UNIT_ROWS
     every = math.ceil(n / DENSE_LABELS) if dense else 1
 
-    markers = [NightMarker("now", "now", now, f"now {clock.when(now)}", NOW_COLOUR, "-")]
+    markers = [NightMarker("now", "now", now, f"now {when(now)}", NOW_COLOUR, "-")]
     if plan_finish is not None:
         markers.append(
             NightMarker(
                 "plan-p80",
                 "P80 finish, the plan",
                 plan_finish,
-                f"plan P80 {clock.when(plan_finish)}",
+                f"plan P80 {when(plan_finish)}",
                 PLAN_P80_COLOUR,
                 ":",
             )
@@ -1131,7 +1139,7 @@ def night(
                 "p80",
                 "P80 finish, re-forecast",
                 finish,
-                f"re-forecast P80 {clock.when(finish)}",
+                f"re-forecast P80 {when(finish)}",
                 NEW_P80_COLOUR,
                 "--",
             )
@@ -1185,7 +1193,7 @@ def night(
         if a_actual and b is not None and b_actual:
             add(True, remedy, a, b, y, f"{what}{how}\nhappened: {clock.span(a, b)}")
         elif a_actual:
-            add(True, remedy, a, now, y, f"{what}\nbegun {clock.when(a)}, in progress at now")
+            add(True, remedy, a, now, y, f"{what}\nbegun {when(a)}, in progress at now")
             if b is not None and b > now:
                 add(
                     False,
@@ -1193,7 +1201,7 @@ def night(
                     now,
                     b,
                     y,
-                    f"{what}{how}\nin progress; forecast to end {clock.when(b)}",
+                    f"{what}{how}\nin progress; forecast to end {when(b)}",
                 )
         else:
             end = b if b is not None else last_event
@@ -1233,10 +1241,10 @@ def night(
             continue
         y = row_of[uid] + band_y
         band_rows.append((p10, p90 if p90 is not None else horizon, y))
-        last = clock.when(p90) if p90 is not None else "never (some replications never commit it)"
+        last = when(p90) if p90 is not None else "never (some replications never commit it)"
         band_texts.append(
             f"{labels[row_of[uid]][1]}: Commit ends (re-forecast)\n"
-            f"P10 {clock.when(p10)} · P50 {clock.when(p50) if p50 is not None else '–'}"
+            f"P10 {when(p10)} · P50 {when(p50) if p50 is not None else '–'}"
             f" · P90 {last}"
         )
         if p50 is not None:

@@ -2128,16 +2128,26 @@ def _night_figure(res: ResultsDir, night: Night, figure: _Figures) -> str:
         )
     s = res.summary or {}
     name = str(s.get("scenario_name") or (res.scenario or {}).get("name") or "")
-    horizon = max([night.now, *(e.time for e in res.events), *(w.end for w in res.windows or ())])
+    new, plan = night.p80(), night.p80(plan=True)
+    # the windows as far as the picture reaches: its events, the bands and the P80 finishes
+    horizon = max(
+        [
+            night.now,
+            *(e.time for e in res.events),
+            *(w.end for w in res.windows or ()),
+            *(m for m in (new, plan) if m is not None),
+            *(m for u in night.units for m in u.commit if m is not None),
+        ]
+    )
     maintenance = _maintenance(res.scenario, max(horizon, 1.0), res.timezone)
     done = f"{len(night.committed)} of {s.get('units_total', '?')} units committed"
-    new, plan = night.p80(), night.p80(plan=True)
-    sub = f"now {_night_clock(res, night.now)}: {done}, {len(night.begun)} begun"
+    # the axis names the zone: the subtitle's times are short, so it fits on one line
+    sub = f"now {_night_short(res, night.now)}: {done}, {len(night.begun)} begun"
     if new is not None or plan is not None:
         words, _ = _later(res, new, plan)
         sub += (
-            f"; P80 finish {_night_clock(res, new)}"
-            f" (the plan said {_night_clock(res, plan)}: {words})"
+            f"; P80 finish {_night_short(res, new)}"
+            f" (the plan said {_night_short(res, plan)}: {words})"
         )
     fig = plots.night(
         res.events,
