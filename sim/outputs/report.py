@@ -14,7 +14,10 @@ Files read (all optional except that at least one must be there):
 - ``replications.csv``, ``statistics.json``, ``kept-windows.csv``
   (``migsim run --replications N``);
 - ``compare/compare.csv``, ``compare/compare-replications.csv`` (``migsim compare``);
-- ``sensitivity/sensitivity.csv``, ``sensitivity/criticality.csv`` (``migsim sensitivity``).
+- ``sensitivity/sensitivity.csv``, ``sensitivity/criticality.csv`` (``migsim sensitivity``);
+- ``replan.json``, ``actuals.csv`` and ``events.csv``'s ``source`` column (``migsim replan``):
+  "The night so far" comes first (:func:`read_replan`; a damaged ``replan.json`` stops the
+  report, unlike the other files, whose damage the page names).
 """
 
 from __future__ import annotations
