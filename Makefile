@@ -28,7 +28,8 @@ demo: $(STAMP)
 	$(BIN)/migsim replan scenarios/contoso.yaml --actuals scenarios/contoso-night-actuals.csv \
 		--now 2026-12-06T01:30Z --replications 500 --out results/contoso-night --force
 	$(BIN)/migsim report results/contoso-night --force
-	@echo "Open results/contoso/report.html (the plan) and results/contoso-night/report.html (the night re-forecast at 01:30) in a browser."
+	@echo "Open results/contoso/report.html (the plan) and results/contoso-night/report.html"
+	@echo "(the night re-forecast at 01:30 from the shipped actuals) in a browser."
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks

@@ -4,7 +4,10 @@ cards give the clock-time answers, and hovering a Gantt bar shows its unit, what
 or the window's kind and cause) and its start and end as clock times in the plan's time zone
 (the SVG ``<title>`` the browser shows as a tooltip). The results are contoso planned in
 Europe/Amsterdam with a deadline; the browser is driven over the DevTools protocol on a pipe
-(``devtools.py``), and one browser serves the tests that need it.
+(``devtools.py``), and one browser serves the tests that need it. The report of a night's
+re-forecast (``migsim replan`` of the shipped actuals, the plan in Europe/Amsterdam) shows "The
+night so far" first: its picture drawn, the now line labelled with its clock time, the P80
+finish beside the plan's.
 
 Chromium missing: the tests are skipped with the reason, except under ``CI=true``, where a
 missing browser fails the run (``.ci/run`` installs Debian's ``chromium`` before ``make test``).
@@ -29,6 +32,7 @@ from matplotlib import image
 from test_report import CONTOSO, FIGURES, make_results
 
 from sim.common.clocktime import nearest_minute
+from sim.experiments.replan import replan, write_replan
 from sim.model.scenario import Scenario, load_scenario
 from sim.outputs.report import build_report
 
@@ -323,3 +327,118 @@ def test_screenshot_is_not_blank(chromium: str, report: Path, tmp_path: Path) ->
     assert colours.size > 200  # text, badges, bars: not a flat page
     dark = (pixels.max(axis=2) < 0.3).mean()
     assert 0.005 < dark < 0.5  # text is there, and the page is not black
+
+
+# ---- the report of a night's re-forecast (migsim replan) -----------------------------------------
+
+NIGHT_ACTUALS = CONTOSO.parent / "contoso-night-actuals.csv"
+
+
+@pytest.fixture(scope="module")
+def night_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """contoso planned in Europe/Amsterdam from 23:00 local (22:00 UTC, where the shipped
+    actuals begin), re-forecast at 01:30 UTC (02:30 CET) from those actuals."""
+    data = load_scenario(CONTOSO).model_dump(mode="json", by_alias=True)
+    data["plan"].update(timezone=ZONE, start="2026-12-05T23:00:00")
+    result = replan(
+        Scenario.model_validate(data),
+        NIGHT_ACTUALS,
+        now="2026-12-06T01:30:00Z",
+        replications=12,
+        workers=1,
+    )
+    root = tmp_path_factory.mktemp("night") / "night"
+    write_replan(result, root)
+    return build_report(root)
+
+
+MARK = """((id) => {
+  // The vertical line (or its label) of the night picture called id: scrolled into view, its
+  // box, the axes' box, and its own title.
+  const g = [...document.querySelectorAll('#fig-night g[id]')].find(e => e.id.endsWith(id));
+  g.scrollIntoView({block: 'center', inline: 'center'});
+  const r = g.getBoundingClientRect();  // the line, or every glyph of the label
+  const axes = document.querySelector('#fig-night g[id*="-axes_"] > g[id*="-patch_"] path')
+    .getBoundingClientRect();
+  const svg = document.querySelector('#fig-night svg').getBoundingClientRect();
+  return {x: r.left + r.width / 2, y: r.top + r.height / 2, left: r.left, right: r.right,
+          top: r.top, bottom: r.bottom, axesTop: axes.top, axesBottom: axes.bottom,
+          svgLeft: svg.left, svgRight: svg.right, svgTop: svg.top,
+          title: g.querySelector(':scope > title').textContent};
+})"""
+
+ROW = """((label) => {
+  // The cells of the row of the night's answer table whose first cell is label: text and box.
+  const row = [...document.querySelectorAll('#night table.night-answers tr')]
+    .find(tr => tr.cells[0].textContent === label);
+  return [...row.cells].map(c => {
+    const r = c.getBoundingClientRect();
+    return {text: c.textContent, left: r.left, right: r.right, top: r.top};
+  });
+})"""
+
+
+def test_the_night_section_renders_first_with_its_picture(
+    browser: Browser, night_report: Path
+) -> None:
+    browser.open(night_report.as_uri())
+    assert browser.js("document.querySelector('main section').id") == "night"
+    assert browser.js("document.querySelector('#night h2').textContent") == "The night so far"
+    assert browser.js("document.querySelector('nav a').textContent") == "The night so far"
+    figures = browser.js(FIGURE_MARKS)
+    assert figures[0]["key"] == "night"
+    night = figures[0]
+    assert night["width"] > 300 and night["height"] > 150, night
+    assert night["recorded"] == f"{round(night['width'])}x{round(night['height'])}", night
+    assert night["marks"] >= 3, night  # bars, bands, lines: not an empty frame
+    # the night's section holds the picture, not the run's sections below it
+    assert browser.js("!!document.querySelector('#night #fig-night svg')")
+    assert browser.js("document.documentElement.getAttribute('data-errors')") is None
+    assert browser.problems() == []
+
+
+def test_the_now_line_is_labelled_and_the_p80_stands_beside_the_plans(
+    browser: Browser, night_report: Path
+) -> None:
+    data = json.loads((night_report.parent / "replan.json").read_text())
+    now = data["now"]["text"]
+    assert now == "Sun 2026-12-06 02:30 CET (UTC+01:00)"
+    browser.open(night_report.as_uri())
+    # The now line: hovering it shows the clock time in the plan's zone; its label is drawn
+    # above the chart (inside the picture), its title the same time.
+    line = browser.js(f"{MARK}('-night-mark-now')")
+    assert line["title"] == f"now: {now}"
+    assert line["bottom"] - line["top"] > 100 and line["right"] - line["left"] < 6, line
+    browser.hover(line["x"], line["y"])
+    assert browser.js(TOOLTIP) == f"now: {now}"
+    label = browser.js(f"{MARK}('-night-mark-now-label')")
+    assert label["title"] == f"now: {now}"
+    assert label["bottom"] <= label["axesTop"] + 1 and label["top"] >= label["svgTop"]
+    assert label["left"] >= label["svgLeft"] and label["right"] <= label["svgRight"]
+    assert label["right"] - label["left"] > 20  # text drawn, not an empty group
+    # the two P80 lines, hovered the same way
+    finish, plan = data["finish"]["quantiles"]["P80"], data["plan_finish"]["quantiles"]["P80"]
+    for key, what, text in (
+        ("p80", "P80 finish, re-forecast", finish["text"]),
+        ("plan-p80", "P80 finish, the plan", plan["text"]),
+    ):
+        mark = browser.js(f"{MARK}('-night-mark-{key}')")
+        browser.hover(mark["x"], mark["y"])
+        assert browser.js(TOOLTIP) == f"{what}: {text}"
+    # the cards: now, and the P80 finish with the plan's beside it
+    night_cards = CARDS.replace("querySelectorAll('.card')", "querySelectorAll('#night .card')")
+    cards = {c["label"]: c for c in browser.js(night_cards)}
+    assert list(cards) == ["Now", "Done in window 1", "Finish P80", "Units committed"]
+    card = cards["Now"]
+    assert f"{card['value']} {card['sub'].split(' · ')[0]}" == now
+    card = cards["Finish P80"]
+    assert f"{card['value']} CET (UTC+01:00)" == finish["text"]
+    assert card["sub"].startswith(f"the plan said {plan['text']} · ")
+    # the answer table: the re-forecast's P80 and the plan's side by side on one row
+    cells = browser.js(f"{ROW}('Finish P80')")
+    assert [c["text"] for c in cells[1:3]] == [finish["text"], plan["text"]]
+    assert cells[1]["right"] <= cells[2]["left"] and abs(cells[1]["top"] - cells[2]["top"]) < 1
+    width = browser.js("window.innerWidth")
+    for card in cards.values():
+        assert card["width"] > 100 and card["height"] > 40 and card["right"] <= width, card
+    assert browser.problems() == []

@@ -45,7 +45,14 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, PathPatch
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from sim.common.clocktime import at_minutes, nearest_minute, span_text, zone_tag
+from sim.common.clocktime import (
+    at_minutes,
+    clock_text,
+    exact_at,
+    nearest_minute,
+    span_text,
+    zone_tag,
+)
 from sim.common.gcpause import paused_gc
 from sim.common.timeparse import format_minutes
 from sim.common.words import plural
@@ -70,6 +77,7 @@ __all__ = [
     "graph_drawing",
     "kind_word",
     "metric_label",
+    "night",
     "picture",
     "png_bytes",
     "resource_graph",
@@ -987,6 +995,445 @@ def _patch(style: dict[str, Any]) -> dict[str, Any]:
 
 def _shorten(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ---- the night so far and the re-forecast (migsim replan) --------------------------------------
+
+ACTUAL_STEP: dict[str, Any] = {"facecolor": "#0072B2", "edgecolor": "#FFFFFF", "linewidth": 0.6}
+"""A step that happened (in the actuals): solid dark blue; white edges part consecutive steps."""
+ACTUAL_REMEDY: dict[str, Any] = {"facecolor": "#CC79A7", "edgecolor": "#FFFFFF", "linewidth": 0.6}
+"""A remediation or restore step that happened: solid reddish purple."""
+FORECAST_ALPHA = 0.3
+"""How light a step of the recorded forecast is drawn (its colour at this opacity)."""
+BAND_COLOUR = "#E69F00"
+"""The P10-P90 band of a unit's Commit end in the re-forecast (orange)."""
+NOW_COLOUR = "#000000"
+NEW_P80_COLOUR = "#D55E00"
+PLAN_P80_COLOUR = "#555555"
+
+
+@dataclass(frozen=True)
+class NightMarker:
+    """A vertical line of the night picture: ``now``, or a P80 finish (minutes from the start);
+    ``label`` is written above the chart; ``what`` begins its hover text (then the clock time
+    in full); ``key`` names it in the SVG (``night-mark-KEY``, its label
+    ``night-mark-KEY-label``)."""
+
+    key: str
+    what: str
+    minutes: float
+    label: str
+    colour: str
+    style: str
+
+
+def _night_steps(
+    events: Sequence[Event], actual: Sequence[bool]
+) -> list[tuple[str, str, int, float, float | None, bool, bool, bool]]:
+    """Each step attempt of the recorded replication: ``(unit, step, attempt, start, end,
+    start actual, end actual, failed)``; ``end`` None for one never ended."""
+    open_at: dict[tuple[str, str, int], tuple[float, bool]] = {}
+    out: list[tuple[str, str, int, float, float | None, bool, bool, bool]] = []
+    for e, is_actual in zip(events, actual, strict=True):
+        key = (e.unit, e.step, e.attempt)
+        if e.outcome == "start":
+            open_at[key] = (e.time, is_actual)
+        elif e.outcome in ("end", "fail") and key in open_at:
+            a, a_actual = open_at.pop(key)
+            out.append((*key, a, e.time, a_actual, is_actual, e.outcome == "fail"))
+    for key, (a, a_actual) in open_at.items():
+        out.append((*key, a, None, a_actual, False, False))
+    return out
+
+
+def _is_remedy(step: str) -> bool:
+    return step.startswith(("remediate:", "restore:"))
+
+
+@paused_gc()
+def night(
+    events: Sequence[Event],
+    actual: Sequence[bool],
+    now: float,
+    *,
+    bands: Mapping[str, tuple[float | None, float | None, float | None]] | None = None,
+    finish: float | None = None,
+    plan_finish: float | None = None,
+    maintenance: Sequence[tuple[float, float]] = (),
+    origin: datetime | None = None,
+    zone: ZoneInfo | None = None,
+    units: Mapping[str, UnitInfo] | None = None,
+    title: str = "",
+    subtitle: str = "",
+) -> Figure:
+    """The night so far and the re-forecast (``migsim replan``), one row per unit.
+
+    ``events``: the recorded replication's events (``events.csv``), ``actual`` per event
+    whether it is in the actuals (its ``source`` column); ``now``, ``finish`` (the re-forecast's
+    P80 finish) and ``plan_finish`` (the plan's) in minutes from the start; ``bands``: per unit
+    not yet committed, its Commit end in the re-forecast at P10, P50 and P90 (minutes; None
+    where a percentile falls among replications that never commit it). Steps that happened are
+    solid bars (a step in progress at ``now`` solid up to ``now``), the recorded forecast's
+    steps the same colours drawn light; each band is an orange bar from P10 to P90 under the
+    unit's steps with a tick at P50; ✕ a failed attempt, ◆ a Commit that ended. Vertical lines:
+    now (black), the re-forecast's P80 finish (vermillion, dashed) and the plan's (grey,
+    dotted), each labelled above the chart; maintenance windows shaded green. Clock times in
+    ``zone`` (the plan's) when there is an ``origin``, else hours from the start. Above
+    :data:`DENSE_UNIT_ROWS` units the rows are thin on a page of :data:`DENSE_HEIGHT` inches and
+    about :data:`DENSE_LABELS` are labelled, as on the timeline. Each bar and band has a hover
+    text (:func:`tooltip`)."""
+    bands = dict(bands or {})
+    infos = dict(units or {})
+    clock = _Clock(origin, zone)
+    x, width = clock.x, clock.width
+    steps = _night_steps(events, actual)
+
+    def when(minutes: float) -> str:
+        """``Sun 01:30`` rounded once from the exact time, as ``replan.json``'s texts are (a
+        P80 of 05:08:29.7 reads 05:08)."""
+        if origin is None:
+            return f"+{format_minutes(minutes)}"
+        t = nearest_minute(exact_at(origin, minutes))
+        return t.astimezone(clock.zone).strftime("%a %H:%M")
+
+    first: dict[str, float] = {}
+    for uid, _, _, a, *_ in steps:
+        first[uid] = min(first.get(uid, a), a)
+    order = sorted(first, key=lambda u: (first[u], u))
+    order += sorted(
+        (u for u in bands if u not in first), key=lambda u: (bands[u][1] or math.inf, u)
+    )
+    ends = [e.time for e in events] + [b for band in bands.values() for b in band if b is not None]
+    horizon = max([now, finish or 0.0, plan_finish or 0.0, *ends, 1.0])
+    right = horizon * 1.03
+
+    row_of = {uid: i for i, uid in enumerate(order)}
+    labels: list[tuple[str, str]] = []  # (shown, full)
+    for uid in order:
+        info = infos.get(uid)
+        vms = info.vm_count if info is not None else 0
+        kind = _TYPE_WORDS.get(info.kind, info.kind) if info is not None else ""
+        parts = ", ".join(p for p in (kind, plural(vms, "VM") if vms else "") if p)
+        suffix = f" ({parts})" if parts else ""
+        shown = _middle(uid, max(LABEL_NAME_CHARS, LABEL_CHARS - len(suffix))) + suffix
+        labels.append((shown, uid + suffix))
+    n = max(len(order), 1)
+    dense = len(order) > DENSE_UNIT_ROWS
+    every = math.ceil(n / DENSE_LABELS) if dense else 1
+
+    markers = [NightMarker("now", "now", now, f"now {when(now)}", NOW_COLOUR, "-")]
+    if plan_finish is not None:
+        markers.append(
+            NightMarker(
+                "plan-p80",
+                "P80 finish, the plan",
+                plan_finish,
+                f"plan P80 {when(plan_finish)}",
+                PLAN_P80_COLOUR,
+                ":",
+            )
+        )
+    if finish is not None:
+        markers.append(
+            NightMarker(
+                "p80",
+                "P80 finish, re-forecast",
+                finish,
+                f"re-forecast P80 {when(finish)}",
+                NEW_P80_COLOUR,
+                "--",
+            )
+        )
+
+    title_lines = [subtitle] if subtitle else []
+    absent = len(set(infos) - set(order))
+    if absent:
+        title_lines.append(
+            f"{plural(absent, 'unit')} not drawn: no step in this replication and no Commit in"
+            " the re-forecast (not migrated)"
+        )
+    if dense:
+        title_lines.append(
+            f"{n:,} units, one thin row each in order of their first step, one in {every} labelled"
+        )
+    label_in = 0.62  # up to three levels of marker labels above the axes
+    top_in = 0.62 + 0.22 * len(title_lines) + label_in
+    bottom_in = 1.55
+    height = DENSE_HEIGHT if dense else max(4.2, ROW_INCHES * 1.25 * n + top_in + bottom_in)
+    fig = Figure(figsize=(14.0, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_autoscale_on(False)
+    _shade_maintenance(ax, clock, maintenance, horizon, right)
+    if not dense:
+        for i in range(1, n, 2):
+            ax.axhspan(i - 0.5, i + 0.5, color="#000000", alpha=0.035, linewidth=0, zorder=0)
+
+    # The steps, as four batched collections (actual / forecast x migration / remediation): a
+    # step begun before now and ended after it is solid to now, light from now.
+    step_h = 0.62 if not dense else 0.8
+    y_off = -0.12 if not dense else 0.0
+    boxes: dict[tuple[bool, bool], list[tuple[float, float, float]]] = {}
+    texts: dict[tuple[bool, bool], list[str]] = {}
+    fails: tuple[list[float], list[float], list[bool]] = ([], [], [])
+    commits: tuple[list[float], list[float]] = ([], [])
+
+    def add(solid: bool, remedy: bool, a: float, b: float, y: float, text: str) -> None:
+        boxes.setdefault((solid, remedy), []).append((a, max(b, a), y))
+        texts.setdefault((solid, remedy), []).append(text)
+
+    last_event = max((e.time for e in events), default=now)
+    for uid, step, attempt, a, b, a_actual, b_actual, failed in steps:
+        y = row_of[uid] + y_off
+        remedy = _is_remedy(step)
+        what = f"{labels[row_of[uid]][1]}: {step}" + (
+            f" (attempt {attempt})" if attempt > 1 else ""
+        )
+        how = ", failed" if failed else ""
+        if a_actual and b is not None and b_actual:
+            add(True, remedy, a, b, y, f"{what}{how}\nhappened: {clock.span(a, b)}")
+        elif a_actual:
+            add(True, remedy, a, now, y, f"{what}\nbegun {when(a)}, in progress at now")
+            if b is not None and b > now:
+                add(
+                    False,
+                    remedy,
+                    now,
+                    b,
+                    y,
+                    f"{what}{how}\nin progress; forecast to end {when(b)}",
+                )
+        else:
+            end = b if b is not None else last_event
+            add(False, remedy, a, end, y, f"{what}{how}\nforecast: {clock.span(a, end)}")
+        if failed and b is not None:
+            fails[0].append(x(b))
+            fails[1].append(y)
+            fails[2].append(b_actual)
+        if step == "commit" and b is not None and not failed and b_actual:
+            commits[0].append(x(b))
+            commits[1].append(y)
+
+    for (solid, remedy), rows in sorted(boxes.items()):
+        style: dict[str, Any] = dict(ACTUAL_REMEDY if remedy else ACTUAL_STEP)
+        if dense:  # a white edge would eat a bar a few pixels wide
+            style["linewidth"] = 0
+        if not solid:
+            style = {"facecolor": style["facecolor"], "alpha": FORECAST_ALPHA, "linewidth": 0}
+        arr = np.asarray(rows, dtype=float)
+        x0 = clock.xs(arr[:, 0])
+        x1 = x0 + width(1.0) * (arr[:, 1] - arr[:, 0])
+        y0, y1 = arr[:, 2] - step_h / 2, arr[:, 2] + step_h / 2
+        verts: Any = np.stack([np.c_[x0, y0], np.c_[x0, y1], np.c_[x1, y1], np.c_[x1, y0]], axis=1)
+        drawn = PolyCollection(verts, zorder=3 if solid else 2, **style)
+        ax.add_collection(drawn, autolim=False)
+        kind = ("actual" if solid else "forecast") + ("-remedy" if remedy else "-step")
+        tooltip(drawn, fig, f"night-{kind}", texts[(solid, remedy)])
+
+    # The re-forecast's band of each unit's Commit end: P10 to P90, a tick at P50.
+    band_h = 0.26 if not dense else 0.5
+    band_y = 0.3 if not dense else 0.0
+    band_rows: list[tuple[float, float, float]] = []
+    band_texts: list[str] = []
+    p50s: tuple[list[float], list[float]] = ([], [])
+    for uid, (p10, p50, p90) in bands.items():
+        if uid not in row_of or p10 is None:
+            continue
+        y = row_of[uid] + band_y
+        band_rows.append((p10, p90 if p90 is not None else horizon, y))
+        last = when(p90) if p90 is not None else "never (some replications never commit it)"
+        band_texts.append(
+            f"{labels[row_of[uid]][1]}: Commit ends (re-forecast)\n"
+            f"P10 {when(p10)} · P50 {when(p50) if p50 is not None else '–'}"
+            f" · P90 {last}"
+        )
+        if p50 is not None:
+            p50s[0].append(x(p50))
+            p50s[1].append(y)
+    if band_rows:
+        arr = np.asarray(band_rows, dtype=float)
+        x0 = clock.xs(arr[:, 0])
+        x1 = np.maximum(x0 + width(1.0) * (arr[:, 1] - arr[:, 0]), x0 + width(horizon / 400))
+        y0, y1 = arr[:, 2] - band_h / 2, arr[:, 2] + band_h / 2
+        verts = np.stack([np.c_[x0, y0], np.c_[x0, y1], np.c_[x1, y1], np.c_[x1, y0]], axis=1)
+        drawn = PolyCollection(
+            verts, facecolor=BAND_COLOUR, edgecolor="#8a5a00", linewidth=0.5, alpha=0.8, zorder=4
+        )
+        ax.add_collection(drawn, autolim=False)
+        tooltip(drawn, fig, "night-band", band_texts)
+    mark = 0.45 if dense else 1.0
+    if p50s[0]:
+        ax.plot(
+            *p50s,
+            linestyle="none",
+            marker="|",
+            color="#000000",
+            markersize=11 * mark,
+            markeredgewidth=1.6,
+            zorder=5,
+        )
+    if commits[0]:
+        ax.plot(
+            *commits,
+            linestyle="none",
+            marker="D",
+            color=COMMIT_COLOUR,
+            markeredgecolor=COMMIT_COLOUR if dense else "#FFFFFF",
+            markersize=6 * mark,
+            zorder=6,
+        )
+    for happened in (True, False):
+        xs = [a for a, h in zip(fails[0], fails[2], strict=True) if h == happened]
+        ys = [b for b, h in zip(fails[1], fails[2], strict=True) if h == happened]
+        if xs:
+            ax.plot(
+                xs,
+                ys,
+                linestyle="none",
+                marker="X",
+                color=FAIL_COLOUR,
+                alpha=1.0 if happened else 0.4,
+                markersize=8 * mark,
+                zorder=6,
+            )
+
+    # now, and the P80 finishes: lines over the chart, labels above it (staggered when close)
+    ax.set_ylim(n - 0.5, -0.5)
+    clock.axis(ax, right)
+    left_in = 0.0
+    ax.set_yticks(list(range(0, n, every)) if order else [])
+    ax.set_yticklabels(
+        [(f"{i + 1}. " if dense else "") + labels[i][0] for i in range(0, n, every)]
+        if order
+        else [],
+        fontsize=DENSE_LABEL_SIZE if dense else ROW_LABEL_SIZE,
+    )
+    for i, tick in zip(range(0, n, every), ax.get_yticklabels(), strict=False):
+        if labels[i][0] != labels[i][1]:
+            tooltip(tick, fig, f"night-label-{i}", [labels[i][1]])
+    left_in = _label_width(fig, ax) + 0.45
+    left = min(max(left_in, 1.5), 5.0) / 14.0
+    axis_in = (0.97 - left) * 14.0
+    levels: list[float] = []  # the right end (axes fraction) of the last label on each level
+    char = 9.0 / 72.0 * 0.62 / axis_in  # a 9-point character, as a fraction of the axis width
+    span = clock.x(right) - clock.x(0.0)
+    for m in sorted(markers, key=lambda m: m.minutes):
+        frac = (clock.x(m.minutes) - clock.x(0.0)) / span
+        w = len(m.label) * char
+        ha = "left" if frac < 0.12 else "right" if frac > 0.88 else "center"
+        a = frac if ha == "left" else frac - w if ha == "right" else frac - w / 2
+        level = next((k for k, end in enumerate(levels) if a > end + char), len(levels))
+        level = min(level, 2)
+        if level == len(levels):
+            levels.append(a + w)
+        else:
+            levels[level] = max(levels[level], a + w)
+        full = (
+            f"{m.what}: {clock_text(exact_at(origin, m.minutes), clock.zone)}"
+            if origin is not None
+            else f"{m.what}: +{format_minutes(m.minutes)} from the start"
+        )
+        ax.axvline(x(m.minutes), color=m.colour, linestyle=m.style, linewidth=1.8, zorder=7)
+        # drawn again wide and all but transparent (HOVER_FILL), so the mouse finds the hover
+        # text of a dashed or dotted line between its dashes too
+        hover = ax.axvline(x(m.minutes), color=HOVER_FILL, linewidth=8, zorder=7.5)
+        tooltip(hover, fig, f"night-mark-{m.key}", [full])
+        dy = (0.06 + 0.2 * level) / (height - top_in - bottom_in)  # inches above the axes
+        ax.plot(
+            [x(m.minutes)] * 2,
+            [1.0, 1.0 + dy],
+            transform=ax.get_xaxis_transform(),
+            color=m.colour,
+            linestyle=m.style,
+            linewidth=1.0,
+            clip_on=False,
+            zorder=7,
+        )
+        label = ax.text(
+            x(m.minutes),
+            1.0 + dy,
+            m.label,
+            transform=ax.get_xaxis_transform(),
+            ha=ha,
+            va="bottom",
+            fontsize=9,
+            fontweight="bold",
+            color=m.colour,
+            clip_on=False,
+        )
+        tooltip(label, fig, f"night-mark-{m.key}-label", [full])
+    ax.grid(axis="x", color="#cccccc", linewidth=0.5, zorder=1)
+    ax.set_axisbelow(True)
+    fig.suptitle(
+        _shorten(title, 110) or "The night so far and the re-forecast",
+        fontsize=13,
+        fontweight="bold",
+        y=1 - 0.12 / height,
+    )
+    if title_lines:
+        fig.text(
+            0.5, 1 - 0.5 / height, "\n".join(title_lines), ha="center", va="top", fontsize=10.5
+        )
+    handles = [
+        Patch(label="step done (actuals)", **_patch(ACTUAL_STEP)),
+        Patch(label="remediation / restore done (actuals)", **_patch(ACTUAL_REMEDY)),
+        Patch(
+            facecolor=ACTUAL_STEP["facecolor"],
+            alpha=FORECAST_ALPHA,
+            label="step forecast (one replication)",
+        ),
+        Patch(
+            facecolor=BAND_COLOUR,
+            edgecolor="#8a5a00",
+            alpha=0.8,
+            label="Commit ends: P10 to P90 (re-forecast), | P50",
+        ),
+        Line2D([], [], color=NOW_COLOUR, linewidth=1.8, label="now"),
+        Line2D(
+            [],
+            [],
+            color=NEW_P80_COLOUR,
+            linestyle="--",
+            linewidth=1.8,
+            label="P80 finish, re-forecast",
+        ),
+        Line2D(
+            [],
+            [],
+            color=PLAN_P80_COLOUR,
+            linestyle=":",
+            linewidth=1.8,
+            label="P80 finish, the plan",
+        ),
+        Patch(facecolor=MAINTENANCE, alpha=0.25, label="maintenance window"),
+        Line2D(
+            [],
+            [],
+            color=COMMIT_COLOUR,
+            marker="D",
+            linestyle="none",
+            label="Commit ended (actuals)",
+        ),
+        Line2D(
+            [],
+            [],
+            color=FAIL_COLOUR,
+            marker="X",
+            linestyle="none",
+            markersize=7,
+            label="failed attempt (light: forecast)",
+        ),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.1 / height),
+        ncol=5,
+        fontsize=9,
+        frameon=False,
+    )
+    fig.subplots_adjust(left=left, right=0.97, top=1 - top_in / height, bottom=bottom_in / height)
+    return fig
 
 
 # ---- VMs down / resources locked over time -----------------------------------------------------

@@ -14,7 +14,10 @@ Files read (all optional except that at least one must be there):
 - ``replications.csv``, ``statistics.json``, ``kept-windows.csv``
   (``migsim run --replications N``);
 - ``compare/compare.csv``, ``compare/compare-replications.csv`` (``migsim compare``);
-- ``sensitivity/sensitivity.csv``, ``sensitivity/criticality.csv`` (``migsim sensitivity``).
+- ``sensitivity/sensitivity.csv``, ``sensitivity/criticality.csv`` (``migsim sensitivity``);
+- ``replan.json``, ``actuals.csv`` and ``events.csv``'s ``source`` column (``migsim replan``):
+  "The night so far" comes first (:func:`read_replan`; a damaged ``replan.json`` stops the
+  report, unlike the other files, whose damage the page names).
 """
 
 from __future__ import annotations
@@ -34,7 +37,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from matplotlib.figure import Figure
 
 from sim.common.atomic import atomic_file, refuse_existing
-from sim.common.clocktime import at_minutes, clock_text, nearest_minute, span_text, zone_tag
+from sim.common.clocktime import (
+    at_minutes,
+    clock_text,
+    exact_at,
+    nearest_minute,
+    relative_text,
+    span_text,
+    zone_tag,
+)
 from sim.common.errors import InputError
 from sim.common.inputfiles import check_folder, read_input_text, regular_file_in
 from sim.common.timeparse import format_minutes
@@ -170,6 +181,9 @@ class ResultsDir:
     validation: dict[str, Any] | None = None
     windows: list[Window] | None = None
     events: list[Event] | None = None
+    sources: list[str] | None = None
+    """Per event of ``events.csv``, its ``source`` column (``actual`` or ``forecast``: a
+    ``migsim replan`` folder); None when the file has no such column."""
     units: list[UnitOutcome] | None = None
     replications: list[dict[str, float]] | None = None
     statistics: dict[str, dict[str, Any]] | None = None
@@ -187,6 +201,10 @@ class ResultsDir:
     criticality_replications: int | None = None
     failed: FailedReplications | None = None
     """``statistics.json``'s failed replications (``--allow-failures``); None when none failed."""
+    night: Night | None = None
+    """``replan.json`` (a ``migsim replan`` folder); None in the folder of a plan's run."""
+    actuals: list[dict[str, str]] | None = None
+    """``actuals.csv``'s rows (a ``migsim replan`` folder): the actuals as read."""
     present: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -449,9 +467,20 @@ def read_kept_windows(path: Path) -> dict[int, list[Window]]:
 
 def read_events(path: Path) -> list[Event]:
     """``events.csv`` back into :class:`~sim.outputs.records.Event` records."""
+    return read_events_and_sources(path)[0]
+
+
+EVENT_SOURCES = ("actual", "forecast")
+"""The ``source`` column of a ``migsim replan`` folder's ``events.csv``."""
+
+
+def read_events_and_sources(path: Path) -> tuple[list[Event], list[str] | None]:
+    """``events.csv`` back into :class:`~sim.outputs.records.Event` records, with each row's
+    ``source`` (``actual`` or ``forecast``, a ``migsim replan`` folder) or None when the file
+    has no such column. A :class:`ValueError` names a source that is neither."""
     header, rows = _rows(path)
     _need(path.name, header, ("time_min", "unit", "step", "outcome", "attempt"))
-    return [
+    events = [
         Event(
             time=_minutes_of(r, "time_min"),
             unit=r["unit"],
@@ -462,6 +491,14 @@ def read_events(path: Path) -> list[Event]:
         )
         for r in rows
     ]
+    if "source" not in header:
+        return events, None
+    for line, r in enumerate(rows, start=2):
+        if r["source"] not in EVENT_SOURCES:
+            raise ValueError(
+                f"line {line}: source: expected actual or forecast, got {r['source']!r:.60}"
+            )
+    return events, [r["source"] for r in rows]
 
 
 def _opt_time(row: Mapping[str, str], key: str) -> float | None:
@@ -616,6 +653,304 @@ def _numeric_rows(
     return [{k: _float(v) for k, v in r.items() if k not in skip and k is not None} for r in rows]
 
 
+# ---- a migsim replan folder --------------------------------------------------------------------
+
+REPLAN_FILES = ("replan.json", "actuals.csv")
+"""What ``migsim replan`` writes beside a run's files (``sim.experiments.replan.REPLAN_FILES``,
+which this layer may not import): ``replan.json`` makes the folder a night's re-forecast."""
+QUANTILES = ("P50", "P80", "P90")
+UNIT_QUANTILES = ("P10", "P50", "P90")
+"""The percentiles of each unit's Commit end in ``replan.json`` (the picture's band)."""
+
+
+@dataclass(frozen=True)
+class NightShare:
+    """``done`` of ``replications`` replications with everything committed by the end of the
+    current window: the share and its 95 % Wilson interval, as ``replan.json`` writes them."""
+
+    done: int
+    replications: int
+    share: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class NightUnit:
+    """A unit not committed by now: P(its Commit ends in this window), re-forecast and under
+    the plan (None without windows), and its Commit end in the re-forecast at P10, P50 and P90
+    (minutes from the start; None where that percentile falls among replications that never
+    commit it)."""
+
+    unit: str
+    p_commit: float | None
+    plan_p_commit: float | None
+    commit: tuple[float | None, float | None, float | None]
+
+
+@dataclass(frozen=True)
+class NightNext:
+    """A unit the re-forecast starts next: when (minutes from the start) and on which crew."""
+
+    unit: str
+    start: float
+    crew: int | None
+
+
+@dataclass(frozen=True)
+class Night:
+    """``replan.json`` read back and checked (:func:`read_replan`): now (minutes from the
+    start), the actuals (their source, how many events, the units begun and committed), the
+    current maintenance window (index, start and end minutes; None without windows), the
+    shares done in it re-forecast and under the plan, the ``finish`` blocks of both (as in
+    ``statistics.json``), the units not yet committed, the units to start next, the
+    replications and the failures."""
+
+    now: float
+    now_text: str
+    source: str
+    events: int
+    begun: tuple[str, ...]
+    committed: tuple[str, ...]
+    window: tuple[int, float, float] | None
+    done: NightShare | None
+    plan_done: NightShare | None
+    finish: dict[str, Any] | None
+    plan_finish: dict[str, Any] | None
+    units: tuple[NightUnit, ...]
+    next: tuple[NightNext, ...]
+    replications: int
+    failures: tuple[str, ...]
+
+    def p80(self, plan: bool = False) -> float | None:
+        """The P80 finish (minutes from the start) of the re-forecast, or of the plan; None
+        without replications or when P80 falls among replications never done."""
+        block = self.plan_finish if plan else self.finish
+        if block is None:
+            return None
+        minutes = block["quantiles"]["P80"].get("minutes")
+        return None if minutes is None else float(minutes)
+
+
+class _Checked:
+    """Checks of one JSON file: each a :class:`~sim.common.errors.InputError` naming the file,
+    the key path and what was expected (the report refuses a damaged ``replan.json``)."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+
+    def bad(self, loc: Sequence[str | int], message: str) -> InputError:
+        return InputError(self.shown, loc, message)
+
+    def obj(self, value: Any, loc: Sequence[str | int], keys: Sequence[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            what = "the replan.json migsim replan writes" if not loc else "an object"
+            raise self.bad(loc, f"expected {what}, got {type(value).__name__}")
+        absent = [k for k in keys if k not in value]
+        if absent:
+            raise self.bad(loc, f"has no {', '.join(absent)}; expected {', '.join(keys)}")
+        return value
+
+    def text(self, value: Any, loc: Sequence[str | int]) -> str:
+        if not isinstance(value, str):
+            raise self.bad(loc, f"expected text, got {value!r:.60}")
+        return value
+
+    def texts(self, value: Any, loc: Sequence[str | int]) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.bad(loc, f"expected a list of text, got {value!r:.60}")
+        return tuple(self.text(v, (*loc, i)) for i, v in enumerate(value))
+
+    def whole(self, value: Any, loc: Sequence[str | int], least: int = 0) -> int:
+        if not (_is_int(value) and least <= value <= MAX_COUNT):
+            raise self.bad(
+                loc, f"expected a whole number from {least} to {MAX_COUNT:,}, got {value!r:.60}"
+            )
+        return int(value)
+
+    def minutes(self, value: Any, loc: Sequence[str | int]) -> float:
+        if not (_is_number(value) and 0.0 <= value <= MAX_HORIZON):
+            raise self.bad(
+                loc,
+                f"expected minutes from the start, from 0 to {MAX_HORIZON:,.0f} (the longest"
+                f" plan.horizon), got {value!r:.60}",
+            )
+        return float(value)
+
+    def share(self, value: Any, loc: Sequence[str | int]) -> float:
+        if not (_is_number(value) and 0.0 <= value <= 1.0):
+            raise self.bad(loc, f"expected a share from 0 to 1, got {value!r:.60}")
+        return float(value)
+
+    def maybe(self, value: Any, read: Any, loc: Sequence[str | int]) -> Any:
+        return None if value is None else read(value, loc)
+
+
+def _night_share(c: _Checked, value: Any, key: str, n: int) -> NightShare | None:
+    if value is None:
+        return None
+    d = c.obj(value, (key,), ("done", "replications", "share", "ci_low", "ci_high"))
+    reps = c.whole(d["replications"], (key, "replications"), 1)
+    if reps != n:
+        raise c.bad((key, "replications"), f"expected {n} (the file's replications), got {reps}")
+    done = c.whole(d["done"], (key, "done"))
+    if done > reps:
+        raise c.bad((key, "done"), f"expected at most replications ({reps}), got {done}")
+    share = c.share(d["share"], (key, "share"))
+    if abs(share - done / reps) > 1e-6:
+        raise c.bad(
+            (key, "share"), f"expected done / replications ({done / reps:.6f}), got {share}"
+        )
+    low, high = c.share(d["ci_low"], (key, "ci_low")), c.share(d["ci_high"], (key, "ci_high"))
+    if not low - 1e-9 <= share <= high + 1e-9:
+        raise c.bad((key,), f"expected ci_low <= share <= ci_high, got {low}, {share}, {high}")
+    return NightShare(done, reps, share, low, high)
+
+
+def _night_finish(c: _Checked, value: Any, key: str, n: int) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    d = c.obj(value, (key,), ("replications", "quantiles"))
+    if c.whole(d["replications"], (key, "replications")) != n:
+        raise c.bad(
+            (key, "replications"),
+            f"expected {n} (the file's replications), got {d['replications']!r:.60}",
+        )
+    quantiles = c.obj(d["quantiles"], (key, "quantiles"), QUANTILES)
+    for q in QUANTILES:
+        c.obj(quantiles[q], (key, "quantiles", q), ("minutes",))
+    try:
+        _check_finish(d, key)
+    except ValueError as exc:
+        raise c.bad((), str(exc)) from None
+    return d
+
+
+def read_replan(path: Path) -> Night:
+    """``replan.json`` (written by ``migsim replan``) read back into a :class:`Night`.
+
+    Raises :class:`~sim.common.errors.InputError` naming the file, the key path and what was
+    expected when it is not what ``migsim replan`` writes: not JSON, a key missing or of the
+    wrong type, a time outside the model's range, a share outside 0 to 1, a count larger than
+    its replications, a share that is not its count divided by the replications, P10 after P50
+    or P50 after P90. (Unlike the run's files, whose damage the page names, a damaged
+    ``replan.json`` stops the report: without it the folder would read as a plan's run, its
+    cards mixing what happened with one forecast.)"""
+    shown = str(path)
+    c = _Checked(shown)
+    try:
+        data = json.loads(_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            shown,
+            (),
+            f"is not JSON ({exc.msg}, column {exc.colno}); expected the replan.json migsim"
+            " replan writes",
+            line=exc.lineno,
+        ) from None
+    except RecursionError:
+        raise InputError(shown, (), "is nested too deeply; expected replan.json") from None
+    keys = (
+        "now",
+        "actuals",
+        "window",
+        "done_in_window",
+        "plan_done_in_window",
+        "finish",
+        "plan_finish",
+        "units",
+        "next",
+        "replications",
+        "failures",
+    )
+    d = c.obj(data, (), keys)
+    now = c.obj(d["now"], ("now",), ("minutes", "text"))
+    actuals = c.obj(
+        d["actuals"], ("actuals",), ("source", "events", "units_begun", "units_committed")
+    )
+    n = c.whole(d["replications"], ("replications",))
+    window = None
+    if d["window"] is not None:
+        w = c.obj(d["window"], ("window",), ("window", "start_minutes", "end_minutes"))
+        start = c.minutes(w["start_minutes"], ("window", "start_minutes"))
+        end = c.minutes(w["end_minutes"], ("window", "end_minutes"))
+        if end < start:
+            raise c.bad(("window", "end_minutes"), f"expected at or after start_minutes, got {end}")
+        window = (c.whole(w["window"], ("window", "window"), 1), start, end)
+    units = []
+    if not isinstance(d["units"], list):
+        raise c.bad(("units",), f"expected a list, got {type(d['units']).__name__}")
+    for i, u in enumerate(d["units"]):
+        loc: tuple[str | int, ...] = ("units", i)
+        u = c.obj(
+            u, loc, ("unit", "p_commit_in_window", "plan_p_commit_in_window", "commit_minutes")
+        )
+        q = c.obj(u["commit_minutes"], (*loc, "commit_minutes"), UNIT_QUANTILES)
+        commit = tuple(
+            c.maybe(q[k], c.minutes, (*loc, "commit_minutes", k)) for k in UNIT_QUANTILES
+        )
+        known = [m for m in commit if m is not None]
+        if known != sorted(known) or (None in commit and commit.index(None) < len(known)):
+            raise c.bad(
+                (*loc, "commit_minutes"),
+                f"expected P10 <= P50 <= P90 (None only for the last ones), got {q!r:.80}",
+            )
+        units.append(
+            NightUnit(
+                unit=c.text(u["unit"], (*loc, "unit")),
+                p_commit=c.maybe(u["p_commit_in_window"], c.share, (*loc, "p_commit_in_window")),
+                plan_p_commit=c.maybe(
+                    u["plan_p_commit_in_window"], c.share, (*loc, "plan_p_commit_in_window")
+                ),
+                commit=(commit[0], commit[1], commit[2]),
+            )
+        )
+    nxt = []
+    if not isinstance(d["next"], list):
+        raise c.bad(("next",), f"expected a list, got {type(d['next']).__name__}")
+    for i, u in enumerate(d["next"]):
+        u = c.obj(u, ("next", i), ("unit", "start_minutes", "crew"))
+        nxt.append(
+            NightNext(
+                unit=c.text(u["unit"], ("next", i, "unit")),
+                start=c.minutes(u["start_minutes"], ("next", i, "start_minutes")),
+                crew=c.maybe(u["crew"], c.whole, ("next", i, "crew")),
+            )
+        )
+    return Night(
+        now=c.minutes(now["minutes"], ("now", "minutes")),
+        now_text=c.text(now["text"], ("now", "text")),
+        source=c.text(actuals["source"], ("actuals", "source")),
+        events=c.whole(actuals["events"], ("actuals", "events")),
+        begun=c.texts(actuals["units_begun"], ("actuals", "units_begun")),
+        committed=c.texts(actuals["units_committed"], ("actuals", "units_committed")),
+        window=window,
+        done=_night_share(c, d["done_in_window"], "done_in_window", n),
+        plan_done=_night_share(c, d["plan_done_in_window"], "plan_done_in_window", n),
+        finish=_night_finish(c, d["finish"], "finish", n),
+        plan_finish=_night_finish(c, d["plan_finish"], "plan_finish", n),
+        units=tuple(units),
+        next=tuple(nxt),
+        replications=n,
+        failures=c.texts(d["failures"], ("failures",)),
+    )
+
+
+ACTUALS_COLUMNS = ("time_min", "unit", "step", "outcome", "crew", "attempt", "where")
+
+
+def read_actuals_csv(path: Path) -> list[dict[str, str]]:
+    """``actuals.csv`` (the actuals as ``migsim replan`` read them): its rows, each time a
+    minute within the model's range."""
+    header, rows = _rows(path)
+    _need(path.name, header, ACTUALS_COLUMNS)
+    for line, r in enumerate(rows, start=2):
+        _in_time(float(r["time_min"]), f"line {line}: time_min")
+        if r["attempt"]:
+            _in_count(int(r["attempt"]), f"line {line}: attempt")
+    return rows
+
+
 def load_results(results_dir: Path) -> ResultsDir:
     """Read every known file of ``results_dir`` that is present.
 
@@ -670,7 +1005,7 @@ def load_results(results_dir: Path) -> ResultsDir:
         res.windows = read_windows(p)
 
     def events(p: Path) -> None:
-        res.events = read_events(p)
+        res.events, res.sources = read_events_and_sources(p)
 
     def units(p: Path) -> None:
         res.units = read_units(p)
@@ -791,6 +1126,20 @@ def load_results(results_dir: Path) -> ResultsDir:
     attempt("compare/compare-finish.csv", compare_finish)
     attempt("sensitivity/sensitivity.csv", sensitivity)
     attempt("sensitivity/criticality.csv", criticality)
+    replan = root / "replan.json"
+    if regular_file_in(replan, str(replan), "the replan.json of a migsim replan folder"):
+        res.night = read_replan(replan)  # a damaged replan.json stops the report (exit 2)
+        res.present.append("replan.json")
+        try:
+            if regular_file_in(root / "actuals.csv", str(root / "actuals.csv"), "a file"):
+                res.present.append("actuals.csv")
+        except InputError as exc:
+            res.problems.append(f"actuals.csv could not be read ({exc.message})")
+
+        def actuals(p: Path) -> None:
+            res.actuals = read_actuals_csv(p)
+
+        attempt("actuals.csv", actuals)
     return res
 
 
@@ -1705,6 +2054,374 @@ def _section_validation(res: ResultsDir, figure: _Figures) -> str:
     return "".join(parts)
 
 
+# ---- the night so far (a migsim replan folder) -------------------------------------------------
+
+NIGHT_UNITS_OPEN = 40
+"""The per-unit table of the night is shown open up to this many units, folded above."""
+ACTUALS_SHOWN = 500
+"""Rows of ``actuals.csv`` listed in the folded table of the actuals as read; more are counted."""
+
+
+def _night_clock(res: ResultsDir, minutes: float | None) -> str:
+    """``minutes`` from the start as the clock time ``migsim replan`` writes (``Sun 2026-12-06
+    01:30 UTC``), ``+3h30m from the start`` without ``plan.start``, ``not done`` for None."""
+    if minutes is None:
+        return "not done"
+    origin = res.origin
+    if origin is None:
+        return f"{relative_text(minutes)} from the start"
+    return clock_text(exact_at(origin, minutes), res.zone)
+
+
+def _night_short(res: ResultsDir, minutes: float | None) -> str:
+    """``Sun 06 Dec 02:29`` in the plan's zone (a table whose heading names the zone)."""
+    if minutes is None:
+        return "not committed"
+    origin = res.origin
+    if origin is None:
+        return relative_text(minutes)
+    t = nearest_minute(exact_at(origin, minutes))
+    return t.astimezone(res.zone).strftime("%a %d %b %H:%M")
+
+
+def _night_span(res: ResultsDir, a: float, b: float) -> str:
+    origin = res.origin
+    if origin is None:
+        return f"{relative_text(a)} to {relative_text(b)} from the start"
+    return span_text(exact_at(origin, a), exact_at(origin, b), res.zone)
+
+
+def _share_text(s: NightShare | None) -> str:
+    """``87.5 % (95 % CI 80.1 to 92.3 %)``, ``–`` when absent."""
+    if s is None:
+        return "–"
+    return f"{_pct(s.share)} (95 % CI {100 * s.ci_low:.1f} to {100 * s.ci_high:.1f} %)"
+
+
+def _later(res: ResultsDir, new: float | None, plan: float | None) -> tuple[str, str]:
+    """How a re-forecast finish compares with the plan's, as the two clock times shown (each
+    to the nearest minute) differ: the words and a class (``bad`` later, ``good`` sooner)."""
+    if new is None or plan is None:
+        return ("–", "")
+    origin = res.origin
+    if origin is None:
+        diff = float(round(new) - round(plan))
+    else:
+        shown = nearest_minute(exact_at(origin, new)) - nearest_minute(exact_at(origin, plan))
+        diff = shown.total_seconds() / 60.0
+    if diff == 0:
+        return ("the same minute", "")
+    words = f"{format_minutes(abs(diff))} {'later' if diff > 0 else 'sooner'}"
+    return (words, "bad" if diff > 0 else "good")
+
+
+def _night_when(block: Mapping[str, Any] | None, q: str, zone: ZoneInfo) -> _When | None:
+    if block is None:
+        return None
+    return _when(block["quantiles"][q], zone)
+
+
+def _night_figure(res: ResultsDir, night: Night, figure: _Figures) -> str:
+    """The picture of the night (:func:`sim.outputs.plots.night`), or a line saying what it
+    needs."""
+    if res.events is None or res.sources is None:
+        return _note(
+            "no picture of the night: it needs events.csv with its source column (`migsim"
+            " replan` writes it)"
+        )
+    s = res.summary or {}
+    name = str(s.get("scenario_name") or (res.scenario or {}).get("name") or "")
+    new, plan = night.p80(), night.p80(plan=True)
+    # the windows as far as the picture reaches: its events, the bands and the P80 finishes
+    horizon = max(
+        [
+            night.now,
+            *(e.time for e in res.events),
+            *(w.end for w in res.windows or ()),
+            *(m for m in (new, plan) if m is not None),
+            *(m for u in night.units for m in u.commit if m is not None),
+        ]
+    )
+    maintenance = _maintenance(res.scenario, max(horizon, 1.0), res.timezone)
+    done = f"{len(night.committed)} of {s.get('units_total', '?')} units committed"
+    # the axis names the zone: the subtitle's times are short, so it fits on one line
+    sub = f"now {_night_short(res, night.now)}: {done}, {len(night.begun)} begun"
+    if new is not None or plan is not None:
+        words, _ = _later(res, new, plan)
+        sub += (
+            f"; P80 finish {_night_short(res, new)}"
+            f" (the plan said {_night_short(res, plan)}: {words})"
+        )
+    fig = plots.night(
+        res.events,
+        [source == "actual" for source in res.sources],
+        night.now,
+        bands={u.unit: u.commit for u in night.units},
+        finish=new,
+        plan_finish=plan,
+        maintenance=maintenance,
+        origin=res.origin,
+        zone=res.zone,
+        units=unit_infos(res),
+        title=f"{name}: the night so far and the re-forecast",
+        subtitle=sub,
+    )
+    zone = res.zone.key if res.origin is not None else "hours from the start"
+    return figure(
+        fig,
+        "night",
+        "The night so far and the re-forecast, one row per unit in order of its first step."
+        " Solid bars: steps that happened (the actuals; blue a migration step, purple a"
+        " remediation or restore), a step in progress at now solid up to now; light bars: the"
+        " steps of one forecast replication from now (events.csv, source forecast); orange: when"
+        f" each unit not yet committed ends its Commit in the {night.replications} replications"
+        " of the re-forecast, P10 to P90, the tick at P50; ✕ a failed attempt (light: in the"
+        " forecast), ◆ a Commit that ended. The black line is now, the dashed vermillion line the"
+        " re-forecast's P80 finish, the dotted grey line the plan's; green shading: maintenance"
+        f" windows. Clock times in {esc(zone)}. Hover over a bar for the unit, the step and its"
+        " times.",
+    )
+
+
+def _section_night(res: ResultsDir, figure: _Figures) -> str:
+    """ "The night so far" (a ``migsim replan`` folder, ``replan.json``): now, the actuals,
+    P(done in this window) and the finish percentiles beside the plan's, the units to start
+    next, each unit not yet committed, the picture, and the actuals as read."""
+    night = res.night
+    if night is None:
+        return ""
+    zone = res.zone
+    s = res.summary or {}
+    total = s.get("units_total")
+    n = night.replications
+    events = plural(night.events, "actual event")
+    parts = [
+        f"<p>Re-forecast at <b>{esc(_night_clock(res, night.now))}</b>"
+        f" ({esc(format_minutes(night.now))} after the start) from {esc(events)}"
+        f" (<code>{esc(night.source)}</code>): {len(night.committed)}"
+        + (f" of {esc(total)}" if total is not None else "")
+        + f" units committed, {len(night.begun)} begun. "
+        + (
+            f"Over {n} replications, each run twice on the same draws: from the actuals at now"
+            " (the re-forecast), and under the plan alone (what the plan said), so a"
+            " difference is the night's, not the draws'.</p>"
+            if n
+            else "No replications: <code>migsim replan SCENARIO --actuals FILE --replications N"
+            "</code> answers P(done in this window) and the finish percentiles.</p>"
+        )
+    ]
+    if night.failures:
+        shown = "; ".join(night.failures[:3]) + (" …" if len(night.failures) > 3 else "")
+        parts.append(
+            f'<p class="bad">{len(night.failures)} replications failed and are left out: '
+            f"{esc(shown)}</p>"
+        )
+    after = f"{format_minutes(night.now)} after the start · {events}"
+    if res.origin is not None:
+        t = nearest_minute(exact_at(res.origin, night.now)).astimezone(zone)
+        now_value, now_sub = t.strftime("%a %Y-%m-%d %H:%M"), f"{zone_tag(t, zone)} · {after}"
+    else:
+        now_value, now_sub = relative_text(night.now), after
+    cards = [_card("Now", esc(now_value), esc(now_sub), title=_night_clock(res, night.now))]
+    window_text = ""
+    if night.window is not None:
+        k, a, b = night.window
+        window_text = f"window {k}: {_night_span(res, a, b)}"
+    if night.done is not None and night.window is not None:
+        k = night.window[0]
+        plan_done = night.plan_done
+        cards.append(
+            _card(
+                f"Done in window {k}",
+                esc(_pct(night.done.share)),
+                esc(
+                    f"95 % CI {100 * night.done.ci_low:.1f} to {100 * night.done.ci_high:.1f} %"
+                    + (f" · the plan said {_pct(plan_done.share)}" if plan_done else "")
+                ),
+                warn=night.done.share < 1.0,
+                title=f"P(everything committed by the end of {window_text})",
+            )
+        )
+    new80, plan80 = (
+        _night_when(night.finish, "P80", zone),
+        _night_when(night.plan_finish, "P80", zone),
+    )
+    if new80 is not None:
+        words, _ = _later(res, night.p80(), night.p80(plan=True))
+        said = f"the plan said {plan80.full} · {words}" if plan80 is not None else ""
+        late = night.window is not None and not (new80.minutes <= night.window[2])
+        cards.append(_card("Finish P80", esc(new80.value), esc(said), warn=late, title=new80.full))
+    if total is not None:
+        cards.append(
+            _card(
+                "Units committed",
+                f"{len(night.committed)} of {esc(total)}",
+                esc(f"{len(night.begun)} begun · {int(total) - len(night.committed)} to go"),
+            )
+        )
+    parts.append(f'<div class="cards answers night">{"".join(cards)}</div>')
+
+    # the re-forecast beside the plan
+    rows: list[list[str]] = []
+    classes: list[str] = []
+    if night.done is not None and night.window is not None:
+        diff = night.done.share - (night.plan_done.share if night.plan_done else math.nan)
+        rows.append(
+            [
+                esc(f"P(done in this window) · {window_text}"),
+                esc(_share_text(night.done)),
+                esc(_share_text(night.plan_done)),
+                esc(f"{100 * diff:+.1f} points") if not math.isnan(diff) else "–",
+            ]
+        )
+        classes.append("")
+    for q in QUANTILES:
+        new, plan = _night_when(night.finish, q, zone), _night_when(night.plan_finish, q, zone)
+        if new is None:
+            continue
+        words, cls = _later(
+            res,
+            None if math.isnan(new.minutes) else new.minutes,
+            None if plan is None or math.isnan(plan.minutes) else plan.minutes,
+        )
+        rows.append(
+            [
+                f"Finish {q}",
+                esc(new.full),
+                esc(plan.full if plan is not None else "–"),
+                f'<span class="{cls}">{esc(words)}</span>' if cls else esc(words),
+            ]
+        )
+        classes.append("best" if q == "P80" else "")
+    if rows:
+        parts.append(
+            "<h3>The re-forecast beside the plan</h3>"
+            + _table(
+                ["", "re-forecast", "the plan said", "change"],
+                rows,
+                row_classes=classes,
+                cls="night-answers",
+            )
+        )
+    if night.window is None:
+        parts.append(
+            _note(
+                "no maintenance windows in the plan: P(done in this window) and P(Commit in this"
+                " window) do not apply"
+            )
+        )
+
+    if night.next:
+        parts.append(
+            f"<h3>Start next <span class=dim>(the plan's dispatch; clock times in"
+            f" {esc(zone.key)})</span></h3>"
+            + _table(
+                ["#", "unit", "starts (forecast)", "crew"],
+                [
+                    [str(i), esc(u.unit), esc(_night_short(res, u.start)), esc(u.crew or "–")]
+                    for i, u in enumerate(night.next, start=1)
+                ],
+                numeric=(0, 3),
+                cls="narrow",
+            )
+        )
+    if night.units:
+        head = f"P(Commit in window {night.window[0]})" if night.window is not None else ""
+        unit_rows = []
+        # least likely to commit in this window first, then by when the Commit ends (P50)
+        for u in sorted(
+            night.units,
+            key=lambda u: (
+                u.p_commit if u.p_commit is not None else math.inf,
+                u.commit[1] if u.commit[1] is not None else math.inf,
+            ),
+        ):
+            behind = (
+                u.p_commit is not None
+                and u.plan_p_commit is not None
+                and u.p_commit < u.plan_p_commit
+            )
+            p = "–" if u.p_commit is None else esc(_pct(u.p_commit))
+            shares = [
+                f'<span class="bad">{p}</span>' if behind else p,
+                "–" if u.plan_p_commit is None else esc(_pct(u.plan_p_commit)),
+            ]
+            unit_rows.append(
+                [
+                    esc(u.unit),
+                    *(shares if night.window is not None else []),
+                    *(esc(_night_short(res, m)) for m in u.commit),
+                ]
+            )
+        behind_n = sum(
+            1
+            for u in night.units
+            if u.p_commit is not None
+            and u.plan_p_commit is not None
+            and u.p_commit < u.plan_p_commit
+        )
+        summary = (
+            f"Units not yet committed: {len(night.units)}"
+            + (
+                f", {behind_n} less likely than planned to commit in this window"
+                if behind_n
+                else ""
+            )
+            + f" <span class=dim>(clock times in {esc(zone.key)})</span>"
+        )
+        opened = " open" if len(night.units) <= NIGHT_UNITS_OPEN else ""
+        parts.append(
+            f"<details{opened} class=night-units><summary>{summary}</summary>"
+            + _table(
+                [
+                    "unit",
+                    *(
+                        [f"{head}: re-forecast", "the plan said"]
+                        if night.window is not None
+                        else []
+                    ),
+                    "Commit P10",
+                    "P50",
+                    "P90",
+                ],
+                unit_rows,
+                numeric=range(1, 6),
+            )
+            + "</details>"
+        )
+    parts.append(_night_figure(res, night, figure))
+    if res.actuals is not None:
+        shown_rows = res.actuals[:ACTUALS_SHOWN]
+        more = len(res.actuals) - len(shown_rows)
+        parts.append(
+            f"<details><summary>The actuals as read ({plural(len(res.actuals), 'event')},"
+            f" actuals.csv)</summary>"
+            + _table(
+                ["time", "unit", "step", "outcome", "crew", "attempt", "where"],
+                [
+                    [
+                        esc(_night_short(res, float(r["time_min"]))),
+                        esc(r["unit"]),
+                        esc(r["step"]),
+                        esc(r["outcome"]),
+                        esc(r["crew"] or "–"),
+                        esc(r["attempt"]),
+                        esc(r["where"]),
+                    ]
+                    for r in shown_rows
+                ],
+                numeric=(4, 5),
+            )
+            + (f"<p class=dim>… and {more:,} more in actuals.csv</p>" if more else "")
+            + "</details>"
+        )
+    parts.append(
+        '<p class="dim">Below: the recorded replication, what happened to now and then one'
+        " forecast draw (its cards, timeline and statistics are the re-forecast's).</p>"
+    )
+    return "".join(parts)
+
+
 def _section_not_migrated(res: ResultsDir) -> str:
     s = res.summary
     if s is None:
@@ -2473,6 +3190,7 @@ def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
     if problems is not None:
         problems.extend(res.problems)
     figure = _Figures()
+    night = _section_night(res, figure)  # first: the night's picture is Figure 1
     s = res.summary or {}
     sc = res.scenario or {}
     name = str(
@@ -2493,6 +3211,8 @@ def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
         ("sensitivity", "What drives the result", _section_sensitivity(res, figure)),
     ]
     sections = [t for t in sections if t[2]]
+    if night:
+        sections.insert(0, ("night", "The night so far", night))
     meta = []
     if s:
         meta.append(
@@ -2503,9 +3223,14 @@ def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
             meta.append(f"plan starts {esc(_clock_text(s['start'], res.zone))}")
         meta.append(f"migsim {esc(s.get('migsim_version') or __version__)}")
     nav = "".join(f'<a href="#{k}">{esc(title)}</a>' for k, title, _ in sections)
-    body = "".join(
-        f'<section id="{k}"><h2>{esc(title)}</h2>{content}</section>'
-        for k, title, content in sections
+    # A re-forecast's night goes first, above the cards of its recorded replication.
+    first = sections[:1] if night else []
+    body, top = (
+        "".join(
+            f'<section id="{k}"><h2>{esc(title)}</h2>{content}</section>'
+            for k, title, content in part
+        )
+        for part in (sections[len(first) :], first)
     )
     missing = res.missing(KNOWN_FILES)
     foot = [
@@ -2517,22 +3242,25 @@ def render_report(results_dir: Path, problems: list[str] | None = None) -> str:
     for p in res.problems:
         foot.append(f'<span class="bad">{esc(p)}</span>.')
     notes = "".join(_note(p) for p in res.problems)
+    what = "the night re-forecast" if res.night is not None else "migration report"
+    if res.night is not None:
+        meta.insert(0, f"re-forecast at {esc(_night_clock(res, res.night.now))}")
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<meta name="generator" content="migsim {esc(__version__)}">'
-        f"<title>{esc(name)}: migration report</title>"
+        f"<title>{esc(name)}: {what}</title>"
         f"<script>{HEAD_SCRIPT}</script>"
         f"<style>{CSS}</style></head>\n"
         "<body>"
-        f"<header><h1>{esc(name)}: migration report</h1>"
+        f"<header><h1>{esc(name)}: {what}</h1>"
         + (f"<p>{esc(description)}</p>" if description else "")
         + (f"<p>{' · '.join(meta)}</p>" if meta else "")
         + "</header>"
         f"<nav>{nav}</nav>"
-        f"<main>{notes}{_failed_card(res)}{_cards(res)}{_answer_cards(res)}{body}</main>"
+        f"<main>{notes}{_failed_card(res)}{top}{_cards(res)}{_answer_cards(res)}{body}</main>"
         f"<footer>{' '.join(foot)}</footer>"
         f"<script>{SIZE_SCRIPT}</script>"
         "</body></html>\n"
