@@ -506,3 +506,33 @@ def test_the_labels_round_a_time_once_as_replan_json_does() -> None:
     assert plots.tooltips(fig)["night-mark-p80"] == [
         "P80 finish, re-forecast: Sat 2026-12-05 23:00 UTC"
     ]
+
+
+def test_the_advice_of_replan_advise_is_shown_and_checked(tmp_path: Path) -> None:
+    # A six-hour window, so that skipping a unit changes the answer; the report shows each
+    # decision as replan.json has it, and a damaged decision stops the report.
+    six = (
+        "plan.maintenance_windows=[{every: saturday, at: '22:00', for: 6h},"
+        " {every: sunday, at: '22:00', for: 6h}]"
+    )
+    result = replan(
+        load_scenario(CONTOSO, [six]), ACTUALS, now=NOW, replications=20, workers=1, advise=True
+    )
+    out = tmp_path / "advised"
+    write_replan(result, out)
+    advice = json.loads((out / "replan.json").read_text())["advice"]
+    assert advice and advice[0]["share"] >= advice[-1]["share"]
+    html = build_report(out).read_text(encoding="utf-8")
+    assert "What to do next" in html
+    for a in advice:
+        row = f"<td>{a['what']}</td><td>{', '.join(a['skipped']) or '–'}</td>"
+        assert row in html, a["what"]
+        assert f"{100 * a['share']:.1f} % (95 % CI" in html
+        if a["what"] != "continue":
+            assert f"{100 * a['diff_vs_continue']:+.1f} points" in html
+    data = json.loads((out / "replan.json").read_text())
+    data["advice"][0]["diff_low"] = 3
+    (out / "replan.json").write_text(json.dumps(data))
+    (out / "report.html").unlink()
+    with pytest.raises(InputError, match=r"advice\[0\]\.diff_low: expected a difference"):
+        build_report(out)

@@ -425,8 +425,9 @@ def _advice(
                 tuple(u for u in prepared.order if u in skipped),
                 Share.of(hits, len(alt)),
                 0.0 if ci is None else ci.estimate,
-                0.0 if ci is None or math.isnan(ci.low) else ci.low,
-                0.0 if ci is None or math.isnan(ci.high) else ci.high,
+                # a difference of two shares lies in [-1, 1]: the t interval is clipped to it
+                0.0 if ci is None or math.isnan(ci.low) else max(-1.0, ci.low),
+                0.0 if ci is None or math.isnan(ci.high) else min(1.0, ci.high),
             )
         )
     return tuple(sorted(out, key=lambda a: -a.share.share))

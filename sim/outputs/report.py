@@ -698,6 +698,20 @@ class NightNext:
 
 
 @dataclass(frozen=True)
+class NightAdvice:
+    """One next decision of ``migsim replan --advise``: what it is, the units it leaves for the
+    next window, P(every other unit committed in this window) and its difference from
+    continuing with the 95 % interval of that difference."""
+
+    what: str
+    skipped: tuple[str, ...]
+    share: NightShare
+    diff: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
 class Night:
     """``replan.json`` read back and checked (:func:`read_replan`): now (minutes from the
     start), the actuals (their source, how many events, the units begun and committed), the
@@ -721,6 +735,7 @@ class Night:
     next: tuple[NightNext, ...]
     replications: int
     failures: tuple[str, ...]
+    advice: tuple[NightAdvice, ...] = ()
 
     def p80(self, plan: bool = False) -> float | None:
         """The P80 finish (minutes from the start) of the re-forecast, or of the plan; None
@@ -784,6 +799,41 @@ class _Checked:
 
     def maybe(self, value: Any, read: Any, loc: Sequence[str | int]) -> Any:
         return None if value is None else read(value, loc)
+
+
+def _night_advice(c: _Checked, value: Any, n: int) -> tuple[NightAdvice, ...]:
+    """``replan.json``'s ``advice`` (absent without ``--advise``), checked."""
+    if not isinstance(value, list):
+        raise c.bad(("advice",), f"expected a list, got {type(value).__name__}")
+    out = []
+    for i, a in enumerate(value):
+        loc: tuple[str | int, ...] = ("advice", i)
+        keys = ("what", "skipped", "diff_vs_continue", "diff_low", "diff_high")
+        a = c.obj(a, loc, keys)
+        # a decision's replications: the file's, less any that failed with --allow-failures
+        reps = c.whole(a.get("replications"), (*loc, "replications"), 1)
+        if reps > n:
+            raise c.bad((*loc, "replications"), f"expected at most {n}, got {reps}")
+        share = _night_share(c, a, f"advice[{i}]", reps)
+        if share is None:
+            raise c.bad(loc, "expected the decision's share, got null")
+        diffs = []
+        for k in keys[2:]:
+            v = a[k]
+            if not (_is_number(v) and -1.0 <= v <= 1.0):
+                raise c.bad((*loc, k), f"expected a difference of shares, -1 to 1, got {v!r:.60}")
+            diffs.append(float(v))
+        out.append(
+            NightAdvice(
+                what=c.text(a["what"], (*loc, "what")),
+                skipped=c.texts(a["skipped"], (*loc, "skipped")),
+                share=share,
+                diff=diffs[0],
+                low=diffs[1],
+                high=diffs[2],
+            )
+        )
+    return tuple(out)
 
 
 def _night_share(c: _Checked, value: Any, key: str, n: int) -> NightShare | None:
@@ -933,6 +983,7 @@ def read_replan(path: Path) -> Night:
         next=tuple(nxt),
         replications=n,
         failures=c.texts(d["failures"], ("failures",)),
+        advice=_night_advice(c, d.get("advice", []), n),
     )
 
 
@@ -2311,6 +2362,37 @@ def _section_night(res: ResultsDir, figure: _Figures) -> str:
             )
         )
 
+    if night.advice:
+        parts.append(
+            "<h3>What to do next <span class=dim>(migsim replan --advise: P(every other unit"
+            " committed in this window), on the same replications)</span></h3>"
+            + _table(
+                [
+                    "decision",
+                    "leaves for the next window",
+                    "P(the others committed)",
+                    "against continuing",
+                ],
+                [
+                    [
+                        esc(a.what),
+                        esc(", ".join(a.skipped) or "–"),
+                        esc(
+                            f"{_pct(a.share.share)} (95 % CI {_pct(a.share.ci_low)} to"
+                            f" {_pct(a.share.ci_high)})"
+                        ),
+                        ""
+                        if a.what == "continue"
+                        else esc(
+                            f"{100 * a.diff:+.1f} points ({100 * a.low:+.1f} to"
+                            f" {100 * a.high:+.1f})"
+                        ),
+                    ]
+                    for a in night.advice
+                ],
+                cls="night-advice",
+            )
+        )
     if night.next:
         parts.append(
             f"<h3>Start next <span class=dim>(the plan's dispatch; clock times in"
