@@ -307,3 +307,16 @@ def test_advise_needs_windows(tmp_path: Path) -> None:
         str(tmp_path / "x"),
     )
     assert r.returncode == 2 and "--advise" in r.stderr and "maintenance windows" in r.stderr
+
+
+def test_replan_without_replications_writes_the_recorded_forecast(tmp_path: Path) -> None:
+    out = tmp_path / "z"
+    r = migsim(
+        "replan", str(CONTOSO), "--actuals", str(NIGHT), "--replications", "0", "--out", str(out)
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Start next" in r.stdout and "P(done in this window" not in r.stdout
+    assert not (out / "replications.csv").exists() and not (out / "statistics.json").exists()
+    data = json.loads((out / "replan.json").read_text("utf-8"))
+    assert data["replications"] == 0 and data["done_in_window"] is None
+    assert data["now"]["minutes"] == pytest.approx(207 + 52 / 60)  # the latest actual, 01:27:52

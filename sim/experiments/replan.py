@@ -638,8 +638,9 @@ def write_replan(result: ReplanResult, out_dir: Path, force: bool = False) -> li
     stats: dict[str, Any] = {
         "replications": len(result.rows),
         "failures": list(result.failures),
-        "metrics": metric_statistics(result.rows),
     }
+    if result.rows:  # --replications 0: the recorded forecast only, no statistics.json
+        stats["metrics"] = metric_statistics(result.rows)
     answers = result.answers()
     if answers is not None:
         stats["finish"] = answers.as_dict()
