@@ -30,6 +30,19 @@ def cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "sim"]
 
 
+def timed(command: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
+    """Run ``command``; its completed process, wall seconds, CPU seconds and peak RSS (MiB) as
+    this process's children's usage reads them. Prints what failed to stderr."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        print(f"{' '.join(command)} exited {proc.returncode}:\n{proc.stderr}", file=sys.stderr)
+    # ru_maxrss is KiB on Linux
+    return proc, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
@@ -37,19 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     scenario, out = args
     command = [*cli(), "run", scenario, "--deterministic", "--out", out, "--force"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc, wall, cpu, rss = timed(command)
     if proc.returncode != 0:
-        print(f"{' '.join(command)} exited {proc.returncode}:\n{proc.stderr}", file=sys.stderr)
         return 1
     files = [p for p in Path(out).rglob("*") if p.is_file()]
     result = {
         "command": "migsim run SCENARIO --deterministic --out OUT --force",
         "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mib": usage.ru_maxrss / 1024.0,  # KiB on Linux
+        "cpu_s": cpu,
+        "peak_rss_mib": rss,
         "output_files": len(files),
         "output_mib": sum(p.stat().st_size for p in files) / 2**20,
         "timeline": any(p.name.startswith("timeline.") for p in files),

@@ -14,13 +14,10 @@ and peak RSS, and whether it printed the clock-time answers.
 from __future__ import annotations
 
 import json
-import resource
 import shutil
-import subprocess
 import sys
-import time
 
-from benchmarks.endtoend import cli
+from benchmarks.endtoend import cli, timed
 
 COMMAND = (
     "replan",
@@ -40,20 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m benchmarks.replan OUT_DIR", file=sys.stderr)
         return 2
     (out,) = args
-    command = [*cli(), *COMMAND, "--out", out, "--force"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc, wall, cpu, rss = timed([*cli(), *COMMAND, "--out", out, "--force"])
     if proc.returncode != 0:
-        print(f"{' '.join(command)} exited {proc.returncode}:\n{proc.stderr}", file=sys.stderr)
         return 1
     shutil.rmtree(out, ignore_errors=True)
     result = {
         "command": "migsim " + " ".join(COMMAND) + " --out OUT --force",
         "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mib": usage.ru_maxrss / 1024.0,
+        "cpu_s": cpu,
+        "peak_rss_mib": rss,
         "answers_printed": "P(done in this window" in proc.stdout and "Finish P80" in proc.stdout,
     }
     print(json.dumps(result))
