@@ -17,6 +17,7 @@ Only this module prints.
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -741,7 +742,8 @@ def replan(
         units.add_column("unit", style="bold")
         units.add_column("re-forecast", justify="right")
         units.add_column("the plan said", justify="right")
-        for u in shares:
+        # least likely to commit in this window first, as the report lists them
+        for u in sorted(shares, key=lambda u: (u.replan or 0.0, u.commit[1] or math.inf)):
             if u.replan is not None and u.plan is not None:
                 units.add_row(u.unit, f"{100 * u.replan:.1f} %", f"{100 * u.plan:.1f} %")
         if units.row_count:

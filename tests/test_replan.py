@@ -320,3 +320,46 @@ def test_replan_without_replications_writes_the_recorded_forecast(tmp_path: Path
     data = json.loads((out / "replan.json").read_text("utf-8"))
     assert data["replications"] == 0 and data["done_in_window"] is None
     assert data["now"]["minutes"] == pytest.approx(207 + 52 / 60)  # the latest actual, 01:27:52
+
+
+@pytest.mark.parametrize("now", ["2026-12-06T05:59Z", "2026-12-06T07:00Z"])
+def test_a_retry_before_now_stands_when_a_long_commit_runs_at_now(now: str) -> None:
+    # The shipped night retried vnet-shared's failed Prepare in place at 00:47; its Commit,
+    # begun 01:27:52, is still running hours later. The plan's fit for that retry, asked with
+    # the Commit's length known only since, must not undo what the crews did (the trial found
+    # it refused at 05:59).
+    result = replan(load_scenario(CONTOSO), NIGHT, now=now, replications=4)
+    rep = result.run.replication
+    retry = [
+        e
+        for e in rep.events
+        if (e.unit, e.step, e.outcome, e.attempt) == ("vnet-shared", "prepare", "start", 2)
+    ]
+    # retried in place at 00:46:52, as the actuals say: 2h46m52s after the 22:00 start
+    assert len(retry) == 1 and retry[0].time == pytest.approx(166 + 52 / 60)
+    commit = next(
+        e for e in rep.events if (e.unit, e.step, e.outcome) == ("vnet-shared", "commit", "end")
+    )
+    assert commit.time > result.now  # it ends after now, as it is still running
+
+
+def test_replan_refuses_a_crew_logged_on_two_steps_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "samecrew.csv"
+    path.write_text(
+        "time_utc,unit,step,outcome,crew,attempt\n"
+        "2026-12-05T22:00:00Z,er-ams,validate,start,1,1\n"
+        "2026-12-05T22:00:00Z,stlogs,validate,start,1,1\n",
+        "utf-8",
+    )
+    r = migsim(
+        "replan",
+        str(CONTOSO),
+        "--actuals",
+        str(path),
+        "--replications",
+        "0",
+        "--out",
+        str(tmp_path / "x"),
+    )
+    assert r.returncode == 2
+    assert "samecrew.csv:3" in r.stderr and "crew 1" in r.stderr and "Traceback" not in r.stderr

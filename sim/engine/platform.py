@@ -972,7 +972,7 @@ class Platform:
         fail: bool = False,
     ) -> Proc:
         if self.replay is not None:
-            minutes, fail = yield from self._as_it_happened(uid, step, minutes, attempt, fail)
+            minutes, fail = yield from self._as_it_happened(uid, step, minutes, attempt, fail, crew)
         self._event(uid, step, "start", crew, attempt)
         yield self.env.timeout(minutes)
         self._event(uid, step, "fail" if fail else "end", crew, attempt)
@@ -981,7 +981,7 @@ class Platform:
             self._mark_group(self.group_of[uid], _FAILED)
 
     def _as_it_happened(
-        self, uid: str, step: str, minutes: float, attempt: int, fail: bool
+        self, uid: str, step: str, minutes: float, attempt: int, fail: bool, crew: int | None
     ) -> Generator[simpy.Event, Any, tuple[float, bool]]:
         """A replan's step (:mod:`sim.engine.replay`): an actual one starts when it actually
         started and, when it has ended, ends when it did, as it did; any other waits for the
@@ -1001,6 +1001,14 @@ class Platform:
             self._mismatches.append(
                 ReplayMismatch(key, a.where, "the plan starts it later", a.seq, now, a.start)
             )
+        if a.crew is not None and crew is not None and a.crew != crew:
+            self._mismatch(
+                key,
+                a.where,
+                f"it is logged on crew {a.crew}, which is busy then under the plan (the step runs"
+                f" on crew {crew}): one crew cannot run two steps at once",
+                a.seq,
+            )
         now = float(self.env.now)
         if a.end is None:  # running at now: what it has run and what is left (the sampler's)
             if now + minutes < replay.now - EPS:  # a fixed step already past its length: overdue
@@ -1009,6 +1017,22 @@ class Platform:
         if a.failed != fail:
             self._mismatch(key, a.end_where or a.where, "the plan has no failure of it", a.seq)
         return exact_delay(now, a.end), a.failed
+
+    def _actual_choice(
+        self, uid: str, step: str, attempt: int, instead: tuple[str, int] | None = None
+    ) -> bool | None:
+        """In a replan's past, whether the actuals show ``instead`` (False) or else attempt
+        ``attempt`` of ``step`` of ``uid`` (True); None when they show neither or after now:
+        the plan decides. The operator's decisions before now stand (the plan's window
+        fit would ask with durations only known since)."""
+        replay = self.replay
+        if replay is None or self.now > replay.now + EPS:
+            return None
+        if instead is not None and (uid, *instead) in replay.steps:
+            return False
+        if (uid, step, attempt) in replay.steps:
+            return True
+        return None
 
     def _mismatch(self, key: StepKey, where: str | None, what: str, seq: int) -> None:
         self._mismatches.append(ReplayMismatch(key, where, what, seq))
@@ -2142,8 +2166,12 @@ class Platform:
         (Start, Check, Commit, the post-steps); step by step, the VMs' downtime (Start, and
         Check and Commit with ``restart_after: commit``), nothing when the unit stops no VM.
         Else the operator aborts rather than leave the unit locked (and its VMs down) until the
-        next window."""
+        next window. In a replan's past the actuals decide: a retry they show with no Abort
+        before it was retried in place, whatever the durations known since say."""
         failures = self.plan.failures
+        shown = self._actual_choice(uid, "prepare", attempt, ("abort", attempt - 1))
+        if shown is not None:
+            return shown
         if failures.after_prepare != "retry":
             return False
         n = len(self.stopped[uid])
@@ -2241,6 +2269,7 @@ class Platform:
                 if (
                     self._no_way_back(uid) is None
                     and self.dispatch.fits(self.now, d_first + rest) != self.now
+                    and not self._actual_choice(uid, "commit", attempt)
                 ):
                     # After a failure the Commit no longer fits this window: the unit waits
                     # Prepared, without its crew, for the next one (every Commit in a window).

@@ -599,7 +599,8 @@ def _mismatch(m: ReplayMismatch, actuals: Actuals, clock: Callable[[float], str]
     if m.at is not None and m.actual is not None:
         what = (
             f"it started at {clock(m.actual)}, but under the plan it cannot start before"
-            f" {clock(m.at)} (every crew busy, or a step before it not done)"
+            f" {clock(m.at)} (every crew busy, a step before it not done, a retry's wait"
+            " plan.failures.retry_after, or a maintenance window)"
         )
     return InputError(
         where,
