@@ -279,7 +279,7 @@ def test_advise_compares_skipping_each_next_unit_on_the_same_replications() -> N
         1 for r in result.rows if all(dict(r.commits).get(u, 1e18) <= 360.0 + 1e-6 for u in scope)
     )
     assert cont.share.hits == hits and cont.share.n == 60
-    skips = [a for a in result.advice if a.what != "continue"]
+    skips = [a for a in result.advice if a.what.startswith("skip ")]
     assert 1 <= len(skips) <= 8
     for a in skips:
         unit = a.what.removeprefix("skip ")
@@ -363,3 +363,56 @@ def test_replan_refuses_a_crew_logged_on_two_steps_at_once(tmp_path: Path) -> No
     )
     assert r.returncode == 2
     assert "samecrew.csv:3" in r.stderr and "crew 1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_abort_the_lead_decided_is_followed(tmp_path: Path) -> None:
+    # er-ams's Prepare ended at 22:15 and the lead aborted it there, with no failure before:
+    # the Abort runs as logged, and the unit prepares again (attempt 2) under the plan.
+    _, base = _base("contoso")
+    steps = [
+        e for e in _steps(base.events) if e.time <= 15.0 and (e.unit, e.step) != ("er-ams", "check")
+    ]
+    actuals = [
+        *steps,
+        Event(15.0, "er-ams", "abort", "start", 1, 1),
+        Event(20.0, "er-ams", "abort", "end", 1, 1),
+    ]
+    result = replan(load_scenario(CONTOSO), frame(actuals), deterministic=True, replications=0)
+    mine = [e for e in result.run.replication.events if e.unit == "er-ams"]
+    abort = [e for e in mine if e.step == "abort"]
+    assert [(e.outcome, e.time) for e in abort] == [("start", 15.0), ("end", 20.0)]
+    again = next(e for e in mine if (e.step, e.outcome, e.attempt) == ("prepare", "start", 2))
+    assert again.time >= 20.0
+    assert any((e.step, e.outcome) == ("commit", "end") for e in mine)
+
+
+def test_advise_offers_to_abort_a_unit_still_prepared() -> None:
+    # At 01:30 stprodvhds is in its Check (Prepare ended 01:07:30): aborting it is a decision;
+    # in that alternative it aborts when its Check ends and prepares again in the next window.
+    six = (
+        "plan.maintenance_windows=[{every: saturday, at: '22:00', for: 6h},"
+        " {every: sunday, at: '22:00', for: 6h}]"
+    )
+    sc = load_scenario(CONTOSO, [six])
+    result = replan(
+        sc, NIGHT, now="2026-12-06T01:30Z", replications=20, advise=True, deterministic=True
+    )
+    abort = next(a for a in result.advice if a.what == "abort stprodvhds")
+    assert "stprodvhds" in abort.skipped
+    from dataclasses import replace as dc_replace
+
+    from sim.engine.replay import Replay
+    from sim.experiments.replan import ReplanPrepared
+
+    prepared = ReplanPrepared.of(sc)
+    replay = Replay.from_events(result.actuals.events, result.now)
+    alt = dc_replace(
+        prepared,
+        replay=dc_replace(replay, deferred={"stprodvhds": 360.0}, aborts=frozenset({"stprodvhds"})),
+    )
+    events = [e for e in alt.replicate(0, deterministic=True).events if e.unit == "stprodvhds"]
+    check_end = next(e for e in events if (e.step, e.outcome, e.attempt) == ("check", "end", 1))
+    abort = next(e for e in events if (e.step, e.outcome) == ("abort", "start"))
+    assert abort.time == check_end.time == pytest.approx(217.5)  # 01:07:30 + the 30m Check
+    again = next(e for e in events if (e.step, e.outcome, e.attempt) == ("prepare", "start", 2))
+    assert again.time >= 24 * 60.0  # the next window: Sunday 22:00

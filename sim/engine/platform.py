@@ -656,6 +656,7 @@ class Platform:
             else ReplaySampler(plan.seed, replay, deterministic=deterministic)
         )
         self._replayed: set[StepKey] = set()  # the actual steps run so far
+        self._operator_aborted: set[str] = set()
         self._mismatches: list[ReplayMismatch] = []
         self._drawn: dict[tuple[str, str, int, int], float] = {}
         self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
@@ -1401,7 +1402,8 @@ class Platform:
             yield from self._finish(uid, None)
             return
         not_before = self.not_before.get(uid, 0.0)
-        if self.replay is not None and self.replay.deferred:
+        if self.replay is not None and uid not in self.replay.first_start:
+            # a unit left for later that has not begun (replan --advise: skip it)
             not_before = max(not_before, self.replay.deferred.get(uid, 0.0))
         yield from self.dispatch.begin(uid, not_before)
         disruptive = bool(self.window_pre[uid] or self.shared_pre[uid])
@@ -1969,13 +1971,59 @@ class Platform:
             if not ok:
                 return False
             attempt = self.state[uid].attempts["prepare"]
-            ok = yield from self._check(uid, held, attempt)
+            if self.replay is not None and self._operator_aborts(uid, attempt, True):
+                ok, after = False, "the operator's Abort"
+                yield from self._abort_by_operator(uid, held, attempt)
+            else:
+                ok = yield from self._check(uid, held, attempt)
+                after = "the Check found a problem"
+                if ok and self.replay is not None and self._operator_aborts(uid, attempt, False):
+                    ok, after = False, "the operator's Abort"
+                    yield from self._abort_by_operator(uid, held, attempt)
             if ok:
                 return True
             if attempt == tries:
-                self._give_up(uid, self._spent(uid))
+                if after == "the operator's Abort":
+                    self._give_up(
+                        uid,
+                        f"aborted by the operator after Prepare attempt {attempt}, the last"
+                        " (plan.failures.max_attempts)",
+                    )
+                else:
+                    self._give_up(uid, self._spent(uid))
                 return False
-            attempt, after = attempt + 1, "the Check found a problem"
+            attempt += 1
+
+    def _operator_aborts(self, uid: str, attempt: int, before_check: bool) -> bool:
+        """A replan's Abort of the Prepared unit ``uid`` that no failure called for: the
+        actuals show one after Prepare attempt ``attempt`` (before its Check when they show
+        no Check of it), or ``--advise`` tries one at the first step boundary from now."""
+        replay = self.replay
+        assert replay is not None
+        if self._no_way_back(uid) is not None:
+            return False
+        if (uid, "abort", attempt) in replay.steps:
+            return not before_check or (uid, "check", attempt) not in replay.steps
+        if (
+            uid in replay.aborts
+            and uid not in self._operator_aborted
+            and self.now >= replay.now - EPS
+        ):
+            self._operator_aborted.add(uid)
+            return True
+        return False
+
+    def _abort_by_operator(self, uid: str, held: _Held | None, attempt: int) -> Proc:
+        """The operator aborts the Prepared unit ``uid`` (:meth:`_operator_aborts`): the lock
+        ends, stopped VMs start again; the unit prepares again as the plan (or the actuals) say,
+        not before its deferral (``Replay.deferred``)."""
+        why = "aborted by the operator"
+        if held is not None:
+            yield from self._abort(uid, held.crew, attempt, why)
+        else:
+            req, crew = yield from self.dispatch.crew(uid)
+            yield from self._abort(uid, crew, attempt, why)
+            self.dispatch.release(req, crew)
 
     def _prepare(
         self,
@@ -2098,12 +2146,15 @@ class Platform:
         d_start = self._draw(uid, "start", n, attempt) if n else 0.0
         refit: Callable[[float], float] | None = None
         undone: list[_Rem] = []
+        deferred = 0.0
+        if self.replay is not None and self.replay.deferred:
+            deferred = self.replay.deferred.get(uid, 0.0)
         if held is not None and attempt > 1:
             tail = (0.0 if restart_commit else d_start) + self.plan.check
             tail += self._draw(uid, "commit", u.vm_count, 1) + self.rest.get(uid, 0.0)
             tail += d_start if restart_commit else 0.0
             refit = self._block(d_stop + d_deall, d_prep, tail, writes)
-            if self.dispatch.fits(self.now, refit(self.now)) == self.now:
+            if self.dispatch.fits(self.now, refit(self.now)) == self.now and deferred <= self.now:
                 refit = None
             else:
                 undone = self._undo_for_later(uid)
@@ -2134,6 +2185,8 @@ class Platform:
                 if restart_commit:
                     tail += self.plan.check + self._draw(uid, "commit", u.vm_count, 1)
                 total = self._block(d_stop + d_deall, d_prep, tail, writes)
+            if deferred > self.now:  # left for later by the operator (replan --advise)
+                yield self.env.timeout(deferred - self.now)
             got = yield from self.dispatch.slot(uid, total)
             if got is None:
                 assert total is not None

@@ -78,12 +78,15 @@ class Replay:
     """What has happened by minute ``now`` (minutes from ``plan.start``): each step attempt the
     actuals show. ``first_start``: each begun unit's first actual step start (derived).
     ``deferred``: units the operator leaves for later (``migsim replan --advise``: skip a
-    unit), each with the minute it may begin at the earliest."""
+    unit, or abort one), each with the minute it may begin (or prepare again) at the earliest.
+    ``aborts``: Prepared units the operator aborts at the first step boundary from now
+    (``--advise``: abort a unit still Prepared)."""
 
     now: float
     steps: Mapping[StepKey, ActualStep]
     first_start: Mapping[str, float] = field(default_factory=dict)
     deferred: Mapping[str, float] = field(default_factory=dict)
+    aborts: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, now: float, steps: Mapping[StepKey, ActualStep]) -> Replay:

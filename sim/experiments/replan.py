@@ -108,6 +108,8 @@ class Share:
 
     @classmethod
     def of(cls, hits: int, n: int) -> Share:
+        if n == 0:  # every replication of it failed (kept with --allow-failures)
+            return cls(0, 0, 0.0, 1.0)
         ci = binomtest(hits, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
         return cls(hits, n, float(ci.low), float(ci.high))
 
@@ -389,6 +391,29 @@ def _skips(
     return out
 
 
+def _aborts(
+    run: RunResult, actuals: Actuals, out_scope: frozenset[str]
+) -> list[tuple[str, frozenset[str]]]:
+    """The ``abort`` decisions: each unit still Prepared at now (its Prepare ended, its Check
+    not ended, no Commit or Abort begun), aborted at its next step boundary and left, with the
+    units that must wait for it, for the next window."""
+    dag = run.units.dag
+    out = []
+    for uid, p in actuals.progress().items():
+        if uid in out_scope or p.committed:
+            continue
+        runs = (*p.ended, *p.failed, *p.in_progress)
+        k = max((r.attempt for r in p.ended if r.step == "prepare"), default=0)
+        if not k or any(
+            (r.step in ("commit", "abort") and r.attempt >= k)
+            or (r.step == "check" and r.attempt == k and r.end is not None)
+            for r in runs
+        ):
+            continue
+        out.append((f"abort {uid}", frozenset({uid, *nx.descendants(dag, uid)}) - out_scope))
+    return out
+
+
 def _in_window(row: ReplanRow, need: frozenset[str], end: float) -> bool:
     commits = dict(row.commits)
     return all(commits.get(uid, math.inf) <= end for uid in need)
@@ -474,9 +499,10 @@ def replan(
     ``replications``: Monte Carlo replications (0 to 1,000,000; 0 gives the recorded
     replication only), each run under the re-forecast and under the plan alone on the same
     seed. ``seed`` replaces ``plan.seed``; ``deterministic`` runs every duration not yet known
-    at its central value. ``advise``: also compare the next decisions (continue, or skip one of
-    the next units the forecast starts: :data:`ADVISE_UNITS`) by P(done in this window), on the
-    same replications (:class:`Advice`); needs windows and replications.
+    at its central value. ``advise``: also compare the next decisions (continue, abort a unit
+    still Prepared, or skip one of the next units the forecast starts: :data:`ADVISE_UNITS`),
+    each leaving the unit for the next window, by P(done in this window), on the same
+    replications (:class:`Advice`); needs windows and replications.
 
     Raises :class:`~sim.common.errors.InputError` for bad actuals (file, row, column), a
     ``now`` before the latest actual event, and actuals the plan cannot reproduce (the first
@@ -542,10 +568,17 @@ def replan(
             )
         if not replications:
             raise InputError("--advise", (), "expected --replications 1 or more with it")
-        options = _skips(run, read, out_scope, at)
+        options = _aborts(run, read, out_scope) + _skips(run, read, out_scope, at)
     alternatives = [replanned, prepared] + [
-        replace(replanned, replay=replace(replay, deferred=dict.fromkeys(units, window.end)))
-        for _, units in options
+        replace(
+            replanned,
+            replay=replace(
+                replay,
+                deferred=dict.fromkeys(units, window.end),
+                aborts=frozenset(units) if what.startswith("abort ") else frozenset(),
+            ),
+        )
+        for what, units in options
         if window is not None
     ]
     names = ["re-forecast", "plan", *(what for what, _ in options)]
