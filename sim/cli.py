@@ -668,8 +668,9 @@ def _answers_table(answers: FinishAnswers) -> Table:
 @click.option(
     "--advise",
     is_flag=True,
-    help="Also compare the next decisions (continue, or skip one of the next units and leave it"
-    " for the next window) by P(done in this window), on the same replications.",
+    help="Also compare the next decisions (continue; abort a unit still Prepared, at the end of"
+    " its Check; or skip one of the next units), each leaving the unit for the next window, by"
+    " P(done in this window), on the same replications.",
 )
 @workers_option
 @scheduler_option

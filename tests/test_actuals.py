@@ -728,7 +728,7 @@ START = "Sat 2026-12-05"
         (
             [*ER_AMS[:3], ER_AMS[3], "2026-12-05T22:16:00Z,er-ams,prepare,start,2,1"],
             6,
-            "without a failed Prepare (attempt 1) or a Check that found a problem before it",
+            "without a failed Prepare (attempt 1), a Check that found a problem or an Abort before",
         ),
         # a step that cannot fail
         (

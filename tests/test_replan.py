@@ -382,8 +382,17 @@ def test_an_abort_the_lead_decided_is_followed(tmp_path: Path) -> None:
     abort = [e for e in mine if e.step == "abort"]
     assert [(e.outcome, e.time) for e in abort] == [("start", 15.0), ("end", 20.0)]
     again = next(e for e in mine if (e.step, e.outcome, e.attempt) == ("prepare", "start", 2))
-    assert again.time >= 20.0
+    # aborted to be left for later (as --advise means it): not before the next window, Sunday
+    # 22:00, since the actuals show no new Prepare
+    assert again.time >= 24 * 60.0
     assert any((e.step, e.outcome) == ("commit", "end") for e in mine)
+    # when the crews did prepare it again at once, the log says so and it is followed (the
+    # second trial found that row refused)
+    redo = [*actuals, Event(25.0, "er-ams", "prepare", "start", 1, 2)]
+    result = replan(load_scenario(CONTOSO), frame(redo), deterministic=True, replications=0)
+    mine = [e for e in result.run.replication.events if e.unit == "er-ams"]
+    again = next(e for e in mine if (e.step, e.outcome, e.attempt) == ("prepare", "start", 2))
+    assert again.time == 25.0 and again.crew == 1
 
 
 def test_advise_offers_to_abort_a_unit_still_prepared() -> None:

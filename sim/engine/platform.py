@@ -657,6 +657,7 @@ class Platform:
         )
         self._replayed: set[StepKey] = set()  # the actual steps run so far
         self._operator_aborted: set[str] = set()
+        self._defer: dict[str, float] = {}  # logged Aborts: no new Prepare before (minute)
         self._mismatches: list[ReplayMismatch] = []
         self._drawn: dict[tuple[str, str, int, int], float] = {}
         self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
@@ -2003,7 +2004,13 @@ class Platform:
         if self._no_way_back(uid) is not None:
             return False
         if (uid, "abort", attempt) in replay.steps:
-            return not before_check or (uid, "check", attempt) not in replay.steps
+            if before_check and (uid, "check", attempt) in replay.steps:
+                return False
+            # Aborted to be left for later, as --advise means it: no new Prepare before this
+            # window's end, unless the actuals show one.
+            if (uid, "prepare", attempt + 1) not in replay.steps and not self.cal.always_open:
+                self._defer[uid] = self._window_end(replay.steps[uid, "abort", attempt].start)
+            return True
         if (
             uid in replay.aborts
             and uid not in self._operator_aborted
@@ -2147,8 +2154,8 @@ class Platform:
         refit: Callable[[float], float] | None = None
         undone: list[_Rem] = []
         deferred = 0.0
-        if self.replay is not None and self.replay.deferred:
-            deferred = self.replay.deferred.get(uid, 0.0)
+        if self.replay is not None:
+            deferred = max(self.replay.deferred.get(uid, 0.0), self._defer.get(uid, 0.0))
         if held is not None and attempt > 1:
             tail = (0.0 if restart_commit else d_start) + self.plan.check
             tail += self._draw(uid, "commit", u.vm_count, 1) + self.rest.get(uid, 0.0)

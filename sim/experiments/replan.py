@@ -289,6 +289,13 @@ class ReplanResult:
             )
             rows.append(("  the plan said", plan_done.text()))
         answers, plan = self.answers(), self.plan_answers()
+        if answers is None:  # --replications 0: the recorded forecast's own finish
+            rows.append(
+                (
+                    "Finish (the recorded forecast, one draw)",
+                    self.clock(self.run.replication.makespan),
+                )
+            )
         if answers is not None and plan is not None:
             for (p, m), (_, pm) in zip(answers.quantiles, plan.quantiles, strict=True):
                 rows.append(

@@ -1283,14 +1283,16 @@ class _Order:
             if a > 1:
                 prep = self._ended(st, "prepare", a - 1)
                 check = self._ended(st, "check", a - 1)
+                abort = self._ended(st, "abort", a - 1)  # the operator's, with no failure
                 if not (
                     (prep is not None and prep.outcome == "fail")
                     or (check is not None and check.outcome == "fail")
+                    or abort is not None
                 ):
                     return (
-                        f"{what} without a failed {self.name('prepare', a - 1)} or a Check"
-                        " that found a problem before it; expected attempts in order, each"
-                        " after the last one failed"
+                        f"{what} without a failed {self.name('prepare', a - 1)}, a Check"
+                        " that found a problem or an Abort before it; expected attempts in"
+                        " order, each after the last one failed or was aborted"
                     )
             elif st.prepare:
                 return f"{what}, after Prepare attempt {st.prepare}; expected attempts in order"
