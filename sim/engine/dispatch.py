@@ -119,6 +119,9 @@ class Dispatch(ABC):
         self.crews = Crews(env, capacity=crews)
         self.free = set(range(1, crews + 1))
         self.fits = fits
+        # A fit that ignores the minutes (no window: WindowFit.anytime) answers every question
+        # with its start; the sequence's length is then not worked out to ask it.
+        self.anytime: bool = bool(getattr(fits, "anytime", False))
         self.priority: Mapping[str, int] = self.priorities(order)
         self.begun: set[str] = set()
         self.groups: Mapping[str, str] = groups or {}
@@ -281,7 +284,7 @@ class Dispatch(ABC):
         when the sequence no longer fits hands it back and waits for the next fit."""
         while True:
             now = float(self.env.now)
-            t = self.fits(now, total(now))
+            t = now if self.anytime else self.fits(now, total(now))
             if self.pinned:
                 t = self._fit(uid, now, t)
             if t is None:
@@ -302,7 +305,7 @@ class Dispatch(ABC):
             if slot is not None:
                 yield slot  # granted at once: a slot was free
             now = float(self.env.now)
-            t = self.fits(now, total(now))
+            t = now if self.anytime else self.fits(now, total(now))
             if self.pinned:
                 t = self._fit(uid, now, t)
             if t is not None and t <= now:
@@ -352,7 +355,7 @@ def _slot(policy: Dispatch, uid: str, total: SequenceLength | None) -> Proc:
     while True:
         if total is not None:
             now = float(env.now)
-            t = policy.fits(now, total(now))
+            t = now if policy.anytime else policy.fits(now, total(now))
             if policy.pinned:
                 t = policy._fit(uid, now, t)
             if t is None:
@@ -363,7 +366,7 @@ def _slot(policy: Dispatch, uid: str, total: SequenceLength | None) -> Proc:
         if total is None:
             return req, crew
         now = float(env.now)
-        t = policy.fits(now, total(now))
+        t = now if policy.anytime else policy.fits(now, total(now))
         if policy.pinned:
             t = policy._fit(uid, now, t)
         if t is not None and t <= now:

@@ -74,6 +74,7 @@ from typing import Any, Literal
 
 import networkx as nx
 import simpy
+from simpy.events import NORMAL
 
 from sim.common.timeparse import format_minutes
 from sim.common.words import plural
@@ -121,6 +122,23 @@ _SPANS = (
 
 _FAILED = " (may span windows: a unit of the group that shares its storage accounts failed a step)"
 """Said of a MIG022 gap whose group's length a failure changed."""
+
+
+class _At(simpy.Event):
+    """An event at minute ``at`` exactly (:func:`~sim.engine.replay.exact_delay`), ordered
+    among the events at that minute as a :class:`simpy.events.Timeout` scheduled now would be
+    (``NORMAL`` priority): the moment a run of steps reaches, however many steps it adds up."""
+
+    def __init__(self, env: simpy.Environment, at: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, NORMAL, exact_delay(float(env.now), at))
+
+
+def _no_bound(crews: int) -> float:
+    """A group's length where no window bounds it (:meth:`Platform._admit_group`)."""
+    return 0.0
 
 
 @dataclass
@@ -233,8 +251,13 @@ class WindowFit:
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
         self.cache: dict[tuple[float, float], float | None] = {}
+        self.anytime = calendar.always_open
+        """No window at all: every question's answer is ``t`` (callers need not time the
+        sequence they ask about)."""
 
     def __call__(self, t: float, minutes: float) -> float | None:
+        if self.anytime:
+            return t
         key = (t, minutes)
         if key in self.cache:
             return self.cache[key]
@@ -467,6 +490,15 @@ class Setup:
         self.stopped: dict[str, tuple[str, ...]] = {
             uid: self._stopped_vms(self.by_id[uid]) for uid in self.order
         }
+        # The data windows of each unit's stopped VMs: (resource, type, unit), as
+        # Platform._open_window names them.
+        self.down_rows: dict[str, tuple[tuple[str, str, str], ...]] = {
+            uid: tuple(
+                (r, resource_type(r), str(self.units.unit_of.get(r, uid)))
+                for r in (node_id("vm", vm) for vm in vms)
+            )
+            for uid, vms in self.stopped.items()
+        }
         self._setup_groups()
 
     def _setup_groups(self) -> None:
@@ -664,6 +696,8 @@ class Platform:
         self._static: dict[str, tuple[float, float, float, float, float, float, bool]] = {}
         self._specs = setup.specs
         self._fixed_plans: dict[str, _Plan] = {}
+        self._plans: dict[str, tuple[int, _Plan]] = {}
+        self._epoch = 0  # counted on at every change a remediated unit's plan reads
         self.cal = setup.cal
         self.env = env
         # The policy gets the window fit, not this object: no reference cycle, so a finished
@@ -708,6 +742,10 @@ class Platform:
         self.early = setup.early
         self.at_prepare = setup.at_prepare
         self.stopped = setup.stopped
+        self.down_rows = setup.down_rows
+        # Lean random replications run a plain unit's steps as the moments others can see
+        # (:meth:`_straight`); records and deterministic runs keep every step's event.
+        self._straight_on = not record and not deterministic and replay is None
         self.groups_off = setup.groups_off
         # This replication's own remediations: the templates' copies, their state fresh.
         own = {id(t): replace(t, users=set(), candidates=set()) for t in setup.rems}
@@ -857,11 +895,13 @@ class Platform:
     def _give_up(self, uid: str, reason: str, rules: Sequence[str] = ()) -> None:
         st = self.state[uid]
         st.status = "not_migrated"
+        self._epoch += 1
         st.reason = reason
         st.rules = tuple(dict.fromkeys(rules))
         self._not_migrated(uid, self.now)
         self.done[uid].succeed(False)
         self.finished.add(uid)
+        self._epoch += 1
         group = self.group_of.get(uid)
         if group is not None:
             if not group.started.triggered and uid == group.members[0]:
@@ -918,10 +958,14 @@ class Platform:
 
     def _fits_never(self, uid: str) -> bool:
         """Whether ``uid``'s just-in-time sequence is longer than every window."""
+        if self.cal.always_open:
+            return False
         return self.dispatch.fits(self.now, self._jit_plan(uid).p_total(self.now)[2]) is None
 
     def _fits_now(self, uid: str) -> bool:
         """Whether ``uid``'s sequence, begun now, ends inside the window it begins in."""
+        if self.cal.always_open:
+            return True
         minutes = self._jit_plan(uid).p_total(self.now)[2]
         return self.dispatch.fits(self.now, minutes) == self.now
 
@@ -1095,6 +1139,7 @@ class Platform:
         """Give ``uid`` up without an Abort: ``rule``'s migration cannot be rolled back, so
         the lock stays to the end of the run and the unit needs support."""
         self.state[uid].locked_for_good = True
+        self._epoch += 1
         self._give_up(
             uid,
             f"{what}; {rule}'s migration cannot be rolled back, so the unit cannot be aborted:"
@@ -1163,9 +1208,11 @@ class Platform:
 
     def _pre_step(self, uid: str, rem: _Rem, crew: int, attempt: int = 1) -> Proc:
         rem.claimed = True
+        self._epoch += 1
         minutes = self._rem_minutes(rem, "remediate", uid)
         yield from self._run(uid, f"remediate:{rem.key}", minutes, crew, attempt)
         rem.removed = self.now
+        self._epoch += 1
         kind = rem.remedy.kind
         if kind is not None:
             cause = self._rem_cause(rem, uid)
@@ -1212,6 +1259,7 @@ class Platform:
         ready = [rem for rem in dict.fromkeys(self.involved[uid]) if self._ready(rem)]
         for rem in ready:
             rem.restoring = True
+            self._epoch += 1
         ready.sort(key=lambda m: RESTORE_ORDER.get(m.remedy.kind or "", 99))
         return ready
 
@@ -1227,6 +1275,7 @@ class Platform:
         """Unit ``uid`` is done (committed or not migrated): run the post-steps that became
         ready, on the held crew right away, else as their own process."""
         self.finished.add(uid)
+        self._epoch += 1
         if self.pending.pop(uid, None) is not None:  # writes it will never take
             self._pending_changed()
         ready = self._now_ready(uid)
@@ -1241,6 +1290,8 @@ class Platform:
         # window; else those go as their own process.
         planned = self.planned.pop(uid, set())
         later = [rem for rem in ready if id(rem) not in planned]
+        if later and self.cal.always_open:
+            later = []
         if later:
             minutes = sum(self._rem_minutes(rem, "restore", uid) for rem in ready)
             if self.dispatch.fits(self.now, minutes) == self.now:
@@ -1310,6 +1361,9 @@ class Platform:
         fixed = self._fixed_plans.get(uid)
         if fixed is not None:
             return fixed
+        kept = self._plans.get(uid)
+        if kept is not None and kept[0] == self._epoch:
+            return kept[1]
         static = self._static.get(uid)
         if static is None:
             # First attempts' durations and the unit's writes: the same at every admission.
@@ -1376,6 +1430,10 @@ class Platform:
             # Nothing in it changes as the run goes on (the throttle is read when it is
             # timed): asked again at every admission, built once.
             self._fixed_plans[uid] = plan
+        else:
+            # What it reads (remediations claimed, removed or restoring, units done, their
+            # status) changes only where _epoch is counted on: kept until then.
+            self._plans[uid] = (self._epoch, plan)
         return plan
 
     # ---- the unit process -----------------------------------------------------------------------
@@ -1444,9 +1502,10 @@ class Platform:
         dispatch = self.dispatch
         fits = dispatch.fits
         # Dispatch.admit (no cycle: no lead time; no concurrency slot)
+        anytime = self.cal.always_open
         while True:
             now = float(env.now)
-            t = fits(now, timing(now)[2])
+            t = now if anytime else fits(now, timing(now)[2])
             if t is None:
                 yield from self._no_fit(uid)
                 return
@@ -1471,17 +1530,43 @@ class Platform:
         if self.bucket is not None:
             self.pending[uid] = plan.takes(now, p_eff)
             self._pending_changed()
-        sampler, failures = self.sampler, self.plan.failures
-        if (
-            sampler.fails(failures.validate_, uid, "validate", 1)
-            or sampler.fails(failures.prepare, uid, "prepare", 1)
-            or sampler.fails(failures.check, uid, "check", 1)
-            or sampler.fails(failures.commit, uid, "commit", 1)
-        ):
+        if self._fails_first(uid):
             self.rest[uid] = plan.rest
             self.planned[uid] = set()
             yield from self._steps(uid, held, None, p_eff, c_eff)
             return
+        ok: bool | None = None
+        if self._straight_on:
+            ok = yield from self._straight(uid, held, now, p_eff, c_eff)
+        if ok is None:
+            ok = yield from self._step_by_step(uid, held, p_eff, c_eff)
+        if ok:
+            self._committed(uid)
+        # Platform._finish: no post-step
+        self.finished.add(uid)
+        self._epoch += 1
+        if self.pending.pop(uid, None) is not None:
+            self._pending_changed()
+        self._let_go(held)
+
+    def _fails_first(self, uid: str) -> bool:
+        """Whether a first attempt of one of ``uid``'s steps fails (every draw is keyed: known
+        before the unit starts)."""
+        sampler, failures = self.sampler, self.plan.failures
+        return (
+            sampler.fails(failures.validate_, uid, "validate", 1)
+            or sampler.fails(failures.prepare, uid, "prepare", 1)
+            or sampler.fails(failures.check, uid, "check", 1)
+            or sampler.fails(failures.commit, uid, "commit", 1)
+        )
+
+    def _step_by_step(
+        self, uid: str, held: _Held, p_eff: float, c_eff: float
+    ) -> Generator[Any, Any, bool]:
+        """A plain unit's Validate to Commit, every step an event of its own, when no first
+        attempt fails (:meth:`_plain_unit`); whether it committed."""
+        env, crew = self.env, held.crew
+        fits = self.dispatch.fits
         st = self.state[uid]
         event = self._event
         d_val, d_prep, d_commit, _, _, writes, _ = self._static[uid]
@@ -1540,13 +1625,82 @@ class Platform:
                 event(uid, "start", "end", crew, 1)
                 self._start_vms(uid)
             ok = True
-        if ok:
-            self._committed(uid)
-        # Platform._finish: no post-step
-        self.finished.add(uid)
-        if self.pending.pop(uid, None) is not None:
-            self._pending_changed()
-        self._let_go(held)
+        return ok
+
+    def _straight(
+        self, uid: str, held: _Held, t0: float, p_eff: float, c_eff: float
+    ) -> Generator[Any, Any, bool | None]:
+        """Validate to Commit of a unit admitted just in time whose first attempts all pass
+        (:meth:`_step_by_step`, :meth:`_steps`), in a lean random replication: only the moments
+        another unit can see are events (Prepare start and Commit start, where the write
+        throttle takes the unit's writes, and the end); what the steps between do (the lock,
+        the stopped VMs' data windows, the makespan) is set down at the minutes the steps would
+        reach, each the same sum of the same durations, so the tally is the same to the bit.
+        Returns whether the unit committed; ``None``, having done nothing, when the horizon
+        falls inside the steps (they run one by one).
+
+        Two events at the same minute run in the order they were scheduled; with durations
+        drawn from continuous distributions no step of a unit ends at the very minute another
+        event happens, so fewer events change no order. Deterministic durations can tie, and
+        run step by step."""
+        env = self.env
+        d_val, d_prep, d_commit, _, _, writes, _ = self._static[uid]
+        n = len(self.stopped[uid])
+        restart = n > 0 and self.plan.restart_after == "commit"
+        # The clock as the step-by-step path moves it: one addition per step, in its order.
+        t_lock = t = t0 + d_val
+        if n:
+            t = t + self._draw(uid, "stop", n, 1)
+            t = t + self._draw(uid, "deallocate", n, 1)
+        t_prep = t
+        t = t + p_eff
+        d_start = self._draw(uid, "start", n, 1) if n else 0.0
+        if n and not restart:
+            t = t + d_start
+        t_up = t
+        t_commit = t = t + self.plan.check
+        t_done = t + c_eff
+        t_end = t_done + d_start if restart else t_done
+        if not t_end < self.plan.horizon:
+            return None
+        st = self.state[uid]
+        st.attempts["validate"] = 1
+        st.attempts["prepare"] = st.locked_at = 1
+        if self.bucket is not None:
+            yield _At(env, t_prep)
+            self._taken(uid, 0)
+            self._take_writes(writes, d_prep, p_eff)
+        yield _At(env, t_commit)
+        self.last_step = self.last_event = t_commit
+        cause = "Prepare attempt 1 to Commit"
+        self.locks[uid] = (t_lock, cause)
+        rows = self.down_rows[uid]
+        if rows:
+            why = _stop_cause(self.by_id[uid].kind)
+            if restart:
+                for r, _, owner in rows:
+                    self.open[("down", uid, r)] = _Open(r, owner, "data", t_lock, why)
+            else:
+                self.closed.extend(
+                    [Window(r, rt, owner, "data", t_lock, t_up, why) for r, rt, owner in rows]
+                )
+        rest = (d_start if restart else 0.0) + self.rest.get(uid, 0.0)
+        if (
+            self._no_way_back(uid) is None
+            and self.dispatch.fits(t_commit, c_eff + rest) != t_commit
+        ):
+            ok: bool = yield from self._commit(uid, held, c_eff)
+            return ok
+        st.attempts["commit"] = 1
+        self._taken(uid)
+        self._take_writes(writes, d_commit, c_eff)
+        yield _At(env, t_end)
+        st.commit_end = t_done
+        self._unlock(uid, cause, at=t_done)
+        if restart:
+            self._start_vms(uid)
+        self.last_step = self.last_event = t_end
+        return True
 
     def _lost(self, uid: str, lost: Sequence[str]) -> Proc:
         """Give ``uid`` up: its must-precede predecessors ``lost`` were not migrated."""
@@ -1616,6 +1770,7 @@ class Platform:
         """Open a cycle of ``rem`` (MIG020) for unit ``uid``: see :meth:`_cycle`."""
         rem.ready = self.env.event()
         rem.removed = self.now  # the cycle is opening (_cycle_wait waits for its lead)
+        self._epoch += 1
         rem.ready_at = self.now + self._rem_minutes(rem, "remediate", uid) + rem.remedy.lead
         self.env.process(self._cycle(rem, uid))
 
@@ -1628,6 +1783,7 @@ class Platform:
         minutes = self._rem_minutes(rem, "remediate", uid)
         yield from self._run(uid, f"remediate:{rem.key}", minutes, None, 1)
         rem.removed = opened = self.now
+        self._epoch += 1
         kind = rem.remedy.kind
         assert kind is not None
         cause = self._rem_cause(rem, uid)
@@ -1652,6 +1808,7 @@ class Platform:
         yield from self._run(last, f"restore:{rem.key}", closing, None, 1)
         rem.restored = self.now
         rem.removed = None
+        self._epoch += 1
         rem.ready = None
         for r in rem.targets:
             w = self.open.get(("remedy", rem.key, r))
@@ -1743,9 +1900,11 @@ class Platform:
             yield self.env.all_of(waits)
         alive = [m for m in group.members if m not in self.finished]
         most = max(1, min(self.plan.crews, len(alive)))
+        # Without windows any length fits at once: the bound is never needed.
+        anytime = self.cal.always_open
         while True:
             now = self.now
-            bound = self._group_bound(group, now)
+            bound = _no_bound if anytime else self._group_bound(group, now)
             t = self.dispatch.fits(now, bound(most))
             if t is None:
                 self._dissolve(group)
@@ -1761,7 +1920,7 @@ class Platform:
             self.dispatch.started(uid)
             taken = yield from self.dispatch.crews_for(uid, crews, latest, group.members)
             now = self.now
-            bound = self._group_bound(group, now)
+            bound = _no_bound if anytime else self._group_bound(group, now)
             fits = [k for k in range(len(taken), 0, -1) if self.dispatch.fits(now, bound(k)) == now]
             if fits:
                 keep = fits[0]
@@ -1817,7 +1976,11 @@ class Platform:
                 # Not before it fits (a unit waiting for a later window keeps no cycle open);
                 # with no cycle open, open one when the setting's change, its lead time, the
                 # unit's sequence and the re-enabling fit the window from now.
-                t = self.dispatch.fits(self.now, self._jit_plan(uid).p_total(self.now)[2])
+                t = (
+                    self.now
+                    if self.cal.always_open
+                    else self.dispatch.fits(self.now, self._jit_plan(uid).p_total(self.now)[2])
+                )
                 if t is not None and t > self.now:
                     for rem in rems:
                         rem.candidates.discard(uid)
@@ -1881,6 +2044,7 @@ class Platform:
         p_eff, c_eff, _ = plan.p_total(self.now)
         for rem in plan.pres:
             rem.claimed = True
+            self._epoch += 1
         if self.bucket is not None:
             self.pending[uid] = plan.takes(self.now, p_eff)
             self._pending_changed()
@@ -1899,16 +2063,20 @@ class Platform:
     def _steps(self, uid: str, held: _Held, slot: Any, p_eff: float, c_eff: float) -> Proc:
         """Validate to Commit on the crew ``held`` (``p_eff``, ``c_eff``: the first Prepare's
         and Commit's minutes fixed at admission), then the post-steps; the crew goes back."""
-        ok = yield from self._validate(uid, held)
-        if ok:
-            # the crew stays with its unit through Check (it runs the checks)
-            ok = yield from self._prepare_and_check(uid, held, p_eff)
-        else:
-            self._taken(uid)
-        if ok:
-            ok = yield from self._commit(uid, held, c_eff)
-        elif self.state[uid].attempts["prepare"]:
-            self._taken(uid)  # the Commit's writes were never taken
+        ok: bool | None = None
+        if self._straight_on and not self.at_prepare[uid] and not self._fails_first(uid):
+            ok = yield from self._straight(uid, held, float(self.env.now), p_eff, c_eff)
+        if ok is None:
+            ok = yield from self._validate(uid, held)
+            if ok:
+                # the crew stays with its unit through Check (it runs the checks)
+                ok = yield from self._prepare_and_check(uid, held, p_eff)
+            else:
+                self._taken(uid)
+            if ok:
+                ok = yield from self._commit(uid, held, c_eff)
+            elif self.state[uid].attempts["prepare"]:
+                self._taken(uid)  # the Commit's writes were never taken
         self.dispatch.unpark(uid, slot)
         if ok:
             self._committed(uid)
@@ -1934,6 +2102,7 @@ class Platform:
     def _committed(self, uid: str) -> None:
         st = self.state[uid]
         st.status = "committed"
+        self._epoch += 1
         self.done[uid].succeed(True)
         for rem in self.commit_open[uid]:
             kind = rem.remedy.kind
@@ -2185,6 +2354,7 @@ class Platform:
                     )
                     rem.removed = rem.restored = None
                     rem.claimed = False
+                    self._epoch += 1
                 yield from self._leave_cycles(uid, held)
                 self._let_go(held, waiting=True)
             elif n:
@@ -2353,6 +2523,7 @@ class Platform:
                     reason = self._no_window(what, total(self.now))
                     if attempt > 1:
                         st.locked_for_good = True
+                        self._epoch += 1
                         self._give_up(
                             uid,
                             f"{reason}; a failed Commit cannot be aborted: the unit stays locked",
@@ -2384,6 +2555,7 @@ class Platform:
                     self.dispatch.release(req, crew)
                 if attempt == tries:
                     st.locked_for_good = True
+                    self._epoch += 1
                     self._give_up(
                         uid,
                         f"Commit failed {plural(tries, 'time')} (plan.failures.max_attempts);"
@@ -2427,6 +2599,7 @@ class Platform:
             for uid in stuck:
                 st = self.state[uid]
                 st.status = "not_migrated"
+                self._epoch += 1
                 st.reason = reason
                 self._not_migrated(uid, limit)
         # The last event, not the clock: a cycle's unneeded deadline may have moved the clock on.
@@ -2453,6 +2626,7 @@ class Platform:
         # the collector is paused, only a full collection would find. Dropped here, the
         # replication is freed by reference counting as soon as it is done.
         self._fixed_plans.clear()
+        self._plans.clear()
         return horizon, stopped, open_count
 
     def _check_replay(self) -> None:
