@@ -1608,6 +1608,7 @@ class Platform:
         # Platform._commit, its first attempt
         restart_commit = restart_commit and n > 0
         d_start = self._draw(uid, "start", n, 1) if restart_commit else 0.0
+        ok: bool
         if fits(float(env.now), c_eff + (d_start + 0.0)) != float(env.now):
             ok = yield from self._commit(uid, held, c_eff)
         else:
