@@ -14,6 +14,7 @@ from sim.engine.sampling import (
     Streams,
     beta33_ppf,
     duration_from_uniform,
+    quantile,
     spawn_key,
     stable_hash,
     triangular_ppf,
@@ -194,3 +195,22 @@ def test_prefetch_gives_the_same_draws() -> None:
     assert not Sampler(1, deterministic=True).draws_duration(spec)
     assert Sampler(1).draws_duration(spec)
     assert not Sampler.draws_failure(0.0) and not Sampler.draws_failure(1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    distribution=st.sampled_from(["deterministic", "triangular", "lognormal", "pert"]),
+    base=st.floats(0.0, 500.0, allow_nan=False),
+    per_vm=st.floats(0.0, 5.0, allow_nan=False),
+    spread=st.sampled_from([0.0, 0.05, 0.3, 1.0, 2.5, 5.0]),
+    vms=st.integers(0, 400),
+    u=st.floats(1e-12, 1.0 - 1e-12),
+)
+def test_a_steps_quantile_function_is_its_duration_to_the_bit(
+    distribution: str, base: float, per_vm: float, spread: float, vms: int, u: float
+) -> None:
+    # The engine draws a step by its quantile function, its constants worked out once per
+    # (step, VMs); the number must be duration_from_uniform's exactly, or a replication's
+    # results would depend on which path drew it.
+    spec = StepDuration(base=base, per_vm=per_vm, distribution=distribution, spread=spread)
+    assert quantile(spec, vms)(u) == duration_from_uniform(spec, vms, u)

@@ -88,7 +88,7 @@ from sim.engine.replay import (
     Wake,
     exact_delay,
 )
-from sim.engine.sampling import OVERDUE_FRACTION, KeyBatch, Sampler
+from sim.engine.sampling import OVERDUE_FRACTION, KeyBatch, Sampler, quantile
 from sim.engine.throttle import TokenBucket
 from sim.model.calendar import Calendar
 from sim.model.estate import Estate
@@ -321,6 +321,9 @@ class Setup:
         self._steps_drawn: dict[bool, tuple[list[str], list[str], list[tuple[str, float]]]] = {}
         self._remedy_steps: dict[tuple[str, bool], StepDuration] = {}
         self.specs = {step: plan.durations.step(step) for step in _STEPS}
+        self.quantiles: dict[tuple[str, int], Callable[[float], float]] = {}
+        """(step, VMs) -> the step's :func:`~sim.engine.sampling.quantile`, made when first
+        asked (replications on other workers make their own: the same functions)."""
         self._setup_findings()
 
     def remedy_step(self, rule: str, remediate: bool) -> StepDuration:
@@ -695,6 +698,16 @@ class Platform:
         self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
         self._static: dict[str, tuple[float, float, float, float, float, float, bool]] = {}
         self._specs = setup.specs
+        self._quantiles = setup.quantiles
+        # The steps drawn by their quantile function (a replan's sampler forces some steps'
+        # durations: it is asked for each).
+        self._by_quantile = (
+            frozenset(
+                step for step, spec in setup.specs.items() if self.sampler.draws_duration(spec)
+            )
+            if replay is None
+            else frozenset()
+        )
         self._fixed_plans: dict[str, _Plan] = {}
         self._plans: dict[str, tuple[int, _Plan]] = {}
         self._epoch = 0  # counted on at every change a remediated unit's plan reads
@@ -1089,8 +1102,14 @@ class Platform:
         key = (uid, step, vms, attempt)
         d = self._drawn.get(key)
         if d is None:
-            spec = self._specs[step]
-            d = self._drawn[key] = self.sampler.duration(spec, vms, uid, step, attempt)
+            if step in self._by_quantile:
+                q = self._quantiles.get((step, vms))
+                if q is None:
+                    q = self._quantiles[(step, vms)] = quantile(self._specs[step], vms)
+                d = self.sampler.duration_by(q, uid, step, attempt)
+            else:
+                d = self.sampler.duration(self._specs[step], vms, uid, step, attempt)
+            self._drawn[key] = d
         return d
 
     def _writes(self, uid: str) -> float:
