@@ -69,7 +69,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import networkx as nx
@@ -141,7 +141,7 @@ def _no_bound(crews: int) -> float:
     return 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class _UnitState:
     status: str = "pending"
     reason: str = ""
@@ -190,6 +190,15 @@ class _Rem:
     ready: simpy.Event | None = None  # fires when the open cycle's lead time has passed
     ready_at: float = 0.0  # when it will fire
     changed: simpy.Event | None = None  # fires when users or candidates change
+
+    def fresh(self) -> _Rem:
+        """A replication's own copy of this template (``dataclasses.replace`` with its users
+        and candidates empty, built without re-validating the fields)."""
+        copy = _Rem.__new__(_Rem)
+        copy.__dict__.update(self.__dict__)
+        copy.users = set()
+        copy.candidates = set()
+        return copy
 
 
 @dataclass(eq=False)
@@ -467,6 +476,8 @@ class Setup:
         self.shared_pre: dict[str, list[_Rem]] = {uid: [] for uid in self.order}
         self.commit_open: dict[str, list[_Rem]] = {uid: [] for uid in self.order}
         self.involved: dict[str, list[_Rem]] = {uid: [] for uid in self.order}
+        _none: list[_Rem] = []  # shared: never changed (see Platform.__init__)
+        self.no_rems: dict[str, list[_Rem]] = dict.fromkeys(self.order, _none)
         for rem in self.rems:
             r = rem.remedy
             for uid in rem.units:
@@ -761,10 +772,15 @@ class Platform:
         self._straight_on = not record and not deterministic and replay is None
         self.groups_off = setup.groups_off
         # This replication's own remediations: the templates' copies, their state fresh.
-        own = {id(t): replace(t, users=set(), candidates=set()) for t in setup.rems}
+        own = {id(t): t.fresh() for t in setup.rems}
+        none = setup.no_rems
 
         def mine(per_unit: dict[str, list[_Rem]]) -> dict[str, list[_Rem]]:
-            return {uid: [own[id(t)] for t in ts] for uid, ts in per_unit.items()}
+            # Most units have none: one shared empty list (the platform never changes these
+            # lists), a copy of the set-up's map of them, then the units that have some.
+            mapped = none.copy()
+            mapped.update({uid: [own[id(t)] for t in ts] for uid, ts in per_unit.items() if ts})
+            return mapped
 
         self.rems = [own[id(t)] for t in setup.rems]
         self.rem_of = {idx: own[id(t)] for idx, t in setup.rem_of.items()}
