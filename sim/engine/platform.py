@@ -130,10 +130,16 @@ class _At(simpy.Event):
     (``NORMAL`` priority): the moment a run of steps reaches, however many steps it adds up."""
 
     def __init__(self, env: simpy.Environment, at: float) -> None:
-        super().__init__(env)
-        self._ok = True
+        # as simpy.events.Timeout builds itself
+        self.env = env
+        self.callbacks = []
         self._value = None
-        env.schedule(self, NORMAL, exact_delay(float(env.now), at))
+        self._ok = True
+        now = float(env.now)
+        delay = at - now
+        if now + delay != at:
+            delay = exact_delay(now, at)
+        env.schedule(self, NORMAL, delay)
 
 
 def _no_bound(crews: int) -> float:
@@ -760,6 +766,7 @@ class Platform:
         # Prepare and its Commit (the just-in-time projection of the throttle).
         self.pending: dict[str, list[tuple[float, float]]] = {}
         self._pending_bound = 0.0
+        self._unit_due: dict[str, float] = {}  # per unit: the writes it will take
         self.finished: set[str] = set()  # committed or not migrated
         self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
         self.planned: dict[str, set[int]] = {}  # the post-steps those minutes count
@@ -805,6 +812,9 @@ class Platform:
                 if a.crew is not None:
                     crews.setdefault(uid, []).append((a.start, a.crew))
             self.dispatch.pin({u: sorted(s) for u, s in starts.items()}, replay.now + EPS, crews)
+        f = plan.failures
+        # A step that always fails draws nothing: the prefetch's failing units miss it.
+        self._certain_failure = max(f.validate_, f.prepare, f.check, f.commit) >= 1.0
         self._prefetch()
 
     def _plain_units(self) -> frozenset[str]:
@@ -845,6 +855,7 @@ class Platform:
         setup, sampler = self._setup, self.sampler
         sampler.prefetch(setup.prefetch_keys(sampler))
         failing = dict.fromkeys(key[1] for key in sampler.failing(setup.failure_keys(sampler)))
+        self._failing_first = failing.keys()
         if failing:
             sampler.prefetch([key for uid in failing for key in setup.unit_keys(sampler, uid, 2)])
 
@@ -1312,7 +1323,7 @@ class Platform:
         self.finished.add(uid)
         self._epoch += 1
         if self.pending.pop(uid, None) is not None:  # writes it will never take
-            self._pending_changed()
+            self._pending_changed(uid)
         ready = self._now_ready(uid)
         for rem in self.shared_pre[uid]:
             self._leave(rem, uid)
@@ -1343,10 +1354,16 @@ class Platform:
         """Writes admitted units will take in ``(t0, t1]``."""
         return sum(w for takes in self.pending.values() for when, w in takes if t0 < when <= t1)
 
-    def _pending_changed(self) -> None:
-        # An upper bound of every _due(): the same sum unfiltered (the writes are never
-        # negative), a hair more so that no rounding of either sum can put it below.
-        total = sum(w for takes in self.pending.values() for _, w in takes)
+    def _pending_changed(self, uid: str) -> None:
+        """Unit ``uid``'s pending writes changed: the bound of every :meth:`_due` again."""
+        # The same sum unfiltered (the writes are never negative), unit by unit, a hair more
+        # so that no rounding of either sum can put it below.
+        takes = self.pending.get(uid)
+        if takes:
+            self._unit_due[uid] = sum(w for _, w in takes)
+        else:
+            self._unit_due.pop(uid, None)
+        total = sum(self._unit_due.values())
         self._pending_bound = total * (1.0 + 1e-9) + 1e-9
 
     def _project(
@@ -1389,7 +1406,7 @@ class Platform:
             del self.pending[uid]
         else:
             del takes[which if which < len(takes) else -1]
-        self._pending_changed()
+        self._pending_changed(uid)
 
     def _jit_plan(self, uid: str) -> _Plan:
         """Unit ``uid``'s window-bound sequence as it would run if admitted now."""
@@ -1564,7 +1581,7 @@ class Platform:
         # Platform._sequence
         if self.bucket is not None:
             self.pending[uid] = plan.takes(now, p_eff)
-            self._pending_changed()
+            self._pending_changed(uid)
         if self._fails_first(uid):
             self.rest[uid] = plan.rest
             self.planned[uid] = set()
@@ -1581,12 +1598,14 @@ class Platform:
         self.finished.add(uid)
         self._epoch += 1
         if self.pending.pop(uid, None) is not None:
-            self._pending_changed()
+            self._pending_changed(uid)
         self._let_go(held)
 
     def _fails_first(self, uid: str) -> bool:
         """Whether a first attempt of one of ``uid``'s steps fails (every draw is keyed: known
-        before the unit starts)."""
+        before the unit starts; the drawn ones were found by :meth:`_prefetch`)."""
+        if not self._certain_failure:
+            return uid in self._failing_first
         sampler, failures = self.sampler, self.plan.failures
         return (
             sampler.fails(failures.validate_, uid, "validate", 1)
@@ -2083,7 +2102,7 @@ class Platform:
             self._epoch += 1
         if self.bucket is not None:
             self.pending[uid] = plan.takes(self.now, p_eff)
-            self._pending_changed()
+            self._pending_changed(uid)
         if plan.cycles:  # a group's unit: no cycle open, it opens one and waits out the lead
             for rem in plan.cycles:
                 self._open(rem, uid)
