@@ -147,6 +147,11 @@ def _no_bound(crews: int) -> float:
     return 0.0
 
 
+_Static = tuple[float, float, float, float, float, float, bool, float, float]
+"""A unit's first attempts, the same at every admission: Validate, Prepare and Commit minutes,
+Stop + Deallocate, Start, its writes, whether its VMs start after Commit, Stop, Deallocate."""
+
+
 @dataclass(slots=True)
 class _UnitState:
     status: str = "pending"
@@ -339,6 +344,10 @@ class Setup:
         self.quantiles: dict[tuple[str, int], Callable[[float], float]] = {}
         """(step, VMs) -> the step's :func:`~sim.engine.sampling.quantile`, made when first
         asked (replications on other workers make their own: the same functions)."""
+        self.first: list[tuple[str, int, int, float]] = []
+        """``(unit, VMs, VMs it stops, writes)`` of every unit that may be scheduled (no
+        blocker before it begins), in the order's order (filled once the VMs stopped are
+        known)."""
         self._setup_findings()
 
     def remedy_step(self, rule: str, remediate: bool) -> StepDuration:
@@ -519,6 +528,14 @@ class Setup:
             )
             for uid, vms in self.stopped.items()
         }
+        wpv, wpr = self.plan.writes_per_vm, self.plan.writes_per_resource
+        self.first = [
+            (uid, u.vm_count, len(self.stopped[uid]), wpv * u.vm_count + wpr * others)
+            for uid in self.order
+            if not self.early[uid]
+            for u in (self.by_id[uid],)
+            for others in (len(u.resources) - u.vm_count,)
+        ]
         self._setup_groups()
 
     def _setup_groups(self) -> None:
@@ -713,7 +730,7 @@ class Platform:
         self._mismatches: list[ReplayMismatch] = []
         self._drawn: dict[tuple[str, str, int, int], float] = {}
         self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
-        self._static: dict[str, tuple[float, float, float, float, float, float, bool]] = {}
+        self._static: dict[str, _Static] = {}
         self._specs = setup.specs
         self._quantiles = setup.quantiles
         # The steps drawn by their quantile function (a replan's sampler forces some steps'
@@ -816,6 +833,8 @@ class Platform:
         # A step that always fails draws nothing: the prefetch's failing units miss it.
         self._certain_failure = max(f.validate_, f.prepare, f.check, f.commit) >= 1.0
         self._prefetch()
+        if replay is None:
+            self._first_attempts()
 
     def _plain_units(self) -> frozenset[str]:
         """The units :meth:`_plain_unit` runs: no blocker, no remediation, no group, admitted
@@ -858,6 +877,41 @@ class Platform:
         self._failing_first = failing.keys()
         if failing:
             sampler.prefetch([key for uid in failing for key in setup.unit_keys(sampler, uid, 2)])
+
+    def _first_attempts(self) -> None:
+        """Every scheduled unit's first attempts (:data:`_Static`), in one pass over the numbers
+        just prefetched: what :meth:`_jit_plan` would draw unit by unit, the same numbers."""
+        sampler, drawn = self.sampler, self._by_quantile
+        number = sampler.number
+        quantiles, specs = self._quantiles, self._specs
+
+        def first(uid: str, step: str, vms: int) -> float:
+            if step not in drawn:
+                return sampler.duration(specs[step], vms, uid, step, 1)
+            q = quantiles.get((step, vms))
+            if q is None:
+                q = quantiles[(step, vms)] = quantile(specs[step], vms)
+            return q(number(("durations", uid, step, 1)))
+
+        restart = self.plan.restart_after == "commit"
+        static = self._static
+        for uid, vms, n, writes in self._setup.first:
+            if n:
+                d_stop, d_deall = first(uid, "stop", n), first(uid, "deallocate", n)
+                d_start = first(uid, "start", n)
+            else:
+                d_stop = d_deall = d_start = 0.0
+            static[uid] = (
+                first(uid, "validate", vms),
+                first(uid, "prepare", vms),
+                first(uid, "commit", vms),
+                (d_stop + d_deall) if n else 0.0,
+                d_start,
+                writes,
+                restart and n > 0,
+                d_stop,
+                d_deall,
+            )
 
     # ---- bookkeeping --------------------------------------------------------------------------
 
@@ -1419,18 +1473,23 @@ class Platform:
         static = self._static.get(uid)
         if static is None:
             # First attempts' durations and the unit's writes: the same at every admission.
+            # (a replan's: the others are all made by _first_attempts)
             u = self.by_id[uid]
             n = len(self.stopped[uid])
+            d_stop = self._draw(uid, "stop", n, 1) if n else 0.0
+            d_deall = self._draw(uid, "deallocate", n, 1) if n else 0.0
             static = self._static[uid] = (
                 self._draw(uid, "validate", u.vm_count, 1),
                 self._draw(uid, "prepare", u.vm_count, 1),
                 self._draw(uid, "commit", u.vm_count, 1),
-                (self._draw(uid, "stop", n, 1) + self._draw(uid, "deallocate", n, 1)) if n else 0.0,
+                (d_stop + d_deall) if n else 0.0,
                 self._draw(uid, "start", n, 1) if n else 0.0,
                 self._writes(uid),
                 self.plan.restart_after == "commit" and n > 0,
+                d_stop,
+                d_deall,
             )
-        d_val, d_prep, d_commit, stop, start, writes, restart_commit = static
+        d_val, d_prep, d_commit, stop, start, writes, restart_commit, _, _ = static
         pres: list[_Rem] = []
         cycles: list[_Rem] = []
         after: list[_Rem] = []
@@ -1623,7 +1682,7 @@ class Platform:
         fits = self.dispatch.fits
         st = self.state[uid]
         event = self._event
-        d_val, d_prep, d_commit, _, _, writes, _ = self._static[uid]
+        d_val, d_prep, d_commit, _, _, writes, _, _, _ = self._static[uid]
         # Platform._validate, its first attempt
         st.attempts["validate"] = 1
         event(uid, "validate", "start", crew, 1)
@@ -1699,17 +1758,15 @@ class Platform:
         event happens, so fewer events change no order. Deterministic durations can tie, and
         run step by step."""
         env = self.env
-        d_val, d_prep, d_commit, _, _, writes, _ = self._static[uid]
+        d_val, d_prep, d_commit, _, d_start, writes, restart, d_stop, d_deall = self._static[uid]
         n = len(self.stopped[uid])
-        restart = n > 0 and self.plan.restart_after == "commit"
         # The clock as the step-by-step path moves it: one addition per step, in its order.
         t_lock = t = t0 + d_val
         if n:
-            t = t + self._draw(uid, "stop", n, 1)
-            t = t + self._draw(uid, "deallocate", n, 1)
+            t = t + d_stop
+            t = t + d_deall
         t_prep = t
         t = t + p_eff
-        d_start = self._draw(uid, "start", n, 1) if n else 0.0
         if n and not restart:
             t = t + d_start
         t_up = t

@@ -541,6 +541,11 @@ class Sampler:
         ready, uniform = self._ready, self._uniform
         return [key for key, p in draws if (ready.get(key) or uniform(key)) < p]
 
+    def number(self, key: Key) -> float:
+        """The uniform number of ``key`` (prefetched, or computed now)."""
+        u = self._ready.get(key)
+        return self.streams.uniform(*key) if u is None else u
+
     def _uniform(self, key: Key) -> float:
         u = self._ready.get(key)
         return self.streams.uniform(*key) if u is None else u
