@@ -1608,8 +1608,18 @@ class Platform:
         not_before = self.not_before.get(uid, 0.0)
         if not_before > now:  # JustInTime.begin
             yield env.timeout(not_before - now)
-        plan = self._jit_plan(uid)
-        timing = plan.p_total
+        # Platform._jit_plan with no pre-step, lead time or post-step, inlined: the same sums
+        d_val, d_prep, d_commit, stop, start, writes, restart, _, _ = self._static[uid]
+        before = d_val + stop
+        up, down = (0.0, start) if restart else (start, 0.0)  # Start before Check, or after Commit
+        check, project = self.plan.check, self._project
+
+        def timing(t: float) -> tuple[float, float, float]:
+            p = project(d_prep, writes, t + before)
+            tc = before + p + up + check
+            c = project(d_commit, writes, t + tc, (t + before, writes))
+            return p, c, tc + c + down
+
         dispatch = self.dispatch
         fits = dispatch.fits
         # Dispatch.admit (no cycle: no lead time; no concurrency slot)
@@ -1639,10 +1649,11 @@ class Platform:
         held = _Held(req, crew)
         # Platform._sequence
         if self.bucket is not None:
-            self.pending[uid] = plan.takes(now, p_eff)
+            tc = before + p_eff + up + check
+            self.pending[uid] = [(now + before, writes), (now + tc, writes)]
             self._pending_changed(uid)
         if self._fails_first(uid):
-            self.rest[uid] = plan.rest
+            self.rest[uid] = 0.0
             self.planned[uid] = set()
             yield from self._steps(uid, held, None, p_eff, c_eff)
             return
