@@ -1414,7 +1414,10 @@ class Platform:
         # so that no rounding of either sum can put it below.
         takes = self.pending.get(uid)
         if takes:
-            self._unit_due[uid] = sum(w for _, w in takes)
+            # a Prepare's and a Commit's writes, or one of them
+            self._unit_due[uid] = (
+                takes[0][1] + takes[1][1] if len(takes) == 2 else sum(w for _, w in takes)
+            )
         else:
             self._unit_due.pop(uid, None)
         total = sum(self._unit_due.values())

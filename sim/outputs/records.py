@@ -442,7 +442,8 @@ def vm_down_intervals(windows: Iterable[Window]) -> dict[str, list[tuple[float, 
     for w in windows:
         if w.kind == "data" and w.resource_type == "vm":
             per.setdefault(w.resource, []).append((w.start, w.end))
-    return {vm: _union(iv) for vm, iv in per.items()}
+    # most VMs are down once: their one interval is already its union
+    return {vm: iv if len(iv) == 1 else _union(iv) for vm, iv in per.items()}
 
 
 def is_service_down(w: Window) -> bool:
@@ -476,8 +477,8 @@ def window_hours(windows: Iterable[Window]) -> WindowHours:
     exposure: dict[tuple[str, str], list[tuple[float, float]]] = {}
     gaps: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for w in windows:
-        if w.kind == "management":
-            continue
+        if w.kind == "management" or (w.kind == "data" and w.resource_type == "vm"):
+            continue  # a lock, a VM down: in neither figure
         if is_service_down(w):
             target = service
         elif w.kind == "exposure":
