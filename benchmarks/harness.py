@@ -95,6 +95,7 @@ class Sizes:
     optimize_budget_s: float
     repeats: int = REPEATS
     e2e_repeats: int = 2
+    anchor_rounds: int = 15  # interleaved timing rounds of the anchor (cheap: ~0.5 s each)
 
 
 FULL = Sizes(
@@ -124,6 +125,7 @@ QUICK = Sizes(
     optimize_budget_s=3.0,
     repeats=2,
     e2e_repeats=1,
+    anchor_rounds=2,
 )
 
 
@@ -304,7 +306,8 @@ def measure_anchor(prepared: Any, sizes: Sizes) -> dict[str, Any]:
     :func:`benchmarks.plain_simpy.simulate` on the units migsim migrates in its deterministic
     replication (the others are blocked by errors; the plain model has no rules), the same
     crews, order, must-precede edges and central durations. Both ``anchor_replications``
-    replications per round, rounds interleaved, the fastest round of each kept; per
+    replications per round, ``anchor_rounds`` rounds interleaved (the machine's speed drifts by
+    some per cent over a minute: both meet the same drift), the fastest round of each kept; per
     unit-migration = time per replication / units migrated in it.
     """
     from benchmarks.plain_simpy import job_of
@@ -328,7 +331,7 @@ def measure_anchor(prepared: Any, sizes: Sizes) -> dict[str, Any]:
             return [plain_simulate(job, seed=r + 1) for r in range(k)]
 
     best = {"migsim": float("inf"), "plain": float("inf")}
-    for _ in range(sizes.repeats):
+    for _ in range(sizes.anchor_rounds):
         for label, fn in (("migsim", run_migsim), ("plain", run_plain)):
             t = time.perf_counter()
             fn()
@@ -342,6 +345,7 @@ def measure_anchor(prepared: Any, sizes: Sizes) -> dict[str, Any]:
         "units": len(prepared.units.units),
         "crews": job.crews,
         "replications_per_round": k,
+        "rounds": sizes.anchor_rounds,
         "migsim": {
             "what": "sim.experiments.replications.Prepared.row (Monte Carlo)",
             "seconds_per_replication": best["migsim"] / k,
