@@ -861,3 +861,48 @@ def test_mig018_pre_step_counts_each_affected_vm() -> None:
     rep = run(sc)
     a, b = span(rep, "v1", "remediate:MIG018")
     assert b - a == rc(sc, "MIG018", "remediate", 2) == 15.0
+
+
+def test_a_lean_random_replication_runs_only_the_moments_others_see(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without records and with drawn durations, a unit whose first attempts pass runs its
+    # steps as three events (Platform._straight); with records or fixed durations every step
+    # is an event. The row is the same either way (test_engine_properties holds it over random
+    # estates); here: the path runs where it should, and only there, on contoso.
+    import simpy
+
+    from sim.engine.platform import Platform
+    from sim.engine.simulation import tally
+    from sim.outputs.records import Tally
+
+    sc = load_scenario(CONTOSO, ["plan.failures.prepare=0.2"])
+    units = build_units(sc.estate, sc.plan)
+    found = rules.check(sc.estate, units, sc.plan)
+    straight = Platform._straight
+    used: list[str] = []
+
+    def counted(self: Platform, uid: str, *args: Any) -> Proc:
+        used.append(uid)
+        return (yield from straight(self, uid, *args))
+
+    monkeypatch.setattr(Platform, "_straight", counted)
+    steps = []
+    step = simpy.Environment.step
+
+    def counting(env: simpy.Environment) -> None:
+        steps.append(1)
+        step(env)
+
+    monkeypatch.setattr(simpy.Environment, "step", counting)
+    lean = tally(sc.estate, units, sc.plan, found)
+    lean_events, straight_units = len(steps), len(used)
+    steps.clear()
+    recorded = simulate(sc.estate, units, sc.plan, found)
+    assert len(used) == straight_units  # records: every step an event
+    assert straight_units >= 3
+    assert len(steps) - lean_events >= straight_units  # four steps or more, three events
+    assert lean.makespan == recorded.makespan
+    assert sorted(lean.windows) == sorted(Tally.of(recorded).windows)
+    tally(sc.estate, units, sc.plan, found, deterministic=True)
+    assert len(used) == straight_units  # fixed durations: every step an event
