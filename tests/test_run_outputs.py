@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from sim import __version__
@@ -224,3 +226,25 @@ def test_vm_downtime_is_counted_once_per_vm() -> None:
     assert down == {"vm:a": [(0.0, 15.0)], "vm:b": [(15.0, 20.0)]}
     assert peak_concurrent([(0.0, 15.0), (15.0, 20.0)]) == (1, 0.0)
     assert peak_concurrent([(0.0, 15.0), (14.0, 20.0)]) == (2, 14.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 5.0, 7.5, 10.0, 30.0]), st.floats(-5.0, 40.0)).map(
+            lambda p: (p[0], p[0] + p[1])
+        ),
+        max_size=40,
+    )
+)
+def test_peak_concurrent_is_the_sweep_of_starts_and_ends(spans: list[tuple[float, float]]) -> None:
+    # The peak of VMs down is a running sum of +1 at each start and -1 at each end, ends first
+    # at a tie (half-open intervals); the first minute it is reached is reported with it.
+    best, at, now = 0, None, 0
+    for t, delta in sorted(
+        [(a, 1) for a, b in spans if b > a] + [(b, -1) for a, b in spans if b > a]
+    ):
+        now += delta
+        if now > best:
+            best, at = now, t
+    assert peak_concurrent(spans) == (best, at)

@@ -88,7 +88,7 @@ from sim.engine.replay import (
     Wake,
     exact_delay,
 )
-from sim.engine.sampling import OVERDUE_FRACTION, KeyBatch, Sampler, quantile
+from sim.engine.sampling import OVERDUE_FRACTION, Key, KeyBatch, Sampler, quantile
 from sim.engine.throttle import TokenBucket
 from sim.model.calendar import Calendar
 from sim.model.estate import Estate
@@ -345,10 +345,55 @@ class Setup:
         """(step, VMs) -> the step's :func:`~sim.engine.sampling.quantile`, made when first
         asked (replications on other workers make their own: the same functions)."""
         self.first: list[tuple[str, int, int, float]] = []
+        self._first_draws: (
+            list[tuple[str, int, float, tuple[tuple[Callable[[float], float], Key | None], ...]]]
+            | None
+        ) = None
         """``(unit, VMs, VMs it stops, writes)`` of every unit that may be scheduled (no
         blocker before it begins), in the order's order (filled once the VMs stopped are
         known)."""
         self._setup_findings()
+
+    def first_draws(
+        self,
+    ) -> list[tuple[str, int, float, tuple[tuple[Callable[[float], float], Key | None], ...]]]:
+        """:attr:`first` with, per unit, the quantile function of each first attempt it draws
+        (Validate, Prepare, Commit, then Stop, Deallocate, Start when it stops VMs) and its key
+        (``None`` for a fixed step: its function is a constant); made once."""
+        if self._first_draws is None:
+            sampler = Sampler(0)
+            quantiles, specs = self.quantiles, self.specs
+
+            def draw(uid: str, step: str, vms: int) -> tuple[Callable[[float], float], Key | None]:
+                q = quantiles.get((step, vms))
+                if q is None:
+                    q = quantiles[(step, vms)] = quantile(specs[step], vms)
+                random = sampler.draws_duration(specs[step])
+                return q, ("durations", uid, step, 1) if random else None
+
+            self._first_draws = [
+                (
+                    uid,
+                    n,
+                    writes,
+                    (
+                        draw(uid, "validate", vms),
+                        draw(uid, "prepare", vms),
+                        draw(uid, "commit", vms),
+                        *(
+                            (
+                                draw(uid, "stop", n),
+                                draw(uid, "deallocate", n),
+                                draw(uid, "start", n),
+                            )
+                            if n
+                            else ()
+                        ),
+                    ),
+                )
+                for uid, vms, n, writes in self.first
+            ]
+        return self._first_draws
 
     def remedy_step(self, rule: str, remediate: bool) -> StepDuration:
         """``plan.remedy_step`` of ``rule``'s pre-step (``remediate``) or post-step, remembered."""
@@ -895,6 +940,20 @@ class Platform:
 
         restart = self.plan.restart_after == "commit"
         static = self._static
+        if not sampler.deterministic:
+            # The same numbers, with each step's quantile function and key looked up once per
+            # alternative (Setup.first_draws): the loop a replication's set-up spends most in.
+            ready = sampler.prefetched
+            for uid, n, writes, draws in self._setup.first_draws():
+                d = [
+                    q(0.5 if key is None else ready[key] if key in ready else number(key))
+                    for q, key in draws
+                ]
+                if n:
+                    static[uid] = (d[0], d[1], d[2], d[3] + d[4], d[5], writes, restart, d[3], d[4])
+                else:
+                    static[uid] = (d[0], d[1], d[2], 0.0, 0.0, writes, False, 0.0, 0.0)
+            return
         for uid, vms, n, writes in self._setup.first:
             if n:
                 d_stop, d_deall = first(uid, "stop", n), first(uid, "deallocate", n)

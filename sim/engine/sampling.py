@@ -541,6 +541,11 @@ class Sampler:
         ready, uniform = self._ready, self._uniform
         return [key for key, p in draws if (ready.get(key) or uniform(key)) < p]
 
+    @property
+    def prefetched(self) -> dict[Key, float]:
+        """The numbers :meth:`prefetch` computed, by key (read, never change)."""
+        return self._ready
+
     def number(self, key: Key) -> float:
         """The uniform number of ``key`` (prefetched, or computed now)."""
         u = self._ready.get(key)
