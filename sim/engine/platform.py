@@ -1683,7 +1683,7 @@ class Platform:
             return p, c, tc + c + down
 
         dispatch = self.dispatch
-        fits = dispatch.fits
+        fits, crews, free = dispatch.fits, dispatch.crews, dispatch.free
         # Dispatch.admit (no cycle: no lead time; no concurrency slot)
         anytime = self.cal.always_open
         while True:
@@ -1695,7 +1695,11 @@ class Platform:
             if t > now:
                 yield env.timeout(t - now)
                 continue
-            req, crew = yield from dispatch.crew(uid)
+            # Dispatch.crew, inlined (no replan's pins: a replan runs no plain unit)
+            req = crews.request(priority=dispatch._key(uid))
+            yield req
+            crew = min(free)
+            free.discard(crew)
             now = float(env.now)
             # kept for the sequence: nothing changes between admission and its start
             p_eff, c_eff, total = timing(now)
@@ -1731,7 +1735,8 @@ class Platform:
         self._epoch += 1
         if self.pending.pop(uid, None) is not None:
             self._pending_changed(uid)
-        self._let_go(held)
+        crews.release(held.req)  # Platform._let_go: Dispatch.release
+        free.add(held.crew)
 
     def _fails_first(self, uid: str) -> bool:
         """Whether a first attempt of one of ``uid``'s steps fails (every draw is keyed: known
