@@ -532,7 +532,11 @@ class Sampler:
 
     def prefetch(self, keys: Iterable[Key] | KeyBatch) -> None:
         """Compute the numbers of ``keys`` now, in one pass (a speed-up, never a change)."""
-        self._ready.update(self.streams.uniforms(keys))
+        got = self.streams.uniforms(keys)
+        if self._ready:
+            self._ready.update(got)
+        else:
+            self._ready = got  # the first pass: its dict is the table (no copy)
 
     def failing(self, draws: Iterable[tuple[Key, float]]) -> list[Key]:
         """The failure keys among ``draws`` (``(key, probability)``, each probability strictly
