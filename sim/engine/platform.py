@@ -66,6 +66,8 @@ run's last event and its cause says so.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import operator
 from collections.abc import Callable, Generator, Sequence
@@ -125,9 +127,14 @@ _FAILED = " (may span windows: a unit of the group that shares its storage accou
 
 
 class _At(simpy.Event):
-    """An event at minute ``at`` exactly (:func:`~sim.engine.replay.exact_delay`), ordered
-    among the events at that minute as a :class:`simpy.events.Timeout` scheduled now would be
-    (``NORMAL`` priority): the moment a run of steps reaches, however many steps it adds up."""
+    """An event at minute ``at`` exactly, ordered among the events at that minute as a
+    :class:`simpy.events.Timeout` scheduled now would be (``NORMAL`` priority, the next event
+    id): the moment a run of steps reaches, however many steps it adds up.
+
+    Put on SimPy's queue at ``at`` itself, as :meth:`simpy.Environment.schedule` puts an event
+    at ``now + delay``: ``now + delay`` cannot always reach ``at`` (from 9.166666666666668 no
+    delay gives 45.541918749243074, the sum of the steps that reached it one by one), and the
+    minute must be the one the steps reach, to the bit."""
 
     def __init__(self, env: simpy.Environment, at: float) -> None:
         # as simpy.events.Timeout builds itself
@@ -135,11 +142,9 @@ class _At(simpy.Event):
         self.callbacks = []
         self._value = None
         self._ok = True
-        now = float(env.now)
-        delay = at - now
-        if now + delay != at:
-            delay = exact_delay(now, at)
-        env.schedule(self, NORMAL, delay)
+        if not at >= env.now:
+            raise ValueError(f"an event at minute {at} is in the past (now {env.now})")
+        heapq.heappush(env._queue, (at, NORMAL, next(env._eid), self))
 
 
 def _no_bound(crews: int) -> float:
@@ -346,7 +351,15 @@ class Setup:
         asked (replications on other workers make their own: the same functions)."""
         self.first: list[tuple[str, int, int, float]] = []
         self._first_draws: (
-            list[tuple[str, int, float, tuple[tuple[Callable[[float], float], Key | None], ...]]]
+            list[
+                tuple[
+                    str,
+                    int,
+                    float,
+                    tuple[tuple[Callable[[float], float], Key | None], ...],
+                    tuple[bool, bool, bool],
+                ]
+            ]
             | None
         ) = None
         """``(unit, VMs, VMs it stops, writes)`` of every unit that may be scheduled (no
@@ -356,10 +369,20 @@ class Setup:
 
     def first_draws(
         self,
-    ) -> list[tuple[str, int, float, tuple[tuple[Callable[[float], float], Key | None], ...]]]:
+    ) -> list[
+        tuple[
+            str,
+            int,
+            float,
+            tuple[tuple[Callable[[float], float], Key | None], ...],
+            tuple[bool, bool, bool],
+        ]
+    ]:
         """:attr:`first` with, per unit, the quantile function of each first attempt it draws
         (Validate, Prepare, Commit, then Stop, Deallocate, Start when it stops VMs) and its key
-        (``None`` for a fixed step: its function is a constant); made once."""
+        (``None`` for a fixed step: its function is a constant), and whether its stretch to
+        Prepare start, its Prepare and its Commit hold a duration drawn from a continuous
+        distribution (:meth:`Platform._straight` merges only those); made once."""
         if self._first_draws is None:
             sampler = Sampler(0)
             quantiles, specs = self.quantiles, self.specs
@@ -370,6 +393,11 @@ class Setup:
                     q = quantiles[(step, vms)] = quantile(specs[step], vms)
                 random = sampler.draws_duration(specs[step])
                 return q, ("durations", uid, step, 1) if random else None
+
+            def smooth(step: str, vms: int) -> bool:
+                # drawn from a continuous distribution: no other minute can equal a sum with it
+                spec = specs[step]
+                return sampler.draws_duration(spec) and spec.central(vms) > 0.0
 
             self._first_draws = [
                 (
@@ -389,6 +417,12 @@ class Setup:
                             if n
                             else ()
                         ),
+                    ),
+                    (
+                        smooth("validate", vms)
+                        or (n > 0 and (smooth("stop", n) or smooth("deallocate", n))),
+                        smooth("prepare", vms),
+                        smooth("commit", vms),
                     ),
                 )
                 for uid, vms, n, writes in self.first
@@ -776,6 +810,8 @@ class Platform:
         self._drawn: dict[tuple[str, str, int, int], float] = {}
         self._rem_drawn: dict[tuple[str, str, str, int], float] = {}
         self._static: dict[str, _Static] = {}
+        # per unit: which stretches of its first attempts Platform._straight may merge
+        self._smooth: dict[str, tuple[bool, bool, bool]] = {}
         self._specs = setup.specs
         self._quantiles = setup.quantiles
         # The steps drawn by their quantile function (a replan's sampler forces some steps'
@@ -828,6 +864,10 @@ class Platform:
         # Prepare and its Commit (the just-in-time projection of the throttle).
         self.pending: dict[str, list[tuple[float, float]]] = {}
         self._pending_bound = 0.0
+        # Writes of straight units set down when next read (_take_later, _settle): a heap of
+        # (minute, order, unit, which, writes, minutes the throttle added).
+        self._deferred: list[tuple[float, int, str, int | None, float, float]] = []
+        self._deferred_seq = itertools.count()
         self._unit_due: dict[str, float] = {}  # per unit: the writes it will take
         self.finished: set[str] = set()  # committed or not migrated
         self.rest: dict[str, float] = {}  # minutes of post-steps planned right after Commit
@@ -944,7 +984,9 @@ class Platform:
             # The same numbers, with each step's quantile function and key looked up once per
             # alternative (Setup.first_draws): the loop a replication's set-up spends most in.
             ready = sampler.prefetched
-            for uid, n, writes, draws in self._setup.first_draws():
+            smooth_of = self._smooth
+            for uid, n, writes, draws, smooth in self._setup.first_draws():
+                smooth_of[uid] = smooth
                 d = [
                     q(0.5 if key is None else ready[key] if key in ready else number(key))
                     for q, key in draws
@@ -1308,12 +1350,40 @@ class Platform:
     def _throttled(self, minutes: float, writes: float, t: float) -> float:
         if self.bucket is None:
             return minutes
+        self._settle()
         return max(minutes, self.bucket.min_duration(t, writes))
 
     def _take_writes(self, writes: float, planned: float, actual: float) -> None:
         if self.bucket is not None:
+            self._settle()
             self.bucket.take(self.now, writes)
             self.throttle_minutes += actual - planned
+
+    def _take_later(
+        self, at: float, uid: str, which: int | None, writes: float, slowed: float
+    ) -> None:
+        """Unit ``uid`` takes ``writes`` at minute ``at`` (its Prepare's, ``which`` 0, or its
+        Commit's, ``None``), with no event of its own (:meth:`_straight`): set down when the
+        bucket or the pending writes are next read or written at or after ``at``."""
+        heapq.heappush(self._deferred, (at, next(self._deferred_seq), uid, which, writes, slowed))
+
+    def _settle(self) -> None:
+        """Apply the deferred takes whose minute has come, in time order (then in the order
+        they were deferred), as each unit's own event at that minute would have: its pending
+        writes taken off, the bucket drawn down at that minute. Called before every read or
+        write of the bucket or of the pending writes, so nothing sees the state without them
+        once their minute has come, nor with them before."""
+        deferred = self._deferred
+        if not deferred:
+            return
+        now = float(self.env.now)
+        bucket = self.bucket
+        assert bucket is not None
+        while deferred and deferred[0][0] <= now:
+            at, _, uid, which, writes, slowed = heapq.heappop(deferred)
+            self._taken(uid, which)
+            bucket.take(at, writes)
+            self.throttle_minutes += slowed
 
     def _no_window(self, what: str, minutes: float) -> str:
         longest = self.cal.longest()
@@ -1492,6 +1562,7 @@ class Platform:
         bucket = self.bucket
         if bucket is None:
             return minutes
+        self._settle()
         # First with every pending write counted as due: the bucket is at least that full, so
         # when even then the writes do not slow the step, they do not (the usual case, without
         # the sums over the admitted units). Every operation is monotone: the same result.
@@ -1823,18 +1894,23 @@ class Platform:
         self, uid: str, held: _Held, t0: float, p_eff: float, c_eff: float
     ) -> Generator[Any, Any, bool | None]:
         """Validate to Commit of a unit admitted just in time whose first attempts all pass
-        (:meth:`_step_by_step`, :meth:`_steps`), in a lean random replication: only the moments
-        another unit can see are events (Prepare start and Commit start, where the write
-        throttle takes the unit's writes, and the end); what the steps between do (the lock,
-        the stopped VMs' data windows, the makespan) is set down at the minutes the steps would
-        reach, each the same sum of the same durations, so the tally is the same to the bit.
+        (:meth:`_step_by_step`, :meth:`_steps`), in a lean random replication, with fewer
+        events: what the steps do (the lock, the stopped VMs' data windows, the write
+        throttle's takes, the makespan) is set down at the minutes the steps reach, each the
+        same sum of the same durations in the same order, so the tally is the same to the bit.
         Returns whether the unit committed; ``None``, having done nothing, when the horizon
         falls inside the steps (they run one by one).
 
-        Two events at the same minute run in the order they were scheduled; with durations
-        drawn from continuous distributions no step of a unit ends at the very minute another
-        event happens, so fewer events change no order. Deterministic durations can tie, and
-        run step by step."""
+        Two events at one minute run in the order they were scheduled, and that order comes
+        from the steps before them: merging steps may change it only at the minutes where a
+        merged stretch ends. So a stretch is merged only when its length holds a duration
+        drawn from a continuous distribution, which no other event's minute can equal: Validate
+        with Stop and Deallocate (to Prepare start), Prepare with Start and Check (to Commit
+        start, and only when the throttle did not set Prepare's length), Commit (with Start
+        after it). A stretch of fixed durations runs step by step, as without merging. The
+        throttle's takes at a merged minute are set down when the bucket is next read
+        (:meth:`_take_later`); Commit start is an event of its own when the unit could yet
+        become unabortable or its Commit might not fit its window."""
         env = self.env
         d_val, d_prep, d_commit, _, d_start, writes, restart, d_stop, d_deall = self._static[uid]
         n = len(self.stopped[uid])
@@ -1853,18 +1929,67 @@ class Platform:
         t_end = t_done + d_start if restart else t_done
         if not t_end < self.plan.horizon:
             return None
+        smooth_pre, smooth_prep, smooth_commit = self._smooth[uid]
+        merge_pre = smooth_pre
+        merge_prep = smooth_prep and p_eff == d_prep
+        merge_commit = smooth_commit and c_eff == d_commit
         st = self.state[uid]
         st.attempts["validate"] = 1
         st.attempts["prepare"] = st.locked_at = 1
-        if self.bucket is not None:
-            yield _At(env, t_prep)
-            self._taken(uid, 0)
-            self._take_writes(writes, d_prep, p_eff)
-        yield _At(env, t_commit)
-        self.last_step = self.last_event = t_commit
+        rest = (d_start if restart else 0.0) + self.rest.get(uid, 0.0)
+        # Commit start needs no event when it comes at a merged minute, the Commit will fit its
+        # window as it comes (a question of the calendar alone) and no final pre-step can make
+        # the unit unabortable first.
+        commit_known = (
+            merge_prep
+            and merge_commit
+            and not self.involved[uid]
+            and self.dispatch.fits(t_commit, c_eff + rest) == t_commit
+        )
+        bucket = self.bucket
+        # Validate, Stop, Deallocate: to Prepare start
+        if merge_pre:
+            if bucket is not None:
+                self._take_later(t_prep, uid, 0, writes, p_eff - d_prep)
+            if not merge_prep:
+                yield _At(env, t_prep)
+        else:
+            yield env.timeout(d_val)
+            if n:
+                yield env.timeout(d_stop)
+                yield env.timeout(d_deall)
+            if bucket is not None:  # at t_prep: these sums are env.now's
+                self._taken(uid, 0)
+                self._take_writes(writes, d_prep, p_eff)
         cause = "Prepare attempt 1 to Commit"
-        self.locks[uid] = (t_lock, cause)
         rows = self.down_rows[uid]
+        if commit_known:
+            if bucket is not None:
+                self._take_later(t_commit, uid, None, writes, c_eff - d_commit)
+            yield _At(env, t_end)
+            self._settle()
+            st.attempts["commit"] = 1
+            st.commit_end = t_done
+            self.lock_spans.append((t_lock, t_done, len(self.rows[uid])))
+            if rows:
+                why = _stop_cause(self.by_id[uid].kind)
+                up = t_end if restart else t_up
+                self.closed.extend(
+                    [Window(r, rt, owner, "data", t_lock, up, why) for r, rt, owner in rows]
+                )
+            self.last_step = self.last_event = t_end
+            return True
+        # Prepare, Start, Check: to Commit start, an event
+        if merge_prep:
+            yield _At(env, t_commit)
+        else:
+            yield env.timeout(p_eff)
+            if n and not restart:
+                yield env.timeout(d_start)
+            yield env.timeout(self.plan.check)
+        self._settle()
+        self.last_step = self.last_event = t_commit
+        self.locks[uid] = (t_lock, cause)
         if rows:
             why = _stop_cause(self.by_id[uid].kind)
             if restart:
@@ -1874,7 +1999,6 @@ class Platform:
                 self.closed.extend(
                     [Window(r, rt, owner, "data", t_lock, t_up, why) for r, rt, owner in rows]
                 )
-        rest = (d_start if restart else 0.0) + self.rest.get(uid, 0.0)
         if (
             self._no_way_back(uid) is None
             and self.dispatch.fits(t_commit, c_eff + rest) != t_commit
@@ -1884,7 +2008,12 @@ class Platform:
         st.attempts["commit"] = 1
         self._taken(uid)
         self._take_writes(writes, d_commit, c_eff)
-        yield _At(env, t_end)
+        if merge_commit:
+            yield _At(env, t_end)
+        else:
+            yield env.timeout(c_eff)
+            if restart:
+                yield env.timeout(d_start)
         st.commit_end = t_done
         self._unlock(uid, cause, at=t_done)
         if restart:
