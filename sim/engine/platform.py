@@ -152,6 +152,11 @@ def _no_bound(crews: int) -> float:
     return 0.0
 
 
+_Draw = tuple[Callable[[float], float], Key | None]
+_FirstDraws = tuple[str, int, float, tuple[_Draw, ...], tuple[bool, bool, bool]]
+"""A unit's first attempts as :meth:`Setup.first_draws` lists them: unit, VMs it stops, writes,
+(quantile function, key) per step drawn, and which stretches hold a continuous draw."""
+
 _Static = tuple[float, float, float, float, float, float, bool, float, float]
 """A unit's first attempts, the same at every admission: Validate, Prepare and Commit minutes,
 Stop + Deallocate, Start, its writes, whether its VMs start after Commit, Stop, Deallocate."""
@@ -350,34 +355,13 @@ class Setup:
         """(step, VMs) -> the step's :func:`~sim.engine.sampling.quantile`, made when first
         asked (replications on other workers make their own: the same functions)."""
         self.first: list[tuple[str, int, int, float]] = []
-        self._first_draws: (
-            list[
-                tuple[
-                    str,
-                    int,
-                    float,
-                    tuple[tuple[Callable[[float], float], Key | None], ...],
-                    tuple[bool, bool, bool],
-                ]
-            ]
-            | None
-        ) = None
         """``(unit, VMs, VMs it stops, writes)`` of every unit that may be scheduled (no
         blocker before it begins), in the order's order (filled once the VMs stopped are
         known)."""
+        self._first_draws: list[_FirstDraws] | None = None
         self._setup_findings()
 
-    def first_draws(
-        self,
-    ) -> list[
-        tuple[
-            str,
-            int,
-            float,
-            tuple[tuple[Callable[[float], float], Key | None], ...],
-            tuple[bool, bool, bool],
-        ]
-    ]:
+    def first_draws(self) -> list[_FirstDraws]:
         """:attr:`first` with, per unit, the quantile function of each first attempt it draws
         (Validate, Prepare, Commit, then Stop, Deallocate, Start when it stops VMs) and its key
         (``None`` for a fixed step: its function is a constant), and whether its stretch to
@@ -387,7 +371,7 @@ class Setup:
             sampler = Sampler(0)
             quantiles, specs = self.quantiles, self.specs
 
-            def draw(uid: str, step: str, vms: int) -> tuple[Callable[[float], float], Key | None]:
+            def draw(uid: str, step: str, vms: int) -> _Draw:
                 q = quantiles.get((step, vms))
                 if q is None:
                     q = quantiles[(step, vms)] = quantile(specs[step], vms)
