@@ -698,6 +698,7 @@ def dump_yaml(data: Any) -> str:
     return text
 
 
+@paused_gc()  # a dict per record of the estate, all alive until written (0.94 -> 0.27 s, 50k VMs)
 def scenario_data(scenario: Scenario) -> dict[str, Any]:
     """``scenario`` as plain data that :func:`load_scenario` reads back to an equal scenario.
 
