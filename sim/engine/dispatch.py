@@ -42,6 +42,7 @@ In both, the unit at position ``i`` of the order has priority ``i``.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 import operator
 from abc import ABC, abstractmethod
@@ -49,7 +50,8 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 import simpy
-from simpy.resources.resource import SortedQueue
+from simpy.events import NORMAL
+from simpy.resources.resource import PriorityRequest, SortedQueue
 
 from sim.engine.replay import EPS as REPLAY_EPS
 from sim.engine.replay import Wake
@@ -84,10 +86,152 @@ class _PriorityQueue(SortedQueue):
 _REQUEST_KEY = operator.attrgetter("key")
 
 
+class _Cycled:
+    """The type of :data:`CYCLED`."""
+
+    def __repr__(self) -> str:
+        return "CYCLED"
+
+
+CYCLED = _Cycled()
+"""What a unit waiting for a crew is resumed with when it is to ask again from the top (its
+fit at a wake of :meth:`Crews._wake` is no window at all, or its priority changed)."""
+
+
+class CrewRequest(PriorityRequest):
+    """A crew request of a unit waiting to be admitted. ``refit(now)`` is the fit the unit works
+    out the moment the crew comes (``fits(now, total(now))``): later than ``now`` means it will
+    hand the crew straight back and wait for that fit (:meth:`Crews._too_late`). ``rekey()`` is
+    the unit's crew priority as it stands (:meth:`Dispatch._key`)."""
+
+    def __init__(
+        self,
+        resource: simpy.PriorityResource,
+        priority: int,
+        refit: Callable[[float], float | None],
+        rekey: Callable[[], int],
+    ) -> None:
+        self.refit = refit
+        self.rekey = rekey
+        super().__init__(resource, priority)
+
+
+class _Wakes(simpy.Event):
+    """Units of :meth:`Crews._too_late` waiting for their fit at minute ``at``, each at the
+    place on SimPy's queue its own timeout would have had (``sleepers``: ``(event id,
+    request)`` in that order; the first one's place is this event's)."""
+
+    def __init__(self, crews: Crews, at: float, sleepers: list[tuple[int, CrewRequest]]) -> None:
+        super().__init__(crews._env)
+        self._ok = True
+        self._value = None
+        self.at = at
+        self.sleepers = sleepers
+        self.callbacks.append(crews._wake)
+        heapq.heappush(crews._env._queue, (at, NORMAL, sleepers[0][0], self))
+
+
 class Crews(simpy.PriorityResource):
-    """The crews: a :class:`simpy.PriorityResource` queueing in a :class:`_PriorityQueue`."""
+    """The crews: a :class:`simpy.PriorityResource` queueing in a :class:`_PriorityQueue`.
+
+    **A crew that comes too late.** At the end of a window, a crew handed back goes to the
+    first unit waiting; its sequence no longer fits, so it hands the crew back and sleeps until
+    its next fit, and so on down the queue; at that fit every one of them wakes and asks for a
+    crew again: every waiting unit, in every window, three SimPy events and two resumes each
+    (units x windows). For a unit admitted as a whole (:class:`CrewRequest`) the crews do the
+    same without the events:
+
+    - :meth:`_too_late`: when no other event due at this minute does anything (so nothing could
+      run between those hand-backs), each unit at the head of the queue whose fit has moved on
+      leaves it, and is put down to wake at its fit at the place on SimPy's queue its timeout
+      would have taken (the ids of SimPy's events are only ever compared);
+    - :meth:`_wake`: at that minute, in that order (giving way to every event placed before
+      each), the unit works out its fit again as its own code would; now: its request goes
+      back into the queue, as a new request would (the crew, if one is free); later: it sleeps
+      on; else its own code runs from the top.
+
+    The first unit that fits (or can never fit) gets the crew as before. Nothing a unit or a
+    record can see differs, to the bit: ``tests/test_dispatch.py`` holds the records with and
+    without (:attr:`at_once`).
+    """
 
     PutQueue = _PriorityQueue
+    at_once: bool = True
+    """Whether :meth:`_too_late` runs (``False``: every hand-back one event at a time; for
+    tests)."""
+
+    def _trigger_put(self, get_event: Any) -> None:
+        if get_event is not None and self.at_once:
+            self._too_late()
+        super()._trigger_put(get_event)
+
+    def _too_late(self) -> None:
+        queue = self.put_queue
+        if not queue or len(self.users) >= self.capacity:
+            return
+        env = self._env
+        now = float(env._now)
+        if not _nothing_due(env._queue, now):
+            return  # another event at this minute would run between the hand-backs
+        runs: dict[float, list[tuple[int, CrewRequest]]] = {}
+        ids = env._eid  # SimPy 4's counter of event ids (hence simpy < 5)
+        while queue:
+            req = queue[0]
+            if not isinstance(req, CrewRequest):
+                break
+            t = req.refit(now)
+            if t is None or t <= now:
+                break  # it fits (or never will): it gets the crew and sees for itself
+            del queue[0]
+            # the unit's own timeout(t - now), as a place on the queue
+            runs.setdefault(env._now + (t - now), []).append((next(ids), req))
+        for at, sleepers in runs.items():
+            _Wakes(self, at, sleepers)
+
+    def _wake(self, event: simpy.Event) -> None:
+        assert isinstance(event, _Wakes)
+        env = self._env
+        due = env._queue
+        at, sleepers = event.at, event.sleepers
+        for i, (eid, req) in enumerate(sleepers):
+            if i and due and due[0][:3] < (at, NORMAL, eid):
+                _Wakes(self, at, sleepers[i:])  # an event placed before this unit's runs first
+                return
+            self._woken(req)
+
+    def _woken(self, req: CrewRequest) -> None:
+        """What a unit's own code does as its timeout wakes it: work out the fit; ask for a
+        crew now, or sleep until the fit, or (no fit at all, or its priority changed) run on."""
+        env = self._env
+        now = float(env._now)
+        t = req.refit(now)
+        if t is not None and t > now:
+            _Wakes(self, env._now + (t - now), [(next(env._eid), req)])
+        elif t is None or req.rekey() != req.priority:
+            resume = simpy.Event(env)
+            resume._ok = True
+            resume._value = CYCLED
+            assert req.proc is not None
+            req.proc._resume(resume)
+        else:
+            self.put_queue.append(req)  # as Put.__init__: queued, and the crew if one is free
+            self._trigger_put(None)
+
+
+def _nothing_due(heap: list[tuple[Any, ...]], now: float) -> bool:
+    """Whether no event due at minute ``now`` does anything when SimPy processes it (nobody
+    waits for it: a process's end that no one joins). ``heap`` is SimPy 4's queue of
+    ``(time, priority, id, event)`` (hence simpy < 5); the events due now are at its root."""
+    stack = [0]
+    n = len(heap)
+    while stack:
+        i = stack.pop()
+        if i < n and heap[i][0] <= now:
+            event = heap[i][3]
+            if event.callbacks or not event._ok:
+                return False
+            stack += (2 * i + 1, 2 * i + 2)
+    return True
 
 
 _LATER = 1 << 40
@@ -282,9 +426,15 @@ class Dispatch(ABC):
         minutes inside one maintenance window, with a crew and a concurrency slot. Returns
         :data:`Admitted`, or ``None`` when no window is long enough. A unit that gets its crew
         when the sequence no longer fits hands it back and waits for the next fit."""
+        group = self.groups.get(uid, "")
+        pool = self.slots.get(group)
+        # Without a slot or a replan's pins, what the unit finds as its crew comes is its fit
+        # alone: the crews may hand it back at once (Crews._too_late)
+        fits = self.fits
+        at_once = not (self.anytime or self.pinned or pool is not None)
         while True:
             now = float(self.env.now)
-            t = now if self.anytime else self.fits(now, total(now))
+            t = now if self.anytime else fits(now, total(now))
             if self.pinned:
                 t = self._fit(uid, now, t)
             if t is None:
@@ -292,11 +442,21 @@ class Dispatch(ABC):
             if t > now:
                 yield self.env.timeout(t - now)
                 continue
-            req, crew = yield from self.crew(uid)
+            if not at_once:
+                req, crew = yield from self.crew(uid)
+            else:
+                req = CrewRequest(
+                    self.crews,
+                    self._key(uid),
+                    lambda now: fits(now, total(now)),
+                    lambda: self._key(uid),
+                )
+                if (yield req) is CYCLED:
+                    continue  # ask again from the top (Crews._woken)
+                crew = self.pick(self.free, (uid,))
+                self.free.discard(crew)
             # The slot only when one is free as the crew comes: a unit never holds a crew while
             # it waits for a slot (whose holder may wait for a crew).
-            group = self.groups.get(uid, "")
-            pool = self.slots.get(group)
             if pool is not None and pool.count >= pool.capacity:
                 self.release(req, crew)
                 yield self.unparked[group]

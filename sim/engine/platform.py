@@ -80,7 +80,7 @@ from simpy.events import NORMAL
 
 from sim.common.timeparse import format_minutes
 from sim.common.words import plural
-from sim.engine.dispatch import Dispatch, JustInTime, Proc
+from sim.engine.dispatch import CYCLED, CrewRequest, Dispatch, JustInTime, Proc
 from sim.engine.replay import (
     EPS,
     Replay,
@@ -1744,6 +1744,12 @@ class Platform:
             c = project(d_commit, writes, t + tc, (t + before, writes))
             return p, c, tc + c + down
 
+        def refit(t: float) -> float | None:  # what it works out as its crew comes
+            return fits(t, timing(t)[2])
+
+        def rekey() -> int:
+            return dispatch._key(uid)
+
         dispatch = self.dispatch
         fits, crews, free = dispatch.fits, dispatch.crews, dispatch.free
         # Dispatch.admit (no cycle: no lead time; no concurrency slot)
@@ -1757,9 +1763,15 @@ class Platform:
             if t > now:
                 yield env.timeout(t - now)
                 continue
-            # Dispatch.crew, inlined (no replan's pins: a replan runs no plain unit)
-            req = crews.request(priority=dispatch._key(uid))
-            yield req
+            # Dispatch.crew, inlined (no replan's pins: a replan runs no plain unit); the crews
+            # may find at once that it comes too late (Crews._too_late)
+            if anytime:
+                req = crews.request(priority=dispatch._key(uid))
+                yield req
+            else:
+                req = CrewRequest(crews, dispatch._key(uid), refit, rekey)
+                if (yield req) is CYCLED:
+                    continue  # ask again from the top (Crews._woken)
             crew = min(free)
             free.discard(crew)
             now = float(env.now)
