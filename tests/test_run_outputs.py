@@ -23,6 +23,7 @@ from sim.outputs.records import (
     events_csv,
     fmt_num,
     iso,
+    local,
     peak_concurrent,
     vm_down_intervals,
     windows_csv,
@@ -248,3 +249,44 @@ def test_peak_concurrent_is_the_sweep_of_starts_and_ends(spans: list[tuple[float
         if now > best:
             best, at = now, t
     assert peak_concurrent(spans) == (best, at)
+
+
+MINUTES = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.0, 59.99999, 60.0, 1e-7, 1440.5]),
+    st.floats(-1e6, 1e7, allow_nan=False),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(MINUTES, MINUTES), min_size=1, max_size=30),
+    st.sampled_from(["UTC", "Europe/Amsterdam", "America/New_York", "Australia/Lord_Howe"]),
+)
+def test_csv_clock_columns_are_each_minutes_own_text(
+    spans: list[tuple[float, float]], zone_name: str
+) -> None:
+    # windows.csv and events.csv work a minute's texts out once per file (many windows share a
+    # start): every row must still read exactly what formatting its own minutes gives, across
+    # repeats, -0.0 and 0.0, and daylight-saving zones.
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    origin = datetime(2027, 3, 27, 23, 0, tzinfo=UTC)
+    zone = ZoneInfo(zone_name)
+    spans = spans + spans[::-1]  # every minute again, later in the file
+    windows = [Window(f"vm:{i}", "vm", "u", "vm_down", a, b, "c") for i, (a, b) in enumerate(spans)]
+    rows = list(csv.reader(io.StringIO(windows_csv(windows, origin, zone))))[1:]
+    for w, row in zip(windows, rows, strict=True):
+        assert row[4:11] == [
+            fmt_num(w.start),
+            fmt_num(w.end),
+            fmt_num(w.end - w.start),
+            iso(origin, w.start),
+            iso(origin, w.end),
+            local(origin, w.start, zone),
+            local(origin, w.end, zone),
+        ]
+    events = [Event(a, "u", "prepare", "start", 1, 1) for a, _ in spans]
+    rows = list(csv.reader(io.StringIO(events_csv(events, origin, zone))))[1:]
+    for e, row in zip(events, rows, strict=True):
+        assert row[:3] == [fmt_num(e.time), iso(origin, e.time), local(origin, e.time, zone)]
