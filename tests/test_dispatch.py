@@ -338,15 +338,22 @@ def _window_faults(sc: Scenario, rep: Replication) -> list[Window]:
     ]
 
 
+def generated_saturdays(seed: int, *, crews: int, hours: int, **plan: Any) -> Scenario:
+    """A generated 1,500-VM estate (a fifth of its VMs with findings), from a Monday, with a
+    30-minute Check and one window each Saturday of ``hours`` hours."""
+    estate = generate_estate(1500, seed=seed, rule_share=0.2).model_dump(by_alias=True)
+    window = {"every": "saturday", "at": "00:00", "for": f"{hours}h"}
+    return scenario(
+        estate, start=MONDAY, crews=crews, check="30m", maintenance_windows=[window], **plan
+    )
+
+
 def test_a_generated_estate_keeps_every_window_inside_one_maintenance_window() -> None:
     # A smaller cousin of issue 12's 10,000-VM check (docs/model.md has the full one).
-    estate = generate_estate(1500, seed=3, rule_share=0.2).model_dump(by_alias=True)
-    sc = scenario(
-        estate,
-        start=MONDAY,
+    sc = generated_saturdays(
+        3,
         crews=6,
-        check="30m",
-        maintenance_windows=[{"every": "saturday", "at": "00:00", "for": "48h"}],
+        hours=48,
         durations={
             "prepare": {"base": "10m", "per_vm": "1m", "distribution": "lognormal", "spread": 0.3},
             "commit": {"base": "5m", "per_vm": "20s", "distribution": "lognormal", "spread": 0.3},
@@ -542,15 +549,8 @@ def test_late_crews_on_a_generated_estate_change_nothing() -> None:
     # 1,500 VMs, 1 crew, one 10-hour window a week: most units wait through many windows and
     # the crew hands back a few hundred late turns at once; under the write throttle, with
     # failures and remediation, deterministic and drawn, the records are the same.
-    estate = generate_estate(1500, seed=5, rule_share=0.2).model_dump(by_alias=True)
-    sc = scenario(
-        estate,
-        start=MONDAY,
-        crews=1,
-        check="30m",
-        write_limit_per_hour=600,
-        maintenance_windows=[{"every": "saturday", "at": "00:00", "for": "10h"}],
-        failures={"prepare": 0.05, "commit": 0.02},
+    sc = generated_saturdays(
+        5, crews=1, hours=10, write_limit_per_hour=600, failures={"prepare": 0.05, "commit": 0.02}
     )
     p = Prepared.of(sc)
     for seed, deterministic in ((0, True), (1, False), (2, False)):
