@@ -411,6 +411,7 @@ def runbook_xlsx(rb: Runbook) -> bytes:
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+        r = 1  # the row just written (openpyxl's max_row scans every cell: quadratic)
         for s in steps:
             start, start_fmt = when(s.start)
             end, end_fmt = when(s.end)
@@ -442,7 +443,7 @@ def runbook_xlsx(rb: Runbook) -> bytes:
                 _cell_text(names(s.resources)),
             ]
             ws.append(values)
-            r = ws.max_row
+            r += 1
             for col, fmt in ((8, start_fmt), (9, end_fmt), (11, p80_fmt), (15, utc_fmt)):
                 if fmt is not None:
                     ws.cell(row=r, column=col).number_format = fmt
@@ -463,7 +464,7 @@ def runbook_xlsx(rb: Runbook) -> bytes:
         ws.add_data_validation(choice)
         choice.add(f"{outcome}2:{outcome}1048576")
         ws.freeze_panes = "A2"
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{r}"
 
     sheet("All steps", rb.steps)
     for w in rb.windows:
