@@ -37,8 +37,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
+# The suite on two workers (pytest-xdist; the machines have 2 cores). PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Timing figures for this machine (not tests): prints one table, writes results/bench.json.
 bench: $(STAMP)

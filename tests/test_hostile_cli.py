@@ -169,6 +169,29 @@ def test_the_runbook_never_replaces_a_file_of_the_run_it_reads(tmp_path: Path) -
     assert (run / "events.csv").read_bytes() == before
 
 
+def _loading_the_cli(proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    """Wait until ``proc`` (``python -m sim``) maps its first compiled module from site-packages:
+    it is then importing the CLI's libraries (pydantic's core, the first), after ``sim.entry``
+    took the signals (nothing compiled loads before it) and past Python's own start-up, where a
+    Ctrl-C is the interpreter's fatal error, not migsim's. A fixed sleep (50 ms) landed there on
+    a busy machine (the suite runs on two workers). Without /proc: the sleep."""
+    maps = Path(f"/proc/{proc.pid}/maps")
+    if not Path("/proc/self/maps").is_file():
+        time.sleep(0.05)
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the command ended before it loaded its libraries"
+        try:
+            text = maps.read_text()
+        except OSError:
+            text = ""
+        if any("site-packages" in line and ".so" in line for line in text.splitlines()):
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"no compiled module loaded after {timeout} s")
+
+
 def test_a_signal_while_the_command_loads_is_one_line() -> None:
     """A Ctrl-C before the CLI has loaded (its imports take a few hundred milliseconds)."""
     proc = subprocess.Popen(
@@ -178,7 +201,7 @@ def test_a_signal_while_the_command_loads_is_one_line() -> None:
         text=True,
         cwd=ROOT,
     )
-    time.sleep(0.05)
+    _loading_the_cli(proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr

@@ -4,7 +4,10 @@ The test copies the shipped scenarios into a temporary folder laid out like the 
 a ``.venv/bin/migsim`` there that runs this interpreter's ``python -m sim``, runs the recipe of
 ``make demo`` read from the Makefile, then every command of the README's "Using it" block, each
 as written (whatever lines the block holds), and checks the exit codes: 0, or 1 for ``validate``
-(blockers). Then ``make demo`` once more: it rewrites its own outputs with ``--force``.
+(blockers). Then ``make demo`` once more: it rewrites its own outputs with ``--force`` (every
+file it wrote, and no file the README's commands wrote). The second pass runs the same commands
+with at most :data:`AGAIN_REPLICATIONS` replications: whether a command replaces its outputs does
+not depend on how many replications fill them, and the first pass ran them as written.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 MAKEFILE = ROOT / "Makefile"
+AGAIN_REPLICATIONS = 20
+"""Replications of each command of the second ``make demo`` (at least ``--keep-windows``'s 20)."""
 
 
 def _logical_lines(lines: list[str]) -> list[str]:
@@ -77,6 +82,22 @@ def demo_recipe(text: str) -> list[str]:
     return [expand(c) for c in _logical_lines(recipe)]
 
 
+def fewer_replications(command: str, most: int = AGAIN_REPLICATIONS) -> str:
+    """``command`` with each ``--replications N`` lowered to at most ``most``."""
+    return re.sub(
+        r"(--replications\s+)(\d+)", lambda m: f"{m.group(1)}{min(int(m.group(2)), most)}", command
+    )
+
+
+def _files(root: Path) -> dict[Path, int]:
+    """Every file under ``root/results`` (path relative to ``root`` -> modification time, ns)."""
+    return {
+        p.relative_to(root): p.stat().st_mtime_ns
+        for p in (root / "results").rglob("*")
+        if p.is_file()
+    }
+
+
 def _copy_of_the_repository(root: Path) -> dict[str, str]:
     shutil.copytree(ROOT / "scenarios", root / "scenarios")
     migsim = root / ".venv" / "bin" / "migsim"
@@ -108,6 +129,12 @@ def test_the_parsers_read_the_files_as_written() -> None:
     recipe = demo_recipe(MAKEFILE.read_text(encoding="utf-8"))
     assert any(c.startswith(".venv/bin/migsim run scenarios/contoso.yaml") for c in recipe)
     assert any("; test $? -le 1" in c for c in recipe)
+    assert fewer_replications("run x --replications 200 --keep-windows 20 --force") == (
+        "run x --replications 20 --keep-windows 20 --force"
+    )
+    assert fewer_replications("replan x --replications  5 --out y") == (
+        "replan x --replications  5 --out y"
+    )
 
 
 def test_readme_commands_run_in_order_after_make_demo(tmp_path: Path) -> None:
@@ -120,6 +147,7 @@ def test_readme_commands_run_in_order_after_make_demo(tmp_path: Path) -> None:
         assert done.returncode == 0, f"make demo: {command}\n{done.stderr[-2000:]}"
     assert (tmp_path / "results" / "contoso" / "report.html").is_file()
     demo = {p.relative_to(tmp_path) for p in (tmp_path / "results").rglob("*")}
+    demo_files = set(_files(tmp_path))
 
     assignments, commands = readme_commands(README.read_text(encoding="utf-8"))
     prelude = "; ".join(assignments)
@@ -133,9 +161,15 @@ def test_readme_commands_run_in_order_after_make_demo(tmp_path: Path) -> None:
     # the README wrote beside the demo's results, never over them
     assert demo <= {p.relative_to(tmp_path) for p in (tmp_path / "results").rglob("*")}
 
-    report = tmp_path / "results" / "contoso" / "report.html"
-    before = report.stat().st_mtime_ns
-    for command in recipe:  # make demo again: each command replaces its own outputs
-        done = _sh(command, tmp_path, env)
-        assert done.returncode == 0, f"make demo, again: {command}\n{done.stderr[-2000:]}"
-    assert report.stat().st_mtime_ns != before
+    # make demo again (fewer replications, module doc): each command replaces its own outputs
+    before = _files(tmp_path)
+    for command in recipe:
+        again = fewer_replications(command)
+        done = _sh(again, tmp_path, env)
+        assert done.returncode == 0, f"make demo, again: {again}\n{done.stderr[-2000:]}"
+    after = _files(tmp_path)
+    assert set(after) == set(before)  # nothing lost, nothing left beside
+    assert Path("results/contoso/report.html") in demo_files
+    assert sorted(str(p) for p in demo_files if after[p] == before[p]) == []  # each rewritten
+    readme_only = set(before) - demo_files
+    assert readme_only and all(after[p] == before[p] for p in readme_only)  # never touched
