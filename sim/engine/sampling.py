@@ -50,6 +50,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import sys
 from collections.abc import Callable, Iterable
 from importlib import import_module
 from statistics import NormalDist
@@ -405,6 +406,10 @@ def remaining_from_uniform(
         return _remaining_fixed(max(c, 0.0), elapsed, overdue_fraction)
     if spec.distribution == "lognormal":
         left = _lognormal_remaining(c, s, elapsed, u)
+        if left == math.inf:
+            # More minutes than a float holds (elapsed near the largest float, u near 1): the
+            # largest float, so that a larger u never leaves less time
+            return sys.float_info.max
     else:
         low, high = c * (1.0 - s), c * (1.0 + s)
         if elapsed <= low:  # D > e is certain: the usual draw
